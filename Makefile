@@ -1,0 +1,38 @@
+# Two entry points: `make run` (a working node on the embedded default) and `make test`.
+# Both bootstrap what they need (venv, pip, npm) and are idempotent: stamps skip work already done.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY_STAMP := $(VENV)/.installed
+NPM_STAMP := node_modules/.installed
+
+.PHONY: run test deps compile artifacts gas bench clean
+
+$(PY_STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $@
+
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+deps: $(PY_STAMP) $(NPM_STAMP)
+
+run: deps
+	$(BIN)/credreg dev
+
+test: deps
+	$(BIN)/python -m pytest -ra
+
+# Rebuilds contracts/ with the npm solc (no compiler download) and refreshes the artifacts
+# shipped inside the anchoring package.
+artifacts: deps
+	$(BIN)/python scripts/build_artifacts.py
+
+gas: deps
+	$(BIN)/python scripts/gas_report.py
+
+clean:
+	rm -rf $(VENV) node_modules cache hh-artifacts
