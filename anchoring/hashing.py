@@ -1,0 +1,177 @@
+"""Credential hashing: RFC 8785 (JCS) canonical bytes, a 32-byte salt and the keccak256 digest.
+
+    canonical = JCS(credential)                 # RFC 8785, UTF-8 bytes
+    salt      = 32 random bytes                 # secrets.token_bytes(32), never on chain
+    digest    = keccak256(salt || canonical)    # the credential's public identifier
+
+Bytes are used everywhere inside; hex (``0x``-prefixed, lower case) only at the edges through
+:func:`to_hex` / :func:`from_hex`.  See ``docs/scheme.md`` for the published scheme and test vectors.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import rfc8785
+
+from .keccak import keccak256
+
+__all__ = [
+    "CanonicalizationError",
+    "HashedCredential",
+    "MAX_DEPTH",
+    "MAX_SAFE_INTEGER",
+    "SALT_LENGTH",
+    "canonicalize",
+    "credential_digest",
+    "from_hex",
+    "hash_credential",
+    "new_salt",
+    "to_hex",
+]
+
+SALT_LENGTH = 32
+DIGEST_LENGTH = 32
+#: I-JSON (RFC 7493) / RFC 8785 safe integer range: integers must be exactly representable as doubles.
+MAX_SAFE_INTEGER = 2**53 - 1
+#: Nesting deeper than this is rejected (protects the recursive serialiser; real credentials are ~10 deep).
+MAX_DEPTH = 64
+
+_IDENT = re.compile(r"^[A-Za-z_$@][A-Za-z0-9_$@:\-]*$")
+
+
+class CanonicalizationError(ValueError):
+    """The credential cannot be canonicalised with RFC 8785.
+
+    ``path`` names the offending field (``credentialSubject.score``, ``evidence[2].name``,
+    ``""`` for the document itself); the message starts with it too.
+    """
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"{path or '<credential>'}: {reason}")
+
+
+def _child_path(path: str, key: str) -> str:
+    if _IDENT.match(key):
+        return f"{path}.{key}" if path else key
+    return f"{path}[{_quote(key)}]"
+
+
+def _quote(key: str) -> str:
+    escaped = key.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
+def _check(value: Any, path: str, depth: int) -> None:
+    """Reject anything RFC 8785 / I-JSON cannot represent, naming the field."""
+    if depth > MAX_DEPTH:
+        raise CanonicalizationError(path, f"nesting deeper than {MAX_DEPTH} levels")
+    if value is None or isinstance(value, bool):
+        return
+    if isinstance(value, int):
+        if not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+            raise CanonicalizationError(
+                path, f"integer {value} is outside the I-JSON range \u00b1(2**53-1); send it as a string"
+            )
+        return
+    if isinstance(value, float):
+        if math.isnan(value) or math.isinf(value):
+            raise CanonicalizationError(path, f"{value!r} is not a JSON number (NaN/Infinity are not allowed)")
+        return
+    if isinstance(value, str):
+        _check_str(value, path)
+        return
+    if isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            _check(item, f"{path}[{i}]", depth + 1)
+        return
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise CanonicalizationError(
+                    path, f"object key {key!r} is a {type(key).__name__}, JSON object keys must be strings"
+                )
+            child = _child_path(path, key)
+            _check_str(key, child)
+            _check(item, child, depth + 1)
+        return
+    raise CanonicalizationError(path, f"unsupported type {type(value).__name__}")
+
+
+def _check_str(s: str, path: str) -> None:
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise CanonicalizationError(path, f"string contains a lone surrogate at position {exc.start}") from None
+
+
+def canonicalize(credential: dict) -> bytes:
+    """RFC 8785 (JCS) canonical UTF-8 bytes of a credential JSON object.
+
+    Raises :class:`CanonicalizationError` (a ``ValueError``) naming the field for: a top level that is
+    not an object, NaN/Infinity, non-string keys, integers outside +-(2**53-1), lone surrogates,
+    unsupported Python types, and nesting deeper than :data:`MAX_DEPTH`.
+    """
+    if not isinstance(credential, dict):
+        raise CanonicalizationError("", f"a credential must be a JSON object, got {type(credential).__name__}")
+    _check(credential, "", 0)
+    try:
+        return rfc8785.dumps(credential)
+    except rfc8785.CanonicalizationError as exc:  # pragma: no cover - _check is stricter than rfc8785
+        raise CanonicalizationError("", str(exc)) from exc
+
+
+def new_salt() -> bytes:
+    """32 fresh random bytes from the OS CSPRNG."""
+    return secrets.token_bytes(SALT_LENGTH)
+
+
+def credential_digest(salt: bytes, canonical: bytes) -> bytes:
+    """``keccak256(salt || canonical)``; ``salt`` must be exactly 32 bytes."""
+    if not isinstance(salt, (bytes, bytearray)) or len(salt) != SALT_LENGTH:
+        raise ValueError(f"salt must be {SALT_LENGTH} bytes")
+    if not isinstance(canonical, (bytes, bytearray)):
+        raise TypeError("canonical must be bytes")
+    return keccak256(bytes(salt) + bytes(canonical))
+
+
+@dataclass(frozen=True, slots=True)
+class HashedCredential:
+    canonical: bytes
+    salt: bytes
+    digest: bytes
+
+
+def hash_credential(credential: dict, salt: bytes | None = None) -> HashedCredential:
+    """Canonicalise, salt (fresh salt unless given) and hash a credential."""
+    canonical = canonicalize(credential)
+    if salt is None:
+        salt = new_salt()
+    return HashedCredential(canonical=canonical, salt=bytes(salt), digest=credential_digest(salt, canonical))
+
+
+def to_hex(data: bytes) -> str:
+    """``0x``-prefixed lower-case hex."""
+    return "0x" + bytes(data).hex()
+
+
+_HEX = re.compile(r"^0x[0-9a-fA-F]*$")
+
+
+def from_hex(text: str, length: int | None = 32) -> bytes:
+    """Parse ``0x``-prefixed hex; require exactly ``length`` bytes unless ``length`` is None.
+
+    Accepts upper or lower case digits, rejects a missing prefix, odd length and whitespace.
+    """
+    if not isinstance(text, str) or not _HEX.match(text) or len(text) % 2:
+        raise ValueError(f"expected 0x-prefixed hex, got {text!r:.80}")
+    data = bytes.fromhex(text[2:])
+    if length is not None and len(data) != length:
+        raise ValueError(f"expected {length} bytes of hex, got {len(data)}")
+    return data

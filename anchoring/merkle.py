@@ -1,0 +1,461 @@
+"""OpenZeppelin ``StandardMerkleTree`` (leaf encoding ``["bytes32"]``), byte for byte, in fast Python.
+
+Scheme (identical to ``@openzeppelin/merkle-tree`` 1.0.x with its default ``sortLeaves: true``):
+
+* value: a credential digest (32 bytes).
+* leaf: ``keccak256(keccak256(abi.encode(digest)))``; ``abi.encode(bytes32)`` is the 32 bytes themselves,
+  so ``leaf = keccak256(keccak256(digest))``.  The double hash keeps a leaf from ever equalling an inner
+  node's 64-byte preimage (second-preimage defence); do not drop it.
+* inner node: ``keccak256(min(a, b) || max(a, b))`` (sorted pair, as OpenZeppelin ``MerkleProof``).
+* layout: leaf hashes are sorted ascending (stable: equal hashes keep input order) and stored in a
+  complete binary tree array of ``2n - 1`` nodes: ``tree[0]`` is the root, the children of ``i`` are
+  ``2i + 1`` and ``2i + 2``, the sorted leaf ``k`` sits at ``tree[2n - 2 - k]`` (leaves at the end, in
+  reverse order), exactly as OZ's ``makeMerkleTree``.
+* proof: sibling hashes from the leaf up to (excluding) the root, as OZ ``getProof``; it passes
+  ``MerkleProof.verify(proof, root, leaf)`` on chain.
+* multiproof: as OZ ``getMultiProof``; consumable by ``MerkleProof.multiProofVerify``.
+
+Duplicated digests are allowed, as in OZ (each copy gets its own leaf).  Looking a duplicated digest up
+by value resolves, as in OZ, to its *last* occurrence in input order; ``proof_at(index)`` addresses
+each copy.  A multiproof cannot contain the same leaf twice (OZ: "Cannot prove duplicated index").
+
+Hot paths call safe-pysha3's C keccak directly, work on plain lists of ``bytes`` and never create a
+Python object per node beyond the 32-byte hash itself.
+"""
+
+from __future__ import annotations
+
+import struct
+from bisect import bisect_right
+from dataclasses import dataclass
+from typing import Any, Iterable, Iterator, Sequence
+
+from sha3 import keccak_256 as _k
+
+__all__ = [
+    "MerkleTree",
+    "MultiProof",
+    "MerkleTreeError",
+    "leaf_hash",
+    "node_hash",
+    "process_proof",
+    "process_multiproof",
+    "verify_proof",
+    "verify_multiproof",
+]
+
+_HASH_LEN = 32
+_MAGIC = b"CRMT\x01"  # credreg merkle tree, serialisation version 1
+_HEADER = struct.Struct(">5sQ")
+
+
+class MerkleTreeError(ValueError):
+    """Bad input to a tree operation (unknown digest, out-of-range index, malformed data)."""
+
+
+def _check_node(x: Any, what: str = "node") -> None:
+    if type(x) is not bytes or len(x) != _HASH_LEN:
+        raise MerkleTreeError(f"{what} must be 32 bytes, got {type(x).__name__} of length {len(x) if hasattr(x, '__len__') else '?'}")
+
+
+def leaf_hash(digest: bytes) -> bytes:
+    """``keccak256(keccak256(abi.encode(bytes32 digest)))``."""
+    _check_node(digest, "digest")
+    return _k(_k(digest).digest()).digest()
+
+
+def node_hash(a: bytes, b: bytes) -> bytes:
+    """``keccak256`` of the sorted pair, as OpenZeppelin ``Hashes.commutativeKeccak256``."""
+    return _k(a + b if a < b else b + a).digest()
+
+
+def process_proof(leaf: bytes, proof: Sequence[bytes]) -> bytes:
+    """Fold a proof from a *leaf hash* up; returns the computed root (OZ ``processProof``)."""
+    _check_node(leaf, "leaf")
+    h = leaf
+    for p in proof:
+        _check_node(p, "proof element")
+        h = _k(h + p if h < p else p + h).digest()
+    return h
+
+
+def verify_proof(root: bytes, digest: bytes, proof: Sequence[bytes]) -> bool:
+    """True iff ``proof`` proves ``digest`` (a value, not a leaf hash) under ``root``.
+
+    Raises :class:`MerkleTreeError` if root, digest or a proof element is not 32 bytes.
+    """
+    _check_node(root, "root")
+    return process_proof(leaf_hash(digest), proof) == root
+
+
+@dataclass(frozen=True, slots=True)
+class MultiProof:
+    """OZ ``getMultiProof`` output.
+
+    ``leaves`` are the *digests* (values) in the order the proof consumes them (OZ's order: descending
+    tree index, i.e. ascending leaf hash); ``proof`` the extra nodes; ``proof_flags`` as OZ.  The
+    on-chain ``MerkleProof.multiProofVerify(proof, proofFlags, root, leaves)`` takes
+    :attr:`leaf_hashes` (or a contract that double-hashes the digests itself).
+    """
+
+    leaves: tuple[bytes, ...]
+    proof: tuple[bytes, ...]
+    proof_flags: tuple[bool, ...]
+
+    @property
+    def leaf_hashes(self) -> list[bytes]:
+        return [leaf_hash(d) for d in self.leaves]
+
+
+def process_multiproof(leaf_hashes: Sequence[bytes], proof: Sequence[bytes], proof_flags: Sequence[bool]) -> bytes:
+    """OZ ``processMultiProof`` over leaf hashes; raises :class:`MerkleTreeError` if malformed."""
+    for x in leaf_hashes:
+        _check_node(x, "leaf")
+    for x in proof:
+        _check_node(x, "proof element")
+    flags = [bool(f) for f in proof_flags]
+    if len(proof) < flags.count(False):
+        raise MerkleTreeError("invalid multiproof format")
+    if len(leaf_hashes) + len(proof) != len(flags) + 1:
+        raise MerkleTreeError("provided leaves and multiproof are not compatible")
+    # stack as a list with a moving head: same semantics as OZ's shift()/push() on a JS array
+    stack = list(leaf_hashes)
+    head = 0
+    pi = 0
+    for flag in flags:
+        a = stack[head]
+        head += 1
+        if flag:
+            b = stack[head]
+            head += 1
+        else:
+            b = proof[pi]
+            pi += 1
+        stack.append(_k(a + b if a < b else b + a).digest())
+    remaining = len(stack) - head + len(proof) - pi
+    if remaining != 1:
+        raise MerkleTreeError("multiproof did not fold to a single root")
+    return stack[-1] if len(stack) > head else proof[pi]
+
+
+def verify_multiproof(root: bytes, multiproof: MultiProof) -> bool:
+    """True iff ``multiproof`` (digests as leaves) proves all its leaves under ``root``.
+
+    Malformed shapes (counts that do not fit) give False; elements that are not 32 bytes raise
+    :class:`MerkleTreeError`.
+    """
+    _check_node(root, "root")
+    leaves = [leaf_hash(d) for d in multiproof.leaves]
+    try:
+        return process_multiproof(leaves, multiproof.proof, multiproof.proof_flags) == root
+    except MerkleTreeError as exc:
+        if "32 bytes" in str(exc):
+            raise
+        return False
+
+
+class MerkleTree:
+    """An immutable OZ-compatible tree over credential digests.
+
+    Build with :meth:`build`; persist with :meth:`to_bytes` / :meth:`from_bytes` (or the OZ-compatible
+    JSON :meth:`to_oz_dump` / :meth:`from_oz_dump`).
+    """
+
+    __slots__ = ("_tree", "_values", "_order", "_sorted", "_pos_of_value")
+
+    def __init__(self, tree: list[bytes], values: list[bytes], order: list[int]) -> None:
+        # Internal: use build()/from_bytes().  tree: 2n-1 nodes; values: digests in input order;
+        # order[k] = input index of the k-th smallest leaf (stable).
+        self._tree = tree
+        self._values = values
+        self._order = order
+        n = len(values)
+        self._sorted = tree[n - 1 :][::-1]  # ascending leaf hashes (references, no copies)
+        self._pos_of_value: list[int] | None = None
+
+    # ------------------------------------------------------------------ building
+    @classmethod
+    def build(cls, digests: Sequence[bytes] | Iterable[bytes]) -> "MerkleTree":
+        """Build the tree over ``digests`` (32-byte values, at least one; duplicates allowed as in OZ)."""
+        values = list(digests)
+        n = len(values)
+        if n == 0:
+            raise MerkleTreeError("a Merkle tree needs at least one leaf")
+        if set(map(type, values)) != {bytes} or set(map(len, values)) != {_HASH_LEN}:
+            bad = next(i for i, d in enumerate(values) if type(d) is not bytes or len(d) != _HASH_LEN)
+            raise MerkleTreeError(f"digest #{bad} must be 32 bytes")
+        k = _k
+        leaves = [k(k(d).digest()).digest() for d in values]
+        order = sorted(range(n), key=leaves.__getitem__)  # stable, like JS Array.prototype.sort
+        tree: list[bytes] = [b""] * (n - 1)
+        tree += map(leaves.__getitem__, reversed(order))  # sorted leaf k at 2n-2-k
+        del leaves
+        _fill_inner(tree, n)
+        return cls(tree, values, order)
+
+    # ------------------------------------------------------------------ accessors
+    @property
+    def root(self) -> bytes:
+        return self._tree[0]
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    @property
+    def digests(self) -> list[bytes]:
+        """The values in input order (a copy)."""
+        return list(self._values)
+
+    @property
+    def nodes(self) -> list[bytes]:
+        """The complete-binary-tree node array (a copy): ``nodes[0]`` is the root."""
+        return list(self._tree)
+
+    def tree_index(self, index: int) -> int:
+        """Position in the node array of the leaf for input ``index``."""
+        return len(self._tree) - 1 - self._pos(index)
+
+    def _pos(self, index: int) -> int:
+        n = len(self._values)
+        if type(index) is not int or not 0 <= index < n:
+            raise MerkleTreeError(f"index {index!r} out of range for a tree of {n} leaves")
+        pos = self._pos_of_value
+        if pos is None:
+            pos = self._pos_of_value = sorted(range(n), key=self._order.__getitem__)  # inverse permutation
+        return pos[index]
+
+    def index_of(self, digest: bytes) -> int:
+        """Input index of ``digest`` (its last occurrence if duplicated, as OZ's lookup)."""
+        h = leaf_hash(digest)
+        k = bisect_right(self._sorted, h) - 1
+        if k < 0 or self._sorted[k] != h:
+            raise MerkleTreeError(f"digest 0x{digest.hex()} is not in the tree")
+        return self._order[k]
+
+    def __contains__(self, digest: object) -> bool:
+        try:
+            self.index_of(digest)  # type: ignore[arg-type]
+        except MerkleTreeError:
+            return False
+        return True
+
+    # ------------------------------------------------------------------ proofs
+    def proof(self, digest: bytes) -> list[bytes]:
+        """Proof for ``digest`` (OZ ``getProof(value)``): sibling hashes, leaf upwards."""
+        return self.proof_at(self.index_of(digest))
+
+    def proof_at(self, index: int) -> list[bytes]:
+        """Proof for the value at input ``index`` (OZ ``getProof(index)``); self-checked against the root."""
+        tree = self._tree
+        i = self.tree_index(index)
+        leaf = tree[i]
+        if leaf_hash(self._values[index]) != leaf:
+            raise MerkleTreeError("tree does not contain the expected value (corrupt tree data)")
+        proof = _path(tree, i)
+        if process_proof(leaf, proof) != tree[0]:
+            raise MerkleTreeError("unable to prove value (corrupt tree data)")
+        return proof
+
+    def iter_proofs(self) -> Iterator[tuple[int, list[bytes]]]:
+        """Yield ``(input index, proof)`` for every leaf, in tree (depth-first) order, without hashing.
+
+        Each inner node's partial path is computed once and shared, so this is O(n) Python steps
+        plus C-level list concatenation; memory stays O(depth).
+        """
+        tree = self._tree
+        size = len(tree)
+        last = size - 1
+        order = self._order
+        stack: list[tuple[int, list[bytes]]] = [(0, [])]
+        pop = stack.pop
+        push = stack.append
+        while stack:
+            i, pr = pop()
+            left = 2 * i + 1
+            if left >= size:
+                yield order[last - i], pr
+            else:
+                push((left + 1, [tree[left]] + pr))
+                push((left, [tree[left + 1]] + pr))
+
+    def all_proofs(self) -> list[list[bytes]]:
+        """All proofs in input order (``all_proofs()[i] == proof_at(i)``), without rebuilding the tree.
+
+        Materialises n lists (about 250 MB for 1M leaves); stream with :meth:`iter_proofs` instead
+        when storing them.
+        """
+        out: list[list[bytes]] = [None] * len(self._values)  # type: ignore[list-item]
+        for i, p in self.iter_proofs():
+            out[i] = p
+        return out
+
+    def multiproof(self, digests: Sequence[bytes]) -> MultiProof:
+        """OZ ``getMultiProof(values)``: one proof for several digests (each at most once)."""
+        return self.multiproof_at([self.index_of(d) for d in digests])
+
+    def multiproof_at(self, indices: Sequence[int]) -> MultiProof:
+        """OZ ``getMultiProof(indices)`` with input indices."""
+        tree = self._tree
+        tidx = sorted((self.tree_index(i) for i in indices), reverse=True)
+        for a, b in zip(tidx, tidx[1:]):
+            if a == b:
+                raise MerkleTreeError("cannot prove a duplicated index")
+        stack = list(tidx)
+        head = 0
+        proof: list[bytes] = []
+        flags: list[bool] = []
+        while len(stack) > head and stack[head] > 0:
+            j = stack[head]
+            head += 1
+            s = j - 1 if j % 2 == 0 else j + 1
+            p = (j - 1) // 2
+            if len(stack) > head and stack[head] == s:
+                flags.append(True)
+                head += 1
+            else:
+                flags.append(False)
+                proof.append(tree[s])
+            stack.append(p)
+        if not tidx:
+            proof.append(tree[0])
+        last = len(tree) - 1
+        leaves = tuple(self._values[self._order[last - t]] for t in tidx)
+        mp = MultiProof(leaves=leaves, proof=tuple(proof), proof_flags=tuple(flags))
+        if not verify_multiproof(tree[0], mp):
+            raise MerkleTreeError("unable to prove values (corrupt tree data)")
+        return mp
+
+    # ------------------------------------------------------------------ rendering
+    def render(self) -> str:
+        """Text drawing identical to OZ ``tree.render()``."""
+        tree = self._tree
+        size = len(tree)
+        stack: list[tuple[int, list[int]]] = [(0, [])]
+        lines = []
+        while stack:
+            i, path = stack.pop()
+            prefix = "".join(("   ", "\u2502  ")[p] for p in path[:-1])
+            prefix += "".join(("\u2514\u2500 ", "\u251c\u2500 ")[p] for p in path[-1:])
+            lines.append(f"{prefix}{i}) 0x{tree[i].hex()}")
+            if 2 * i + 2 < size:
+                stack.append((2 * i + 2, path + [0]))
+                stack.append((2 * i + 1, path + [1]))
+        return "\n".join(lines)
+
+    # ------------------------------------------------------------------ persistence
+    def to_bytes(self) -> bytes:
+        """Compact binary form: everything needed to answer proofs later, no hashing on reload.
+
+        ``"CRMT\\x01" | n (uint64 BE) | n digests in input order (32 B each) |
+        n sorted-position -> input-index entries (uint32 BE) | 2n-1 nodes (32 B each)``.
+        """
+        n = len(self._values)
+        if n >= 2**32:  # pragma: no cover - far beyond any batch
+            raise MerkleTreeError("tree too large to serialise")
+        parts = [_HEADER.pack(_MAGIC, n), b"".join(self._values),
+                 struct.pack(f">{n}I", *self._order), b"".join(self._tree)]
+        return b"".join(parts)
+
+    @classmethod
+    def from_bytes(cls, data: bytes, *, verify: bool = False) -> "MerkleTree":
+        """Reload :meth:`to_bytes` output.  Sizes and the permutation are always checked; with
+        ``verify=True`` the whole tree is recomputed from the digests and compared (as costly as a
+        build).  Without it, every single proof is still self-checked against the root when served.
+        """
+        data = bytes(data)
+        if len(data) < _HEADER.size:
+            raise MerkleTreeError("truncated tree data")
+        magic, n = _HEADER.unpack_from(data)
+        if magic != _MAGIC:
+            raise MerkleTreeError("not credreg tree data (bad magic/version)")
+        if n == 0 or len(data) != _HEADER.size + 32 * n + 4 * n + 32 * (2 * n - 1):
+            raise MerkleTreeError("tree data has the wrong length")
+        off = _HEADER.size
+        values = [data[o : o + 32] for o in range(off, off + 32 * n, 32)]
+        off += 32 * n
+        order = list(struct.unpack_from(f">{n}I", data, off))
+        off += 4 * n
+        if sorted(order) != list(range(n)):
+            raise MerkleTreeError("tree data has an invalid leaf permutation")
+        tree = [data[o : o + 32] for o in range(off, len(data), 32)]
+        t = cls(tree, values, order)
+        if verify:
+            fresh = cls.build(values)
+            if fresh._tree != tree or fresh._order != order:
+                raise MerkleTreeError("tree data does not match its digests")
+        return t
+
+    def to_oz_dump(self) -> dict:
+        """OZ ``StandardMerkleTree.dump()`` format (``standard-v1``), loadable by ``StandardMerkleTree.load``."""
+        last = len(self._tree) - 1
+        return {
+            "format": "standard-v1",
+            "leafEncoding": ["bytes32"],
+            "tree": ["0x" + h.hex() for h in self._tree],
+            "values": [
+                {"value": ["0x" + d.hex()], "treeIndex": last - self._pos(i)} for i, d in enumerate(self._values)
+            ],
+        }
+
+    @classmethod
+    def from_oz_dump(cls, dump: dict) -> "MerkleTree":
+        """Load an OZ ``standard-v1`` dump with leaf encoding ``["bytes32"]``; validated fully (as OZ ``load``)."""
+        if dump.get("format") != "standard-v1":
+            raise MerkleTreeError(f"unknown format {dump.get('format')!r}")
+        if dump.get("leafEncoding") != ["bytes32"]:
+            raise MerkleTreeError("only leaf encoding ['bytes32'] is supported")
+        try:
+            values = [bytes.fromhex(v["value"][0].removeprefix("0x")) for v in dump["values"]]
+            tidx = [int(v["treeIndex"]) for v in dump["values"]]
+            tree = [bytes.fromhex(h.removeprefix("0x")) for h in dump["tree"]]
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+            raise MerkleTreeError(f"malformed dump: {exc}") from None
+        n = len(values)
+        if n == 0 or len(tree) != 2 * n - 1 or any(len(h) != 32 for h in tree):
+            raise MerkleTreeError("malformed dump: wrong number or size of nodes")
+        last = 2 * n - 2
+        order = [0] * n
+        seen = set()
+        for i, t in enumerate(tidx):
+            pos = last - t
+            if not 0 <= pos < n or pos in seen:
+                raise MerkleTreeError("malformed dump: bad treeIndex")
+            seen.add(pos)
+            order[pos] = i
+        for i, d in enumerate(values):
+            _check_node(d, f"value #{i}")
+            if leaf_hash(d) != tree[tidx[i]]:
+                raise MerkleTreeError(f"value #{i} does not match its leaf")
+        check = list(tree)
+        _fill_inner(check, n)
+        if check != tree:
+            raise MerkleTreeError("merkle tree is invalid")
+        # Sorted-leaf layout is what our lookups rely on (OZ dumps with sortLeaves:false are not).
+        leaves = tree[n - 1 :]
+        if any(leaves[i] < leaves[i + 1] for i in range(n - 1)):
+            raise MerkleTreeError("leaves are not sorted (only sortLeaves: true trees are supported)")
+        return cls(tree, values, order)
+
+
+def _fill_inner(tree: list[bytes], n: int) -> None:
+    """Compute inner nodes 0..n-2 in place, one heap level at a time (deepest first)."""
+    if n < 2:
+        return
+    k = _k
+    last_inner = n - 2
+    depth = (last_inner + 1).bit_length() - 1
+    while depth >= 0:
+        lo = (1 << depth) - 1
+        hi = min((1 << (depth + 1)) - 2, last_inner)
+        left = tree[2 * lo + 1 : 2 * hi + 2 : 2]
+        right = tree[2 * lo + 2 : 2 * hi + 3 : 2]
+        tree[lo : hi + 1] = [k(a + b if a < b else b + a).digest() for a, b in zip(left, right)]
+        depth -= 1
+
+
+def _path(tree: list[bytes], i: int) -> list[bytes]:
+    proof = []
+    while i > 0:
+        proof.append(tree[i - 1] if i % 2 == 0 else tree[i + 1])
+        i = (i - 1) // 2
+    return proof
