@@ -1,0 +1,150 @@
+"""Engines, sessions and schema migrations (SQLite embedded default, PostgreSQL in production).
+
+The schema is created only by alembic migrations (``upgrade``), never by ``create_all``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Iterator
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import sessionmaker
+from sqlalchemy.pool import StaticPool
+from sqlmodel import Session
+
+__all__ = [
+    "make_engine",
+    "normalize_url",
+    "session_factory",
+    "session_scope",
+    "upgrade",
+    "current_revision",
+    "is_sqlite",
+    "is_postgres",
+    "ping",
+]
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+ALEMBIC_INI = Path(__file__).with_name("alembic.ini")
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+def normalize_url(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL whatever driver the URL names (``postgres://`` too)."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    u = make_url(url)
+    if u.get_backend_name() == "postgresql" and u.get_driver_name() != "psycopg":
+        u = u.set(drivername="postgresql+psycopg")
+    return u.render_as_string(hide_password=False)
+
+
+def is_sqlite(bind: Engine | sa.Connection | Session) -> bool:
+    return _dialect(bind) == "sqlite"
+
+
+def is_postgres(bind: Engine | sa.Connection | Session) -> bool:
+    return _dialect(bind) == "postgresql"
+
+
+def _dialect(bind) -> str:
+    if isinstance(bind, Session):
+        bind = bind.get_bind()
+    return bind.dialect.name
+
+
+def _sqlite_on_connect(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    try:
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+    finally:
+        cur.close()
+
+
+def make_engine(url: str, *, echo: bool = False, **kwargs) -> Engine:
+    """An engine for ``url``: SQLite gets WAL, foreign keys and a busy timeout on every connection;
+    PostgreSQL goes through psycopg 3 with pre-ping."""
+    url = normalize_url(url)
+    u = make_url(url)
+    if u.get_backend_name() == "sqlite":
+        connect_args = {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+        db = u.database
+        if not db or db == ":memory:":
+            kwargs.setdefault("poolclass", StaticPool)
+        else:
+            Path(db).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, echo=echo, connect_args=connect_args, **kwargs)
+        event.listen(engine, "connect", _sqlite_on_connect)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("pool_size", 10)
+    kwargs.setdefault("max_overflow", 20)
+    return sa.create_engine(url, echo=echo, **kwargs)
+
+
+def session_factory(engine: Engine) -> sessionmaker:
+    """A sessionmaker producing SQLModel sessions; objects stay usable after commit."""
+    return sessionmaker(bind=engine, class_=Session, expire_on_commit=False)
+
+
+@contextlib.contextmanager
+def session_scope(factory: sessionmaker) -> Iterator[Session]:
+    """``with session_scope(factory) as s:`` commits on success, rolls back on any exception."""
+    session = factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def ping(engine: Engine) -> None:
+    """Raise if the database cannot answer ``SELECT 1``."""
+    with engine.connect() as conn:
+        conn.execute(sa.text("SELECT 1"))
+
+
+def _alembic_config(connection: sa.Connection | None = None):
+    from alembic.config import Config
+
+    cfg = Config(str(ALEMBIC_INI)) if ALEMBIC_INI.exists() else Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    return cfg
+
+
+def upgrade(engine_or_url: Engine | str, revision: str = "head") -> None:
+    """Bring the schema up to ``revision`` (default: latest). Safe to call repeatedly."""
+    from alembic import command
+
+    engine = make_engine(engine_or_url) if isinstance(engine_or_url, str) else engine_or_url
+    try:
+        with engine.begin() as conn:
+            command.upgrade(_alembic_config(conn), revision)
+    finally:
+        if isinstance(engine_or_url, str):
+            engine.dispose()
+
+
+def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def head_revision() -> str | None:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(_alembic_config()).get_current_head()

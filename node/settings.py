@@ -1,0 +1,84 @@
+"""Node configuration: one pydantic-settings class, environment prefix ``CREDREG_``.
+
+Values come from (highest first): constructor arguments, ``CREDREG_*`` environment variables, an
+optional env file (``CREDREG_ENV_FILE``, default ``.env`` if it exists), then the defaults below.
+Secrets are ``SecretStr``: they print as ``**********`` and are never logged.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "get_settings"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="CREDREG_",
+        env_file=os.environ.get("CREDREG_ENV_FILE", ".env"),
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    # storage
+    data_dir: Path = Path("./data")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default sqlite:///<data_dir>/credreg.db"
+    )
+    #: run alembic upgrade once at app start-up (never per request); handy for `credreg dev`.
+    auto_migrate: bool = False
+
+    # chain
+    rpc_url: str | None = None
+    deployment_file: Path | None = Field(default=None, description="default <data_dir>/deployment.json")
+    confirmations: int = Field(default=1, ge=0)
+    chain_probe_timeout_seconds: float = Field(default=2.0, gt=0)
+
+    # web
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    #: base for statusUrl links; empty = relative URLs
+    public_base_url: str = ""
+
+    # pipeline
+    batch_max_size: int = Field(default=1000, ge=1)
+    batch_max_age_seconds: float = Field(default=2.0, ge=0)
+    max_credential_bytes: int = Field(default=256 * 1024, ge=64)
+    max_bulk_items: int = Field(default=10_000, ge=1)
+    max_request_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    default_profile: str | None = None
+
+    # issuer key (never logged)
+    issuer_keystore: Path | None = None
+    issuer_keystore_password: SecretStr | None = None
+    issuer_keystore_password_file: Path | None = None
+    issuer_private_key: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _derive_paths(self) -> "Settings":
+        if not self.database_url:
+            self.database_url = f"sqlite:///{(self.data_dir / 'credreg.db').as_posix()}"
+        if self.deployment_file is None:
+            self.deployment_file = self.data_dir / "deployment.json"
+        if self.default_profile in ("", "none"):
+            self.default_profile = None
+        return self
+
+    def keystore_password(self) -> str | None:
+        """The keystore password from the env/secret or the password file (stripped of one trailing newline)."""
+        if self.issuer_keystore_password is not None:
+            return self.issuer_keystore_password.get_secret_value()
+        if self.issuer_keystore_password_file is not None:
+            return self.issuer_keystore_password_file.read_text(encoding="utf-8").rstrip("\r\n")
+        return None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Process-wide settings (cached). Tests and `credreg dev` may build their own ``Settings(...)``."""
+    return Settings()
