@@ -1,0 +1,65 @@
+"""Prometheus metrics of the node, in one registry (``REGISTRY``) served at ``/metrics``.
+
+The anchorer observes ``ANCHOR_LATENCY`` (seconds from batch sealed to confirmed) and adds to
+``GAS_USED``; ``observe_confirmation(batch)`` does both from a confirmed Batch row.
+Queue depth and batches-by-state are read from the database at scrape time (``refresh_from_db``).
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST  # noqa: F401  (re-export)
+
+__all__ = [
+    "REGISTRY",
+    "QUEUE_DEPTH",
+    "BATCHES",
+    "ANCHOR_LATENCY",
+    "GAS_USED",
+    "CREDENTIALS_ACCEPTED",
+    "BATCHES_SEALED",
+    "ANCHOR_ERRORS",
+    "observe_confirmation",
+    "refresh_from_db",
+    "render",
+]
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+QUEUE_DEPTH = Gauge(
+    "credreg_pending_credentials", "Credentials accepted and not yet in a batch (queue depth)", registry=REGISTRY
+)
+BATCHES = Gauge("credreg_batches", "Batches by state", ["state"], registry=REGISTRY)
+ANCHOR_LATENCY = Histogram(
+    "credreg_anchor_latency_seconds",
+    "Seconds from batch sealed to confirmed on chain",
+    buckets=(0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800, 3600),
+    registry=REGISTRY,
+)
+GAS_USED = Counter("credreg_anchor_gas_used", "Gas used by anchor transactions", registry=REGISTRY)
+CREDENTIALS_ACCEPTED = Counter(
+    "credreg_credentials_accepted", "Credentials newly stored (idempotent replays not counted)", registry=REGISTRY
+)
+BATCHES_SEALED = Counter("credreg_batches_sealed", "Batches sealed", registry=REGISTRY)
+ANCHOR_ERRORS = Counter("credreg_anchor_errors", "Anchoring attempts that failed", ["kind"], registry=REGISTRY)
+
+
+def observe_confirmation(batch) -> None:
+    """Record latency (created_at -> confirmed_at) and gas of a confirmed batch."""
+    if batch.confirmed_at is not None and batch.created_at is not None:
+        ANCHOR_LATENCY.observe(max(0.0, (batch.confirmed_at - batch.created_at).total_seconds()))
+    if batch.gas_used:
+        GAS_USED.inc(batch.gas_used)
+
+
+def refresh_from_db(session) -> None:
+    from .queries import batch_counts, pending_count
+
+    QUEUE_DEPTH.set(pending_count(session))
+    counts = batch_counts(session)
+    for state in ("sealed", "submitted", "confirmed", "failed"):
+        BATCHES.labels(state=state).set(counts.get(state, 0))
+
+
+def render() -> bytes:
+    return generate_latest(REGISTRY)
