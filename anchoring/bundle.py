@@ -1,0 +1,251 @@
+"""The learner's proof bundle, format ``credreg-bundle/1`` (schema: ``anchoring/schemas/bundle.schema.json``).
+
+A bundle is issued only once its root is anchored, so ``anchor`` is required.  ``anchoredAt`` is the
+anchoring block's timestamp as integer Unix seconds (UTC): it is what the chain stores, so it is exact
+and needs no time-zone or formatting rules.
+
+:meth:`ProofBundle.load` / :meth:`ProofBundle.loads` validate against the JSON Schema, then check what
+a schema cannot: EIP-55 address checksums, that the credential is RFC 8785-canonicalisable and, unless
+``check_integrity=False``, that the digest is ``keccak256(salt || JCS(credential))`` and that the proof
+folds to the root.  Every failure is a :class:`BundleFormatError` whose ``field`` names the bad field
+(``anchor.txHash``, ``proof[2]``, ``credential.credentialSubject.score``).  Whether the root is on chain,
+by a trusted issuer, and not revoked is the verifier's job, not this module's.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import jsonschema
+from jsonschema.exceptions import ValidationError
+
+from .hashing import CanonicalizationError, canonicalize, credential_digest, from_hex, to_hex
+from .keccak import keccak256
+from .merkle import MerkleTreeError, verify_proof
+
+__all__ = [
+    "BUNDLE_FORMAT",
+    "Anchor",
+    "BundleFormatError",
+    "ProofBundle",
+    "bundle_schema",
+    "is_checksum_address",
+    "to_checksum_address",
+]
+
+BUNDLE_FORMAT = "credreg-bundle/1"
+
+_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
+
+
+class BundleFormatError(ValueError):
+    """A bundle is malformed.  ``field`` is the path of the offending field (``""`` for the document)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        super().__init__(f"{field or '<bundle>'}: {message}")
+
+
+@lru_cache(maxsize=1)
+def bundle_schema() -> dict:
+    """The JSON Schema (draft 2020-12) shipped as package data."""
+    text = resources.files("anchoring").joinpath("schemas/bundle.schema.json").read_text("utf-8")
+    return json.loads(text)
+
+
+@lru_cache(maxsize=1)
+def _validator() -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(bundle_schema())
+
+
+def to_checksum_address(address: str) -> str:
+    """EIP-55 checksum form of a 20-byte hex address."""
+    if not isinstance(address, str) or not _ADDRESS.match(address):
+        raise ValueError(f"not a 20-byte 0x-hex address: {address!r:.60}")
+    lower = address[2:].lower()
+    h = keccak256(lower.encode("ascii")).hex()
+    return "0x" + "".join(c.upper() if int(h[i], 16) >= 8 else c for i, c in enumerate(lower))
+
+
+def is_checksum_address(address: Any) -> bool:
+    try:
+        return to_checksum_address(address) == address
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True, slots=True)
+class Anchor:
+    """Where and when the root was anchored."""
+
+    chain_id: int
+    contract: str  # EIP-55
+    tx_hash: bytes  # 32 bytes
+    block_number: int
+    issuer: str  # EIP-55, the address that called anchor()
+    anchored_at: int  # block.timestamp, Unix seconds UTC
+
+    def dump(self) -> dict:
+        return {
+            "chainId": self.chain_id,
+            "contract": self.contract,
+            "txHash": to_hex(self.tx_hash),
+            "blockNumber": self.block_number,
+            "issuer": self.issuer,
+            "anchoredAt": self.anchored_at,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ProofBundle:
+    credential: dict
+    salt: bytes
+    digest: bytes
+    proof: tuple[bytes, ...]
+    root: bytes
+    anchor: Anchor
+    format: str = field(default=BUNDLE_FORMAT)
+
+    # ------------------------------------------------------------------ output
+    def dump(self) -> dict:
+        """The bundle as a JSON-ready dict (validated: a bundle that would not load is never emitted)."""
+        obj = {
+            "format": self.format,
+            "credential": copy.deepcopy(self.credential),
+            "salt": to_hex(self.salt),
+            "digest": to_hex(self.digest),
+            "proof": [to_hex(p) for p in self.proof],
+            "root": to_hex(self.root),
+            "anchor": self.anchor.dump(),
+        }
+        _validate(obj, check_integrity=False)
+        return obj
+
+    def dumps(self, *, indent: int | None = 2) -> str:
+        return json.dumps(self.dump(), indent=indent, ensure_ascii=False, allow_nan=False) + (
+            "\n" if indent is not None else ""
+        )
+
+    # ------------------------------------------------------------------ input
+    @classmethod
+    def load(cls, obj: Any, *, check_integrity: bool = True) -> "ProofBundle":
+        """Validate a parsed bundle (schema + semantics) and return it; raises :class:`BundleFormatError`."""
+        _validate(obj, check_integrity=check_integrity)
+        a = obj["anchor"]
+        return cls(
+            credential=copy.deepcopy(obj["credential"]),
+            salt=from_hex(obj["salt"]),
+            digest=from_hex(obj["digest"]),
+            proof=tuple(from_hex(p) for p in obj["proof"]),
+            root=from_hex(obj["root"]),
+            anchor=Anchor(
+                chain_id=a["chainId"],
+                contract=a["contract"],
+                tx_hash=from_hex(a["txHash"]),
+                block_number=a["blockNumber"],
+                issuer=a["issuer"],
+                anchored_at=a["anchoredAt"],
+            ),
+            format=obj["format"],
+        )
+
+    @classmethod
+    def loads(cls, text: str | bytes, *, check_integrity: bool = True) -> "ProofBundle":
+        """Parse JSON text strictly (no duplicate keys, no NaN/Infinity) and :meth:`load` it."""
+        try:
+            obj = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+        except _DuplicateKey as exc:
+            raise BundleFormatError(exc.key, f"duplicate key {exc.key!r}") from None
+        except _BadConstant as exc:
+            raise BundleFormatError("", f"{exc.args[0]} is not valid JSON") from None
+        except (ValueError, TypeError) as exc:
+            raise BundleFormatError("", f"not valid JSON: {exc}") from None
+        return cls.load(obj, check_integrity=check_integrity)
+
+
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        self.key = key
+        super().__init__(key)
+
+
+class _BadConstant(ValueError):
+    pass
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict:
+    out: dict = {}
+    for k, v in pairs:
+        if k in out:
+            raise _DuplicateKey(k)
+        out[k] = v
+    return out
+
+
+def _no_constants(name: str) -> Any:
+    raise _BadConstant(name)
+
+
+def _path(parts: Any) -> str:
+    out = ""
+    for p in parts:
+        if isinstance(p, int):
+            out += f"[{p}]"
+        else:
+            out = f"{out}.{p}" if out else str(p)
+    return out
+
+
+def _error_field(err: ValidationError) -> str:
+    base = list(err.absolute_path)
+    if err.validator == "required":
+        missing = [k for k in err.validator_value if isinstance(err.instance, dict) and k not in err.instance]
+        if missing:
+            return _path(base + [missing[0]])
+    if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+        allowed = set(err.schema.get("properties", {}))
+        extra = sorted(k for k in err.instance if k not in allowed)
+        if extra:
+            return _path(base + [extra[0]])
+    return _path(base)
+
+
+def _validate(obj: Any, *, check_integrity: bool) -> None:
+    if not isinstance(obj, dict):
+        raise BundleFormatError("", f"a bundle must be a JSON object, got {type(obj).__name__}")
+    errors = sorted(_validator().iter_errors(obj), key=lambda e: (len(e.absolute_path), _error_field(e)))
+    if errors:
+        # deepest-first is most specific; sort is by depth ascending, so take the last of the deepest
+        err = max(errors, key=lambda e: len(e.absolute_path))
+        fld = _error_field(err)
+        raise BundleFormatError(fld, f"{err.message}")
+    anchor = obj["anchor"]
+    for key in ("contract", "issuer"):
+        if not is_checksum_address(anchor[key]):
+            raise BundleFormatError(
+                f"anchor.{key}", f"{anchor[key]} is not an EIP-55 checksummed address "
+                f"(expected {to_checksum_address(anchor[key])})"
+            )
+    try:
+        canonical = canonicalize(obj["credential"])
+    except CanonicalizationError as exc:
+        fld = "credential" + ("." + exc.path if exc.path and not exc.path.startswith("[") else exc.path)
+        raise BundleFormatError(fld, exc.reason) from None
+    if not check_integrity:
+        return
+    salt = from_hex(obj["salt"])
+    digest = from_hex(obj["digest"])
+    if credential_digest(salt, canonical) != digest:
+        raise BundleFormatError("digest", "does not equal keccak256(salt || JCS(credential)): credential, salt or digest altered")
+    try:
+        ok = verify_proof(from_hex(obj["root"]), digest, [from_hex(p) for p in obj["proof"]])
+    except MerkleTreeError as exc:  # pragma: no cover - schema guarantees 32-byte values
+        raise BundleFormatError("proof", str(exc)) from None
+    if not ok:
+        raise BundleFormatError("proof", "does not lead from the digest's leaf to root")
