@@ -1,0 +1,69 @@
+"""FastAPI application factory: ``create_app(settings)``.
+
+    from api.app import create_app
+    from node.settings import Settings
+    app = create_app(Settings(database_url=...))   # uvicorn.run(app, host=..., port=...)
+
+The schema must exist (``node.db.upgrade``) unless ``settings.auto_migrate`` is true, in which case it
+is upgraded once at start-up. ``app.state`` holds ``settings``, ``engine``, ``session_factory`` and
+``chain_probe`` (a zero-argument callable returning the block number, or None; replace it freely).
+"""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy.engine import Engine
+
+from node.db import make_engine, session_factory as make_session_factory, upgrade
+from node.settings import Settings, get_settings
+
+from .errors import install_error_handlers
+from .routers import credentials, health, proofs
+
+__all__ = ["create_app", "web3_chain_probe"]
+
+
+def web3_chain_probe(rpc_url: str, timeout: float = 2.0):
+    """A probe asking the node for its block number, with a short HTTP timeout."""
+
+    def probe() -> int:
+        from web3 import HTTPProvider, Web3
+
+        return Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": timeout})).eth.block_number
+
+    return probe
+
+
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    own_engine = engine is None
+    engine = engine or make_engine(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        if settings.auto_migrate:
+            upgrade(engine)
+        yield
+        if own_engine:
+            engine.dispose()
+
+    app = FastAPI(
+        title="credreg node",
+        version="0.1.0",
+        description="Blockchain-anchored credential registry: issue, batch, anchor and prove micro-credentials. "
+                    "Errors are RFC 9457 application/problem+json.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = make_session_factory(engine)
+    app.state.chain_probe = (
+        web3_chain_probe(settings.rpc_url, settings.chain_probe_timeout_seconds) if settings.rpc_url else None
+    )
+    install_error_handlers(app)
+    app.include_router(credentials.router)
+    app.include_router(proofs.router)
+    app.include_router(health.router)
+    return app

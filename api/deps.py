@@ -1,0 +1,103 @@
+"""Request dependencies: settings, DB sessions, bearer-token auth with roles, bounded body reading."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator
+
+from fastapi import Depends, Request
+from sqlmodel import Session
+
+from node.models import TokenRole
+from node.settings import Settings
+from node.tokens import authenticate
+
+from .errors import problem
+
+__all__ = ["Principal", "get_settings_dep", "get_session", "current_principal", "require_role", "read_body",
+           "media_type"]
+
+
+@dataclass(frozen=True)
+class Principal:
+    token_id: int
+    issuer_id: int
+    issuer_name: str
+    issuer_address: str
+    role: str
+
+
+def get_settings_dep(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    session = request.app.state.session_factory()
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+def _unauthorized(detail: str):
+    return problem(401, detail, slug="unauthorized", headers={"WWW-Authenticate": 'Bearer realm="credreg"'},
+                   errors=[{"pointer": "", "field": "header.Authorization", "message": detail}])
+
+
+def current_principal(request: Request) -> Principal:
+    """Any valid, unrevoked bearer token. 401 problem otherwise."""
+    header = request.headers.get("authorization")
+    if not header:
+        raise _unauthorized("missing Authorization: Bearer <token> header")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise _unauthorized("Authorization header must be 'Bearer <token>'")
+    with request.app.state.session_factory() as session:
+        found = authenticate(session, token.strip())
+    if found is None:
+        raise _unauthorized("invalid or revoked token")
+    tok, issuer = found
+    return Principal(tok.id, issuer.id, issuer.name, issuer.address, tok.role)
+
+
+def require_role(*roles: TokenRole):
+    allowed = {r.value for r in roles}
+
+    def dep(principal: Principal = Depends(current_principal)) -> Principal:
+        if principal.role not in allowed:
+            raise problem(403, f"this token's role '{principal.role}' may not do this (needs {', '.join(sorted(allowed))})",
+                          slug="forbidden", errors=[{"pointer": "", "field": "header.Authorization",
+                                                     "message": "insufficient role"}])
+        return principal
+
+    return dep
+
+
+def media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, refusing (413 problem) anything over ``limit`` bytes without reading it all."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            if int(declared) > limit:
+                raise _too_large(limit)
+        except ValueError:
+            raise problem(400, "invalid Content-Length header", errors=[
+                {"pointer": "", "field": "header.Content-Length", "message": "not an integer"}]) from None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(limit: int):
+    return problem(413, f"request body exceeds the limit of {limit} bytes", slug="too-large",
+                   title="Content too large", errors=[{"pointer": "", "field": "body",
+                                                       "message": f"at most {limit} bytes"}])

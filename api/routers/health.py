@@ -1,0 +1,76 @@
+"""Liveness, readiness and Prometheus metrics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, Response
+
+from node import metrics
+from node.db import current_revision, head_revision, ping
+
+from ..errors import PROBLEM_JSON
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", summary="The process is up")
+def healthz():
+    return {"status": "ok"}
+
+
+def _db_check(request: Request) -> dict:
+    engine = request.app.state.engine
+    try:
+        ping(engine)
+    except Exception as exc:  # noqa: BLE001 - reported, not raised
+        return {"ok": False, "message": f"database unreachable: {type(exc).__name__}"}
+    try:
+        cur, head = current_revision(engine), head_revision()
+    except Exception as exc:  # noqa: BLE001
+        return {"ok": False, "message": f"cannot read schema version: {type(exc).__name__}"}
+    if cur != head:
+        return {"ok": False, "message": f"schema at {cur}, expected {head}: run `credreg db upgrade`"}
+    return {"ok": True, "message": "reachable, schema up to date"}
+
+
+def _chain_check(request: Request) -> dict | None:
+    probe = getattr(request.app.state, "chain_probe", None)
+    if probe is None:
+        return None
+    try:
+        block = probe()
+    except Exception as exc:  # noqa: BLE001
+        return {"ok": False, "message": f"chain unreachable: {type(exc).__name__}: {str(exc)[:200]}"}
+    return {"ok": True, "message": f"block {block}"}
+
+
+@router.get("/readyz", summary="Database reachable and migrated; chain reachable if configured")
+async def readyz(request: Request):
+    checks = {"database": await run_in_threadpool(_db_check, request)}
+    chain = await run_in_threadpool(_chain_check, request)
+    if chain is not None:
+        checks["chain"] = chain
+    if all(c["ok"] for c in checks.values()):
+        return {"status": "ready", "checks": checks}
+    failed = [k for k, c in checks.items() if not c["ok"]]
+    return JSONResponse(
+        {"type": "urn:credreg:problem:not-ready", "title": "Service Unavailable", "status": 503,
+         "detail": "not ready: " + ", ".join(f"{k}: {checks[k]['message']}" for k in failed),
+         "instance": request.url.path, "checks": checks,
+         "errors": [{"pointer": "", "field": k, "message": checks[k]["message"]} for k in failed]},
+        status_code=503, media_type=PROBLEM_JSON)
+
+
+def _refresh(request: Request) -> None:
+    with request.app.state.session_factory() as session:
+        metrics.refresh_from_db(session)
+
+
+@router.get("/metrics", summary="Prometheus metrics", include_in_schema=True)
+async def prometheus(request: Request):
+    try:
+        await run_in_threadpool(_refresh, request)
+    except Exception:  # noqa: BLE001 - serve the process metrics even if the DB is down
+        pass
+    return Response(metrics.render(), media_type=metrics.CONTENT_TYPE_LATEST)

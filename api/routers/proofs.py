@@ -1,0 +1,20 @@
+"""Public proofs by digest: no account, no personal data."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from node.queries import proof_for
+
+from ..errors import PROBLEM_JSON
+from ..schemas import ProblemDetail, ProofView
+
+router = APIRouter(prefix="/v1/proofs", tags=["proofs"])
+
+
+@router.get("/{digest}", response_model=ProofView, response_model_exclude_none=False,
+            responses={c: {"model": ProblemDetail, "content": {PROBLEM_JSON: {}}} for c in (404, 422)},
+            summary="Inclusion proof and anchor of a digest (pending is a state, not an error)")
+def get_proof(request: Request, digest: str):
+    with request.app.state.session_factory() as session:
+        return proof_for(session, digest)
