@@ -32,7 +32,8 @@ class AnchorInfo(BaseModel):
     blockNumber: int | None = None
     blockHash: str | None = None
     issuer: str | None = None
-    anchoredAt: str | None = None
+    anchoredAt: int | None = Field(None, description="anchoring block timestamp, Unix seconds UTC")
+    confirmedAt: str | None = None
     confirmations: int | None = None
 
 

@@ -273,8 +273,10 @@ def record_submission(session: Session, batch: Batch, *, nonce: int, tx_hash: st
     if chain_id is not None:
         batch.chain_id = chain_id
     if contract_address is not None:
-        batch.contract_address = contract_address
-    batch.block_number = batch.block_hash = None
+        from eth_utils import to_checksum_address
+
+        batch.contract_address = to_checksum_address(contract_address)
+    batch.block_number = batch.block_hash = batch.block_timestamp = None
     batch.confirmations = 0
     batch.attempts = (batch.attempts or 0) + 1
     batch.submitted_at = now or utcnow()
@@ -294,9 +296,11 @@ def record_confirmations(session: Session, batch: Batch, *, confirmations: int, 
 
 
 def record_confirmation(session: Session, batch: Batch, *, block_number: int, block_hash: str, confirmations: int,
-                        gas_used: int | None = None, now: datetime | None = None, commit: bool = True) -> Batch:
+                        block_timestamp: int | None = None, gas_used: int | None = None,
+                        now: datetime | None = None, commit: bool = True) -> Batch:
     """submitted -> confirmed; every credential of the batch -> anchored (same transaction).
-    Also observes the anchor latency and gas metrics."""
+    ``block_timestamp``: the anchoring block's Unix time (needed for bundles). Also observes the anchor
+    latency and gas metrics."""
     _require(batch, BatchState.submitted)
     now = now or utcnow()
     batch.state = BatchState.confirmed.value
@@ -304,6 +308,8 @@ def record_confirmation(session: Session, batch: Batch, *, block_number: int, bl
     batch.block_hash = block_hash.lower()
     batch.confirmations = confirmations
     batch.gas_used = gas_used
+    if block_timestamp is not None:
+        batch.block_timestamp = block_timestamp
     batch.confirmed_at = now
     batch.last_error = None
     t = Credential.__table__
@@ -322,7 +328,7 @@ def record_dropped(session: Session, batch: Batch, reason: str, *, commit: bool 
     _require(batch, BatchState.submitted)
     batch.state = BatchState.sealed.value
     batch.tx_hash = None
-    batch.block_number = batch.block_hash = None
+    batch.block_number = batch.block_hash = batch.block_timestamp = None
     batch.confirmations = 0
     batch.last_error = reason
     return _done(session, batch, commit)
@@ -332,7 +338,7 @@ def record_reorg(session: Session, batch: Batch, reason: str, *, commit: bool = 
     """confirmed -> submitted: the confirming block was re-orged away; credentials go back to batched."""
     _require(batch, BatchState.confirmed)
     batch.state = BatchState.submitted.value
-    batch.block_number = batch.block_hash = None
+    batch.block_number = batch.block_hash = batch.block_timestamp = None
     batch.confirmations = 0
     batch.confirmed_at = None
     batch.last_error = reason

@@ -128,6 +128,8 @@ class Batch(SQLModel, table=True):
     tx_hash: str | None = Field(default=None, sa_column=sa.Column(sa.String(66), nullable=True, index=True))
     block_number: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger(), nullable=True))
     block_hash: str | None = Field(default=None, sa_column=sa.Column(sa.String(66), nullable=True))
+    #: the anchoring block's timestamp (Unix seconds, UTC): the bundle's anchor.anchoredAt
+    block_timestamp: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger(), nullable=True))
     confirmations: int = Field(default=0, sa_column=sa.Column(sa.Integer(), nullable=False, server_default="0"))
     gas_used: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger(), nullable=True))
     attempts: int = Field(default=0, sa_column=sa.Column(sa.Integer(), nullable=False, server_default="0"))

@@ -72,7 +72,8 @@ def _anchor(batch: Batch, issuer: Issuer) -> dict:
         "blockNumber": batch.block_number,
         "blockHash": batch.block_hash,
         "issuer": issuer.address,
-        "anchoredAt": iso(batch.confirmed_at),
+        "anchoredAt": batch.block_timestamp,  # block timestamp, Unix seconds (as in the bundle)
+        "confirmedAt": iso(batch.confirmed_at),
         "confirmations": batch.confirmations,
     }
 
@@ -144,52 +145,22 @@ def bundle_for(session: Session, digest: str, issuer_id: int) -> dict:
 
 def _make_bundle(*, credential: dict, salt: bytes, digest: str, proof: list[str], root: str, batch: Batch,
                  issuer: Issuer) -> dict:
-    anchor = {
-        "chainId": batch.chain_id,
-        "contract": batch.contract_address,
-        "txHash": batch.tx_hash,
-        "blockNumber": batch.block_number,
-        "issuer": issuer.address,
-        "anchoredAt": iso(batch.confirmed_at),
-    }
-    try:
-        from anchoring import bundle as _bundle_mod  # written by another engineer
-    except ImportError:  # pragma: no cover - until anchoring/bundle.py lands
-        _bundle_mod = None
-    if _bundle_mod is not None and hasattr(_bundle_mod, "ProofBundle"):
-        doc = _build_with_module(_bundle_mod, credential, salt, digest, proof, root, batch, issuer)
-        if doc is not None:
-            return doc
-    return {
-        "format": "credreg-bundle/1",
-        "credential": credential,
-        "salt": to_hex(salt),
-        "digest": digest,
-        "proof": proof,
-        "root": root,
-        "anchor": anchor,
-    }
-
-
-def _build_with_module(mod, credential, salt, digest, proof, root, batch, issuer) -> dict | None:
-    """Adapter to anchoring.bundle.ProofBundle (kept in one place so its API can evolve)."""
-    PB = mod.ProofBundle
-    Anchor = getattr(mod, "Anchor", None) or getattr(mod, "AnchorInfo", None)
+    from anchoring.bundle import Anchor, ProofBundle
     from anchoring.hashing import from_hex
 
-    try:
-        anchor_kwargs = dict(chain_id=batch.chain_id, contract=batch.contract_address, tx_hash=batch.tx_hash,
-                             block_number=batch.block_number, issuer=issuer.address)
-        anchor = Anchor(**anchor_kwargs) if Anchor is not None else anchor_kwargs
-        pb = PB(credential=credential, salt=salt, digest=from_hex(digest), proof=[from_hex(p) for p in proof],
-                root=from_hex(root), anchor=anchor)
-    except TypeError:
-        return None
-    for meth in ("to_dict", "to_json_dict", "as_dict"):
-        if hasattr(pb, meth):
-            out = getattr(pb, meth)()
-            return json.loads(out) if isinstance(out, (str, bytes)) else out
-    return None
+    missing = [n for n, v in (("chain_id", batch.chain_id), ("contract_address", batch.contract_address),
+                              ("tx_hash", batch.tx_hash), ("block_number", batch.block_number),
+                              ("block_timestamp", batch.block_timestamp)) if v is None]
+    if missing:
+        raise Problem(409, "not-anchored", "Anchor incomplete",
+                      f"batch {batch.id} is confirmed but lacks {', '.join(missing)}; cannot build a bundle",
+                      [{"pointer": "", "field": "path.digest", "message": "anchor data incomplete"}])
+    anchor = Anchor(chain_id=int(batch.chain_id), contract=batch.contract_address, tx_hash=from_hex(batch.tx_hash),
+                    block_number=int(batch.block_number), issuer=issuer.address,
+                    anchored_at=int(batch.block_timestamp))
+    pb = ProofBundle(credential=credential, salt=salt, digest=from_hex(digest),
+                     proof=tuple(from_hex(p) for p in proof), root=from_hex(root), anchor=anchor)
+    return pb.dump()
 
 
 def pending_count(session: Session, issuer_id: int | None = None) -> int:

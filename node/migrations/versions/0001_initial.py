@@ -54,6 +54,7 @@ def upgrade() -> None:
         sa.Column("tx_hash", sa.String(66), nullable=True),
         sa.Column("block_number", sa.BigInteger(), nullable=True),
         sa.Column("block_hash", sa.String(66), nullable=True),
+        sa.Column("block_timestamp", sa.BigInteger(), nullable=True),
         sa.Column("confirmations", sa.Integer(), nullable=False, server_default="0"),
         sa.Column("gas_used", sa.BigInteger(), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"),
