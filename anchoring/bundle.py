@@ -226,6 +226,9 @@ def _validate(obj: Any, *, check_integrity: bool) -> None:
         fld = _error_field(err)
         raise BundleFormatError(fld, f"{err.message}")
     anchor = obj["anchor"]
+    for key in ("chainId", "blockNumber", "anchoredAt"):
+        if type(anchor[key]) is not int:  # JSON Schema counts 1.0 as an integer; we do not
+            raise BundleFormatError(f"anchor.{key}", f"{anchor[key]!r} must be an integer without fraction")
     for key in ("contract", "issuer"):
         if not is_checksum_address(anchor[key]):
             raise BundleFormatError(

@@ -123,6 +123,8 @@ def process_multiproof(leaf_hashes: Sequence[bytes], proof: Sequence[bytes], pro
     head = 0
     pi = 0
     for flag in flags:
+        if head >= len(stack) or (flag and head + 1 >= len(stack)) or (not flag and pi >= len(proof)):
+            raise MerkleTreeError("multiproof flags do not fit its leaves and proof")
         a = stack[head]
         head += 1
         if flag:
