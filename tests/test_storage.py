@@ -1,0 +1,158 @@
+"""Storage layer on SQLite and PostgreSQL: migrations, issuance atomicity/idempotency, tokens, batch states."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import sqlalchemy as sa
+
+from anchoring.bundle import ProofBundle
+from anchoring.hashing import from_hex, hash_credential
+from anchoring.merkle import verify_proof
+from node import batcher, queries
+from node.db import current_revision, head_revision, make_engine, upgrade
+from node.issuance import Problem, issue_many, issue_one
+from node.models import Batch, BatchState, Credential
+from node.tokens import authenticate, create_token, revoke_token
+from tests.db_fixtures import count_rows
+
+CONTRACT = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+
+
+def cred(i: int, **extra) -> dict:
+    return {"id": f"urn:test:{i}", "type": ["VerifiableCredential"], "credentialSubject": {"n": i}, **extra}
+
+
+def test_upgrade_from_empty_creates_schema_and_is_repeatable(db_url):
+    eng = make_engine(db_url)
+    try:
+        assert current_revision(eng) is None
+        assert "credential" not in sa.inspect(eng).get_table_names()
+        upgrade(eng)
+        assert current_revision(eng) == head_revision() is not None
+        tables = set(sa.inspect(eng).get_table_names())
+        assert {"issuer", "api_token", "credential", "batch", "alembic_version"} <= tables
+        upgrade(eng)  # no-op the second time
+        assert current_revision(eng) == head_revision()
+        uniques = {tuple(u["column_names"]) for u in sa.inspect(eng).get_unique_constraints("credential")}
+        assert ("issuer_id", "external_id") in uniques and ("issuer_id", "idempotency_key") in uniques
+    finally:
+        eng.dispose()
+
+
+def test_issue_stores_pending_with_verifiable_digest(session_factory, issuer, engine):
+    c = cred(1)
+    with session_factory() as s:
+        res = issue_one(s, issuer.id, c, max_bytes=10_000)
+    assert res.created and res.status == "pending"
+    with session_factory() as s:
+        row = s.exec(sa.select(Credential).where(Credential.digest == res.digest)).scalar_one()
+        assert row.status == "pending" and row.external_id == "urn:test:1" and row.batch_id is None
+        assert hash_credential(json.loads(row.canonical), bytes(row.salt)).digest == from_hex(res.digest)
+    assert count_rows(engine, "credential") == 1
+
+
+def test_bulk_is_all_or_nothing(session_factory, issuer, engine):
+    items = [cred(i) for i in range(50)]
+    items[37] = {"id": "urn:test:37", "score": float("nan")}
+    with session_factory() as s, pytest.raises(Problem) as ei:
+        issue_many(s, issuer.id, items, max_bytes=10_000)
+    assert ei.value.status == 422
+    assert ei.value.errors[0]["index"] == 37 and ei.value.errors[0]["field"] == "[37].score"
+    assert count_rows(engine, "credential") == 0
+
+
+def test_idempotency_by_id_and_key(session_factory, issuer, engine):
+    with session_factory() as s:
+        a = issue_one(s, issuer.id, cred(1), max_bytes=10_000)
+        b = issue_one(s, issuer.id, cred(1), max_bytes=10_000)
+        assert (b.digest, b.created) == (a.digest, False)
+        k1 = issue_one(s, issuer.id, {"x": 1}, max_bytes=10_000, idempotency_key="k-1")
+        k2 = issue_one(s, issuer.id, {"x": 1}, max_bytes=10_000, idempotency_key="k-1")
+        assert (k2.digest, k2.created) == (k1.digest, False)
+        with pytest.raises(Problem) as ei:
+            issue_one(s, issuer.id, {"x": 2}, max_bytes=10_000, idempotency_key="k-1")
+        assert ei.value.status == 409 and ei.value.errors[0]["field"] == "header.Idempotency-Key"
+        with pytest.raises(Problem) as ei:
+            issue_one(s, issuer.id, cred(1, extra=True), max_bytes=10_000)
+        assert ei.value.status == 409 and ei.value.errors[0]["field"] == "id"
+    assert count_rows(engine, "credential") == 2
+
+
+def test_same_id_from_another_issuer_is_a_new_credential(session_factory, issuer, engine):
+    from tests.db_fixtures import make_issuer
+
+    other = make_issuer(session_factory, "Other Uni", "0x" + "22" * 20)
+    with session_factory() as s:
+        a = issue_one(s, issuer.id, cred(1), max_bytes=10_000)
+        b = issue_one(s, other.id, cred(1), max_bytes=10_000)
+    assert a.digest != b.digest and b.created
+    assert count_rows(engine, "credential") == 2
+
+
+def test_tokens_hash_only_and_revocation(session_factory, issuer, engine):
+    with session_factory() as s:
+        assert authenticate(s, issuer.token) is not None
+        assert authenticate(s, issuer.token + "x") is None
+        stored = [r[0] for r in s.execute(sa.text("SELECT token_hash FROM api_token"))]
+        assert issuer.token not in stored and all(len(h) == 64 for h in stored)
+        tok, _ = authenticate(s, issuer.token)
+        revoke_token(s, tok.id)
+        s.commit()
+        assert authenticate(s, issuer.token) is None
+        new = create_token(s, issuer.id, "reader")
+        s.commit()
+        assert authenticate(s, new.token)[0].role == "reader"
+
+
+def _seal_all(session_factory, settings) -> list[int]:
+    return batcher.seal_due_batches(session_factory, settings, force=True)
+
+
+def test_batch_state_machine_and_bundle(session_factory, issuer, settings, engine):
+    with session_factory() as s:
+        results = issue_many(s, issuer.id, [cred(i) for i in range(5)], max_bytes=10_000)
+    [bid] = _seal_all(session_factory, settings)
+    with session_factory() as s:
+        b = batcher.next_sealed_batch(s, issuer.id)
+        assert b.id == bid and b.state == "sealed" and b.size == 5
+        with pytest.raises(batcher.InvalidTransition):
+            batcher.record_confirmation(s, b, block_number=1, block_hash="0x" + "00" * 32, confirmations=1)
+        s.rollback()
+        b = s.get(Batch, bid)
+        batcher.record_submission(s, b, nonce=7, tx_hash="0x" + "AB" * 32, chain_id=31337,
+                                  contract_address=CONTRACT.lower())
+    with session_factory() as s:
+        b = s.get(Batch, bid)
+        assert (b.state, b.nonce, b.tx_hash, b.attempts) == ("submitted", 7, "0x" + "ab" * 32, 1)
+        assert b.contract_address == CONTRACT
+        assert batcher.next_sealed_batch(s, issuer.id) is None
+        assert [x.id for x in batcher.submitted_batches(s)] == [bid]
+        # dropped -> sealed -> re-submitted
+        batcher.record_dropped(s, b, "tx not found")
+        assert s.get(Batch, bid).state == "sealed"
+        batcher.record_submission(s, s.get(Batch, bid), nonce=8, tx_hash="0x" + "cd" * 32)
+        with pytest.raises(Problem) as ei:
+            queries.bundle_for(s, results[0].digest, issuer.id)
+        assert ei.value.status == 409
+        b = s.get(Batch, bid)
+        batcher.record_confirmation(s, b, block_number=12, block_hash="0x" + "EF" * 32, confirmations=1,
+                                    block_timestamp=1_780_000_000, gas_used=51_000)
+    with session_factory() as s:
+        rows = s.exec(sa.select(Credential.status, Credential.anchored_at)).all()
+        assert all(st == "anchored" and at is not None for st, at in rows)
+        p = queries.proof_for(s, results[3].digest)
+        assert p["state"] == "anchored" and p["anchor"]["txHash"] == "0x" + "cd" * 32
+        assert p["anchor"]["blockNumber"] == 12 and p["anchor"]["issuer"] == issuer.address
+        assert verify_proof(from_hex(p["root"]), from_hex(p["digest"]), [from_hex(x) for x in p["proof"]])
+        doc = queries.bundle_for(s, results[3].digest, issuer.id)
+        pb = ProofBundle.load(doc, check_integrity=True)
+        assert pb.anchor.chain_id == 31337 and pb.anchor.anchored_at == 1_780_000_000
+        assert pb.credential == cred(3)
+        # re-org: back to submitted, credentials back to batched
+        batcher.record_reorg(s, s.get(Batch, bid), "block hash changed")
+        assert s.get(Batch, bid).state == "submitted"
+        assert {r[0] for r in s.exec(sa.select(Credential.status)).all()} == {"batched"}
+        batcher.record_failure(s, s.get(Batch, bid), "gave up", final=True)
+        assert s.get(Batch, bid).state == BatchState.failed.value
