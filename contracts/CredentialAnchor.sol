@@ -52,7 +52,7 @@ contract CredentialAnchor {
     }
 
     /// @notice Upper bound on credentials per status-change transaction (keeps gas below block limits).
-    uint256 public constant MAX_STATUS_BATCH = 2048;
+    uint256 public constant MAX_STATUS_BATCH = 512;
 
     /// @notice The registry that decides who is a trusted issuer.
     ITrustedIssuers public immutable registry;

@@ -40,10 +40,10 @@ contract IssuerRegistry {
         string scope;
     }
 
-    /// @notice One entry of an issuer's status history.
+    /// @notice One entry of an issuer's status history (one slot: 5 + 6 + 1 + 20 bytes).
     struct StatusChange {
         uint40 timestamp;
-        uint64 blockNumber;
+        uint48 blockNumber;
         Status status;
         address by;
     }
@@ -256,7 +256,7 @@ contract IssuerRegistry {
     ) private {
         _core[account] = Core(accreditor, kind, Status.Active, validFrom, validUntil);
         _details[account] = Details(documentHash, did, scope);
-        _history[account].push(StatusChange(uint40(block.timestamp), uint64(block.number), Status.Active, accreditor));
+        _history[account].push(StatusChange(uint40(block.timestamp), uint48(block.number), Status.Active, accreditor));
         _accounts.push(account);
         emit IssuerAccredited(account, accreditor, kind, did, validFrom, validUntil, documentHash, scope);
     }
@@ -267,7 +267,7 @@ contract IssuerRegistry {
         if (msg.sender != c.accreditor && !_isActiveRoot(msg.sender)) revert NotAuthorized(msg.sender, account);
         if (c.status != from) revert InvalidStatusTransition(account, c.status, to);
         c.status = to;
-        _history[account].push(StatusChange(uint40(block.timestamp), uint64(block.number), to, msg.sender));
+        _history[account].push(StatusChange(uint40(block.timestamp), uint48(block.number), to, msg.sender));
         emit IssuerStatusChanged(account, msg.sender, from, to, reasonHash);
     }
 

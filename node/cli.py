@@ -1,0 +1,20 @@
+"""The `credreg` command: one Typer app with a sub-command group per concern."""
+
+from __future__ import annotations
+
+import typer
+
+from node import cli_chain, cli_node
+
+app = typer.Typer(
+    help="credreg: a blockchain-anchored credential registry node for micro-credentials.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # locals may hold keys and passwords
+)
+app.add_typer(cli_chain.app, name="chain")
+app.add_typer(cli_node.db_app, name="db")
+app.add_typer(cli_node.token_app, name="token")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,104 @@
+"""Gas used by every contract operation, measured on a fresh local Anvil.
+
+    python scripts/gas_report.py            # table
+    python scripts/gas_report.py --json     # machine-readable
+
+The anchor cost must stay under 55,000 gas whatever the batch size; the script exits 1 when it does not.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from anchoring.contracts import IssuerKind, deploy_contracts, CredentialAnchor, IssuerRegistry
+from anchoring.keccak import keccak256
+from anchoring.merkle import MerkleTree
+from anchoring.transactions import TransactionSender
+from node.devchain import start_local_chain
+
+ANCHOR_GAS_BOUND = 55_000
+
+
+def measure() -> list[tuple[str, int, str]]:
+    rows: list[tuple[str, int, str]] = []
+    chain = start_local_chain("anvil")
+    try:
+        w3 = chain.web3()
+        root_tao, tao, ti = chain.accounts[:3]
+        root_sender, tao_sender, ti_sender = (TransactionSender(w3, a) for a in (root_tao, tao, ti))
+
+        # deployment, measured one transaction at a time
+        start = w3.eth.block_number
+        deployment = deploy_contracts(root_sender, "did:example:root", keccak256(b"charter"))
+        receipts = [w3.eth.get_transaction_receipt(tx) for n in range(start + 1, w3.eth.block_number + 1)
+                    for tx in w3.eth.get_block(n)["transactions"]]
+        rows.append(("deploy IssuerRegistry", receipts[0]["gasUsed"], "once per network"))
+        rows.append(("deploy CredentialAnchor", receipts[1]["gasUsed"], "once per anchor contract version"))
+
+        registry = IssuerRegistry(w3, deployment.issuer_registry)
+        anchor = CredentialAnchor(w3, deployment.credential_anchor)
+        scope = '{"credentialTypes":["MicroCredential"],"eqfLevels":[5,6,7]}'
+        gas = root_sender.transact(registry.accredit(tao.address, IssuerKind.TAO, "did:example:tao",
+                                                     keccak256(b"tao"), "*")).gas_used
+        rows.append(("accredit TAO", gas, "DID + scope strings stored on chain"))
+        gas = tao_sender.transact(registry.accredit(ti.address, IssuerKind.TI, "did:example:university",
+                                                    keccak256(b"ti"), scope)).gas_used
+        rows.append(("accredit TI", gas, f"scope of {len(scope)} bytes"))
+        extra = chain.accounts[3]
+        tao_sender.transact(registry.accredit(extra.address, IssuerKind.TI, "did:example:x", b"\0" * 32, ""))
+        rows.append(("suspend TI", tao_sender.transact(registry.suspend(extra.address)).gas_used, ""))
+        rows.append(("reinstate TI", tao_sender.transact(registry.reinstate(extra.address)).gas_used, ""))
+
+        for leaves in (1, 1_000, 1_000_000):
+            gas = ti_sender.transact(anchor.anchor(os.urandom(32), leaves)).gas_used
+            rows.append((f"anchor a batch of {leaves:,}", gas, f"bound {ANCHOR_GAS_BOUND:,}"))
+
+        digests = [os.urandom(32) for _ in range(1000)]
+        tree = MerkleTree.build(digests)
+        ti_sender.transact(anchor.anchor(tree.root, len(digests)))
+        proof = tree.proof(digests[0])
+        gas = anchor.contract.functions.verify(digests[0], tree.root, proof).estimate_gas()
+        rows.append(("verify view (1,000-leaf batch)", gas, "eth_call: free for verifiers"))
+        gas = ti_sender.transact(anchor.revoke(tree.root, *_multi(tree, digests[:1]), 1)).gas_used
+        rows.append(("revoke 1 credential", gas, "per transaction"))
+        for chosen in (digests[1:101], digests[101:613]):
+            gas = ti_sender.transact(anchor.revoke(tree.root, *_multi(tree, chosen), 1)).gas_used
+            rows.append((f"revoke {len(chosen)} in one transaction", gas, f"{gas // len(chosen):,} per credential"))
+    finally:
+        chain.stop()
+    return rows
+
+
+def _multi(tree: MerkleTree, digests):
+    multi = tree.multiproof(digests)
+    return multi.leaves, multi.proof, multi.proof_flags
+
+
+def main(as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table.")) -> None:
+    """Measure the gas of deploy, accredit, anchor, verify and revoke on a fresh Anvil."""
+    console = Console()
+    with console.status("starting Anvil and measuring gas..."):
+        rows = measure()
+    if as_json:
+        print(json.dumps([{"operation": o, "gas": g, "note": n} for o, g, n in rows], indent=2))
+    else:
+        table = Table(title="Gas per operation (Anvil, solc 0.8.28, optimizer 10,000 runs, EVM paris)")
+        table.add_column("operation")
+        table.add_column("gas", justify="right")
+        table.add_column("note")
+        for operation, gas, note in rows:
+            table.add_row(operation, f"{gas:,}", note)
+        console.print(table)
+    worst = max(g for o, g, _ in rows if o.startswith("anchor"))
+    if worst > ANCHOR_GAS_BOUND:
+        console.print(f"[red]anchor costs {worst:,} gas, above the bound of {ANCHOR_GAS_BOUND:,}[/red]")
+        raise typer.Exit(1)
+
+
+if __name__ == "__main__":
+    typer.run(main)
