@@ -83,6 +83,12 @@ def _check(value: Any, path: str, depth: int) -> None:
     if isinstance(value, float):
         if math.isnan(value) or math.isinf(value):
             raise CanonicalizationError(path, f"{value!r} is not a JSON number (NaN/Infinity are not allowed)")
+        if value.is_integer() and MAX_SAFE_INTEGER < abs(value) < 1e21:
+            # JCS writes these as plain integer digits, which parse back as an out-of-range integer:
+            # rejecting them keeps "canonicalise -> parse -> canonicalise" working for every accepted input.
+            raise CanonicalizationError(
+                path, f"number {value!r} is an integer outside the I-JSON range \u00b1(2**53-1); send it as a string"
+            )
         return
     if isinstance(value, str):
         _check_str(value, path)
