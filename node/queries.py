@@ -134,8 +134,8 @@ def bundle_for(session: Session, digest: str, issuer_id: int) -> dict:
         raise _not_found(cred.digest)
     if cred.status != CredentialStatus.anchored.value or batch is None:
         raise Problem(409, "not-anchored", "Not yet anchored",
-                      f"credential {cred.digest} is {_state(cred, batch)}; a bundle exists once its batch is "
-                      "confirmed on chain", [{"pointer": "", "field": "path.digest", "message": "not anchored yet"}])
+                      f"credential {cred.digest} is not yet anchored (state: {_state(cred, batch)}); a bundle "
+                      "exists once its batch is confirmed on chain", [{"pointer": "", "field": "path.digest", "message": "not anchored yet"}])
     tree = load_tree(batch)
     proof = tree.proof_at(cred.leaf_index)
     credential = json.loads(bytes(cred.canonical))
