@@ -1,0 +1,100 @@
+"""Public proofs, health, readiness and metrics."""
+
+from __future__ import annotations
+
+from anchoring.hashing import from_hex
+from anchoring.merkle import verify_proof
+from node import batcher
+from node.models import Batch
+
+ZERO = "0x" + "00" * 32
+
+
+def _issue(client, issuer, n=3) -> list[str]:
+    r = client.post("/v1/credentials/bulk", headers=issuer.headers,
+                    json=[{"id": f"urn:p:{i}", "credentialSubject": {"name": "Personal Name"}} for i in range(n)])
+    assert r.status_code == 202
+    return r.json()["digests"]
+
+
+def test_pending_proof_is_200_with_state_and_no_personal_data(client, issuer):
+    [d, *_] = _issue(client, issuer)
+    r = client.get(f"/v1/proofs/{d}")  # no Authorization: public
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["digest"] == d and body["state"] == "pending" and body["anchor"] is None
+    assert "Personal Name" not in r.text and "urn:p:" not in r.text
+    # upper-case and un-prefixed digests are the same digest
+    assert client.get(f"/v1/proofs/{d[2:].upper()}").json()["digest"] == d
+
+
+def test_unknown_and_malformed_digests(client):
+    r = client.get(f"/v1/proofs/{ZERO}")
+    assert r.status_code == 404 and r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["errors"][0]["field"] == "path.digest"
+    r = client.get("/v1/proofs/0x1234")
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "path.digest"
+
+
+def test_proof_through_the_lifecycle(client, issuer, session_factory, settings):
+    digests = _issue(client, issuer, 5)
+    [bid] = batcher.seal_due_batches(session_factory, settings, force=True)
+    p = client.get(f"/v1/proofs/{digests[2]}").json()
+    assert p["state"] == "batched" and p["anchor"] is None
+    assert verify_proof(from_hex(p["root"]), from_hex(digests[2]), [from_hex(x) for x in p["proof"]])
+    with session_factory() as s:
+        batcher.record_submission(s, s.get(Batch, bid), nonce=1, tx_hash="0x" + "aa" * 32, chain_id=31337,
+                                  contract_address="0x5FbDB2315678afecb367f032d93F642f64180aa3")
+    assert client.get(f"/v1/proofs/{digests[2]}").json()["state"] == "submitted"
+    with session_factory() as s:
+        batcher.record_confirmation(s, s.get(Batch, bid), block_number=9, block_hash="0x" + "bb" * 32,
+                                    confirmations=2, block_timestamp=1_780_000_123, gas_used=51_800)
+    p = client.get(f"/v1/proofs/{digests[2]}").json()
+    assert p["state"] == "anchored"
+    a = p["anchor"]
+    assert (a["chainId"], a["contract"], a["txHash"], a["blockNumber"], a["issuer"], a["anchoredAt"]) == (
+        31337, "0x5FbDB2315678afecb367f032d93F642f64180aa3", "0x" + "aa" * 32, 9, issuer.address, 1_780_000_123)
+
+
+def test_health_ready_metrics(client, issuer, app):
+    assert client.get("/healthz").json() == {"status": "ok"}
+    r = client.get("/readyz")
+    assert r.status_code == 200 and r.json()["checks"]["database"]["ok"] is True
+    _issue(client, issuer, 4)
+    m = client.get("/metrics")
+    assert m.status_code == 200
+    assert "credreg_pending_credentials 4.0" in m.text
+    assert 'credreg_batches{state="sealed"} 0.0' in m.text
+    assert "credreg_anchor_latency_seconds_bucket" in m.text and "credreg_anchor_gas_used_total" in m.text
+
+    def down():
+        raise ConnectionError("refused")
+
+    app.state.chain_probe = down
+    r = client.get("/readyz")
+    assert r.status_code == 503 and r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["checks"]["chain"]["ok"] is False and r.json()["errors"][0]["field"] == "chain"
+    app.state.chain_probe = lambda: 42
+    assert client.get("/readyz").json()["checks"]["chain"] == {"ok": True, "message": "block 42"}
+
+
+def test_readyz_reports_unmigrated_schema(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from node.settings import Settings
+
+    app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'empty.db'}", _env_file=None))
+    with TestClient(app) as c:
+        r = c.get("/readyz")
+    assert r.status_code == 503 and "upgrade" in r.json()["detail"]
+    app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'auto.db'}", auto_migrate=True, _env_file=None))
+    with TestClient(app) as c:
+        assert c.get("/readyz").status_code == 200
+
+
+def test_openapi_docs(client):
+    assert client.get("/docs").status_code == 200
+    spec = client.get("/openapi.json").json()
+    assert {"/v1/credentials", "/v1/credentials/bulk", "/v1/proofs/{digest}", "/v1/credentials/{digest}/bundle",
+            "/healthz", "/readyz", "/metrics"} <= set(spec["paths"])
