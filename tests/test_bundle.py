@@ -260,3 +260,41 @@ def test_eip55():
         assert not is_checksum_address(addr.lower())
     assert not is_checksum_address("0x123")
     assert not is_checksum_address(None)
+
+
+def test_published_vectors():
+    """docs/test-vectors.json is recomputed from its inputs, so the published scheme cannot drift."""
+    from pathlib import Path
+
+    from anchoring.hashing import canonicalize, credential_digest, from_hex, to_hex
+    from anchoring.keccak import keccak256
+    from anchoring.merkle import MultiProof, leaf_hash, verify_multiproof
+
+    vectors = json.loads((Path(__file__).resolve().parents[1] / "docs" / "test-vectors.json").read_text("utf-8"))
+    assert vectors["keccak256"] == {"": to_hex(keccak256(b"")), "abc": to_hex(keccak256(b"abc"))}
+    digests = []
+    for item in vectors["credentials"]:
+        canonical = canonicalize(item["credential"])
+        assert canonical.decode("utf-8") == item["canonical"]
+        assert to_hex(canonical) == item["canonicalHex"]
+        digest = credential_digest(from_hex(item["salt"]), canonical)
+        assert to_hex(digest) == item["digest"]
+        assert to_hex(leaf_hash(digest)) == item["leaf"]
+        digests.append(digest)
+    assert len(vectors["trees"]) == 2
+    for tv in vectors["trees"]:
+        tree = MerkleTree.build([digests[i] for i in tv["credentials"]])
+        assert to_hex(tree.root) == tv["root"]
+        assert [to_hex(x) for x in tree.nodes] == tv["tree"]
+        assert [[to_hex(p) for p in tree.proof_at(i)] for i in range(len(tree))] == tv["proofs"]
+        m = tv["multiproof"]
+        mp = tree.multiproof_at(m["of"])
+        assert [to_hex(x) for x in mp.leaves] == m["leaves"]
+        assert [to_hex(x) for x in mp.proof] == m["proof"]
+        assert list(mp.proof_flags) == m["proofFlags"]
+        published = MultiProof(tuple(map(from_hex, m["leaves"])), tuple(map(from_hex, m["proof"])), tuple(m["proofFlags"]))
+        assert verify_multiproof(from_hex(tv["root"]), published)
+    bundle = ProofBundle.load(vectors["bundle"])
+    assert to_hex(bundle.digest) == vectors["credentials"][0]["digest"]
+    assert to_hex(bundle.root) == vectors["trees"][1]["root"]
+    assert bundle.dump() == vectors["bundle"]
