@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from node import cli_chain, cli_node
+from node import cli_chain, cli_node, cli_serve
 
 app = typer.Typer(
     help="credreg: a blockchain-anchored credential registry node for micro-credentials.",
@@ -14,6 +14,8 @@ app = typer.Typer(
 app.add_typer(cli_chain.app, name="chain")
 app.add_typer(cli_node.db_app, name="db")
 app.add_typer(cli_node.token_app, name="token")
+app.command()(cli_serve.serve)
+app.command()(cli_serve.dev)
 
 
 if __name__ == "__main__":

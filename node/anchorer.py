@@ -1,0 +1,277 @@
+"""The anchorer: drives each sealed batch through sealed -> submitted -> confirmed on chain.
+
+Write-ahead: the signed transaction's nonce and hash are committed before it is broadcast, so a crash at
+any point leaves a row that says what might be on chain. On every pass the anchorer first settles what it
+already submitted (receipt? deep enough? dropped? re-orged?), then checks recent confirmations against
+the canonical chain, and only then submits the next sealed batch. The contract rejects a root anchored
+twice, so a transaction that resurfaces after a re-submission cannot anchor anything twice.
+
+One anchorer per issuer key at a time: a PostgreSQL advisory lock (held on its own connection), or, on
+SQLite (a single host by nature), an exclusive file lock beside the database.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import sessionmaker
+from sqlmodel import select
+
+from anchoring.chain import UNREACHABLE_ERRORS
+from anchoring.contracts import CredentialAnchor
+from anchoring.errors import ChainError, ChainUnreachable, ContractRevert, NonceConsumed
+from anchoring.hashing import from_hex, to_hex
+from anchoring.keccak import keccak256
+from anchoring.transactions import TransactionSender
+from node.batcher import (
+    InvalidTransition,
+    next_sealed_batch,
+    record_confirmation,
+    record_confirmations,
+    record_dropped,
+    record_failure,
+    record_reorg,
+    record_submission,
+    submitted_batches,
+)
+from node.db import is_postgres
+from node.models import Batch, BatchState
+
+log = logging.getLogger("credreg.anchorer")
+
+REORG_WINDOW_BLOCKS = 64  # confirmed batches younger than this are re-checked against the canonical chain
+DROP_GRACE_SECONDS = 5.0  # a tx unknown to the node this long after submission is treated as dropped
+
+
+class AnchorerBusy(RuntimeError):
+    """Another anchorer holds the lock for this key."""
+
+
+@dataclass
+class PassResult:
+    submitted: int = 0
+    confirmed: int = 0
+    dropped: int = 0
+    reorged: int = 0
+    failed: int = 0
+
+    @property
+    def progressed(self) -> bool:
+        return any((self.submitted, self.confirmed, self.dropped, self.reorged, self.failed))
+
+
+def _lock_key(address: str) -> int:
+    return int.from_bytes(keccak256(b"credreg-anchorer:" + address.lower().encode())[:8], "big", signed=True)
+
+
+@contextmanager
+def anchorer_lock(engine: Engine, address: str, lock_dir: Path | None = None) -> Iterator[None]:
+    """Hold the single-anchorer lock for `address` while the block runs; AnchorerBusy if someone has it."""
+    if is_postgres(engine):
+        with engine.connect() as conn:
+            got = conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": _lock_key(address)}).scalar()
+            if not got:
+                raise AnchorerBusy(f"another anchorer holds the lock for {address}")
+            try:
+                yield
+            finally:
+                conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": _lock_key(address)})
+                conn.commit()
+        return
+    database = engine.url.database
+    folder = lock_dir or (Path(database).parent if database and database != ":memory:" else Path("."))
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"anchorer-{address.lower()}.lock"
+    with open(path, "w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise AnchorerBusy(f"another anchorer holds {path}") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+class Anchorer:
+    """Anchors the batches of one issuer with that issuer's key."""
+
+    def __init__(self, session_factory: sessionmaker, sender: TransactionSender, anchor: CredentialAnchor,
+                 issuer_id: int, confirmations: int = 1, chain_id: int | None = None):
+        self.session_factory = session_factory
+        self.sender = sender
+        self.anchor = anchor
+        self.issuer_id = issuer_id
+        self.confirmations = max(1, confirmations)
+        self.chain_id = chain_id
+
+    @property
+    def address(self) -> str:
+        return self.sender.account.address
+
+    def run_pass(self) -> PassResult:
+        """Settle submitted batches, re-check recent confirmations, submit the next sealed batch."""
+        result = PassResult()
+        self._settle_submitted(result)
+        self._check_reorgs(result)
+        self._submit_next(result)
+        return result
+
+    # --- settle what was sent -------------------------------------------------------------------
+    def _settle_submitted(self, result: PassResult) -> None:
+        with self.session_factory() as session:
+            batches = submitted_batches(session, self.issuer_id)
+            for batch in batches:
+                self._settle(session, batch, result)
+
+    def _settle(self, session, batch: Batch, result: PassResult) -> None:
+        tx_hash = from_hex(batch.tx_hash)
+        receipt = self.sender.receipt(tx_hash)
+        if receipt is not None and receipt["status"] == 1:
+            depth = self.sender.confirmations(receipt)
+            if depth == 0:
+                return  # its block left the chain; the node re-includes it or forgets it (dropped next pass)
+            if depth >= self.confirmations:
+                block = self.sender.w3.eth.get_block(receipt["blockNumber"])
+                record_confirmation(session, batch, block_number=receipt["blockNumber"],
+                                    block_hash=to_hex(bytes(receipt["blockHash"])), confirmations=depth,
+                                    block_timestamp=block["timestamp"], gas_used=receipt["gasUsed"])
+                result.confirmed += 1
+                log.info("batch %s confirmed in block %s (%s leaves)", batch.id, receipt["blockNumber"], batch.size)
+            elif depth != batch.confirmations:
+                record_confirmations(session, batch, confirmations=depth, block_number=receipt["blockNumber"],
+                                     block_hash=to_hex(bytes(receipt["blockHash"])))
+            return
+        if receipt is not None:  # mined but reverted
+            reason = self.sender.failure_reason(tx_hash, receipt)
+            if reason.error == "RootAlreadyAnchored" and self._anchored_by_us(batch):
+                # an earlier transaction of ours for this root made it after all: adopt it
+                self._adopt_existing_anchor(session, batch, result)
+                return
+            record_failure(session, batch, f"anchor transaction reverted: {reason}",
+                           final=reason.error != "NotActiveIssuer")
+            result.failed += 1
+            log.error("batch %s: anchor reverted: %s", batch.id, reason)
+            return
+        if self.sender.is_known(tx_hash):
+            return  # pending in the mempool
+        if self._anchored_by_us(batch):
+            self._adopt_existing_anchor(session, batch, result)
+            return
+        age = (time.time() - batch.submitted_at.timestamp()) if batch.submitted_at else DROP_GRACE_SECONDS
+        if age < DROP_GRACE_SECONDS and batch.confirmations == 0 and batch.block_number is None:
+            return  # broadcast may still be on its way (or the crash came before it); give it a moment
+        record_dropped(session, batch, "transaction unknown to the node (dropped, never broadcast or re-orged)")
+        result.dropped += 1
+        log.warning("batch %s: transaction %s dropped; will re-submit", batch.id, batch.tx_hash)
+
+    def _anchored_by_us(self, batch: Batch) -> bool:
+        record = self.anchor.anchor_of(from_hex(batch.root))
+        return record is not None and record.issuer == self.address
+
+    def _adopt_existing_anchor(self, session, batch: Batch, result: PassResult) -> None:
+        """The root is on chain by our key under another transaction (an earlier attempt that resurfaced):
+        record that transaction, found through the Anchored event, and settle it."""
+        root = from_hex(batch.root)
+        record = self.anchor.anchor_of(root)
+        logs = self.anchor.contract.events.Anchored().get_logs(
+            from_block=record.block_number, to_block=record.block_number, argument_filters={"root": root})
+        if not logs:
+            return
+        tx_hash = bytes(logs[0]["transactionHash"])
+        nonce = self.sender.w3.eth.get_transaction(tx_hash)["nonce"]
+        record_submission(session, batch, nonce=nonce, tx_hash=to_hex(tx_hash), chain_id=self.sender.chain_id,
+                          contract_address=self.anchor.address)
+        log.info("batch %s: root already anchored by us in %s; adopting it", batch.id, to_hex(tx_hash))
+        self._settle(session, batch, result)
+
+    # --- re-org detection for recent confirmations -------------------------------------------------
+    def _check_reorgs(self, result: PassResult) -> None:
+        head = self.sender.w3.eth.block_number
+        with self.session_factory() as session:
+            recent = session.exec(
+                select(Batch).where(Batch.issuer_id == self.issuer_id, Batch.state == BatchState.confirmed.value,
+                                    Batch.block_number >= head - REORG_WINDOW_BLOCKS)
+            ).all()
+            for batch in recent:
+                canonical = None
+                if batch.block_number <= head:
+                    canonical = to_hex(bytes(self.sender.w3.eth.get_block(batch.block_number)["hash"]))
+                if canonical != batch.block_hash:
+                    record_reorg(session, batch, f"block {batch.block_number} re-orged away")
+                    result.reorged += 1
+                    log.warning("batch %s: block %s re-orged away; re-checking", batch.id, batch.block_number)
+
+    # --- submit -------------------------------------------------------------------------------------
+    def _submit_next(self, result: PassResult) -> None:
+        with self.session_factory() as session:
+            batch = next_sealed_batch(session, self.issuer_id)
+            if batch is None:
+                return
+            if self._anchored_by_us(batch):  # an earlier, dropped-looking transaction made it after all
+                self._adopt_existing_anchor(session, batch, result)
+                return
+            try:
+                signed = self.sender.sign(self.anchor.anchor(from_hex(batch.root), batch.size),
+                                          nonce=self.sender.next_nonce())
+            except ContractRevert as exc:
+                record_failure(session, batch, f"anchor would revert: {exc}", final=exc.error != "NotActiveIssuer")
+                result.failed += 1
+                log.error("batch %s: anchor would revert: %s", batch.id, exc)
+                return
+            # write-ahead: the row names the transaction before the network sees it
+            record_submission(session, batch, nonce=signed.nonce, tx_hash=to_hex(signed.tx_hash),
+                              chain_id=self.sender.chain_id, contract_address=self.anchor.address)
+            try:
+                self.sender.broadcast(signed)
+            except NonceConsumed as exc:
+                record_dropped(session, batch, str(exc))
+                result.dropped += 1
+                return
+            result.submitted += 1
+            log.info("batch %s (%s leaves) submitted as %s nonce %s", batch.id, batch.size, batch.tx_hash,
+                     signed.nonce)
+
+
+class AnchorerLoop:
+    """Runs `Anchorer.run_pass` until stopped, backing off while the chain is unreachable."""
+
+    def __init__(self, anchorer: Anchorer, engine: Engine, interval: float = 0.25, max_backoff: float = 10.0):
+        self.anchorer = anchorer
+        self.engine = engine
+        self.interval = interval
+        self.max_backoff = max_backoff
+        self.stop_event = threading.Event()
+        self.last_error: str | None = None
+
+    def run(self) -> None:
+        with anchorer_lock(self.engine, self.anchorer.address):
+            backoff = self.interval
+            while not self.stop_event.is_set():
+                try:
+                    progressed = self.anchorer.run_pass().progressed
+                    self.last_error = None
+                    backoff = self.interval
+                    if progressed:
+                        continue
+                except (ChainUnreachable, *UNREACHABLE_ERRORS) as exc:
+                    self.last_error = str(exc)
+                    log.warning("chain unreachable, retrying in %.1fs: %s", backoff, exc)
+                    backoff = min(backoff * 2, self.max_backoff)
+                except (ChainError, InvalidTransition, sa.exc.OperationalError) as exc:
+                    self.last_error = str(exc)
+                    log.warning("anchorer pass failed, retrying: %s", exc)
+                    backoff = min(backoff * 2, self.max_backoff)
+                self.stop_event.wait(backoff)
+
+    def stop(self) -> None:
+        self.stop_event.set()

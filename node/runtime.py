@@ -1,0 +1,146 @@
+"""The running node: from one Settings object to a database, a signing key, a chain connection and the
+background pipeline (batcher + anchorer) beside the API.
+
+`credreg serve` and `credreg dev` build a NodeRuntime; tests build one against their own chain and database.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import sessionmaker
+
+from anchoring.chain import connect
+from anchoring.contracts import CredentialAnchor, IssuerRegistry
+from anchoring.deployment import Deployment
+from anchoring.errors import ChainError
+from anchoring.transactions import TransactionSender
+from node.anchorer import Anchorer, AnchorerLoop
+from node.batcher import seal_due_batches
+from node.db import make_engine, session_factory, session_scope, upgrade
+from node.keys import KeystoreError, read_keystore
+from node.settings import Settings
+from node.tokens import get_or_create_issuer
+
+log = logging.getLogger("credreg.node")
+
+
+class ConfigurationError(RuntimeError):
+    """The settings do not describe a node that can run (message says which setting)."""
+
+
+def load_signing_account(settings: Settings) -> LocalAccount:
+    """The issuer's key from an encrypted keystore (preferred) or CREDREG_ISSUER_PRIVATE_KEY."""
+    if settings.issuer_keystore is not None:
+        password = settings.keystore_password()
+        if password is None:
+            raise ConfigurationError("CREDREG_ISSUER_KEYSTORE is set but neither CREDREG_ISSUER_KEYSTORE_PASSWORD "
+                                     "nor CREDREG_ISSUER_KEYSTORE_PASSWORD_FILE is")
+        try:
+            return read_keystore(settings.issuer_keystore, password)
+        except KeystoreError as exc:
+            raise ConfigurationError(str(exc)) from None
+    if settings.issuer_private_key is not None:
+        try:
+            return Account.from_key(settings.issuer_private_key.get_secret_value())
+        except ValueError:
+            raise ConfigurationError("CREDREG_ISSUER_PRIVATE_KEY is not a valid private key") from None
+    raise ConfigurationError("no issuer key: set CREDREG_ISSUER_KEYSTORE (+ password) or CREDREG_ISSUER_PRIVATE_KEY")
+
+
+class BatcherLoop:
+    """Seals due batches on a short tick; sealing itself is idempotent and safe beside other workers."""
+
+    def __init__(self, factory: sessionmaker, settings: Settings, tick: float | None = None):
+        self.factory = factory
+        self.settings = settings
+        self.tick = tick if tick is not None else max(0.05, min(0.5, settings.batch_max_age_seconds / 4))
+        self.stop_event = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop_event.is_set():
+            try:
+                sealed = seal_due_batches(self.factory, self.settings)
+                if sealed:
+                    continue
+            except Exception:  # noqa: BLE001 - a failed tick must not stop the node; the next one retries
+                log.exception("sealing batches failed; retrying")
+            self.stop_event.wait(self.tick)
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+
+@dataclass
+class NodeRuntime:
+    settings: Settings
+    engine: Engine
+    factory: sessionmaker
+    deployment: Deployment
+    account: LocalAccount = field(repr=False)
+    issuer_id: int
+    rpc_url: str
+    threads: list[threading.Thread] = field(default_factory=list)
+    loops: list = field(default_factory=list)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, migrate: bool = True) -> "NodeRuntime":
+        if not settings.rpc_url:
+            raise ConfigurationError("CREDREG_RPC_URL is not set")
+        try:
+            deployment = Deployment.load(settings.deployment_file)
+        except ValueError as exc:
+            raise ConfigurationError(str(exc)) from None
+        account = load_signing_account(settings)
+        engine = make_engine(settings.database_url)
+        if migrate:
+            upgrade(engine)
+        factory = session_factory(engine)
+        w3 = connect(settings.rpc_url, deployment=deployment)
+        try:
+            did = IssuerRegistry(w3, deployment.issuer_registry).get_issuer(account.address).did
+        except ChainError:
+            did = None  # not (yet) accredited: the anchorer reports NotActiveIssuer per batch
+        with session_scope(factory) as session:
+            issuer = get_or_create_issuer(session, did or account.address, account.address, did)
+            issuer_id = issuer.id
+        return cls(settings, engine, factory, deployment, account, issuer_id, settings.rpc_url)
+
+    def anchorer(self) -> Anchorer:
+        w3 = connect(self.rpc_url, deployment=self.deployment)
+        return Anchorer(self.factory, TransactionSender(w3, self.account),
+                        CredentialAnchor(w3, self.deployment.credential_anchor), self.issuer_id,
+                        self.settings.confirmations, self.deployment.chain_id)
+
+    def start_pipeline(self) -> None:
+        """Start the batcher and the anchorer in background threads."""
+        self.loops = [BatcherLoop(self.factory, self.settings), AnchorerLoop(self.anchorer(), self.engine)]
+        for loop in self.loops:
+            thread = threading.Thread(target=self._guard(loop), name=type(loop).__name__, daemon=True)
+            thread.start()
+            self.threads.append(thread)
+
+    @staticmethod
+    def _guard(loop):
+        def run():
+            try:
+                loop.run()
+            except Exception:  # noqa: BLE001 - e.g. AnchorerBusy: say so, keep serving the API
+                log.exception("%s stopped", type(loop).__name__)
+        return run
+
+    def stop_pipeline(self, timeout: float = 10.0) -> None:
+        for loop in self.loops:
+            loop.stop()
+        for thread in self.threads:
+            thread.join(timeout)
+        self.threads.clear()
+
+    def close(self) -> None:
+        self.stop_pipeline()
+        self.engine.dispose()
