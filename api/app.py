@@ -16,7 +16,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
-from node.db import make_engine, session_factory as make_session_factory, upgrade
+from node.db import make_engine, upgrade
+from node.db import session_factory as make_session_factory
 from node.settings import Settings, get_settings
 
 from .errors import install_error_handlers

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlmodel import Session
@@ -14,8 +15,15 @@ from node.tokens import authenticate
 
 from .errors import problem
 
-__all__ = ["Principal", "get_settings_dep", "get_session", "current_principal", "require_role", "read_body",
-           "media_type"]
+__all__ = [
+    "Principal",
+    "current_principal",
+    "get_session",
+    "get_settings_dep",
+    "media_type",
+    "read_body",
+    "require_role",
+]
 
 
 @dataclass(frozen=True)
@@ -63,7 +71,7 @@ def current_principal(request: Request) -> Principal:
 def require_role(*roles: TokenRole):
     allowed = {r.value for r in roles}
 
-    def dep(principal: Principal = Depends(current_principal)) -> Principal:
+    def dep(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
         if principal.role not in allowed:
             raise problem(403, f"this token's role '{principal.role}' may not do this (needs {', '.join(sorted(allowed))})",
                           slug="forbidden", errors=[{"pointer": "", "field": "header.Authorization",
@@ -101,3 +109,9 @@ def _too_large(limit: int):
     return problem(413, f"request body exceeds the limit of {limit} bytes", slug="too-large",
                    title="Content too large", errors=[{"pointer": "", "field": "body",
                                                        "message": f"at most {limit} bytes"}])
+
+
+#: any valid token (issuer or reader role)
+AnyToken = Annotated[Principal, Depends(current_principal)]
+#: a token with the issuer role (write routes)
+IssuerToken = Annotated[Principal, Depends(require_role(TokenRole.issuer))]

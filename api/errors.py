@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from node.issuance import Problem
 
-__all__ = ["PROBLEM_JSON", "problem_response", "install_error_handlers", "Problem", "problem"]
+__all__ = ["PROBLEM_JSON", "Problem", "install_error_handlers", "problem", "problem_response"]
 
 log = logging.getLogger("credreg.api")
 PROBLEM_JSON = "application/problem+json"

@@ -26,8 +26,8 @@ from __future__ import annotations
 import threading
 import zlib
 from collections import OrderedDict
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Callable
 
 import sqlalchemy as sa
 from sqlalchemy.orm import sessionmaker
@@ -42,18 +42,18 @@ from .models import Batch, BatchState, Credential, CredentialStatus, utcnow
 
 __all__ = [
     "InvalidTransition",
-    "seal_due_batches",
-    "seal_batch",
     "due_issuers",
     "load_tree",
     "next_sealed_batch",
-    "submitted_batches",
-    "record_submission",
-    "record_confirmations",
     "record_confirmation",
+    "record_confirmations",
     "record_dropped",
-    "record_reorg",
     "record_failure",
+    "record_reorg",
+    "record_submission",
+    "seal_batch",
+    "seal_due_batches",
+    "submitted_batches",
 ]
 
 _sqlite_locks: dict[str, threading.Lock] = {}
@@ -65,7 +65,7 @@ class InvalidTransition(RuntimeError):
 
 
 # ----------------------------------------------------------------------------------------- trees
-_TREE_CACHE: "OrderedDict[tuple[int, str], MerkleTree]" = OrderedDict()
+_TREE_CACHE: OrderedDict[tuple[int, str], MerkleTree] = OrderedDict()
 _TREE_CACHE_SIZE = 32
 _tree_cache_lock = threading.Lock()
 

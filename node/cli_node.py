@@ -29,6 +29,7 @@ def _settings(database_url: str | None) -> Settings:
     return Settings(database_url=database_url) if database_url else get_settings()
 
 
+_ROLE_OPT = typer.Option(TokenRole.issuer, "--role", help="issuer (may issue) or reader (read-only)")
 DbOpt = typer.Option(None, "--database-url", envvar="CREDREG_DATABASE_URL", help="SQLAlchemy URL")
 
 
@@ -59,7 +60,7 @@ def token_create(
     issuer: str = typer.Option(..., "--issuer", help="issuer name (created if new)"),
     address: str = typer.Option(..., "--address", help="the issuer's 0x signing address"),
     did: str | None = typer.Option(None, "--did"),
-    role: TokenRole = typer.Option(TokenRole.issuer, "--role"),
+    role: TokenRole = _ROLE_OPT,
     label: str | None = typer.Option(None, "--label"),
     database_url: str | None = DbOpt,
 ) -> None:

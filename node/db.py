@@ -6,8 +6,8 @@ The schema is created only by alembic migrations (``upgrade``), never by ``creat
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -17,15 +17,15 @@ from sqlalchemy.pool import StaticPool
 from sqlmodel import Session
 
 __all__ = [
+    "current_revision",
+    "is_postgres",
+    "is_sqlite",
     "make_engine",
     "normalize_url",
+    "ping",
     "session_factory",
     "session_scope",
     "upgrade",
-    "current_revision",
-    "is_sqlite",
-    "is_postgres",
-    "ping",
 ]
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")

@@ -11,8 +11,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -24,14 +25,14 @@ from .models import Credential, CredentialStatus, utcnow
 from .profiles import UnknownProfile, check_profile
 
 __all__ = [
-    "Problem",
+    "MAX_EXTERNAL_ID_LEN",
+    "MAX_IDEMPOTENCY_KEY_LEN",
     "IssueResult",
+    "Problem",
+    "issue_many",
+    "issue_one",
     "parse_json",
     "parse_ndjson",
-    "issue_one",
-    "issue_many",
-    "MAX_IDEMPOTENCY_KEY_LEN",
-    "MAX_EXTERNAL_ID_LEN",
 ]
 
 MAX_IDEMPOTENCY_KEY_LEN = 200

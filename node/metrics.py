@@ -7,18 +7,24 @@ Queue depth and batches-by-state are read from the database at scrape time (``re
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client import CONTENT_TYPE_LATEST  # noqa: F401  (re-export)
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,  # noqa: F401  (re-export)
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 
 __all__ = [
-    "REGISTRY",
-    "QUEUE_DEPTH",
-    "BATCHES",
-    "ANCHOR_LATENCY",
-    "GAS_USED",
-    "CREDENTIALS_ACCEPTED",
-    "BATCHES_SEALED",
     "ANCHOR_ERRORS",
+    "ANCHOR_LATENCY",
+    "BATCHES",
+    "BATCHES_SEALED",
+    "CREDENTIALS_ACCEPTED",
+    "GAS_USED",
+    "QUEUE_DEPTH",
+    "REGISTRY",
     "observe_confirmation",
     "refresh_from_db",
     "render",

@@ -17,14 +17,14 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 __all__ = [
-    "utcnow",
-    "CredentialStatus",
-    "BatchState",
-    "TokenRole",
-    "Issuer",
     "ApiToken",
-    "Credential",
     "Batch",
+    "BatchState",
+    "Credential",
+    "CredentialStatus",
+    "Issuer",
+    "TokenRole",
+    "utcnow",
 ]
 
 # BIGINT on PostgreSQL, INTEGER (rowid alias, autoincrement) on SQLite.

@@ -15,10 +15,11 @@ OB 3.0 ``credentialSubject.achievement``; ELM v3 ``credentialSubject.hasClaim`` 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any
 
-__all__ = ["PROFILES", "ProfileError", "UnknownProfile", "check_profile", "EU_ELEMENTS", "profile_names"]
+__all__ = ["EU_ELEMENTS", "PROFILES", "ProfileError", "UnknownProfile", "check_profile", "profile_names"]
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ def _types(node: Any) -> list[str]:
     return [t] if isinstance(t, str) else [x for x in t or [] if isinstance(x, str)]
 
 
-_LEVEL_RE = re.compile(r"\b(EQF|QF-EHEA|NQF)\b|/snb/eqf/|/snb/qf", re.I)
+_LEVEL_RE = re.compile(r"\b(EQF|QF-EHEA|NQF)\b|/snb/eqf/|/snb/qf", re.IGNORECASE)
 _COMPETENCY_TYPES = {"ceasn:competency", "ceterms:competency", "cfitem", "cfrubriccriterion", "competency"}
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,14 +16,14 @@ from .issuance import Problem
 from .models import Batch, BatchState, Credential, CredentialStatus, Issuer
 
 __all__ = [
-    "normalize_digest",
-    "get_credential",
-    "credential_status",
-    "proof_for",
-    "bundle_for",
-    "pending_count",
     "batch_counts",
+    "bundle_for",
+    "credential_status",
+    "get_credential",
     "iso",
+    "normalize_digest",
+    "pending_count",
+    "proof_for",
 ]
 
 

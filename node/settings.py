@@ -60,7 +60,7 @@ class Settings(BaseSettings):
     issuer_private_key: SecretStr | None = None
 
     @model_validator(mode="after")
-    def _derive_paths(self) -> "Settings":
+    def _derive_paths(self) -> Settings:
         if not self.database_url:
             self.database_url = f"sqlite:///{(self.data_dir / 'credreg.db').as_posix()}"
         if self.deployment_file is None:

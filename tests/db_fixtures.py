@@ -15,7 +15,8 @@ from urllib.parse import quote
 import pytest
 import sqlalchemy as sa
 
-from node.db import make_engine, normalize_url, session_factory as make_session_factory, upgrade
+from node.db import make_engine, normalize_url, upgrade
+from node.db import session_factory as make_session_factory
 from node.settings import Settings
 from node.tokens import create_issuer, create_token
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-import sqlalchemy as sa
 
 from node import batcher
 from tests.db_fixtures import count_rows, make_issuer

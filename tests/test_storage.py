@@ -156,3 +156,27 @@ def test_batch_state_machine_and_bundle(session_factory, issuer, settings, engin
         assert {r[0] for r in s.exec(sa.select(Credential.status)).all()} == {"batched"}
         batcher.record_failure(s, s.get(Batch, bid), "gave up", final=True)
         assert s.get(Batch, bid).state == BatchState.failed.value
+
+
+def test_concurrent_duplicate_requests_store_one_row(session_factory, issuer, engine):
+    import threading
+
+    results, errors = [], []
+    items = [cred(i) for i in range(200)]
+
+    def worker(key):
+        try:
+            with session_factory() as s:
+                results.append([r.digest for r in issue_many(s, issuer.id, items, max_bytes=10_000,
+                                                             idempotency_key=key)])
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in ("k1", "k1", "k2", None)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors
+    assert len(results) == 4 and all(r == results[0] for r in results)
+    assert count_rows(engine, "credential") == 200

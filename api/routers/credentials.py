@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from node.issuance import IssueResult, issue_many, parse_json, parse_ndjson
-from node.models import TokenRole
 from node.queries import bundle_for, credential_status
 
-from ..deps import Principal, current_principal, media_type, read_body, require_role
+from ..deps import AnyToken, IssuerToken, Principal, media_type, read_body
 from ..errors import PROBLEM_JSON, problem
 from ..schemas import Accepted, BulkAccepted, CredentialStatusView, ProblemDetail
 
@@ -66,9 +65,9 @@ def _run_issue(request: Request, principal: Principal, items: list, *, profile: 
              summary="Accept one credential (stored pending, anchored in the next batch)")
 async def issue_credential(
     request: Request,
+    principal: IssuerToken,
     profile: str | None = Query(None, description="validation profile, e.g. eu-microcredential"),
     idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
-    principal: Principal = Depends(require_role(TokenRole.issuer)),
 ):
     mt = media_type(request)
     if not _is_json(mt):
@@ -90,9 +89,9 @@ async def issue_credential(
              summary="Accept many credentials at once (JSON array or NDJSON); all or nothing")
 async def issue_bulk(
     request: Request,
+    principal: IssuerToken,
     profile: str | None = Query(None, description="validation profile, e.g. eu-microcredential"),
     idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
-    principal: Principal = Depends(require_role(TokenRole.issuer)),
 ):
     mt = media_type(request)
     ndjson = mt in _NDJSON_TYPES
@@ -125,13 +124,13 @@ def _status(request: Request, digest: str, principal: Principal) -> dict:
 
 @router.get("/{digest}", response_model=CredentialStatusView, responses=_ERRORS,
             summary="Status of one of this issuer's credentials")
-def get_status(request: Request, digest: str, principal: Principal = Depends(current_principal)):
+def get_status(request: Request, digest: str, principal: AnyToken):
     return _status(request, digest, principal)
 
 
 @router.get("/{digest}/bundle", responses=_ERRORS,
             summary="The learner's proof bundle (credreg-bundle/1); 409 until anchored")
-def get_bundle(request: Request, digest: str, principal: Principal = Depends(current_principal)):
+def get_bundle(request: Request, digest: str, principal: AnyToken):
     with request.app.state.session_factory() as session:
         doc = bundle_for(session, digest, principal.issuer_id)
     return JSONResponse(doc, headers={"Cache-Control": "no-store"})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
@@ -12,6 +14,7 @@ from node.db import current_revision, head_revision, ping
 from ..errors import PROBLEM_JSON
 
 router = APIRouter(tags=["health"])
+log = logging.getLogger("credreg.api")
 
 
 @router.get("/healthz", summary="The process is up")
@@ -71,6 +74,6 @@ def _refresh(request: Request) -> None:
 async def prometheus(request: Request):
     try:
         await run_in_threadpool(_refresh, request)
-    except Exception:  # noqa: BLE001 - serve the process metrics even if the DB is down
-        pass
+    except Exception:
+        log.warning("metrics: could not read queue depth from the database", exc_info=True)
     return Response(metrics.render(), media_type=metrics.CONTENT_TYPE_LATEST)

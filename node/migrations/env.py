@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from alembic import context
+from sqlmodel import SQLModel
 
 import node.models  # noqa: F401  (registers the tables for autogenerate)
-from sqlmodel import SQLModel
 
 config = context.config
 target_metadata = SQLModel.metadata
