@@ -170,9 +170,10 @@ class Anchorer:
         age = (time.time() - batch.submitted_at.timestamp()) if batch.submitted_at else DROP_GRACE_SECONDS
         if age < DROP_GRACE_SECONDS and batch.confirmations == 0 and batch.block_number is None:
             return  # broadcast may still be on its way (or the crash came before it); give it a moment
+        lost = batch.tx_hash
         record_dropped(session, batch, "transaction unknown to the node (dropped, never broadcast or re-orged)")
         result.dropped += 1
-        log.warning("batch %s: transaction %s dropped; will re-submit", batch.id, batch.tx_hash)
+        log.warning("batch %s: transaction %s dropped; will re-submit", batch.id, lost)
 
     def _anchored_by_us(self, batch: Batch) -> bool:
         record = self.anchor.anchor_of(from_hex(batch.root))
