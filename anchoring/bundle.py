@@ -134,7 +134,7 @@ class ProofBundle:
 
     # ------------------------------------------------------------------ input
     @classmethod
-    def load(cls, obj: Any, *, check_integrity: bool = True) -> "ProofBundle":
+    def load(cls, obj: Any, *, check_integrity: bool = True) -> ProofBundle:
         """Validate a parsed bundle (schema + semantics) and return it; raises :class:`BundleFormatError`."""
         _validate(obj, check_integrity=check_integrity)
         a = obj["anchor"]
@@ -156,7 +156,7 @@ class ProofBundle:
         )
 
     @classmethod
-    def loads(cls, text: str | bytes, *, check_integrity: bool = True) -> "ProofBundle":
+    def loads(cls, text: str | bytes, *, check_integrity: bool = True) -> ProofBundle:
         """Parse JSON text strictly (no duplicate keys, no NaN/Infinity) and :meth:`load` it."""
         try:
             obj = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
@@ -232,8 +232,9 @@ def _validate(obj: Any, *, check_integrity: bool) -> None:
     for key in ("contract", "issuer"):
         if not is_checksum_address(anchor[key]):
             raise BundleFormatError(
-                f"anchor.{key}", f"{anchor[key]} is not an EIP-55 checksummed address "
-                f"(expected {to_checksum_address(anchor[key])})"
+                f"anchor.{key}",
+                f"{anchor[key]} is not an EIP-55 checksummed address "
+                f"(expected {to_checksum_address(anchor[key])})",
             )
     try:
         canonical = canonicalize(obj["credential"])
@@ -245,7 +246,9 @@ def _validate(obj: Any, *, check_integrity: bool) -> None:
     salt = from_hex(obj["salt"])
     digest = from_hex(obj["digest"])
     if credential_digest(salt, canonical) != digest:
-        raise BundleFormatError("digest", "does not equal keccak256(salt || JCS(credential)): credential, salt or digest altered")
+        raise BundleFormatError(
+            "digest", "does not equal keccak256(salt || JCS(credential)): credential, salt or digest altered"
+        )
     try:
         ok = verify_proof(from_hex(obj["root"]), digest, [from_hex(p) for p in obj["proof"]])
     except MerkleTreeError as exc:  # pragma: no cover - schema guarantees 32-byte values

@@ -13,19 +13,20 @@ from __future__ import annotations
 import math
 import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import rfc8785
 
 from .keccak import keccak256
 
 __all__ = [
-    "CanonicalizationError",
-    "HashedCredential",
     "MAX_DEPTH",
     "MAX_SAFE_INTEGER",
     "SALT_LENGTH",
+    "CanonicalizationError",
+    "HashedCredential",
     "canonicalize",
     "credential_digest",
     "from_hex",
@@ -82,12 +83,15 @@ def _check(value: Any, path: str, depth: int) -> None:
         return
     if isinstance(value, float):
         if math.isnan(value) or math.isinf(value):
-            raise CanonicalizationError(path, f"{value!r} is not a JSON number (NaN/Infinity are not allowed)")
+            raise CanonicalizationError(
+                path, f"{value!r} is not a JSON number (NaN/Infinity are not allowed)"
+            )
         if value.is_integer() and MAX_SAFE_INTEGER < abs(value) < 1e21:
             # JCS writes these as plain integer digits, which parse back as an out-of-range integer:
             # rejecting them keeps "canonicalise -> parse -> canonicalise" working for every accepted input.
             raise CanonicalizationError(
-                path, f"number {value!r} is an integer outside the I-JSON range \u00b1(2**53-1); send it as a string"
+                path,
+                f"number {value!r} is an integer outside the I-JSON range \u00b1(2**53-1); send it as a string",
             )
         return
     if isinstance(value, str):
@@ -114,7 +118,9 @@ def _check_str(s: str, path: str) -> None:
     try:
         s.encode("utf-8")
     except UnicodeEncodeError as exc:
-        raise CanonicalizationError(path, f"string contains a lone surrogate at position {exc.start}") from None
+        raise CanonicalizationError(
+            path, f"string contains a lone surrogate at position {exc.start}"
+        ) from None
 
 
 def canonicalize(credential: dict) -> bytes:
@@ -125,7 +131,9 @@ def canonicalize(credential: dict) -> bytes:
     unsupported Python types, and nesting deeper than :data:`MAX_DEPTH`.
     """
     if not isinstance(credential, dict):
-        raise CanonicalizationError("", f"a credential must be a JSON object, got {type(credential).__name__}")
+        raise CanonicalizationError(
+            "", f"a credential must be a JSON object, got {type(credential).__name__}"
+        )
     _check(credential, "", 0)
     try:
         return rfc8785.dumps(credential)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sha3 import keccak_256 as _keccak_256
 
-__all__ = ["keccak256", "KECCAK_EMPTY"]
+__all__ = ["KECCAK_EMPTY", "keccak256"]
 
 
 def keccak256(data: bytes) -> bytes:

@@ -25,23 +25,27 @@ Python object per node beyond the 32-byte hash itself.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import struct
 from bisect import bisect_right
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator, Sequence
+from itertools import pairwise
+from typing import Any
 
 from sha3 import keccak_256 as _k
 
 __all__ = [
     "MerkleTree",
-    "MultiProof",
     "MerkleTreeError",
+    "MultiProof",
     "leaf_hash",
     "node_hash",
-    "process_proof",
     "process_multiproof",
-    "verify_proof",
+    "process_proof",
     "verify_multiproof",
+    "verify_proof",
 ]
 
 _HASH_LEN = 32
@@ -55,7 +59,9 @@ class MerkleTreeError(ValueError):
 
 def _check_node(x: Any, what: str = "node") -> None:
     if type(x) is not bytes or len(x) != _HASH_LEN:
-        raise MerkleTreeError(f"{what} must be 32 bytes, got {type(x).__name__} of length {len(x) if hasattr(x, '__len__') else '?'}")
+        raise MerkleTreeError(
+            f"{what} must be 32 bytes, got {type(x).__name__} of length {len(x) if hasattr(x, '__len__') else '?'}"
+        )
 
 
 def leaf_hash(digest: bytes) -> bytes:
@@ -107,7 +113,9 @@ class MultiProof:
         return [leaf_hash(d) for d in self.leaves]
 
 
-def process_multiproof(leaf_hashes: Sequence[bytes], proof: Sequence[bytes], proof_flags: Sequence[bool]) -> bytes:
+def process_multiproof(
+    leaf_hashes: Sequence[bytes], proof: Sequence[bytes], proof_flags: Sequence[bool]
+) -> bytes:
     """OZ ``processMultiProof`` over leaf hashes; raises :class:`MerkleTreeError` if malformed."""
     for x in leaf_hashes:
         _check_node(x, "leaf")
@@ -163,7 +171,7 @@ class MerkleTree:
     JSON :meth:`to_oz_dump` / :meth:`from_oz_dump`).
     """
 
-    __slots__ = ("_tree", "_values", "_order", "_sorted", "_pos_of_value")
+    __slots__ = ("_order", "_pos_of_value", "_sorted", "_tree", "_values")
 
     def __init__(self, tree: list[bytes], values: list[bytes], order: list[int]) -> None:
         # Internal: use build()/from_bytes().  tree: 2n-1 nodes; values: digests in input order;
@@ -177,7 +185,7 @@ class MerkleTree:
 
     # ------------------------------------------------------------------ building
     @classmethod
-    def build(cls, digests: Sequence[bytes] | Iterable[bytes]) -> "MerkleTree":
+    def build(cls, digests: Sequence[bytes] | Iterable[bytes]) -> MerkleTree:
         """Build the tree over ``digests`` (32-byte values, at least one; duplicates allowed as in OZ)."""
         values = list(digests)
         n = len(values)
@@ -187,12 +195,13 @@ class MerkleTree:
             bad = next(i for i, d in enumerate(values) if type(d) is not bytes or len(d) != _HASH_LEN)
             raise MerkleTreeError(f"digest #{bad} must be 32 bytes")
         k = _k
-        leaves = [k(k(d).digest()).digest() for d in values]
-        order = sorted(range(n), key=leaves.__getitem__)  # stable, like JS Array.prototype.sort
-        tree: list[bytes] = [b""] * (n - 1)
-        tree += map(leaves.__getitem__, reversed(order))  # sorted leaf k at 2n-2-k
-        del leaves
-        _fill_inner(tree, n)
+        with _gc_paused():
+            leaves = [k(k(d).digest()).digest() for d in values]
+            order = sorted(range(n), key=leaves.__getitem__)  # stable, like JS Array.prototype.sort
+            tree: list[bytes] = [b""] * (n - 1)
+            tree += map(leaves.__getitem__, reversed(order))  # sorted leaf k at 2n-2-k
+            del leaves
+            _fill_inner(tree, n)
         return cls(tree, values, order)
 
     # ------------------------------------------------------------------ accessors
@@ -287,8 +296,9 @@ class MerkleTree:
         when storing them.
         """
         out: list[list[bytes]] = [None] * len(self._values)  # type: ignore[list-item]
-        for i, p in self.iter_proofs():
-            out[i] = p
+        with _gc_paused():  # a million new lists would trigger many full GC passes for nothing
+            for i, p in self.iter_proofs():
+                out[i] = p
         return out
 
     def multiproof(self, digests: Sequence[bytes]) -> MultiProof:
@@ -299,7 +309,7 @@ class MerkleTree:
         """OZ ``getMultiProof(indices)`` with input indices."""
         tree = self._tree
         tidx = sorted((self.tree_index(i) for i in indices), reverse=True)
-        for a, b in zip(tidx, tidx[1:]):
+        for a, b in pairwise(tidx):
             if a == b:
                 raise MerkleTreeError("cannot prove a duplicated index")
         stack = list(tidx)
@@ -354,12 +364,16 @@ class MerkleTree:
         n = len(self._values)
         if n >= 2**32:  # pragma: no cover - far beyond any batch
             raise MerkleTreeError("tree too large to serialise")
-        parts = [_HEADER.pack(_MAGIC, n), b"".join(self._values),
-                 struct.pack(f">{n}I", *self._order), b"".join(self._tree)]
+        parts = [
+            _HEADER.pack(_MAGIC, n),
+            b"".join(self._values),
+            struct.pack(f">{n}I", *self._order),
+            b"".join(self._tree),
+        ]
         return b"".join(parts)
 
     @classmethod
-    def from_bytes(cls, data: bytes, *, verify: bool = False) -> "MerkleTree":
+    def from_bytes(cls, data: bytes, *, verify: bool = False) -> MerkleTree:
         """Reload :meth:`to_bytes` output.  Sizes and the permutation are always checked; with
         ``verify=True`` the whole tree is recomputed from the digests and compared (as costly as a
         build).  Without it, every single proof is still self-checked against the root when served.
@@ -395,12 +409,13 @@ class MerkleTree:
             "leafEncoding": ["bytes32"],
             "tree": ["0x" + h.hex() for h in self._tree],
             "values": [
-                {"value": ["0x" + d.hex()], "treeIndex": last - self._pos(i)} for i, d in enumerate(self._values)
+                {"value": ["0x" + d.hex()], "treeIndex": last - self._pos(i)}
+                for i, d in enumerate(self._values)
             ],
         }
 
     @classmethod
-    def from_oz_dump(cls, dump: dict) -> "MerkleTree":
+    def from_oz_dump(cls, dump: dict) -> MerkleTree:
         """Load an OZ ``standard-v1`` dump with leaf encoding ``["bytes32"]``; validated fully (as OZ ``load``)."""
         if dump.get("format") != "standard-v1":
             raise MerkleTreeError(f"unknown format {dump.get('format')!r}")
@@ -437,6 +452,21 @@ class MerkleTree:
         if any(leaves[i] < leaves[i + 1] for i in range(n - 1)):
             raise MerkleTreeError("leaves are not sorted (only sortLeaves: true trees are supported)")
         return cls(tree, values, order)
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic GC while creating millions of acyclic objects (restores the previous state).
+
+    Measured here: all proofs of a 1M-leaf tree take 7.6 s with the GC running, 2.0 s without.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _fill_inner(tree: list[bytes], n: int) -> None:

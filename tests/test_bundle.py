@@ -270,7 +270,9 @@ def test_published_vectors():
     from anchoring.keccak import keccak256
     from anchoring.merkle import MultiProof, leaf_hash, verify_multiproof
 
-    vectors = json.loads((Path(__file__).resolve().parents[1] / "docs" / "test-vectors.json").read_text("utf-8"))
+    vectors = json.loads(
+        (Path(__file__).resolve().parents[1] / "docs" / "test-vectors.json").read_text("utf-8")
+    )
     assert vectors["keccak256"] == {"": to_hex(keccak256(b"")), "abc": to_hex(keccak256(b"abc"))}
     digests = []
     for item in vectors["credentials"]:
@@ -292,7 +294,9 @@ def test_published_vectors():
         assert [to_hex(x) for x in mp.leaves] == m["leaves"]
         assert [to_hex(x) for x in mp.proof] == m["proof"]
         assert list(mp.proof_flags) == m["proofFlags"]
-        published = MultiProof(tuple(map(from_hex, m["leaves"])), tuple(map(from_hex, m["proof"])), tuple(m["proofFlags"]))
+        published = MultiProof(
+            tuple(map(from_hex, m["leaves"])), tuple(map(from_hex, m["proof"])), tuple(m["proofFlags"])
+        )
         assert verify_multiproof(from_hex(tv["root"]), published)
     bundle = ProofBundle.load(vectors["bundle"])
     assert to_hex(bundle.digest) == vectors["credentials"][0]["digest"]
