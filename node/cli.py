@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from node import cli_chain, cli_node, cli_serve
+from node import cli_chain, cli_issue, cli_node, cli_serve
 
 app = typer.Typer(
     help="credreg: a blockchain-anchored credential registry node for micro-credentials.",
@@ -16,6 +16,7 @@ app.add_typer(cli_node.db_app, name="db")
 app.add_typer(cli_node.token_app, name="token")
 app.command()(cli_serve.serve)
 app.command()(cli_serve.dev)
+app.command()(cli_issue.issue)
 
 
 if __name__ == "__main__":

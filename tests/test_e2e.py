@@ -25,7 +25,7 @@ from node.anchorer import Anchorer, AnchorerBusy, anchorer_lock
 from node.devchain import bootstrap_dev_network, start_local_chain
 from node.models import Batch, BatchState
 from tests.conftest import REPO
-from tests.node_harness import NodeHarness, node_settings
+from node.embedded import EmbeddedNode, node_settings
 
 pytestmark = [pytest.mark.chain, pytest.mark.slow]
 
@@ -47,7 +47,7 @@ def anchored_events(anchor: CredentialAnchor, root: bytes) -> list:
 
 @pytest.fixture()
 def node(dev_network, tmp_path, db_url):
-    harness = NodeHarness(node_settings(tmp_path, dev_network.chain.rpc_url, dev_network.deployment,
+    harness = EmbeddedNode(node_settings(tmp_path, dev_network.chain.rpc_url, dev_network.deployment,
                                         dev_network.issuer.key, database_url=db_url))
     yield harness
     harness.stop()
@@ -81,7 +81,7 @@ def test_idempotent_issue_does_not_anchor_twice(node):
 
 
 def test_bulk_of_ten_thousand(dev_network, tmp_path):
-    harness = NodeHarness(node_settings(tmp_path, dev_network.chain.rpc_url, dev_network.deployment,
+    harness = EmbeddedNode(node_settings(tmp_path, dev_network.chain.rpc_url, dev_network.deployment,
                                         dev_network.issuer.key))
     try:
         creds = [credential(i) for i in range(10_000)]
@@ -122,7 +122,7 @@ class _CrashBeforeBroadcast(TransactionSender):
 
 
 def test_crash_before_broadcast_resubmits_once(dev_network, tmp_path):
-    harness = NodeHarness(node_settings(tmp_path, dev_network.chain.rpc_url, dev_network.deployment,
+    harness = EmbeddedNode(node_settings(tmp_path, dev_network.chain.rpc_url, dev_network.deployment,
                                         dev_network.issuer.key), pipeline=False)
     try:
         digest = harness.issue(credential(1))
@@ -177,7 +177,7 @@ def test_process_killed_between_broadcast_and_receipt(tmp_path):
         network = bootstrap_dev_network(chain)
         w3 = chain.web3()
         settings = node_settings(tmp_path, chain.rpc_url, network.deployment, network.issuer.key)
-        harness = NodeHarness(settings, pipeline=False)
+        harness = EmbeddedNode(settings, pipeline=False)
         try:
             digest = harness.issue(credential(1))
             from node.batcher import seal_due_batches
@@ -227,7 +227,7 @@ def test_chain_outage_queues_then_anchors(tmp_path):
     chain = start_local_chain("anvil", state_file=state)
     network = bootstrap_dev_network(chain)
     settings = node_settings(tmp_path, chain.rpc_url, network.deployment, network.issuer.key)
-    harness = NodeHarness(settings)
+    harness = EmbeddedNode(settings)
     try:
         first = harness.issue(credential(0))
         harness.wait_anchored([first])
@@ -254,7 +254,7 @@ def test_reorg_that_drops_an_anchor_is_detected_and_reanchored(tmp_path):
         network = bootstrap_dev_network(chain)
         w3 = chain.web3()
         settings = node_settings(tmp_path, chain.rpc_url, network.deployment, network.issuer.key)
-        harness = NodeHarness(settings, pipeline=False)
+        harness = EmbeddedNode(settings, pipeline=False)
         try:
             digest = harness.issue(credential(1))
             from node.batcher import seal_due_batches
