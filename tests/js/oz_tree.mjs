@@ -1,6 +1,7 @@
 // Reference oracle for tests/test_merkle.py: the real @openzeppelin/merkle-tree.
 // stdin: JSON {"cases": [{"digests": ["0x..", ...], "multi": [[valueIndex, ...], ...],
-//                         "render": bool, "dump": bool, "load": <standard-v1 dump from Python> | null}]}
+//                         "byValue": bool (default true), "render": bool, "dump": bool,
+//                         "load": <standard-v1 dump from Python> | null}]}
 // stdout: JSON {"results": [{"root", "proofs" (by index), "proofsByValue", "multi": [{leaves, proof, proofFlags}],
 //                            "render", "dump", "loadedRoot"}]}
 import { StandardMerkleTree } from '@openzeppelin/merkle-tree';
@@ -14,7 +15,7 @@ const results = input.cases.map(c => {
   const tree = StandardMerkleTree.of(values, ['bytes32']);
   const out = { root: tree.root };
   out.proofs = values.map((_, i) => tree.getProof(i));
-  out.proofsByValue = values.map(v => tree.getProof(v));
+  if (c.byValue !== false) out.proofsByValue = values.map(v => tree.getProof(v));
   out.multi = (c.multi ?? []).map(idx => {
     const m = tree.getMultiProof(idx);
     return { leaves: m.leaves.map(v => v[0]), proof: m.proof, proofFlags: m.proofFlags };
