@@ -28,7 +28,7 @@ __all__ = [
 
 
 def iso(dt: datetime | None) -> str | None:
-    return None if dt is None else dt.replace(microsecond=dt.microsecond).isoformat(timespec="milliseconds") + "Z"
+    return None if dt is None else dt.isoformat(timespec="milliseconds") + "Z"
 
 
 def normalize_digest(digest: str) -> str:
