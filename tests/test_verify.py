@@ -1,0 +1,340 @@
+"""Verification reports against a real Anvil: every check failing for its own reason, chain errors as `error`,
+and batch verification in a handful of RPC calls."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import time
+
+import pytest
+from eth_account import Account
+from web3 import HTTPProvider, Web3
+
+from anchoring.bundle import Anchor, ProofBundle
+from anchoring.contracts import IssuerKind, IssuerRegistry, _deploy
+from anchoring.deployment import Deployment
+from anchoring.errors import ContractRevert
+from anchoring.hashing import hash_credential, to_hex
+from anchoring.keccak import keccak256
+from anchoring.merkle import MerkleTree
+from anchoring.transactions import TransactionSender
+from anchoring.verify import CHECKS, ERROR, FAIL, PASS, ChainContext, stated_issuer_ids, verify_bundle, verify_bundles
+from node.devchain import DEV_DIDS, free_port
+
+pytestmark = pytest.mark.chain
+
+
+# ------------------------------------------------------------------------------------------ helpers
+def credential(n: int = 0, issuer: object = DEV_DIDS["issuer"]) -> dict:
+    return {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "id": f"urn:uuid:test-{n}-{os.urandom(4).hex()}",
+        "type": ["VerifiableCredential", "OpenBadgeCredential"],
+        "name": f"Micro-credential {n}",
+        "issuer": issuer,
+        "validFrom": "2026-06-30T00:00:00Z",
+        "credentialSubject": {"id": f"did:example:learner-{n}", "score": n},
+    }
+
+
+def send(network, account, call):
+    return TransactionSender(network.chain.web3(), account).transact(call)
+
+
+class Batch:
+    def __init__(self, tree: MerkleTree, bundles: list[dict], digests: list[bytes]):
+        self.tree, self.bundles, self.digests = tree, bundles, digests
+
+    def revoke(self, network, account, indices, reason=4, suspend=False):
+        anchor = network.anchor(network.chain.web3())
+        multi = self.tree.multiproof([self.digests[i] for i in indices])
+        fn = anchor.suspend if suspend else anchor.revoke
+        return send(network, account, fn(self.tree.root, multi.leaves, multi.proof, multi.proof_flags, reason))
+
+
+def make_batch(network, credentials: list[dict], account=None, anchor: bool = True) -> Batch:
+    """Hash, build the tree, anchor the root with `account` (default the dev TI), and build the bundles."""
+    account = account or network.issuer
+    w3 = network.chain.web3()
+    hashed = [hash_credential(c) for c in credentials]
+    digests = [h.digest for h in hashed]
+    tree = MerkleTree.build(digests)
+    if anchor:
+        conf = send(network, account, network.anchor(w3).anchor(tree.root, len(digests)))
+        block, tx_hash = conf.block_number, bytes(conf.receipt["transactionHash"])
+        at = w3.eth.get_block(block)["timestamp"]
+    else:
+        block, tx_hash, at = 1, os.urandom(32), int(time.time())
+    a = Anchor(chain_id=network.deployment.chain_id, contract=network.deployment.credential_anchor,
+               tx_hash=tx_hash, block_number=block, issuer=account.address, anchored_at=at)
+    proofs = tree.all_proofs()
+    bundles = [ProofBundle(credential=c, salt=h.salt, digest=h.digest, proof=tuple(proofs[i]), root=tree.root,
+                           anchor=a).dump() for i, (c, h) in enumerate(zip(credentials, hashed))]
+    return Batch(tree, bundles, digests)
+
+
+def fresh_ti(network, funder, did: str | None = None):
+    account = funder.account()
+    did = did or "did:example:uni-" + account.address[2:10].lower()
+    send(network, network.tao, network.registry(funder.w3).accredit(
+        account.address, IssuerKind.TI, did, keccak256(b"doc"), "*"))
+    return account, did
+
+
+def statuses(report) -> dict[str, str]:
+    return {c.name: c.status for c in report.checks}
+
+
+@pytest.fixture()
+def chain(dev_network) -> ChainContext:
+    return ChainContext(dev_network.chain.rpc_url, dev_network.deployment)
+
+
+@pytest.fixture(scope="module")
+def batch(dev_network) -> Batch:
+    return make_batch(dev_network, [credential(i) for i in range(5)])
+
+
+# ------------------------------------------------------------------------------------------ tests
+def test_valid_bundle_passes_every_check(dev_network, chain, batch):
+    report = verify_bundle(batch.bundles[0], chain)
+    assert report.verdict == "valid", report.to_json()
+    assert [c.name for c in report.checks] == list(CHECKS)
+    assert all(c.status == PASS and c.reason for c in report.checks)
+    d = json.loads(json.dumps(report.to_dict()))
+    assert d["verdict"] == "valid"
+    assert d["summary"]["issuer_did"] == DEV_DIDS["issuer"]
+    assert d["summary"]["issuer_address"] == dev_network.issuer.address
+    assert d["summary"]["anchored_at_iso"].endswith("Z")
+    anchored = report["anchored"].details
+    assert anchored["confirmations"] == anchored["head"] - anchored["block"] + 1 >= 1
+    assert report["issuer_trusted"].details["current_status"] == "ACTIVE"
+    # JSON text and ProofBundle objects are accepted too
+    assert verify_bundle(json.dumps(batch.bundles[1]), chain).verdict == "valid"
+    assert verify_bundle(ProofBundle.load(batch.bundles[2]), chain).verdict == "valid"
+
+
+def test_tampered_credential_fails_integrity(chain, batch):
+    b = copy.deepcopy(batch.bundles[0])
+    b["credential"]["credentialSubject"]["score"] = 100
+    report = verify_bundle(b, chain)
+    assert report.verdict == "invalid"
+    assert report.failed == ["integrity"]
+    assert "altered" in report["integrity"].reason
+    assert report["issuer_matches"].status == ERROR and report["issuer_matches"].details["skipped"]
+
+
+def test_wrong_salt_fails_integrity(chain, batch):
+    b = copy.deepcopy(batch.bundles[0])
+    b["salt"] = to_hex(os.urandom(32))
+    report = verify_bundle(b, chain)
+    assert report.failed == ["integrity"]
+
+
+def test_wrong_proof_fails_inclusion(chain, batch):
+    b = copy.deepcopy(batch.bundles[0])
+    b["proof"][0] = to_hex(os.urandom(32))
+    report = verify_bundle(b, chain)
+    assert report.verdict == "invalid"
+    assert report.failed == ["inclusion"]
+    assert report["not_revoked"].status == ERROR and report["not_revoked"].details["depends_on"] == ["inclusion"]
+
+
+def test_malformed_bundle_fails_format_and_skips_the_rest(chain, batch):
+    b = copy.deepcopy(batch.bundles[0])
+    del b["anchor"]["txHash"]
+    report = verify_bundle(b, chain)
+    assert report.verdict == "invalid"
+    assert report["format"].status == FAIL and report["format"].details["field"] == "anchor.txHash"
+    assert all(c.status == ERROR and c.details["skipped"] for c in report.checks[1:])
+    assert verify_bundle("{not json", chain)["format"].status == FAIL
+
+
+def test_unanchored_root_fails_anchored(chain, dev_network):
+    b = make_batch(dev_network, [credential(1), credential(2)], anchor=False)
+    report = verify_bundle(b.bundles[0], chain)
+    assert report.verdict == "invalid"
+    assert report.failed == ["anchored"]
+    assert "never anchored" in report["anchored"].reason
+    for name in ("issuer_trusted", "not_revoked", "issuer_matches"):
+        assert report[name].status == ERROR and "anchored" in report[name].details["depends_on"]
+
+
+def test_issuer_suspended_before_anchoring_cannot_anchor(dev_network, funder, chain):
+    account, did = fresh_ti(dev_network, funder)
+    send(dev_network, dev_network.tao, dev_network.registry(funder.w3).suspend(account.address))
+    with pytest.raises(ContractRevert) as info:
+        make_batch(dev_network, [credential(1, did)], account=account)
+    assert info.value.error == "NotActiveIssuer"
+    # a bundle for that never-anchored root is reported as not anchored
+    b = make_batch(dev_network, [credential(1, did)], account=account, anchor=False)
+    assert verify_bundle(b.bundles[0], chain).failed == ["anchored"]
+
+
+def test_issuer_suspended_after_anchoring_passes_with_current_status(dev_network, funder, chain):
+    account, did = fresh_ti(dev_network, funder)
+    b = make_batch(dev_network, [credential(1, did), credential(2, did)], account=account)
+    send(dev_network, dev_network.tao, dev_network.registry(funder.w3).suspend(account.address))
+    report = verify_bundle(b.bundles[0], chain)
+    assert report.verdict == "valid", report.to_json()
+    trusted = report["issuer_trusted"]
+    assert trusted.details["current_status"] == "SUSPENDED"
+    assert "currently" in trusted.reason or "current status is SUSPENDED" in trusted.reason
+
+
+def test_bundle_claiming_another_anchoring_issuer_fails(chain, batch):
+    b = copy.deepcopy(batch.bundles[0])
+    b["anchor"]["issuer"] = Account.create().address
+    report = verify_bundle(b, chain)
+    assert report.failed == ["anchored"]
+    assert "the chain says by" in report["anchored"].reason
+
+
+def test_issuer_not_trusted_in_the_verifiers_registry(dev_network, funder, batch):
+    """Anchoring by a non-TI is impossible on one deployment (the contract checks isActiveTI), so point the
+    verifier at the same CredentialAnchor with a *different* IssuerRegistry: unknown there -> fail; known
+    there but accredited only after the anchoring time -> fail."""
+    w3 = funder.w3
+    root = funder.account()
+    registry_addr, _ = _deploy(TransactionSender(w3, root), "IssuerRegistry", root.address, "did:example:other-root",
+                               b"\0" * 32)
+    other = Deployment(dev_network.deployment.chain_id, Web3.to_checksum_address(registry_addr),
+                       dev_network.deployment.credential_anchor, dev_network.deployment.deployment_block)
+    report = verify_bundle(batch.bundles[0], ChainContext(dev_network.chain.rpc_url, other))
+    assert report["issuer_trusted"].status == FAIL and "not in the IssuerRegistry" in report["issuer_trusted"].reason
+    assert report["issuer_matches"].status == FAIL
+    assert report.verdict == "invalid"
+    # accredit the dev issuer there now (after the anchoring time)
+    TransactionSender(w3, root).transact(IssuerRegistry(w3, registry_addr).accredit(
+        dev_network.issuer.address, IssuerKind.TI, DEV_DIDS["issuer"], b"\0" * 32, "*"))
+    report = verify_bundle(batch.bundles[0], ChainContext(dev_network.chain.rpc_url, other))
+    assert report.failed == ["issuer_trusted"]
+    assert "was not an active trusted issuer" in report["issuer_trusted"].reason
+    assert report["issuer_trusted"].details["current_status"] == "ACTIVE"
+
+
+def test_revoked_and_suspended_credentials_fail_not_revoked(dev_network, funder, chain):
+    account, did = fresh_ti(dev_network, funder)
+    b = make_batch(dev_network, [credential(i, did) for i in range(8)], account=account)
+    b.revoke(dev_network, account, [1, 2], reason=4)
+    b.revoke(dev_network, account, [3], reason=9, suspend=True)
+    reports = verify_bundles(b.bundles, ChainContext(dev_network.chain.rpc_url, dev_network.deployment))
+    assert [r.verdict for r in reports] == ["valid", "invalid", "invalid", "invalid"] + ["valid"] * 4
+    revoked = reports[1]["not_revoked"]
+    assert revoked.status == FAIL and revoked.details["status"] == "REVOKED"
+    assert revoked.details["reason_code"] == 4 and revoked.details["changed_at_iso"].endswith("Z")
+    assert reports[1].failed == ["not_revoked"]
+    suspended = reports[3]["not_revoked"]
+    assert suspended.details["status"] == "SUSPENDED" and suspended.details["reason_code"] == 9
+    # reinstated -> valid again (the last event per digest wins)
+    anchor = dev_network.anchor(funder.w3)
+    multi = b.tree.multiproof([b.digests[3]])
+    send(dev_network, account, anchor.reinstate(b.tree.root, multi.leaves, multi.proof, multi.proof_flags))
+    assert verify_bundle(b.bundles[3], chain).verdict == "valid"
+
+
+def test_issuer_did_mismatch(dev_network, chain):
+    b = make_batch(dev_network, [credential(1, {"id": "did:web:impostor.example"}), credential(2, "did:web:x"),
+                                 credential(3, DEV_DIDS["issuer"]),
+                                 credential(4, {"id": "urn:epass:org:1", "type": "Organisation",
+                                                "identifier": [{"notation": DEV_DIDS["issuer"]}]})])
+    reports = verify_bundles(b.bundles, chain)
+    assert reports[0].failed == ["issuer_matches"]
+    assert "did:web:impostor.example" in reports[0]["issuer_matches"].reason
+    assert reports[1].failed == ["issuer_matches"]
+    assert reports[2].verdict == "valid"
+    assert reports[3].verdict == "valid"  # ELM: the DID as an identifier notation
+
+
+def test_stated_issuer_shapes():
+    assert stated_issuer_ids({"issuer": "did:a"}) == ["did:a"]
+    assert stated_issuer_ids({"issuer": {"id": "did:b"}}) == ["did:b"]
+    assert stated_issuer_ids({"issuer": {"id": "urn:x", "identifier": {"notation": "did:c"}}}) == ["urn:x", "did:c"]
+    assert stated_issuer_ids({}) == []
+
+
+def test_chain_down_is_error_not_invalid(dev_network, batch):
+    down = ChainContext(f"http://127.0.0.1:{free_port()}", dev_network.deployment, timeout=2)
+    reports = verify_bundles(batch.bundles[:3], down)
+    for report in reports:
+        assert report.verdict == "error"
+        assert statuses(report) == {"format": PASS, "integrity": PASS, "inclusion": PASS, "anchored": ERROR,
+                                    "issuer_trusted": ERROR, "not_revoked": ERROR, "issuer_matches": ERROR}
+        assert "cannot reach" in report["anchored"].reason
+    # a tampered bundle is still invalid without a chain: fail beats error
+    b = copy.deepcopy(batch.bundles[0])
+    b["credential"]["name"] = "forged"
+    assert verify_bundle(b, down).verdict == "invalid"
+
+
+def test_wrong_chain_id_is_error(dev_network, batch):
+    d = dev_network.deployment
+    wrong = Deployment(d.chain_id + 1, d.issuer_registry, d.credential_anchor, d.deployment_block)
+    report = verify_bundle(batch.bundles[0], ChainContext(dev_network.chain.rpc_url, wrong))
+    assert report.verdict == "error"
+    assert report["anchored"].status == ERROR and "serves chain" in report["anchored"].reason
+    # a bundle that says it was anchored on another chain than the one the verifier is connected to
+    b = copy.deepcopy(batch.bundles[0])
+    b["anchor"]["chainId"] = d.chain_id + 7
+    b2 = ChainContext(dev_network.chain.rpc_url, d)
+    report = verify_bundle(b, b2)
+    assert report.verdict == "error" and "anchored on chain" in report["anchored"].reason
+
+
+class CountingProvider(HTTPProvider):
+    """Counts JSON-RPC requests (a batch counts each of its requests)."""
+
+    def __init__(self, *a, **kw):
+        super().__init__(*a, **kw)
+        self.calls: list[str] = []
+
+    def make_request(self, method, params):
+        self.calls.append(method)
+        return super().make_request(method, params)
+
+    def make_batch_request(self, requests):
+        self.calls.extend(m for m, _ in requests)
+        return super().make_batch_request(requests)
+
+
+def counting_context(network) -> tuple[ChainContext, CountingProvider]:
+    provider = CountingProvider(network.chain.rpc_url, request_kwargs={"timeout": 30})
+    return ChainContext(network.chain.rpc_url, network.deployment, provider=provider), provider
+
+
+def test_batch_of_10000_bundles_over_10_roots_costs_a_handful_of_rpc_calls(dev_network, funder):
+    account, did = fresh_ti(dev_network, funder)
+    batches = [make_batch(dev_network, [credential(i, did) for i in range(1000)], account=account)
+               for _ in range(10)]
+    batches[4].revoke(dev_network, account, [10, 11, 12], reason=3)
+    batches[7].revoke(dev_network, account, [5], reason=1, suspend=True)
+    bundles = [b for batch in batches for b in batch.bundles]
+    chain, provider = counting_context(dev_network)
+    started = time.perf_counter()
+    reports = verify_bundles(bundles, chain)
+    elapsed = time.perf_counter() - started
+    invalid = [i for i, r in enumerate(reports) if r.verdict != "valid"]
+    assert invalid == [4010, 4011, 4012, 7005], [reports[i].to_dict() for i in invalid[:3]]
+    assert len(provider.calls) <= 40, provider.calls
+    assert provider.calls.count("eth_getLogs") == 1
+    print(f"\n10,000 bundles: {len(provider.calls)} RPC calls, {elapsed:.2f} s, {10000 / elapsed:.0f} bundles/s")
+
+
+def test_logs_unavailable_falls_back_to_status_calls(dev_network, funder):
+    account, did = fresh_ti(dev_network, funder)
+    b = make_batch(dev_network, [credential(i, did) for i in range(4)], account=account)
+    b.revoke(dev_network, account, [2], reason=5)
+    chain, provider = counting_context(dev_network)
+    original = provider.make_request
+
+    def no_logs(method, params):
+        if method == "eth_getLogs":
+            raise ValueError("query returned more than 10000 results")
+        return original(method, params)
+
+    provider.make_request = no_logs
+    reports = verify_bundles(b.bundles, chain)
+    assert [r.verdict for r in reports] == ["valid", "valid", "invalid", "valid"]
+    assert reports[2]["not_revoked"].details["reason_code"] == 5
