@@ -18,12 +18,20 @@ $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
+# The verifier and registry pages are tested in headless Chromium, from Debian's package (playwright's own
+# browser download would reach outside the package registries).
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	@if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else echo "chromium is missing: install Debian's chromium package to run the browser tests"; fi
+
 deps: $(PY_STAMP) $(NPM_STAMP)
 
 run: deps
 	$(BIN)/credreg dev
 
-test: deps
+test: deps $(CHROMIUM)
 	$(BIN)/python -m pytest -ra
 
 # Rebuilds contracts/ with the npm solc (no compiler download) and refreshes the artifacts

@@ -1,0 +1,164 @@
+"""End-to-end ingest benchmark: credentials/s from the first request to the last anchored, through the real
+API server, batcher and anchorer, against a fresh local Anvil; on SQLite and PostgreSQL.
+
+    python scripts/bench_ingest.py                       # 10k and 100k on SQLite and PostgreSQL
+    python scripts/bench_ingest.py --sizes 10000 --databases sqlite
+
+Baseline, measured in the same run: the same node fed one credential per request (the naive client),
+on a sample, so the ratio shows what the bulk path buys. Also prints p50/p99 of acceptance -> anchored.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import quote
+
+import sqlalchemy as sa
+import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from node.db import make_engine, normalize_url
+from node.devchain import bootstrap_dev_network, start_local_chain
+from node.embedded import EmbeddedNode, node_settings
+from node.models import Credential
+
+POSTGRES_URL = os.environ.get("CREDREG_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+console = Console()
+
+
+def make_credentials(count: int, run: str) -> list[dict]:
+    return [{
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "id": f"urn:uuid:{run}-{i}",
+        "type": ["VerifiableCredential", "OpenBadgeCredential"],
+        "issuer": {"id": "did:example:dev-university", "name": "Dev University"},
+        "validFrom": "2026-06-30T00:00:00Z",
+        "credentialSubject": {"id": f"did:example:learner-{i}",
+                              "achievement": {"name": "Data Literacy", "ects": 3, "eqfLevel": 6}},
+    } for i in range(count)]
+
+
+class Database:
+    """A fresh, empty database for one measurement: a SQLite file or a new PostgreSQL schema."""
+
+    def __init__(self, kind: str, folder: Path):
+        self.kind = kind
+        self.schema = None
+        if kind == "sqlite":
+            self.url = f"sqlite:///{folder / 'bench.db'}"
+        else:
+            self.schema = f"bench_{uuid.uuid4().hex[:12]}"
+            with make_engine(POSTGRES_URL).begin() as conn:
+                conn.execute(sa.text(f'CREATE SCHEMA "{self.schema}"'))
+            self.url = f"{normalize_url(POSTGRES_URL)}?options={quote(f'-csearch_path={self.schema}')}"
+
+    def drop(self) -> None:
+        if self.schema:
+            with make_engine(POSTGRES_URL).begin() as conn:
+                conn.execute(sa.text(f'DROP SCHEMA "{self.schema}" CASCADE'))
+
+
+def wait_all_anchored(node: EmbeddedNode, total: int, progress: Progress, task, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        with node.runtime.engine.connect() as conn:
+            done = conn.execute(sa.text("SELECT count(*) FROM credential WHERE status = 'anchored'")).scalar()
+        progress.update(task, completed=done)
+        if done >= total:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{done} of {total} anchored after {timeout:.0f}s")
+        time.sleep(0.05)
+
+
+def latencies(node: EmbeddedNode) -> tuple[float, float]:
+    with node.runtime.engine.connect() as conn:
+        rows = conn.execute(sa.select(Credential.created_at, Credential.anchored_at)).all()
+    values = sorted((a - c).total_seconds() for c, a in rows)
+    p50 = statistics.median(values)
+    p99 = values[min(len(values) - 1, int(len(values) * 0.99))]
+    return p50, p99
+
+
+def run_once(chain, network, kind: str, count: int, bulk: bool, chunk: int, progress: Progress) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        database = Database(kind, Path(tmp))
+        node = None
+        try:
+            settings = node_settings(Path(tmp), chain.rpc_url, network.deployment, network.issuer.key,
+                                     database_url=database.url)
+            node = EmbeddedNode(settings)
+            creds = make_credentials(count, uuid.uuid4().hex[:8])
+            label = f"{kind} {'bulk' if bulk else 'one per request'} {count:,}"
+            sent = progress.add_task(f"{label}: sending", total=count)
+            anchored = progress.add_task(f"{label}: anchored", total=count)
+            start = time.perf_counter()
+            if bulk:
+                for i in range(0, count, chunk):
+                    body = json.dumps(creds[i:i + chunk], separators=(",", ":"))
+                    response = node.http.post("/v1/credentials/bulk", content=body,
+                                              headers={"Content-Type": "application/json"})
+                    response.raise_for_status()
+                    progress.advance(sent, min(chunk, count - i))
+            else:
+                for cred in creds:
+                    node.issue(cred)
+                    progress.advance(sent)
+            accepted = time.perf_counter() - start
+            wait_all_anchored(node, count, progress, anchored, timeout=max(120, count / 100))
+            total = time.perf_counter() - start
+            p50, p99 = latencies(node)
+            with node.runtime.engine.connect() as conn:
+                batches = conn.execute(sa.text("SELECT count(*) FROM batch")).scalar()
+            return {"database": kind, "mode": "bulk" if bulk else "single", "credentials": count,
+                    "batches": batches, "accept_s": accepted, "total_s": total, "per_s": count / total,
+                    "p50_s": p50, "p99_s": p99}
+        finally:
+            if node is not None:
+                node.stop()
+            database.drop()
+
+
+def main(
+    sizes: str = typer.Option("10000,100000", help="Comma-separated credential counts for the bulk runs."),
+    databases: str = typer.Option("sqlite,postgres", help="sqlite, postgres or both."),
+    baseline: int = typer.Option(1000, help="Credentials in the one-request-per-credential baseline."),
+    chunk: int = typer.Option(5000, help="Credentials per bulk request."),
+    json_out: Path = typer.Option(None, "--json", help="Also write the results to this JSON file."),
+) -> None:
+    """Measure end-to-end ingest (request -> anchored) on a fresh Anvil."""
+    chain = start_local_chain("anvil")
+    results = []
+    try:
+        network = bootstrap_dev_network(chain)
+        with Progress(console=console, transient=True) as progress:
+            for kind in databases.split(","):
+                results.append(run_once(chain, network, kind, baseline, False, chunk, progress))
+                for size in (int(s) for s in sizes.split(",")):
+                    results.append(run_once(chain, network, kind, size, True, chunk, progress))
+    finally:
+        chain.stop()
+    table = Table(title="End-to-end ingest: first request -> last anchored (Anvil, default batch 1,000 / 2 s)")
+    for column in ("database", "mode", "credentials", "batches", "accepted in", "anchored in", "credentials/s",
+                   "vs baseline", "p50 accept->anchored", "p99"):
+        table.add_column(column, justify="right")
+    for r in results:
+        base = next(b for b in results if b["database"] == r["database"] and b["mode"] == "single")
+        table.add_row(r["database"], r["mode"], f"{r['credentials']:,}", str(r["batches"]), f"{r['accept_s']:.2f} s",
+                      f"{r['total_s']:.2f} s", f"{r['per_s']:,.0f}", f"{r['per_s'] / base['per_s']:.1f}x",
+                      f"{r['p50_s']:.2f} s", f"{r['p99_s']:.2f} s")
+    console.print(table)
+    if json_out:
+        json_out.write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    typer.run(main)
