@@ -312,10 +312,10 @@ def test_scheme_doc_matches_schema_and_vectors():
     root = Path(__file__).resolve().parents[1]
     doc = (root / "docs" / "scheme.md").read_text("utf-8")
     section = doc.split("### Bundle schema", 1)[1]
-    embedded = re.search(r"```json\n(.*?)\n```", section, re.S).group(1)
+    embedded = re.search(r"```json\n(.*?)\n```", section, re.DOTALL).group(1)
     assert json.loads(embedded) == bundle_schema()
     vectors = json.loads((root / "docs" / "test-vectors.json").read_text("utf-8"))
-    example = re.search(r"Example \(test vector `bundle`\):\n\n```json\n(.*?)\n```", doc, re.S).group(1)
+    example = re.search(r"Example \(test vector `bundle`\):\n\n```json\n(.*?)\n```", doc, re.DOTALL).group(1)
     assert json.loads(example) == vectors["bundle"]
     c3 = vectors["credentials"][3]
     for value in (c3["canonical"], c3["salt"], c3["digest"], c3["leaf"], vectors["trees"][0]["root"]):
