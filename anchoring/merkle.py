@@ -151,16 +151,16 @@ def process_multiproof(
 def verify_multiproof(root: bytes, multiproof: MultiProof) -> bool:
     """True iff ``multiproof`` (digests as leaves) proves all its leaves under ``root``.
 
-    Malformed shapes (counts that do not fit) give False; elements that are not 32 bytes raise
-    :class:`MerkleTreeError`.
+    Malformed shapes (counts or flags that do not fit) give False; a root, digest or proof element that
+    is not 32 bytes raises :class:`MerkleTreeError` (a caller bug, not a bad proof).
     """
     _check_node(root, "root")
+    for x in multiproof.proof:
+        _check_node(x, "proof element")
     leaves = [leaf_hash(d) for d in multiproof.leaves]
     try:
         return process_multiproof(leaves, multiproof.proof, multiproof.proof_flags) == root
-    except MerkleTreeError as exc:
-        if "32 bytes" in str(exc):
-            raise
+    except MerkleTreeError:
         return False
 
 
