@@ -1,0 +1,230 @@
+"""Public, read-only registry API (from the chain index that ``node.indexer`` keeps) and the /registry page.
+
+    GET /v1/registry/issuers                     ?kind&status&accreditor&country&limit&offset
+    GET /v1/registry/issuers/{address}           entry + accreditation chain up to the RootTAO + document check
+    GET /v1/registry/issuers/{address}/history   every change: what, by whom, block, tx, time
+    GET /v1/registry/issuers/{address}/status    ?at=<unix|ISO> | ?block=<n>  [&verify=true: cross-check on chain]
+    GET /v1/registry/issuers/{address}/anchors   count, leaves, first/last, paginated items
+    GET /v1/registry/issuers/{address}/document  the accreditation document as stored (hash in headers)
+    GET /v1/registry/tree                        the accreditation forest
+    GET /v1/registry/export.csv | export.json    the registry and its history
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from web3 import Web3
+
+from node import registry_ops as q
+from node.accreditation import check_document, find_document
+from node.registry_models import IndexerCursor
+
+from ..errors import PROBLEM_JSON, problem
+from ..schemas import ProblemDetail
+
+__all__ = ["router", "mount_registry_page"]
+
+router = APIRouter(prefix="/v1/registry", tags=["registry"])
+STATIC = Path(__file__).resolve().parent.parent / "static"
+_ERRORS = {c: {"model": ProblemDetail, "content": {PROBLEM_JSON: {}}} for c in (404, 422)}
+
+Limit = Query(50, ge=1, le=500, description="Page size (1-500).")
+Offset = Query(0, ge=0, description="Items to skip.")
+
+
+def _bad(field: str, message: str):
+    return problem(422, message, slug="invalid-request", title="Invalid request",
+                   errors=[{"pointer": "", "field": field, "message": message}])
+
+
+def _address(value: str) -> str:
+    if not Web3.is_address(value):
+        raise _bad("path.address", f"not an Ethereum address: {value[:80]!r}")
+    return Web3.to_checksum_address(value)
+
+
+def _choice(field: str, value: str | None, allowed: tuple[str, ...]) -> str | None:
+    if value is None or value == "":
+        return None
+    v = value.strip().lower()
+    if v not in allowed:
+        raise _bad(f"query.{field}", f"{field} must be one of {', '.join(allowed)}")
+    return v
+
+
+def _issuer_or_404(session, address: str):
+    row = q.get_index_issuer(session, address)
+    if row is None:
+        raise problem(404, f"{address} is not in the indexed registry", errors=[
+            {"pointer": "", "field": "path.address", "message": "unknown issuer"}])
+    return row
+
+
+def _page_links(request: Request, offset: int, limit: int, total: int) -> dict:
+    nxt = None
+    if offset + limit < total:
+        nxt = str(request.url.include_query_params(offset=offset + limit, limit=limit))
+    return {"total": total, "limit": limit, "offset": offset, "next": nxt}
+
+
+def _index_info(session) -> dict | None:
+    cur = session.query(IndexerCursor).order_by(IndexerCursor.updated_at.desc()).first()
+    if cur is None:
+        return None
+    return {"lastBlock": cur.last_block, "lastBlockHash": cur.last_block_hash, "reorgs": cur.reorgs}
+
+
+@router.get("/issuers", responses=_ERRORS, summary="Registry entries (filter by kind, status, accreditor, country)")
+def list_issuers(request: Request, kind: str | None = None, status: str | None = None,
+                 accreditor: str | None = None, country: str | None = Query(None, max_length=64),
+                 limit: int = Limit, offset: int = Offset):
+    kind = _choice("kind", kind, q.INDEX_KINDS)
+    status = _choice("status", status, q.INDEX_STATUSES)
+    if accreditor:
+        if not Web3.is_address(accreditor):
+            raise _bad("query.accreditor", "accreditor must be an Ethereum address")
+        accreditor = Web3.to_checksum_address(accreditor)
+    with request.app.state.session_factory() as session:
+        rows, total = q.query_issuers(session, kind=kind, status=status, accreditor=accreditor, country=country,
+                                      limit=limit, offset=offset)
+        return {"items": [q.index_issuer_dict(r) for r in rows], **_page_links(request, offset, limit, total),
+                "index": _index_info(session)}
+
+
+@router.get("/issuers/{address}", responses=_ERRORS, summary="One entry with its accreditation chain")
+def get_issuer(request: Request, address: str):
+    address = _address(address)
+    with request.app.state.session_factory() as session:
+        row = _issuer_or_404(session, address)
+        return {**q.index_issuer_dict(row), "accreditationChain": q.accreditation_chain(session, row),
+                "document": check_document(session, address, row.document_hash).to_dict(),
+                "index": _index_info(session)}
+
+
+@router.get("/issuers/{address}/history", responses=_ERRORS, summary="Every change of an entry")
+def get_history(request: Request, address: str):
+    address = _address(address)
+    with request.app.state.session_factory() as session:
+        _issuer_or_404(session, address)
+        return {"address": address, "items": [q.event_dict(e) for e in q.issuer_history(session, address)]}
+
+
+@router.get("/issuers/{address}/status", responses=_ERRORS, summary="Status at a time or block")
+def get_status(request: Request, address: str,
+               at: str | None = Query(None, description="Unix seconds or ISO 8601 time (default: now)."),
+               block: int | None = Query(None, ge=0, description="Block number."),
+               verify: bool = Query(False, description="Also ask the chain (statusAt / getIssuer at that block).")):
+    address = _address(address)
+    if at is not None and block is not None:
+        raise _bad("query.at", "give either at or block, not both")
+    timestamp = None
+    if block is None:
+        try:
+            timestamp = q.parse_time(at) if at not in (None, "") else int(time.time())
+        except ValueError as exc:
+            raise _bad("query.at", str(exc)) from None
+        if timestamp < 0:
+            raise _bad("query.at", "at must not be negative")
+    with request.app.state.session_factory() as session:
+        row = _issuer_or_404(session, address)
+        answer = q.status_at(session, row, timestamp=timestamp, block=block)
+    if verify:
+        answer["chain"] = _chain_check(request, address, timestamp, block, answer["status"])
+    return answer
+
+
+def _chain_check(request: Request, address: str, timestamp: int | None, block: int | None, indexed: str) -> dict:
+    settings = request.app.state.settings
+    if not settings.rpc_url:
+        return {"result": "error", "reason": "this node has no RPC endpoint configured"}
+    try:
+        from anchoring.chain import connect
+        from anchoring.contracts import IssuerRegistry
+        from anchoring.deployment import Deployment
+
+        deployment = Deployment.load(settings.deployment_file)
+        w3 = connect(settings.rpc_url, timeout=settings.chain_probe_timeout_seconds, deployment=deployment)
+        registry = IssuerRegistry(w3, deployment.issuer_registry)
+        if block is None:
+            status = q.status_name(registry.status_at(address, timestamp))
+        else:
+            raw = registry.contract.functions.getIssuer(address).call(block_identifier=block)
+            status = q.status_name(raw[2])
+    except Exception as exc:  # noqa: BLE001 - an unreachable chain is an error, not an answer
+        return {"result": "error", "reason": f"{type(exc).__name__}: {exc}"[:300]}
+    if status == "none" and block is not None:
+        pass
+    return {"result": "pass" if status == indexed else "fail", "status": status,
+            "reason": "the chain agrees with the index" if status == indexed
+            else f"the chain says {status}, the index says {indexed}"}
+
+
+@router.get("/issuers/{address}/anchors", responses=_ERRORS, summary="Batches anchored by an issuer")
+def get_anchors(request: Request, address: str, limit: int = Limit, offset: int = Offset):
+    address = _address(address)
+    with request.app.state.session_factory() as session:
+        return q.issuer_anchors(session, address, limit, offset)
+
+
+@router.get("/issuers/{address}/document", responses=_ERRORS,
+            summary="The accreditation document as stored (its keccak256(JCS) is the on-chain documentHash)")
+def get_document(request: Request, address: str):
+    address = _address(address)
+    with request.app.state.session_factory() as session:
+        row = q.get_index_issuer(session, address)
+        wanted = row.document_hash if row is not None else None
+        doc = find_document(session, address, wanted)
+        if doc is None:
+            raise problem(404, f"this node holds no accreditation document for {address}", errors=[
+                {"pointer": "", "field": "path.address", "message": "no document"}])
+        headers = {"X-Credreg-Document-Hash": doc.document_hash}
+        if row is not None:
+            check = check_document(session, address, row.document_hash)
+            headers["X-Credreg-Onchain-Hash"] = row.document_hash
+            headers["X-Credreg-Document-Check"] = check.result
+        return Response(doc.document.encode(), media_type="application/json", headers=headers)
+
+
+@router.get("/tree", summary="The accreditation forest (RootTAO -> TAO -> TI)")
+def get_tree(request: Request):
+    with request.app.state.session_factory() as session:
+        return {"roots": q.accreditation_tree(session), "index": _index_info(session)}
+
+
+@router.get("/export.csv", summary="The registry and its history as CSV (one row per change)",
+            response_class=Response, responses={200: {"content": {"text/csv": {}}}})
+def export_csv(request: Request):
+    with request.app.state.session_factory() as session:
+        rows = q.export_rows(session)
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=q.EXPORT_COLUMNS, lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return Response(buf.getvalue(), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="credreg-registry.csv"'})
+
+
+@router.get("/export.json", summary="The registry and its history as JSON")
+def export_json(request: Request):
+    with request.app.state.session_factory() as session:
+        doc = q.export_document(session)
+        doc["index"] = _index_info(session)
+    return JSONResponse(doc, headers={"Content-Disposition": 'attachment; filename="credreg-registry.json"'})
+
+
+def mount_registry_page(app: FastAPI) -> None:
+    """Serve the registry page at /registry (plain HTML + one small script, no CDN)."""
+
+    @app.get("/registry", include_in_schema=False)
+    def registry_page():
+        return HTMLResponse((STATIC / "registry.html").read_text(encoding="utf-8"))
+
+    @app.get("/registry/registry.js", include_in_schema=False)
+    def registry_script():
+        return FileResponse(STATIC / "registry.js", media_type="text/javascript")
