@@ -338,3 +338,27 @@ def test_logs_unavailable_falls_back_to_status_calls(dev_network, funder):
     reports = verify_bundles(b.bundles, chain)
     assert [r.verdict for r in reports] == ["valid", "valid", "invalid", "valid"]
     assert reports[2]["not_revoked"].details["reason_code"] == 5
+
+
+@pytest.mark.parametrize("mutate, field", [
+    (lambda b: b.update(salt=b["salt"].upper().replace("0X", "0x")), "salt"),
+    (lambda b: b.update(root=b["root"] + "\n"), ""),  # schema `$` lets it through; from_hex refuses it
+    (lambda b: b["anchor"].update(chainId=True), "anchor.chainId"),
+    (lambda b: b["anchor"].update(blockNumber=1.0), "anchor.blockNumber"),
+    (lambda b: b["anchor"].update(issuer=b["anchor"]["issuer"].lower()), "anchor.issuer"),
+    (lambda b: b.update(extra=1), "extra"),
+    (lambda b: b["credential"].update(big=2**60), "credential.big"),
+    (lambda b: b.update(proof=b["proof"] * 40), "proof"),
+])
+def test_fast_format_path_agrees_with_the_schema(chain, batch, mutate, field):
+    b = copy.deepcopy(batch.bundles[0])
+    mutate(b)
+    report = verify_bundle(b, chain)
+    assert report["format"].status == FAIL and report["format"].details["field"] == field
+
+
+def test_duplicate_keys_in_json_text_fail_format(chain, batch):
+    text = json.dumps(batch.bundles[0])
+    text = text[:-1] + ', "salt": ' + json.dumps(batch.bundles[0]["salt"]) + "}"
+    report = verify_bundle(text, chain)
+    assert report["format"].status == FAIL and report["format"].details["field"] == "salt"
