@@ -80,6 +80,7 @@ _ISSUER_KIND = {0: "NONE", 1: "ROOT_TAO", 2: "TAO", 3: "TI"}
 _STATUS_EVENT = keccak256(b"CredentialStatusChanged(bytes32,bytes32,address,uint8,uint8)")
 
 
+@lru_cache(maxsize=1024)
 def iso_time(ts: int | None) -> str | None:
     """Unix seconds as ISO 8601 UTC (``2026-11-23T19:40:02Z``)."""
     if ts is None:
