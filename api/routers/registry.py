@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import csv
 import io
-import time
 from pathlib import Path
+
+import sqlalchemy as sa
 
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
@@ -74,7 +75,7 @@ def _page_links(request: Request, offset: int, limit: int, total: int) -> dict:
 
 
 def _index_info(session) -> dict | None:
-    cur = session.query(IndexerCursor).order_by(IndexerCursor.updated_at.desc()).first()
+    cur = session.execute(sa.select(IndexerCursor).order_by(IndexerCursor.updated_at.desc()).limit(1)).scalars().first()
     if cur is None:
         return None
     return {"lastBlock": cur.last_block, "lastBlockHash": cur.last_block_hash, "reorgs": cur.reorgs}
@@ -117,22 +118,26 @@ def get_history(request: Request, address: str):
 
 @router.get("/issuers/{address}/status", responses=_ERRORS, summary="Status at a time or block")
 def get_status(request: Request, address: str,
-               at: str | None = Query(None, description="Unix seconds or ISO 8601 time (default: now)."),
+               at: str | None = Query(None, description="Unix seconds or ISO 8601 time (default: the newest "
+                                                        "indexed block)."),
                block: int | None = Query(None, ge=0, description="Block number."),
                verify: bool = Query(False, description="Also ask the chain (statusAt / getIssuer at that block).")):
     address = _address(address)
     if at is not None and block is not None:
         raise _bad("query.at", "give either at or block, not both")
     timestamp = None
-    if block is None:
+    if at not in (None, ""):
         try:
-            timestamp = q.parse_time(at) if at not in (None, "") else int(time.time())
+            timestamp = q.parse_time(at)
         except ValueError as exc:
             raise _bad("query.at", str(exc)) from None
         if timestamp < 0:
             raise _bad("query.at", "at must not be negative")
     with request.app.state.session_factory() as session:
         row = _issuer_or_404(session, address)
+        if timestamp is None and block is None:  # "now" = the newest block the index has (chain time, not ours)
+            info = _index_info(session)
+            block = info["lastBlock"] if info else row.updated_block
         answer = q.status_at(session, row, timestamp=timestamp, block=block)
     if verify:
         answer["chain"] = _chain_check(request, address, timestamp, block, answer["status"])
