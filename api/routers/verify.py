@@ -1,0 +1,191 @@
+"""Public verification: ``POST /v1/verify`` (no account) and the verifier page at ``/verify``.
+
+Body: one bundle, ``{"bundles": [...]}``, or a JSON array of bundles.
+
+* one bundle -> ``200`` with its report (``{verdict, summary, checks}``); a bundle that is not a
+  well-formed ``credreg-bundle/1`` document -> ``422`` problem+json naming the field (``anchor.txHash``).
+* many bundles -> ``200`` with ``{verdict, counts, reports}`` (the same shape as ``credreg verify --json``);
+  a malformed bundle in a batch does not sink the others: its report has ``format: fail`` naming the field.
+* body not JSON -> ``400``; not an object/array, ``bundles`` not a list or empty -> ``422``; more than
+  ``max_bulk_items`` bundles or ``max_request_bytes`` -> ``413``; all problem+json.
+* the chain unreachable or on the wrong chain id -> ``200`` with ``error`` checks and verdict ``error``:
+  verification ran, the chain could not be asked; the report says which check and why.  Never 500.
+* no chain configured on this node (no ``rpc_url`` / deployment file) -> ``503`` problem+json.
+
+Integration (``api/app.py``, in ``create_app``): ``app.include_router(verify.router)`` and
+``verify.mount_verifier_page(app)``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
+
+from anchoring.bundle import BUNDLE_FORMAT
+from anchoring.deployment import Deployment, DeploymentFileError
+from anchoring.verify import ChainContext, VerificationReport, verify_bundles
+
+from ..deps import read_body
+from ..errors import PROBLEM_JSON, problem
+
+__all__ = ["STATIC_DIR", "mount_verifier_page", "router"]
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+router = APIRouter(prefix="/v1", tags=["verification"])
+
+_PAGE_HEADERS = {
+    # everything from this origin, nothing from anywhere else: the page works offline and leaks nothing
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+                               "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-cache",
+}
+
+
+def _pointer(field: str) -> str:
+    """``anchor.txHash`` / ``proof[2]`` -> JSON Pointer ``/anchor/txHash`` / ``/proof/2``."""
+    if not field:
+        return ""
+    parts = [p for p in re.split(r"\.|\[|\]", field) if p != ""]
+    return "/" + "/".join(p.strip('"').replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+class _Duplicate(ValueError):
+    pass
+
+
+def _strict_object(pairs: list[tuple[str, Any]]) -> dict:
+    out: dict = {}
+    for k, v in pairs:
+        if k in out:
+            raise _Duplicate(k)
+        out[k] = v
+    return out
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _parse(body: bytes) -> Any:
+    if not body.strip():
+        raise problem(400, "the request body is empty: send a proof bundle as JSON",
+                      errors=[{"pointer": "", "field": "body", "message": "empty"}])
+    try:
+        return json.loads(body, object_pairs_hook=_strict_object, parse_constant=_reject_constant)
+    except _Duplicate as exc:
+        raise problem(400, f"duplicate key {exc.args[0]!r} in the JSON body",
+                      errors=[{"pointer": "", "field": str(exc.args[0]), "message": "duplicate key"}]) from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise problem(400, f"the request body is not valid JSON: {exc}",
+                      errors=[{"pointer": "", "field": "body", "message": "not valid JSON"}]) from None
+
+
+def _chain(request: Request) -> ChainContext:
+    settings = request.app.state.settings
+    if not settings.rpc_url or not settings.deployment_file:
+        raise problem(503, "this node has no chain configured (rpc_url, deployment_file): it cannot verify",
+                      slug="verification-unavailable", title="Verification unavailable")
+    try:
+        deployment = Deployment.load(settings.deployment_file)
+    except DeploymentFileError as exc:
+        raise problem(503, f"this node's deployment file is unusable: {exc}",
+                      slug="verification-unavailable", title="Verification unavailable") from None
+    timeout = float(getattr(settings, "chain_probe_timeout_seconds", 5.0)) * 2.5
+    return ChainContext(settings.rpc_url, deployment, timeout=timeout,
+                        min_confirmations=max(1, int(getattr(settings, "confirmations", 1) or 1)))
+
+
+def _counts(reports: list[VerificationReport]) -> dict[str, int]:
+    out = {"total": len(reports), "valid": 0, "invalid": 0, "error": 0}
+    for r in reports:
+        out[r.verdict] += 1
+    return out
+
+
+def _overall(counts: dict[str, int]) -> str:
+    return "error" if counts["error"] else "invalid" if counts["invalid"] else "valid"
+
+
+@router.post(
+    "/verify",
+    summary="Verify one proof bundle or many (public, no account)",
+    description=__doc__,
+    responses={
+        200: {"description": "The report (one bundle) or `{verdict, counts, reports}` (many)."},
+        **{c: {"content": {PROBLEM_JSON: {}}, "description": "problem+json"} for c in (400, 413, 422, 503)},
+    },
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {
+        "oneOf": [{"type": "object", "description": f"a {BUNDLE_FORMAT} proof bundle"},
+                  {"type": "object", "properties": {"bundles": {"type": "array", "items": {"type": "object"}}},
+                   "required": ["bundles"]},
+                  {"type": "array", "items": {"type": "object"}}]}}}}},
+)
+async def verify(request: Request):
+    settings = request.app.state.settings
+    body = _parse(await read_body(request, settings.max_request_bytes))
+    single = False
+    if isinstance(body, dict) and "bundles" in body and "format" not in body:
+        extra = sorted(k for k in body if k != "bundles")
+        if extra:
+            raise problem(422, f"unexpected member {extra[0]!r} beside `bundles`",
+                          errors=[{"pointer": "/" + extra[0], "field": extra[0], "message": "not allowed"}])
+        items = body["bundles"]
+        if not isinstance(items, list):
+            raise problem(422, "`bundles` must be an array of proof bundles",
+                          errors=[{"pointer": "/bundles", "field": "bundles", "message": "not an array"}])
+    elif isinstance(body, list):
+        items = body
+    elif isinstance(body, dict):
+        items, single = [body], True
+    else:
+        raise problem(422, "send a proof bundle (a JSON object), {\"bundles\": [...]} or a JSON array of bundles",
+                      errors=[{"pointer": "", "field": "body", "message": f"a JSON {type(body).__name__}"}])
+    if not items:
+        raise problem(422, "no bundles to verify",
+                      errors=[{"pointer": "/bundles", "field": "bundles", "message": "empty"}])
+    limit = int(getattr(settings, "max_bulk_items", 10_000))
+    if len(items) > limit:
+        raise problem(413, f"at most {limit} bundles per request; got {len(items)}", slug="too-large",
+                      title="Content too large",
+                      errors=[{"pointer": "/bundles", "field": "bundles", "message": f"at most {limit} items"}])
+    chain = _chain(request)
+    reports = await run_in_threadpool(verify_bundles, items, chain)
+    if single:
+        report = reports[0]
+        fmt = report.check("format")
+        if fmt.status == "fail":
+            field = fmt.details.get("field", "")
+            raise problem(422, fmt.reason, slug="invalid-bundle", title="Not a valid proof bundle",
+                          errors=[{"pointer": _pointer(field), "field": field, "message": fmt.reason,
+                                   "check": "format"}])
+        return JSONResponse(report.to_dict())
+    for i, r in enumerate(reports):
+        r.source = f"bundles[{i}]"
+    counts = _counts(reports)
+    return JSONResponse({"verdict": _overall(counts), "counts": counts, "reports": [r.to_dict() for r in reports]})
+
+
+def mount_verifier_page(app: FastAPI, path: str = "/verify") -> None:
+    """Serve the verifier page at ``path`` and its assets under ``path/assets/`` (no CDN, works offline)."""
+
+    def _asset(name: str, media_type: str):
+        async def serve():
+            return FileResponse(STATIC_DIR / name, media_type=media_type, headers=_PAGE_HEADERS)
+        return serve
+
+    app.add_api_route(path, _asset("verify.html", "text/html; charset=utf-8"), methods=["GET"],
+                      include_in_schema=False)
+    app.add_api_route(path + "/", lambda: RedirectResponse(path, status_code=308), methods=["GET"],
+                      include_in_schema=False)
+    app.add_api_route(path + "/assets/verify.js", _asset("verify.js", "text/javascript; charset=utf-8"),
+                      methods=["GET"], include_in_schema=False)
+    app.add_api_route(path + "/assets/verify.css", _asset("verify.css", "text/css; charset=utf-8"),
+                      methods=["GET"], include_in_schema=False)
