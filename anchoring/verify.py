@@ -428,6 +428,10 @@ def stated_issuer_ids(credential: Any) -> list[str]:
     return out
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
 def _skipped(name: str, because: Sequence[str]) -> Check:
     return Check(name, ERROR, f"not checked: depends on {', '.join(because)}, which did not pass",
                  {"skipped": True, "depends_on": list(because)})
@@ -545,7 +549,7 @@ def _offline(obj: Any) -> _Parsed:
     else:
         why = "the proof does not lead from the digest's leaf to the root"
     if included:
-        p.checks.append(Check("inclusion", PASS, f"the proof ({len(bundle.proof)} nodes) folds from the "
+        p.checks.append(Check("inclusion", PASS, f"the proof ({_plural(len(bundle.proof), 'node')}) folds from the "
                               "digest's leaf to the root", {"root": to_hex(bundle.root),
                                                             "proof_length": len(bundle.proof)}))
     else:
