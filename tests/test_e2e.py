@@ -22,6 +22,7 @@ from anchoring.contracts import CredentialAnchor
 from anchoring.hashing import from_hex, to_hex
 from anchoring.transactions import TransactionSender
 from node.anchorer import Anchorer, AnchorerBusy, anchorer_lock
+from node.batcher import seal_due_batches
 from node.devchain import bootstrap_dev_network, start_local_chain
 from node.models import Batch, BatchState
 from tests.conftest import REPO
@@ -51,6 +52,44 @@ def node(dev_network, tmp_path, db_url):
                                         dev_network.issuer.key, database_url=db_url))
     yield harness
     harness.stop()
+
+
+class PrivateNode:
+    """A node with its pipeline stopped on a chain of its own, one credential issued and sealed into batch 1:
+    for tests that stop the chain, freeze mining or rewrite its history."""
+
+    def __init__(self, tmp_path):
+        self.chain = start_local_chain("anvil")
+        self.network = bootstrap_dev_network(self.chain)
+        self.w3 = self.chain.web3()
+        self.settings = node_settings(tmp_path, self.chain.rpc_url, self.network.deployment, self.network.issuer.key)
+        self.node = EmbeddedNode(self.settings, pipeline=False)
+        self.digest = self.node.issue(credential(1))
+        assert seal_due_batches(self.node.runtime.factory, self.settings, force=True)
+        self.anchor = CredentialAnchor(self.w3, self.network.deployment.credential_anchor)
+
+    def batch(self) -> Batch:
+        with self.node.runtime.factory() as session:
+            return session.get(Batch, 1)
+
+    def close(self) -> None:
+        self.node.stop()
+        self.chain.stop()
+
+
+@pytest.fixture()
+def private_node(tmp_path):
+    node = PrivateNode(tmp_path)
+    yield node
+    node.close()
+
+
+@pytest.fixture()
+def no_drop_grace(monkeypatch):
+    """Treat an unknown transaction as dropped at once instead of after the grace period."""
+    import node.anchorer as anchorer_module
+
+    monkeypatch.setattr(anchorer_module, "DROP_GRACE_SECONDS", 0.0)
 
 
 def test_issue_anchor_and_prove_on_chain(node, dev_network):
@@ -121,13 +160,11 @@ class _CrashBeforeBroadcast(TransactionSender):
         raise SystemExit("simulated crash before broadcast")
 
 
-def test_crash_before_broadcast_resubmits_once(dev_network, tmp_path):
+def test_crash_before_broadcast_resubmits_once(dev_network, tmp_path, no_drop_grace):
     harness = EmbeddedNode(node_settings(tmp_path, dev_network.chain.rpc_url, dev_network.deployment,
                                         dev_network.issuer.key), pipeline=False)
     try:
         digest = harness.issue(credential(1))
-        from node.batcher import seal_due_batches
-
         assert seal_due_batches(harness.runtime.factory, harness.settings, force=True)
         anchorer = harness.runtime.anchorer()
         crashing = Anchorer(anchorer.session_factory, _CrashBeforeBroadcast(anchorer.sender.w3, anchorer.sender.account),
@@ -138,14 +175,8 @@ def test_crash_before_broadcast_resubmits_once(dev_network, tmp_path):
             batch = session.get(Batch, 1)
             assert batch.state == BatchState.submitted.value and batch.tx_hash  # written before the crash
             assert not anchorer.sender.is_known(from_hex(batch.tx_hash))  # never reached the network
-        import node.anchorer as anchorer_module
-
-        anchorer_module.DROP_GRACE_SECONDS, saved = 0.0, anchorer_module.DROP_GRACE_SECONDS
-        try:
-            for _ in range(4):  # restart: dropped -> sealed -> submitted again -> confirmed
-                anchorer.run_pass()
-        finally:
-            anchorer_module.DROP_GRACE_SECONDS = saved
+        for _ in range(4):  # restart: dropped -> sealed -> submitted again -> confirmed
+            anchorer.run_pass()
         with harness.runtime.factory() as session:
             batch = session.get(Batch, 1)
             assert batch.state == BatchState.confirmed.value
@@ -170,56 +201,36 @@ while True:
 """
 
 
-def test_process_killed_between_broadcast_and_receipt(tmp_path):
+def test_process_killed_between_broadcast_and_receipt(private_node, tmp_path):
     """A real anchorer process is SIGKILLed while its transaction sits unmined; the next one finishes it."""
-    chain = start_local_chain("anvil")
+    p = private_node
+    p.w3.provider.make_request("evm_setAutomine", [False])  # broadcast works, no receipt comes
+    env = dict(os.environ, CREDREG_DATA_DIR=str(tmp_path), CREDREG_DATABASE_URL=p.settings.database_url,
+               CREDREG_RPC_URL=p.chain.rpc_url, CREDREG_DEPLOYMENT_FILE=str(p.settings.deployment_file),
+               CREDREG_ISSUER_PRIVATE_KEY=p.settings.issuer_private_key.get_secret_value())
+    process = subprocess.Popen([sys.executable, "-c", CRASH_SCRIPT], env=env, cwd=REPO,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        network = bootstrap_dev_network(chain)
-        w3 = chain.web3()
-        settings = node_settings(tmp_path, chain.rpc_url, network.deployment, network.issuer.key)
-        harness = EmbeddedNode(settings, pipeline=False)
-        try:
-            digest = harness.issue(credential(1))
-            from node.batcher import seal_due_batches
-
-            seal_due_batches(harness.runtime.factory, settings, force=True)
-            w3.provider.make_request("evm_setAutomine", [False])  # broadcast works, no receipt comes
-            env = dict(os.environ, CREDREG_DATA_DIR=str(tmp_path), CREDREG_DATABASE_URL=settings.database_url,
-                       CREDREG_RPC_URL=chain.rpc_url, CREDREG_DEPLOYMENT_FILE=str(settings.deployment_file),
-                       CREDREG_ISSUER_PRIVATE_KEY=settings.issuer_private_key.get_secret_value())
-            process = subprocess.Popen([sys.executable, "-c", CRASH_SCRIPT], env=env, cwd=REPO,
-                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            try:
-                deadline = time.monotonic() + 30
-                while True:
-                    with harness.runtime.factory() as session:
-                        batch = session.get(Batch, 1)
-                        if batch.state == BatchState.submitted.value:
-                            break
-                    assert time.monotonic() < deadline and process.poll() is None, "anchorer never submitted"
-                    time.sleep(0.05)
-                time.sleep(0.3)  # let the broadcast reach the node
-            finally:
-                process.send_signal(signal.SIGKILL)
-                process.wait()
-            submitted_tx = batch.tx_hash
-            assert w3.eth.get_transaction(from_hex(submitted_tx))["blockNumber"] is None  # broadcast, unmined
-            w3.provider.make_request("evm_setAutomine", [True])
-            w3.provider.make_request("evm_mine", [])
-            anchorer = harness.runtime.anchorer()
-            for _ in range(3):
-                anchorer.run_pass()
-            with harness.runtime.factory() as session:
-                batch = session.get(Batch, 1)
-                assert batch.state == BatchState.confirmed.value
-                assert batch.tx_hash == submitted_tx and batch.attempts == 1  # resumed, not re-sent
-            anchor = CredentialAnchor(w3, network.deployment.credential_anchor)
-            assert len(anchored_events(anchor, from_hex(batch.root))) == 1
-            assert harness.http.get(f"/v1/proofs/{digest}").json()["state"] == "anchored"
-        finally:
-            harness.stop()
+        deadline = time.monotonic() + 30
+        while p.batch().state != BatchState.submitted.value:
+            assert time.monotonic() < deadline and process.poll() is None, "anchorer never submitted"
+            time.sleep(0.05)
+        time.sleep(0.3)  # let the broadcast reach the node
     finally:
-        chain.stop()
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    submitted_tx = p.batch().tx_hash
+    assert p.w3.eth.get_transaction(from_hex(submitted_tx))["blockNumber"] is None  # broadcast, unmined
+    p.w3.provider.make_request("evm_setAutomine", [True])
+    p.w3.provider.make_request("evm_mine", [])
+    anchorer = p.node.runtime.anchorer()
+    for _ in range(3):
+        anchorer.run_pass()
+    batch = p.batch()
+    assert batch.state == BatchState.confirmed.value
+    assert batch.tx_hash == submitted_tx and batch.attempts == 1  # resumed, not re-sent
+    assert len(anchored_events(p.anchor, from_hex(batch.root))) == 1
+    assert p.node.http.get(f"/v1/proofs/{p.digest}").json()["state"] == "anchored"
 
 
 def test_chain_outage_queues_then_anchors(tmp_path):
@@ -248,48 +259,25 @@ def test_chain_outage_queues_then_anchors(tmp_path):
         chain.stop()
 
 
-def test_reorg_that_drops_an_anchor_is_detected_and_reanchored(tmp_path):
-    chain = start_local_chain("anvil")
-    try:
-        network = bootstrap_dev_network(chain)
-        w3 = chain.web3()
-        settings = node_settings(tmp_path, chain.rpc_url, network.deployment, network.issuer.key)
-        harness = EmbeddedNode(settings, pipeline=False)
-        try:
-            digest = harness.issue(credential(1))
-            from node.batcher import seal_due_batches
-
-            seal_due_batches(harness.runtime.factory, settings, force=True)
-            anchorer = harness.runtime.anchorer()
-            snapshot = w3.provider.make_request("evm_snapshot", [])["result"]
-            for _ in range(2):
-                anchorer.run_pass()
-            with harness.runtime.factory() as session:
-                batch = session.get(Batch, 1)
-                assert batch.state == BatchState.confirmed.value
-                first_block_hash, root = batch.block_hash, from_hex(batch.root)
-            w3.provider.make_request("evm_revert", [snapshot])  # the anchoring block leaves the chain
-            w3.provider.make_request("anvil_mine", [3])
-            anchor = CredentialAnchor(w3, network.deployment.credential_anchor)
-            assert anchor.anchor_of(root) is None
-            import node.anchorer as anchorer_module
-
-            anchorer_module.DROP_GRACE_SECONDS, saved = 0.0, anchorer_module.DROP_GRACE_SECONDS
-            try:
-                for _ in range(5):
-                    anchorer.run_pass()
-            finally:
-                anchorer_module.DROP_GRACE_SECONDS = saved
-            with harness.runtime.factory() as session:
-                batch = session.get(Batch, 1)
-                assert batch.state == BatchState.confirmed.value
-                assert batch.block_hash != first_block_hash
-            assert anchor.anchor_of(root).issuer == network.issuer.address
-            assert harness.http.get(f"/v1/proofs/{digest}").json()["state"] == "anchored"
-        finally:
-            harness.stop()
-    finally:
-        chain.stop()
+def test_reorg_that_drops_an_anchor_is_detected_and_reanchored(private_node, no_drop_grace):
+    p = private_node
+    anchorer = p.node.runtime.anchorer()
+    snapshot = p.w3.provider.make_request("evm_snapshot", [])["result"]
+    for _ in range(2):
+        anchorer.run_pass()
+    batch = p.batch()
+    assert batch.state == BatchState.confirmed.value
+    first_block_hash, root = batch.block_hash, from_hex(batch.root)
+    p.w3.provider.make_request("evm_revert", [snapshot])  # the anchoring block leaves the chain
+    p.w3.provider.make_request("anvil_mine", [3])
+    assert p.anchor.anchor_of(root) is None
+    for _ in range(5):
+        anchorer.run_pass()
+    batch = p.batch()
+    assert batch.state == BatchState.confirmed.value
+    assert batch.block_hash != first_block_hash
+    assert p.anchor.anchor_of(root).issuer == p.network.issuer.address
+    assert p.node.http.get(f"/v1/proofs/{p.digest}").json()["state"] == "anchored"
 
 
 def test_only_one_anchorer_per_key(dev_network, tmp_path):
