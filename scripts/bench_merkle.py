@@ -142,7 +142,10 @@ def fmt_rate(r: float | None) -> str:
 
 
 def fmt_ratio(a: float | None, b: float | None, mark: str = "") -> str:
-    return "-" if a is None or b is None else f"{a / b:,.1f}x{mark}"
+    if a is None or b is None:
+        return "-"
+    r = a / b
+    return f"{r:,.1f}x{mark}" if r >= 10 else f"{r:.2f}x{mark}"
 
 
 def main() -> None:
