@@ -281,4 +281,5 @@ def test_property_canonical_is_stable_json(value):
         assume(False)
     again = canonicalize(json.loads(out))
     assert again == out  # idempotent: parsing and re-canonicalising gives the same bytes
-    assert b"\n" not in out and b": " not in out
+    assert json.loads(out) == obj  # lossless: the parsed canonical form equals the input
+    assert not out.startswith(b"{ ") and b"\n" not in out  # no insignificant whitespace (newlines are escaped)
