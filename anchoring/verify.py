@@ -50,10 +50,9 @@ from functools import lru_cache
 from typing import Any, Iterable, Sequence
 
 from .bundle import BUNDLE_FORMAT, Anchor, BundleFormatError, ProofBundle, is_checksum_address
-from .bundle import _no_constants, _no_duplicates  # the same strict JSON parsing as ProofBundle.loads
 from .deployment import Deployment
 from .errors import ChainError, ContractRevert, WrongChain
-from .hashing import CanonicalizationError, canonicalize, credential_digest, to_hex
+from .hashing import MAX_DEPTH, MAX_SAFE_INTEGER, CanonicalizationError, canonicalize, credential_digest, to_hex
 from .keccak import keccak256
 from .merkle import MerkleTreeError, verify_proof
 
@@ -454,6 +453,74 @@ _ADDR = re.compile(r"0x[0-9a-fA-F]{40}")
 _BUNDLE_KEYS = frozenset(("format", "credential", "salt", "digest", "proof", "root", "anchor"))
 _ANCHOR_KEYS = frozenset(("chainId", "contract", "txHash", "blockNumber", "issuer", "anchoredAt"))
 _U64 = 2**64 - 1
+_FAST_DEPTH = MAX_DEPTH - 2
+
+
+class DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        self.key = key
+        super().__init__(f"duplicate key {key!r}")
+
+
+def _object_no_duplicates(pairs: list[tuple[str, Any]]) -> dict:
+    d = dict(pairs)
+    if len(d) != len(pairs):
+        seen: set[str] = set()
+        for k, _ in pairs:
+            if k in seen:
+                raise DuplicateKey(k)
+            seen.add(k)
+    return d
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def strict_json_loads(text: str | bytes | bytearray) -> Any:
+    """``json.loads`` refusing duplicate keys (:class:`DuplicateKey`) and NaN / Infinity (ValueError)."""
+    return json.loads(text, object_pairs_hook=_object_no_duplicates, parse_constant=_no_constant)
+
+
+def _jcs_simple(v: Any, depth: int) -> bool:
+    """True when `v` holds only what JCS and ``json.dumps(sort_keys=True)`` write identically: ASCII keys
+    (so code-point order is UTF-16 order), strings, booleans, null and I-JSON-safe integers; no floats
+    (ECMAScript number formatting differs from Python's), bounded depth."""
+    t = type(v)
+    if t is dict:
+        if depth >= _FAST_DEPTH:
+            return False
+        for k, x in v.items():
+            if type(k) is not str or not k.isascii():
+                return False
+            if type(x) is not str and not _jcs_simple(x, depth + 1):
+                return False
+        return True
+    if t is list:
+        if depth >= _FAST_DEPTH:
+            return False
+        for x in v:
+            if type(x) is not str and not _jcs_simple(x, depth + 1):
+                return False
+        return True
+    if t is str or t is bool or v is None:
+        return True
+    if t is int:
+        return -MAX_SAFE_INTEGER <= v <= MAX_SAFE_INTEGER
+    return False
+
+
+def fast_canonicalize(credential: Any) -> bytes | None:
+    """RFC 8785 bytes through the C JSON encoder for the common case (about 10x faster than
+    :func:`anchoring.hashing.canonicalize`), or None when the credential needs the full implementation.
+    Used only where a wrong result could not pass: an integrity mismatch is re-checked with the full one."""
+    if type(credential) is not dict or not _jcs_simple(credential, 0):
+        return None
+    try:
+        return json.dumps(credential, ensure_ascii=False, separators=(",", ":"), sort_keys=True,
+                          allow_nan=False).encode("utf-8")
+    except (ValueError, TypeError, UnicodeEncodeError):  # lone surrogates, ...
+        return None
 
 
 @lru_cache(maxsize=4096)
@@ -484,10 +551,12 @@ def _fast_load(obj: Any) -> tuple[ProofBundle, bytes] | None:
         v = a[key]
         if type(v) is not str or not _ADDR.fullmatch(v) or not _checksummed(v):
             return None
-    try:
-        canonical = canonicalize(cred)
-    except CanonicalizationError:
-        return None
+    canonical = fast_canonicalize(cred)
+    if canonical is None:
+        try:
+            canonical = canonicalize(cred)
+        except CanonicalizationError:
+            return None
     fh = bytes.fromhex
     bundle = ProofBundle(
         credential=cred, salt=fh(obj["salt"][2:]), digest=fh(obj["digest"][2:]),
@@ -508,7 +577,7 @@ def _offline(obj: Any) -> _Parsed:
         else:
             if isinstance(obj, (str, bytes, bytearray)):
                 try:  # strict as ProofBundle.loads: no duplicate keys, no NaN / Infinity
-                    obj = json.loads(obj, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+                    obj = strict_json_loads(obj)
                 except (ValueError, TypeError):
                     pass  # loads() below reports it precisely
             fast = _fast_load(obj) if type(obj) is dict else None
@@ -529,6 +598,8 @@ def _offline(obj: Any) -> _Parsed:
     try:
         recomputed = credential_digest(bundle.salt, canonical if canonical is not None
                                        else canonicalize(bundle.credential))
+        if recomputed != bundle.digest and canonical is not None:  # never let the fast path decide a failure
+            recomputed = credential_digest(bundle.salt, canonicalize(bundle.credential))
     except (CanonicalizationError, ValueError) as exc:  # pragma: no cover - load canonicalised already
         p.checks.append(Check("integrity", FAIL, f"cannot canonicalise the credential: {exc}", {}))
     else:
@@ -629,7 +700,7 @@ def _online(p: _Parsed, chain: ChainContext) -> VerificationReport:
                                  f"of {chain.min_confirmations} confirmations yet: try again later", details)
             else:
                 anchored = Check("anchored", PASS, f"anchored by {record.issuer} at {iso_time(record.anchored_at)} "
-                                 f"in block {record.block} ({confirmations} confirmations)", details)
+                                 f"in block {record.block} ({_plural(confirmations, 'confirmation')})", details)
     checks.append(anchored)
 
     # -- issuer_trusted --------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import copy
 import json
 import os
 import time
+from pathlib import Path
 
 import pytest
 from eth_account import Account
@@ -362,3 +363,28 @@ def test_duplicate_keys_in_json_text_fail_format(chain, batch):
     text = text[:-1] + ', "salt": ' + json.dumps(batch.bundles[0]["salt"]) + "}"
     report = verify_bundle(text, chain)
     assert report["format"].status == FAIL and report["format"].details["field"] == "salt"
+
+
+def test_fast_canonicalization_equals_rfc8785():
+    from anchoring.hashing import canonicalize
+    from anchoring.verify import fast_canonicalize
+
+    vectors = json.loads((Path(__file__).resolve().parent.parent / "docs" / "test-vectors.json").read_text())
+    docs = [v["credential"] for v in vectors["credentials"]]
+    for f in (Path(__file__).resolve().parent.parent / "scripts" / "examples").glob("*.json"):
+        docs.append(json.loads(f.read_text()))
+    docs += [
+        {"s": "ctl \x00\x01\x08\t\n\x0b\x0c\r\x1f \x7f \u2028 \"q\" \\ / é 日本 😀", "n": [0, -1, 2**53 - 1, -(2**53 - 1)],
+         "b": [True, False, None], "nested": {"z": {}, "a": [], "B": [{"y": 1, "x": "2"}]}},
+        {"zz": 1, "Z": 2, "a_": 3, "a": 4, "_": 5, "1": 6, "": 7},
+    ]
+    checked = 0
+    for d in docs:
+        fast = fast_canonicalize(d)
+        if fast is not None:
+            assert fast == canonicalize(d), d
+            checked += 1
+    assert checked >= 4
+    # what the fast path must hand over to the full implementation
+    for d in ({"f": 1.5}, {"f": 5.0}, {"big": 2**53}, {"é": 1}, {"s": "\ud800"}, {1: "x"}):
+        assert fast_canonicalize(d) is None

@@ -18,7 +18,6 @@ Integration (``api/app.py``, in ``create_app``): ``app.include_router(verify.rou
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,7 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 
 from anchoring.bundle import BUNDLE_FORMAT
 from anchoring.deployment import Deployment, DeploymentFileError
-from anchoring.verify import ChainContext, VerificationReport, verify_bundles
+from anchoring.verify import ChainContext, DuplicateKey, VerificationReport, strict_json_loads, verify_bundles
 
 from ..deps import read_body
 from ..errors import PROBLEM_JSON, problem
@@ -57,32 +56,15 @@ def _pointer(field: str) -> str:
     return "/" + "/".join(p.strip('"').replace("~", "~0").replace("/", "~1") for p in parts)
 
 
-class _Duplicate(ValueError):
-    pass
-
-
-def _strict_object(pairs: list[tuple[str, Any]]) -> dict:
-    out: dict = {}
-    for k, v in pairs:
-        if k in out:
-            raise _Duplicate(k)
-        out[k] = v
-    return out
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
 def _parse(body: bytes) -> Any:
     if not body.strip():
         raise problem(400, "the request body is empty: send a proof bundle as JSON",
                       errors=[{"pointer": "", "field": "body", "message": "empty"}])
     try:
-        return json.loads(body, object_pairs_hook=_strict_object, parse_constant=_reject_constant)
-    except _Duplicate as exc:
-        raise problem(400, f"duplicate key {exc.args[0]!r} in the JSON body",
-                      errors=[{"pointer": "", "field": str(exc.args[0]), "message": "duplicate key"}]) from None
+        return strict_json_loads(body)
+    except DuplicateKey as exc:
+        raise problem(400, f"duplicate key {exc.key!r} in the JSON body",
+                      errors=[{"pointer": "", "field": exc.key, "message": "duplicate key"}]) from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise problem(400, f"the request body is not valid JSON: {exc}",
                       errors=[{"pointer": "", "field": "body", "message": "not valid JSON"}]) from None

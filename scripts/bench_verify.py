@@ -1,0 +1,184 @@
+"""Benchmark: bundles verified per second, by `verify_bundles` (the `credreg verify` path) and by
+`POST /v1/verify`, against a fresh local Anvil, with the naive path as baseline in the same run.
+
+    .venv/bin/python scripts/bench_verify.py [--bundles 10000] [--batches 10] [--chunk 1000] [--sample 300]
+
+* bundles: realistic Open Badges 3.0 micro-credentials (scripts/examples/ob3-microcredential.json with a
+  distinct id and learner each), 10 batches anchored by the dev TI, a few revoked and suspended;
+* CLI path: `verify_bundles(bundles, ChainContext(...))`, one run over all bundles (RPC calls counted);
+* API path: `POST /v1/verify` with `{"bundles": [...]}` in chunks of --chunk, served by uvicorn in a thread;
+* baseline: the naive path on --sample bundles: `ProofBundle.load` (full JSON Schema and integrity check)
+  plus one `CredentialAnchor.verify` eth_call per bundle (and nothing else: no registry checks, so the naive
+  figure is an upper bound on what a per-bundle verifier achieves).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from web3 import HTTPProvider  # noqa: E402
+
+from anchoring.bundle import Anchor, ProofBundle  # noqa: E402
+from anchoring.hashing import hash_credential  # noqa: E402
+from anchoring.merkle import MerkleTree  # noqa: E402
+from anchoring.transactions import TransactionSender  # noqa: E402
+from anchoring.verify import ChainContext, verify_bundles  # noqa: E402
+from node.devchain import DEV_DIDS, bootstrap_dev_network, free_port, start_local_chain  # noqa: E402
+
+
+class CountingProvider(HTTPProvider):
+    def __init__(self, *a, **kw):
+        super().__init__(*a, **kw)
+        self.calls = 0
+
+    def make_request(self, method, params):
+        self.calls += 1
+        return super().make_request(method, params)
+
+
+def make_bundles(network, n_bundles: int, n_batches: int) -> list[dict]:
+    template = json.loads((REPO / "scripts" / "examples" / "ob3-microcredential.json").read_text())
+    template["issuer"]["id"] = DEV_DIDS["issuer"]
+    w3 = network.chain.web3()
+    sender = TransactionSender(w3, network.issuer)
+    anchor = network.anchor(w3)
+    per = n_bundles // n_batches
+    bundles: list[dict] = []
+    for b in range(n_batches):
+        creds = []
+        for i in range(per):
+            c = copy.deepcopy(template)
+            c["id"] = f"urn:uuid:bench-{b}-{i}"
+            c["credentialSubject"]["id"] = f"did:example:learner-{b}-{i}"
+            creds.append(c)
+        hashed = [hash_credential(c) for c in creds]
+        tree = MerkleTree.build([h.digest for h in hashed])
+        conf = sender.transact(anchor.anchor(tree.root, per))
+        at = w3.eth.get_block(conf.block_number)["timestamp"]
+        a = Anchor(network.deployment.chain_id, network.deployment.credential_anchor,
+                   bytes(conf.receipt["transactionHash"]), conf.block_number, network.issuer.address, at)
+        proofs = tree.all_proofs()
+        batch = [ProofBundle(c, h.salt, h.digest, tuple(proofs[i]), tree.root, a).dump()
+                 for i, (c, h) in enumerate(zip(creds, hashed))]
+        if b == 3:  # some revoked, some suspended: the status path is exercised
+            multi = tree.multiproof([hashed[i].digest for i in (1, 2, 3)])
+            sender.transact(anchor.revoke(tree.root, multi.leaves, multi.proof, multi.proof_flags, 4))
+            multi = tree.multiproof([hashed[7].digest])
+            sender.transact(anchor.suspend(tree.root, multi.leaves, multi.proof, multi.proof_flags, 9))
+        bundles.extend(batch)
+    return bundles
+
+
+def bench_cli_path(network, bundles) -> dict:
+    provider = CountingProvider(network.chain.rpc_url, request_kwargs={"timeout": 30})
+    chain = ChainContext(network.chain.rpc_url, network.deployment, provider=provider)
+    t = time.perf_counter()
+    reports = verify_bundles(bundles, chain)
+    elapsed = time.perf_counter() - t
+    verdicts = {v: sum(r.verdict == v for r in reports) for v in ("valid", "invalid", "error")}
+    return {"bundles": len(bundles), "seconds": elapsed, "per_second": len(bundles) / elapsed,
+            "rpc_calls": provider.calls, "verdicts": verdicts}
+
+
+def bench_api_path(network, bundles, chunk: int) -> dict:
+    import httpx
+    import uvicorn
+
+    from api.app import create_app
+    from api.routers import verify as verify_router
+    from node.db import make_engine, upgrade
+    from node.settings import Settings
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-verify-"))
+    network.deployment.save(tmp / "deployment.json")
+    settings = Settings(data_dir=tmp, database_url=f"sqlite:///{tmp / 'node.db'}", rpc_url=network.chain.rpc_url,
+                        deployment_file=tmp / "deployment.json")
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    app = create_app(settings, engine=engine)
+    if "/v1/verify" not in {getattr(r, "path", None) for r in app.routes}:
+        app.include_router(verify_router.router)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    try:
+        bodies = [json.dumps({"bundles": bundles[i:i + chunk]}).encode() for i in range(0, len(bundles), chunk)]
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=300) as client:
+            valid = 0
+            t = time.perf_counter()
+            for body in bodies:
+                r = client.post("/v1/verify", content=body, headers={"content-type": "application/json"})
+                r.raise_for_status()
+                valid += r.json()["counts"]["valid"]
+            elapsed = time.perf_counter() - t
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+    return {"bundles": len(bundles), "chunk": chunk, "requests": len(bodies), "seconds": elapsed,
+            "per_second": len(bundles) / elapsed, "valid": valid}
+
+
+def bench_naive(network, bundles, sample: int) -> dict:
+    w3 = network.chain.web3()
+    anchor = network.anchor(w3)
+    step = max(1, len(bundles) // sample)
+    chosen = bundles[::step][:sample]
+    t = time.perf_counter()
+    for obj in chosen:
+        b = ProofBundle.load(obj)
+        anchor.verify(b.digest, b.root, b.proof)
+    elapsed = time.perf_counter() - t
+    return {"bundles": len(chosen), "seconds": elapsed, "per_second": len(chosen) / elapsed,
+            "rpc_calls": len(chosen)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--bundles", type=int, default=10_000)
+    ap.add_argument("--batches", type=int, default=10)
+    ap.add_argument("--chunk", type=int, default=1000, help="bundles per POST /v1/verify")
+    ap.add_argument("--sample", type=int, default=300, help="bundles for the naive baseline")
+    ap.add_argument("--json", action="store_true", help="print the figures as JSON")
+    args = ap.parse_args()
+
+    chain = start_local_chain("anvil")
+    try:
+        network = bootstrap_dev_network(chain)
+        t = time.perf_counter()
+        bundles = make_bundles(network, args.bundles, args.batches)
+        setup = time.perf_counter() - t
+        naive = bench_naive(network, bundles, args.sample)
+        cli = bench_cli_path(network, bundles)
+        api = bench_api_path(network, bundles, args.chunk)
+    finally:
+        chain.stop()
+    result = {"setup_seconds": setup, "naive": naive, "verify_bundles": cli, "api": api,
+              "speedup_verify_bundles": cli["per_second"] / naive["per_second"],
+              "speedup_api": api["per_second"] / naive["per_second"]}
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return
+    print(f"{len(bundles)} bundles in {args.batches} batches (built and anchored in {setup:.1f} s)")
+    print(f"naive baseline  : {naive['per_second']:8.0f} bundles/s  ({naive['bundles']} sampled, "
+          f"ProofBundle.load + 1 CredentialAnchor.verify call each)")
+    print(f"verify_bundles  : {cli['per_second']:8.0f} bundles/s  ({cli['seconds']:.2f} s, {cli['rpc_calls']} RPC "
+          f"calls, {cli['verdicts']})  x{result['speedup_verify_bundles']:.1f} vs naive")
+    print(f"POST /v1/verify : {api['per_second']:8.0f} bundles/s  ({api['requests']} requests of {api['chunk']}, "
+          f"{api['seconds']:.2f} s)  x{result['speedup_api']:.1f} vs naive")
+
+
+if __name__ == "__main__":
+    main()
