@@ -10,6 +10,8 @@ Bytes are used everywhere inside; hex (``0x``-prefixed, lower case) only at the 
 
 from __future__ import annotations
 
+import json
+
 import math
 import re
 import secrets
@@ -134,11 +136,57 @@ def canonicalize(credential: dict) -> bytes:
         raise CanonicalizationError(
             "", f"a credential must be a JSON object, got {type(credential).__name__}"
         )
+    fast = fast_canonicalize(credential)
+    if fast is not None:
+        return fast
     _check(credential, "", 0)
     try:
         return rfc8785.dumps(credential)
     except rfc8785.CanonicalizationError as exc:  # pragma: no cover - _check is stricter than rfc8785
         raise CanonicalizationError("", str(exc)) from exc
+
+
+def _jcs_simple(value: Any, depth: int) -> bool:
+    """True when `value` holds only what RFC 8785 and ``json.dumps(sort_keys=True)`` write identically:
+    ASCII keys (code-point order is then UTF-16 order), strings, booleans, null and I-JSON-safe integers.
+    Floats are excluded (ECMAScript number formatting differs from Python's repr)."""
+    kind = type(value)
+    if kind is dict:
+        if depth >= MAX_DEPTH:
+            return False
+        for key, item in value.items():
+            if type(key) is not str or not key.isascii():
+                return False
+            if type(item) is not str and not _jcs_simple(item, depth + 1):
+                return False
+        return True
+    if kind is list:
+        if depth >= MAX_DEPTH:
+            return False
+        for item in value:
+            if type(item) is not str and not _jcs_simple(item, depth + 1):
+                return False
+        return True
+    if kind is str or kind is bool or value is None:
+        return True
+    if kind is int:
+        return -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER
+    return False
+
+
+def fast_canonicalize(credential: Any) -> bytes | None:
+    """RFC 8785 bytes through the C JSON encoder for the common case, about 5x faster than the pure-Python
+    `rfc8785` package, or None when the credential needs the full implementation (floats, non-ASCII keys,
+    lone surrogates, other types). For the values `_jcs_simple` admits the two encoders agree byte for byte:
+    same escapes (lower-case \\u00xx for control characters, no escaping of non-ASCII or "/"), same key order,
+    integers as plain digits; tests/test_hashing_fast.py checks that against `rfc8785` on random documents."""
+    if type(credential) is not dict or not _jcs_simple(credential, 0):
+        return None
+    try:
+        return json.dumps(credential, ensure_ascii=False, separators=(",", ":"), sort_keys=True,
+                          allow_nan=False).encode("utf-8")
+    except (ValueError, TypeError, UnicodeEncodeError):  # lone surrogates and the like
+        return None
 
 
 def new_salt() -> bytes:
