@@ -31,15 +31,15 @@ from anchoring.keccak import keccak256
 from node.registry_models import AccreditationDocument
 
 __all__ = [
-    "DocumentError",
-    "load_document",
-    "document_hash",
-    "scope_text",
-    "country_of_scope",
-    "store_document",
-    "find_document",
     "DocumentCheck",
+    "DocumentError",
     "check_document",
+    "country_of_scope",
+    "document_hash",
+    "find_document",
+    "load_document",
+    "scope_text",
+    "store_document",
 ]
 
 KINDS = ("root-tao", "tao", "ti")

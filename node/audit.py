@@ -9,9 +9,9 @@ Each check reports pass / fail / skip / error with a reason, never a bare boolea
 from __future__ import annotations
 
 import platform
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Callable
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
@@ -25,7 +25,7 @@ from anchoring.hashing import from_hex, to_hex
 from anchoring.merkle import MerkleTree
 from node.models import Batch, BatchState, Credential, Issuer
 
-__all__ = ["Check", "BatchAudit", "AuditReport", "audit_database", "REPORT_FORMAT"]
+__all__ = ["REPORT_FORMAT", "AuditReport", "BatchAudit", "Check", "audit_database"]
 
 REPORT_FORMAT = "credreg-audit/1"
 PASS, FAIL, SKIP, ERROR = "pass", "fail", "skip", "error"
@@ -157,7 +157,7 @@ def audit_batch(session, batch: Batch, anchor: CredentialAnchor, registry: Issue
     # 1. the stored leaves are complete: indexes 0..n-1, n == batch.size
     indexes = [r[0] for r in rows]
     if indexes != list(range(len(rows))):
-        missing = sorted(set(range(batch.size)) - set(i for i in indexes if i is not None))
+        missing = sorted(set(range(batch.size)) - {i for i in indexes if i is not None})
         out.add("leaves", FAIL, f"leaf indexes are not 0..{len(rows) - 1}"
                                 + (f"; missing {missing[:10]}" if missing else "; duplicates or gaps"))
     elif len(rows) != batch.size:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -25,7 +24,7 @@ def audit(
     rpc: str = typer.Option(..., "--rpc", envvar="CREDREG_RPC_URL", help="JSON-RPC endpoint of the chain."),
     deployment: Path = typer.Option(..., "--deployment", envvar="CREDREG_DEPLOYMENT_FILE",
                                     help="Deployment file naming the contracts."),
-    json_file: Optional[Path] = typer.Option(None, "--json", help="Also write the machine-readable report here."),
+    json_file: Path | None = typer.Option(None, "--json", help="Also write the machine-readable report here."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
     """Recompute every stored batch's Merkle root from its stored credential digests and check it against the

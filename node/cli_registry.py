@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import Callable, Optional
 
 import typer
 from eth_account import Account
@@ -122,17 +122,17 @@ def accredit(
     did: str = typer.Option(..., "--did", help="The entry's DID, e.g. did:web:uni.example."),
     document: Path = typer.Option(..., "--document", exists=False,
                                   help="Accreditation document (JSON); keccak256 of its JCS form goes on chain."),
-    scope: Optional[str] = typer.Option(None, "--scope",
+    scope: str | None = typer.Option(None, "--scope",
                                         help="Scope JSON (credential types, EQF levels, jurisdiction); "
                                              "default: the document's \"scope\"."),
-    valid_from: Optional[str] = typer.Option(None, "--valid-from", help="Unix time or ISO date (default: now)."),
-    valid_until: Optional[str] = typer.Option(None, "--valid-until", help="Unix time or ISO date (default: open-ended)."),
+    valid_from: str | None = typer.Option(None, "--valid-from", help="Unix time or ISO date (default: now)."),
+    valid_until: str | None = typer.Option(None, "--valid-until", help="Unix time or ISO date (default: open-ended)."),
     keystore: Path = Keystore,
-    password_file: Optional[Path] = PasswordFile,
+    password_file: Path | None = PasswordFile,
     rpc: str = Rpc,
     deployment: Path = DeploymentOpt,
     confirmations: int = Confirmations,
-    database_url: Optional[str] = typer.Option(None, "--database-url", envvar="CREDREG_DATABASE_URL",
+    database_url: str | None = typer.Option(None, "--database-url", envvar="CREDREG_DATABASE_URL",
                                                help="Also store the document in this node database (served at "
                                                     "/v1/registry/issuers/{address}/document)."),
     as_json: bool = JsonOut,
@@ -156,7 +156,7 @@ def accredit(
         if "scope" not in doc:
             raise ValueError("no --scope given and the document has no \"scope\"")
         scope = doc["scope"]
-    on_chain_scope = ops_scope = scope_text(scope)
+    on_chain_scope = scope_text(scope)
     doc_hash = document_hash(doc)
     start, end = ops.parse_time(valid_from), ops.parse_time(valid_until)
     signer = _signer(keystore, password_file)
@@ -172,7 +172,6 @@ def accredit(
                 store_document(session, account, text)
         finally:
             engine.dispose()
-    del ops_scope
     _print_result(result, as_json)
 
 
@@ -180,9 +179,9 @@ def _status_command(action: str, verb: str):
     @cli_errors(verb)
     def command(
         address: str = typer.Argument(..., help="The registry entry."),
-        reason: Optional[str] = typer.Option(None, "--reason", help="Why (its keccak256 goes on chain)."),
+        reason: str | None = typer.Option(None, "--reason", help="Why (its keccak256 goes on chain)."),
         keystore: Path = Keystore,
-        password_file: Optional[Path] = PasswordFile,
+        password_file: Path | None = PasswordFile,
         rpc: str = Rpc,
         deployment: Path = DeploymentOpt,
         confirmations: int = Confirmations,
@@ -198,14 +197,14 @@ def _status_command(action: str, verb: str):
 
 _STATUS_HELP = {
     "suspend": ("Suspend an active entry (it can be reinstated). Only its accreditor or an active RootTAO may.",
-                "credreg registry suspend 0xAbC... --reason 'audit pending' --keystore tao.json "
-                "--rpc http://127.0.0.1:8545 --deployment data/deployment.json", "suspend"),
+                ("credreg registry suspend 0xAbC... --reason 'audit pending' --keystore tao.json "
+                "--rpc http://127.0.0.1:8545 --deployment data/deployment.json"), "suspend"),
     "reinstate": ("Reinstate a suspended entry. Only its accreditor or an active RootTAO may.",
-                  "credreg registry reinstate 0xAbC... --reason 'audit passed' --keystore tao.json "
-                  "--rpc http://127.0.0.1:8545 --deployment data/deployment.json", "reinstate"),
+                  ("credreg registry reinstate 0xAbC... --reason 'audit passed' --keystore tao.json "
+                  "--rpc http://127.0.0.1:8545 --deployment data/deployment.json"), "reinstate"),
     "revoke": ("Revoke an entry for good (active or suspended). Only its accreditor or an active RootTAO may.",
-               "credreg registry revoke 0xAbC... --reason 'accreditation withdrawn' --keystore tao.json "
-               "--rpc http://127.0.0.1:8545 --deployment data/deployment.json", "revoke"),
+               ("credreg registry revoke 0xAbC... --reason 'accreditation withdrawn' --keystore tao.json "
+               "--rpc http://127.0.0.1:8545 --deployment data/deployment.json"), "revoke"),
 }
 for _action, (_help, _example, _verb) in _STATUS_HELP.items():
     _cmd = _status_command(_action, _verb)
@@ -254,8 +253,8 @@ def show(
 @registry_app.command(name="list")
 @cli_errors()
 def list_(
-    kind: Optional[str] = typer.Option(None, "--kind", help="ti | tao | root-tao"),
-    status: Optional[str] = typer.Option(None, "--status", help="active | suspended | revoked"),
+    kind: str | None = typer.Option(None, "--kind", help="ti | tao | root-tao"),
+    status: str | None = typer.Option(None, "--status", help="active | suspended | revoked"),
     rpc: str = Rpc,
     deployment: Path = DeploymentOpt,
     as_json: bool = JsonOut,
@@ -303,9 +302,9 @@ def _refuse_overwrite(out: Path, force: bool) -> None:
 @cli_errors()
 def new(
     out: Path = typer.Option(..., "--out", help="Keystore file to create (mode 0600)."),
-    password_file: Optional[Path] = PasswordFile,
+    password_file: Path | None = PasswordFile,
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
-    kdf_iterations: Optional[int] = KdfIterations,
+    kdf_iterations: int | None = KdfIterations,
 ) -> None:
     """Create a new key in an encrypted keystore and print only its address.
 
@@ -324,12 +323,12 @@ def new(
 @cli_errors()
 def import_(
     out: Path = typer.Option(..., "--out", help="Keystore file to create (mode 0600)."),
-    from_env: Optional[str] = typer.Option(None, "--from-env", metavar="VAR",
+    from_env: str | None = typer.Option(None, "--from-env", metavar="VAR",
                                            help="Read the private key from this environment variable "
                                                 "(default: read it from stdin)."),
-    password_file: Optional[Path] = PasswordFile,
+    password_file: Path | None = PasswordFile,
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
-    kdf_iterations: Optional[int] = KdfIterations,
+    kdf_iterations: int | None = KdfIterations,
 ) -> None:
     """Encrypt an existing private key into a keystore. The key is read from stdin or an environment
     variable, never from the command line (argv is visible to every user of the machine).
@@ -368,4 +367,4 @@ def address(keystore: Path = typer.Argument(..., help="Keystore file.")) -> None
         raise KeystoreError(f"{keystore} is not a keystore (not JSON)") from None
 
 
-__all__ = ["registry_app", "keys_app", "to_hex"]
+__all__ = ["keys_app", "registry_app", "to_hex"]

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from eth_utils import event_abi_to_log_topic
 from sqlalchemy.orm import sessionmaker
 from web3 import Web3
+from web3.exceptions import BlockNotFound
 
 from anchoring.artifacts import abi
 from anchoring.chain import UNREACHABLE_ERRORS, call_chain
@@ -44,7 +45,7 @@ from node.registry_models import (
 
 log = logging.getLogger("credreg.indexer")
 
-__all__ = ["Indexer", "IndexerLoop", "IndexStats", "KIND", "STATUS", "CREDENTIAL_STATUS"]
+__all__ = ["CREDENTIAL_STATUS", "KIND", "STATUS", "IndexStats", "Indexer", "IndexerLoop"]
 
 KIND = {1: "root-tao", 2: "tao", 3: "ti"}
 STATUS = {0: "none", 1: "active", 2: "suspended", 3: "revoked"}
@@ -129,10 +130,8 @@ class Indexer:
     def _block(self, number: int) -> _Block | None:
         try:
             b = self._rpc(lambda: self.w3.eth.get_block(number))
-        except Exception as exc:  # noqa: BLE001 - BlockNotFound: past the head after a re-org
-            if exc.__class__.__name__ == "BlockNotFound":
-                return None
-            raise
+        except BlockNotFound:  # past the head, e.g. after a re-org to a shorter chain
+            return None
         return _Block(number, _hex(b["hash"]), int(b["timestamp"]))
 
     # --- cursor -------------------------------------------------------------------------------------------
@@ -366,7 +365,7 @@ class IndexerLoop:
                 self.last_error = str(exc)
                 log.warning("indexer: chain unavailable, retrying in %.1fs: %s", backoff, exc)
                 backoff = min(backoff * 2, self.max_backoff)
-            except Exception as exc:  # noqa: BLE001 - keep indexing after a transient database error
+            except Exception as exc:  # a transient database error must not stop indexing for good
                 self.last_error = str(exc)
                 log.exception("indexer pass failed; retrying")
                 backoff = min(backoff * 2, self.max_backoff)

@@ -16,13 +16,13 @@ from sqlmodel import Field, SQLModel
 from node.models import BigId, utcnow
 
 __all__ = [
-    "RegistryIssuer",
-    "RegistryEvent",
-    "RegistryAnchor",
-    "RegistryCredentialStatus",
+    "AccreditationDocument",
     "IndexedBlock",
     "IndexerCursor",
-    "AccreditationDocument",
+    "RegistryAnchor",
+    "RegistryCredentialStatus",
+    "RegistryEvent",
+    "RegistryIssuer",
 ]
 
 

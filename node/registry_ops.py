@@ -20,18 +20,18 @@ from anchoring.transactions import TransactionSender
 __all__ = [
     "KIND_NAMES",
     "STATUS_NAMES",
-    "kind_from_name",
-    "status_from_name",
-    "kind_name",
-    "status_name",
-    "reason_hash",
-    "explain_revert",
     "OperationResult",
     "accredit",
     "change_status",
+    "explain_revert",
     "issuer_report",
+    "kind_from_name",
+    "kind_name",
     "list_issuers",
     "parse_time",
+    "reason_hash",
+    "status_from_name",
+    "status_name",
 ]
 
 KIND_NAMES = {IssuerKind.ROOT_TAO: "root-tao", IssuerKind.TAO: "tao", IssuerKind.TI: "ti"}
@@ -230,15 +230,15 @@ def _iso(ts: int) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-__all__ += ["entry_dict", "ChainError"]
+__all__ += ["ChainError", "entry_dict"]
 
 
 # =========================================================================================================
 # Reading the index (the database the indexer fills): used by the registry API and exports.
 # =========================================================================================================
-import sqlalchemy as _sa  # noqa: E402
+import sqlalchemy as _sa
 
-from node.registry_models import (  # noqa: E402
+from node.registry_models import (
     RegistryAnchor,
     RegistryEvent,
     RegistryIssuer,
@@ -372,9 +372,8 @@ def status_at(session, row: RegistryIssuer, *, timestamp: int | None = None, blo
 
 def issuer_anchors(session, address: str, limit: int = 50, offset: int = 0) -> dict:
     t = RegistryAnchor
-    count, leaves, first_block, last_block = session.execute(
-        _sa.select(_sa.func.count(), _sa.func.coalesce(_sa.func.sum(t.leaf_count), 0), _sa.func.min(t.block_number),
-                   _sa.func.max(t.block_number)).where(t.issuer == address)).one()
+    count, leaves = session.execute(
+        _sa.select(_sa.func.count(), _sa.func.coalesce(_sa.func.sum(t.leaf_count), 0)).where(t.issuer == address)).one()
     order = (t.block_number, t.log_index)
     first = session.execute(_sa.select(t).where(t.issuer == address).order_by(*order).limit(1)).scalars().first()
     last = session.execute(_sa.select(t).where(t.issuer == address)

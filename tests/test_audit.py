@@ -99,7 +99,7 @@ def test_honest_database_passes_and_tampering_is_caught(session_factory, engine,
     result, report = run_audit(audit_args, tmp_path, "tampered.json")
     assert result.exit_code == 1, result.output
     by_id = {b["batchId"]: b for b in report["batches"]}
-    failed = lambda b: {k for k, v in by_id[b]["checks"].items() if v["result"] == "fail"}  # noqa: E731
+    failed = lambda b: {k for k, v in by_id[b]["checks"].items() if v["result"] == "fail"}
     assert report["result"] == "fail" and report["summary"]["fail"] == 4
     assert failed(changed) == {"root"}
     assert "the stored digests give root" in by_id[changed]["checks"]["root"]["reason"]

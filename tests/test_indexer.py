@@ -135,7 +135,8 @@ def _fresh_copy_counts(db_url, dev_network):
     """Index the same chain into a second, empty SQLite database in one go."""
     import tempfile
 
-    from node.db import make_engine, session_factory as make_factory, upgrade
+    from node.db import make_engine, upgrade
+    from node.db import session_factory as make_factory
 
     with tempfile.TemporaryDirectory() as d:
         eng = make_engine(f"sqlite:///{d}/other.db")

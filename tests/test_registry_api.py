@@ -16,7 +16,7 @@ from anchoring.keccak import keccak256
 from node.accreditation import document_hash, load_document, store_document
 from node.indexer import Indexer
 from node.registry_ops import EXPORT_COLUMNS
-from tests.test_indexer import SCOPE, accredit_ti, lifecycle, send
+from tests.test_indexer import SCOPE, lifecycle, send
 
 
 def with_registry(app):

@@ -17,7 +17,6 @@ import io
 from pathlib import Path
 
 import sqlalchemy as sa
-
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from web3 import Web3
@@ -29,7 +28,7 @@ from node.registry_models import IndexerCursor
 from ..errors import PROBLEM_JSON, problem
 from ..schemas import ProblemDetail
 
-__all__ = ["router", "mount_registry_page"]
+__all__ = ["mount_registry_page", "router"]
 
 router = APIRouter(prefix="/v1/registry", tags=["registry"])
 STATIC = Path(__file__).resolve().parent.parent / "static"

@@ -6,8 +6,8 @@ Revises: 0001_initial
 Create Date: 2026-11-23
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0002_registry_index"
 down_revision = "0001_initial"
