@@ -27,7 +27,9 @@ def audit(
     json_file: Path | None = typer.Option(None, "--json", help="Also write the machine-readable report here."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
-    """Recompute every stored batch's Merkle root from its stored credential digests and check it against the
+    """Audit a node's stored batches against the chain (read-only; run it on a copy of the database).
+
+    Recomputes every stored batch's Merkle root from its stored credential digests and checks it against the
     chain: anchored, by the batch's issuer, with the same leaf count, by an issuer that was an active TI at
     anchoring time. Exits 1 on any mismatch, 2 when the database or chain cannot be read.
 

@@ -135,8 +135,9 @@ class Indexer:
         return _Block(number, _hex(b["hash"]), int(b["timestamp"]))
 
     # --- cursor -------------------------------------------------------------------------------------------
-    def _cursor(self, session) -> IndexerCursor:
-        cursor = session.get(IndexerCursor, self.name)
+    def _cursor(self, session, lock: bool = False) -> IndexerCursor:
+        # FOR UPDATE (PostgreSQL): two indexers on one database serialise on the cursor row
+        cursor = session.get(IndexerCursor, self.name, with_for_update=lock or None)
         if cursor is None:
             cursor = IndexerCursor(name=self.name, chain_id=self.deployment.chain_id,
                                    last_block=self.deployment.deployment_block - 1, last_block_hash=None)
@@ -227,7 +228,7 @@ class Indexer:
                     issuer.status = last.new_status
                     issuer.updated_block = last.block_number
                     issuer.updated_at = last.timestamp
-            cursor = self._cursor(session)
+            cursor = self._cursor(session, lock=True)
             cursor.last_block = number
             cursor.last_block_hash = ancestor.hash if ancestor else None
             cursor.reorgs += 1
@@ -269,7 +270,7 @@ class Indexer:
             raise ReorgDuringScan(f"block {end} changed while indexing {start}-{end}")
 
         with self.session_factory() as session:
-            cursor = self._cursor(session)
+            cursor = self._cursor(session, lock=True)
             if cursor.last_block != start - 1:  # another indexer got here first
                 session.rollback()
                 return

@@ -224,3 +224,30 @@ def test_reorg_restores_a_status_changed_on_the_lost_branch(indexer, session_fac
     with session_factory() as s:
         assert s.get(RegistryIssuer, ti).status == "active"
         assert [e.action for e in q.issuer_history(s, ti)] == ["accredited"]
+
+
+def test_indexer_loop_follows_the_chain_and_stops(session_factory, dev_network):
+    import threading
+    import time
+
+    from node.indexer import IndexerLoop
+
+    w3 = dev_network.chain.web3()
+    loop = IndexerLoop(Indexer(session_factory, w3, dev_network.deployment, confirmations=1), interval=0.05)
+    thread = threading.Thread(target=loop.run, daemon=True)
+    thread.start()
+    try:
+        addr = Account.create().address
+        accredit_ti(w3, dev_network, addr)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with session_factory() as s:
+                if s.get(RegistryIssuer, addr) is not None:
+                    break
+            time.sleep(0.05)
+        else:
+            pytest.fail(f"the loop did not index the new TI (last error: {loop.last_error})")
+    finally:
+        loop.stop()
+        thread.join(5)
+    assert not thread.is_alive() and loop.last_error is None
