@@ -28,7 +28,14 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 
 from anchoring.bundle import BUNDLE_FORMAT
 from anchoring.deployment import Deployment, DeploymentFileError
-from anchoring.verify import ChainContext, DuplicateKey, VerificationReport, strict_json_loads, verify_bundles
+from anchoring.verify import (
+    ChainContext,
+    DuplicateKey,
+    VerificationReport,
+    gc_paused,
+    strict_json_loads,
+    verify_bundles,
+)
 
 from ..deps import read_body
 from ..errors import PROBLEM_JSON, problem
@@ -112,7 +119,34 @@ def _overall(counts: dict[str, int]) -> str:
 )
 async def verify(request: Request):
     settings = request.app.state.settings
-    body = _parse(await read_body(request, settings.max_request_bytes))
+    body = await read_body(request, settings.max_request_bytes)
+    chain = _chain(request)
+    return await run_in_threadpool(_verify_body, body, chain, int(getattr(settings, "max_bulk_items", 10_000)))
+
+
+def _verify_body(raw: bytes, chain: ChainContext, limit: int) -> JSONResponse:
+    """Parse, verify and render off the event loop, with the cyclic GC paused (large batches)."""
+    with gc_paused():
+        body = _parse(raw)
+        items, single = _items(body, limit)
+        reports = verify_bundles(items, chain)
+        if single:
+            report = reports[0]
+            fmt = report.check("format")
+            if fmt.status == "fail":
+                field = fmt.details.get("field", "")
+                raise problem(422, fmt.reason, slug="invalid-bundle", title="Not a valid proof bundle",
+                              errors=[{"pointer": _pointer(field), "field": field, "message": fmt.reason,
+                                       "check": "format"}])
+            return JSONResponse(report.to_dict())
+        for i, r in enumerate(reports):
+            r.source = f"bundles[{i}]"
+        counts = _counts(reports)
+        return JSONResponse({"verdict": _overall(counts), "counts": counts,
+                             "reports": [r.to_dict() for r in reports]})
+
+
+def _items(body: Any, limit: int) -> tuple[list, bool]:
     single = False
     if isinstance(body, dict) and "bundles" in body and "format" not in body:
         extra = sorted(k for k in body if k != "bundles")
@@ -133,26 +167,11 @@ async def verify(request: Request):
     if not items:
         raise problem(422, "no bundles to verify",
                       errors=[{"pointer": "/bundles", "field": "bundles", "message": "empty"}])
-    limit = int(getattr(settings, "max_bulk_items", 10_000))
     if len(items) > limit:
         raise problem(413, f"at most {limit} bundles per request; got {len(items)}", slug="too-large",
                       title="Content too large",
                       errors=[{"pointer": "/bundles", "field": "bundles", "message": f"at most {limit} items"}])
-    chain = _chain(request)
-    reports = await run_in_threadpool(verify_bundles, items, chain)
-    if single:
-        report = reports[0]
-        fmt = report.check("format")
-        if fmt.status == "fail":
-            field = fmt.details.get("field", "")
-            raise problem(422, fmt.reason, slug="invalid-bundle", title="Not a valid proof bundle",
-                          errors=[{"pointer": _pointer(field), "field": field, "message": fmt.reason,
-                                   "check": "format"}])
-        return JSONResponse(report.to_dict())
-    for i, r in enumerate(reports):
-        r.source = f"bundles[{i}]"
-    counts = _counts(reports)
-    return JSONResponse({"verdict": _overall(counts), "counts": counts, "reports": [r.to_dict() for r in reports]})
+    return items, single
 
 
 def mount_verifier_page(app: FastAPI, path: str = "/verify") -> None:
