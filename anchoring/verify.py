@@ -45,16 +45,24 @@ from __future__ import annotations
 import gc
 import json
 import re
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any
 
 from .bundle import BUNDLE_FORMAT, Anchor, BundleFormatError, ProofBundle, is_checksum_address
 from .deployment import Deployment
 from .errors import ChainError, ContractRevert, WrongChain
-from .hashing import MAX_DEPTH, MAX_SAFE_INTEGER, CanonicalizationError, canonicalize, credential_digest, to_hex
+from .hashing import (
+    MAX_DEPTH,
+    MAX_SAFE_INTEGER,
+    CanonicalizationError,
+    canonicalize,
+    credential_digest,
+    to_hex,
+)
 from .keccak import keccak256
 from .merkle import MerkleTreeError, verify_proof
 
@@ -63,8 +71,8 @@ __all__ = [
     "ERROR",
     "FAIL",
     "PASS",
-    "Check",
     "ChainContext",
+    "Check",
     "VerificationReport",
     "stated_issuer_ids",
     "verify_bundle",
@@ -86,7 +94,7 @@ def iso_time(ts: int | None) -> str | None:
     """Unix seconds as ISO 8601 UTC (``2026-11-23T19:40:02Z``)."""
     if ts is None:
         return None
-    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # ---------------------------------------------------------------------------------------------- report
@@ -199,7 +207,7 @@ class ChainContext:
         self.refresh()
 
     @classmethod
-    def from_files(cls, rpc_url: str, deployment_file: str, **kw: Any) -> "ChainContext":
+    def from_files(cls, rpc_url: str, deployment_file: str, **kw: Any) -> ChainContext:
         return cls(rpc_url, Deployment.load(deployment_file), **kw)
 
     def refresh(self) -> None:
@@ -237,7 +245,7 @@ class ChainContext:
             head = call_chain(lambda: w3.eth.block_number, self.rpc_url)
             self._state = (w3, chain_id, head)
             return self._state
-        except Exception as exc:  # noqa: BLE001 - any failure to reach the chain is an `error`
+        except Exception as exc:
             self._state = _Failed(exc)
             raise
 
@@ -348,7 +356,7 @@ class ChainContext:
                 continue
             try:
                 info = self.anchor_of(root)
-            except Exception:  # noqa: BLE001 - reported by the anchored check
+            except Exception:  # noqa: BLE001, S112 - reported by the anchored check
                 continue
             if info is not None:
                 todo[root] = info
@@ -667,9 +675,7 @@ def _online(p: _Parsed, chain: ChainContext) -> VerificationReport:
         if isinstance(exc, WrongChain):
             anchored.reason = str(exc)
         record = None
-        chain_ok = False
     else:
-        chain_ok = True
         if record is None:
             anchored = Check("anchored", FAIL, f"the root was never anchored in CredentialAnchor "
                              f"{chain.deployment.credential_anchor} on chain {chain_id}",
@@ -857,15 +863,16 @@ def _verify_bundles(bundles: Iterable[Any], chain: ChainContext, sources: Sequen
             roots.append(p.bundle.root)
     if roots:
         try:
-            chain.head  # connect once; a failure is cached and reported per bundle
+            _ = chain.head  # connect once; a failure is cached and reported per bundle
+        except Exception:  # noqa: BLE001, S110 - reported per bundle by the anchored check
+            pass
+        else:
             for root in roots:
                 try:
                     chain.anchor_of(root)
-                except Exception:  # noqa: BLE001 - reported per bundle
+                except Exception:  # noqa: BLE001, S110 - cached, reported per bundle
                     pass
             chain.prefetch_statuses(roots)
-        except Exception:  # noqa: BLE001
-            pass
     reports = []
     for i, p in enumerate(parsed):
         report = _online(p, chain)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any, List, Optional
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -113,15 +113,16 @@ def _print_many(console: Console, reports: list[VerificationReport]) -> None:
 
 
 def verify(
-    bundles: List[Path] = typer.Argument(..., help="Proof bundle files (JSON: one bundle, an array, or {\"bundles\": [...]})."),
+    bundles: list[Path] = typer.Argument(  # noqa: B008
+        ..., help="Proof bundle files (JSON: one bundle, an array, or {\"bundles\": [...]})."),
     rpc: str = typer.Option(..., "--rpc", envvar="CREDREG_VERIFY_RPC_URL", help="JSON-RPC URL of the chain."),
-    deployment: Path = typer.Option(..., "--deployment", envvar="CREDREG_VERIFY_DEPLOYMENT",
+    deployment: Path = typer.Option(..., "--deployment",  # noqa: B008 envvar="CREDREG_VERIFY_DEPLOYMENT",
                                     help="Deployment file naming the chain id and contract addresses."),
     json_output: bool = typer.Option(False, "--json", help="Print the reports as JSON on stdout."),
     timeout: float = typer.Option(10.0, "--timeout", min=0.1, help="RPC timeout in seconds."),
     min_confirmations: int = typer.Option(1, "--min-confirmations", min=1,
                                           help="Confirmations an anchor needs to count (fewer: error)."),
-    progress: Optional[bool] = typer.Option(None, "--progress/--no-progress",
+    progress: bool | None = typer.Option(None, "--progress/--no-progress",
                                             help="Progress bar (default: on for many bundles on a terminal)."),
 ) -> None:
     """Verify proof bundles against the chain alone. Exit 0 all valid, 1 any invalid, 2 any error."""

@@ -27,14 +27,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from web3 import HTTPProvider  # noqa: E402
+from web3 import HTTPProvider
 
-from anchoring.bundle import Anchor, ProofBundle  # noqa: E402
-from anchoring.hashing import hash_credential  # noqa: E402
-from anchoring.merkle import MerkleTree  # noqa: E402
-from anchoring.transactions import TransactionSender  # noqa: E402
-from anchoring.verify import ChainContext, verify_bundles  # noqa: E402
-from node.devchain import DEV_DIDS, bootstrap_dev_network, free_port, start_local_chain  # noqa: E402
+from anchoring.bundle import Anchor, ProofBundle
+from anchoring.hashing import hash_credential
+from anchoring.merkle import MerkleTree
+from anchoring.transactions import TransactionSender
+from anchoring.verify import ChainContext, verify_bundles
+from node.devchain import DEV_DIDS, bootstrap_dev_network, free_port, start_local_chain
 
 
 class CountingProvider(HTTPProvider):
@@ -118,7 +118,7 @@ def bench_api_path(network, bundles, chunk: int, in_thread: bool = False) -> dic
         thread.start()
         while not server.started:
             time.sleep(0.05)
-        stop = lambda: (setattr(server, "should_exit", True), thread.join(timeout=10))  # noqa: E731
+        stop = lambda: (setattr(server, "should_exit", True), thread.join(timeout=10))
     else:
         ctx = multiprocessing.get_context("fork")
         proc = ctx.Process(target=uvicorn.run, args=(app,), kwargs={"host": "127.0.0.1", "port": port,
@@ -133,7 +133,7 @@ def bench_api_path(network, bundles, chunk: int, in_thread: bool = False) -> dic
                 if time.time() > deadline:
                     raise
                 time.sleep(0.1)
-        stop = lambda: (proc.terminate(), proc.join(timeout=10))  # noqa: E731
+        stop = lambda: (proc.terminate(), proc.join(timeout=10))
     try:
         bodies = [json.dumps({"bundles": bundles[i:i + chunk]}).encode() for i in range(0, len(bundles), chunk)]
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=300) as client:

@@ -21,7 +21,16 @@ from anchoring.hashing import hash_credential, to_hex
 from anchoring.keccak import keccak256
 from anchoring.merkle import MerkleTree
 from anchoring.transactions import TransactionSender
-from anchoring.verify import CHECKS, ERROR, FAIL, PASS, ChainContext, stated_issuer_ids, verify_bundle, verify_bundles
+from anchoring.verify import (
+    CHECKS,
+    ERROR,
+    FAIL,
+    PASS,
+    ChainContext,
+    stated_issuer_ids,
+    verify_bundle,
+    verify_bundles,
+)
 from node.devchain import DEV_DIDS, free_port
 
 pytestmark = pytest.mark.chain
