@@ -21,7 +21,7 @@ from node.db import session_factory as make_session_factory
 from node.settings import Settings, get_settings
 
 from .errors import install_error_handlers
-from .routers import credentials, health, proofs
+from .routers import credentials, health, proofs, registry
 
 __all__ = ["create_app", "web3_chain_probe"]
 
@@ -67,4 +67,6 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(credentials.router)
     app.include_router(proofs.router)
     app.include_router(health.router)
+    app.include_router(registry.router)
+    registry.mount_registry_page(app)
     return app

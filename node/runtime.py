@@ -23,6 +23,7 @@ from anchoring.transactions import TransactionSender
 from node.anchorer import Anchorer, AnchorerLoop
 from node.batcher import seal_due_batches
 from node.db import make_engine, session_factory, session_scope, upgrade
+from node.indexer import Indexer, IndexerLoop
 from node.keys import KeystoreError, read_keystore
 from node.settings import Settings
 from node.tokens import get_or_create_issuer
@@ -117,9 +118,14 @@ class NodeRuntime:
                         CredentialAnchor(w3, self.deployment.credential_anchor), self.issuer_id,
                         self.settings.confirmations, self.deployment.chain_id)
 
+    def indexer(self) -> Indexer:
+        w3 = connect(self.rpc_url, deployment=self.deployment)
+        return Indexer(self.factory, w3, self.deployment, self.settings.confirmations)
+
     def start_pipeline(self) -> None:
-        """Start the batcher and the anchorer in background threads."""
-        self.loops = [BatcherLoop(self.factory, self.settings), AnchorerLoop(self.anchorer(), self.engine)]
+        """Start the batcher, the anchorer and the chain-event indexer in background threads."""
+        self.loops = [BatcherLoop(self.factory, self.settings), AnchorerLoop(self.anchorer(), self.engine),
+                      IndexerLoop(self.indexer())]
         for loop in self.loops:
             thread = threading.Thread(target=self._guard(loop), name=type(loop).__name__, daemon=True)
             thread.start()

@@ -6,6 +6,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import node.models  # noqa: F401  (registers the tables for autogenerate)
+import node.registry_models  # noqa: F401
 
 config = context.config
 target_metadata = SQLModel.metadata
