@@ -54,7 +54,7 @@ from typing import Any
 
 from .bundle import BUNDLE_FORMAT, Anchor, BundleFormatError, ProofBundle, is_checksum_address
 from .deployment import Deployment
-from .errors import ChainError, ContractRevert, WrongChain
+from .errors import ChainError, ChainUnreachable, ContractRevert, WrongChain
 from .hashing import (
     MAX_DEPTH,
     MAX_SAFE_INTEGER,
@@ -198,13 +198,25 @@ class ChainContext:
     """
 
     def __init__(self, rpc_url: str, deployment: Deployment, *, timeout: float = 10.0, provider: Any = None,
-                 min_confirmations: int = 1):
+                 min_confirmations: int = 1, redact_endpoint: str | None = None):
+        """``redact_endpoint``: a label (``"the node's RPC endpoint"``) that replaces the RPC URL and transport
+        details in reasons, for reports shown to the public (URLs often carry an API key)."""
         self.rpc_url = rpc_url
+        self.redact_endpoint = redact_endpoint
         self.deployment = deployment
         self.timeout = timeout
         self.min_confirmations = max(1, int(min_confirmations))
         self._provider = provider  # a web3 HTTPProvider (or a wrapper, e.g. one counting requests)
         self.refresh()
+
+    def describe(self, exc: BaseException) -> str:
+        """A reason for a chain failure; without the endpoint's URL when ``redact_endpoint`` is set."""
+        text = _describe(exc)
+        if self.redact_endpoint is None:
+            return text
+        if isinstance(exc, ChainUnreachable):
+            return f"cannot reach {self.redact_endpoint} ({type(exc.__cause__ or exc).__name__})"
+        return text.replace(self.rpc_url, self.redact_endpoint) if self.rpc_url else text
 
     @classmethod
     def from_files(cls, rpc_url: str, deployment_file: str, **kw: Any) -> ChainContext:
@@ -446,8 +458,8 @@ def _skipped(name: str, because: Sequence[str]) -> Check:
                  {"skipped": True, "depends_on": list(because)})
 
 
-def _chain_error(name: str, exc: BaseException) -> Check:
-    return Check(name, ERROR, f"could not ask the chain: {_describe(exc)}",
+def _chain_error(name: str, exc: BaseException, chain: ChainContext) -> Check:
+    return Check(name, ERROR, f"could not ask the chain: {chain.describe(exc)}",
                  {"error": exc.__class__.__name__})
 
 
@@ -671,9 +683,9 @@ def _online(p: _Parsed, chain: ChainContext) -> VerificationReport:
                              "of the network that issued it")
         record = chain.anchor_of(b.root)
     except Exception as exc:  # noqa: BLE001
-        anchored = _chain_error("anchored", exc)
+        anchored = _chain_error("anchored", exc, chain)
         if isinstance(exc, WrongChain):
-            anchored.reason = str(exc)
+            anchored.reason = chain.describe(exc)
         record = None
     else:
         if record is None:
@@ -722,7 +734,7 @@ def _online(p: _Parsed, chain: ChainContext) -> VerificationReport:
             entry_ok = True
             history = chain.history(record.issuer) if entry is not None else []
         except Exception as exc:  # noqa: BLE001
-            checks.append(_chain_error("issuer_trusted", exc))
+            checks.append(_chain_error("issuer_trusted", exc, chain))
         else:
             details = {"issuer": record.issuer, "at": record.anchored_at, "at_iso": iso_time(record.anchored_at),
                        "registry": chain.deployment.issuer_registry}
@@ -751,7 +763,7 @@ def _online(p: _Parsed, chain: ChainContext) -> VerificationReport:
         try:
             st = chain.status_of(b.root, b.digest)
         except Exception as exc:  # noqa: BLE001
-            checks.append(_chain_error("not_revoked", exc))
+            checks.append(_chain_error("not_revoked", exc, chain))
         else:
             name = _STATUS_NAMES.get(st.status, str(st.status))
             summary["status"] = name

@@ -111,8 +111,8 @@ def test_too_many_bundles_is_413(dev_network, tmp_path, batch):
         assert is_problem(c.post("/v1/verify", json=batch.bundles[:3]), 413)["errors"][0]["field"] == "bundles"
 
 
-def test_chain_down_is_200_with_error_checks(dev_network, tmp_path, batch):
-    app = build_app(tmp_path, f"http://127.0.0.1:{free_port()}", dev_network.deployment,
+def test_chain_down_is_200_with_error_checks_and_no_endpoint_secrets(dev_network, tmp_path, batch):
+    app = build_app(tmp_path, f"http://127.0.0.1:{free_port()}/v3/SECRET-API-KEY", dev_network.deployment,
                     chain_probe_timeout_seconds=0.5)
     with TestClient(app) as c:
         r = c.post("/v1/verify", json=batch.bundles[0])
@@ -120,6 +120,8 @@ def test_chain_down_is_200_with_error_checks(dev_network, tmp_path, batch):
         report = r.json()
         assert report["verdict"] == "error"
         assert {c["name"]: c["status"] for c in report["checks"]}["anchored"] == "error"
+        assert "cannot reach the node's RPC endpoint" in report["checks"][3]["reason"]
+        assert "SECRET" not in r.text and "127.0.0.1" not in r.text
 
 
 def test_wrong_chain_is_200_with_error(dev_network, tmp_path, batch):
@@ -128,6 +130,7 @@ def test_wrong_chain_is_200_with_error(dev_network, tmp_path, batch):
     with TestClient(build_app(tmp_path, dev_network.chain.rpc_url, wrong)) as c:
         report = c.post("/v1/verify", json=batch.bundles[0]).json()
         assert report["verdict"] == "error" and "serves chain" in report["checks"][3]["reason"]
+        assert dev_network.chain.rpc_url not in json.dumps(report)
 
 
 def test_no_chain_configured_is_503(dev_network, tmp_path, batch):

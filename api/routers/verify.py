@@ -89,7 +89,8 @@ def _chain(request: Request) -> ChainContext:
                       slug="verification-unavailable", title="Verification unavailable") from None
     timeout = float(getattr(settings, "chain_probe_timeout_seconds", 5.0)) * 2.5
     return ChainContext(settings.rpc_url, deployment, timeout=timeout,
-                        min_confirmations=max(1, int(getattr(settings, "confirmations", 1) or 1)))
+                        min_confirmations=max(1, int(getattr(settings, "confirmations", 1) or 1)),
+                        redact_endpoint="the node's RPC endpoint")  # RPC URLs often carry API keys
 
 
 def _counts(reports: list[VerificationReport]) -> dict[str, int]:
