@@ -41,7 +41,8 @@ __all__ = [
 
 BUNDLE_FORMAT = "credreg-bundle/1"
 
-_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
+_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")  # use with fullmatch
+_BYTES32_HEX = re.compile(r"0x[0-9a-f]{64}")
 
 
 class BundleFormatError(ValueError):
@@ -66,7 +67,7 @@ def _validator() -> jsonschema.Draft202012Validator:
 
 def to_checksum_address(address: str) -> str:
     """EIP-55 checksum form of a 20-byte hex address."""
-    if not isinstance(address, str) or not _ADDRESS.match(address):
+    if not isinstance(address, str) or not _ADDRESS.fullmatch(address):
         raise ValueError(f"not a 20-byte 0x-hex address: {address!r:.60}")
     lower = address[2:].lower()
     h = keccak256(lower.encode("ascii")).hex()
@@ -226,6 +227,15 @@ def _validate(obj: Any, *, check_integrity: bool) -> None:
         fld = _error_field(err)
         raise BundleFormatError(fld, f"{err.message}")
     anchor = obj["anchor"]
+    # JSON Schema's "$" (Python re semantics) lets a trailing newline through: re-check every hex field whole.
+    hex_fields = [("salt", obj["salt"]), ("digest", obj["digest"]), ("root", obj["root"]),
+                  ("anchor.txHash", anchor["txHash"])] + [(f"proof[{i}]", p) for i, p in enumerate(obj["proof"])]
+    for fld, value in hex_fields:
+        if not _BYTES32_HEX.fullmatch(value):
+            raise BundleFormatError(fld, f"{value!r:.80} is not 0x followed by 64 lower-case hex digits")
+    for key in ("contract", "issuer"):
+        if not _ADDRESS.fullmatch(anchor[key]):
+            raise BundleFormatError(f"anchor.{key}", f"{anchor[key]!r:.80} is not a 0x address")
     for key in ("chainId", "blockNumber", "anchoredAt"):
         if type(anchor[key]) is not int:  # JSON Schema counts 1.0 as an integer; we do not
             raise BundleFormatError(f"anchor.{key}", f"{anchor[key]!r} must be an integer without fraction")

@@ -6,9 +6,9 @@ TransactionSender signs, so callers choose between one-shot `transact` and crash
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Sequence
 
 from web3 import Web3
 from web3.contract import Contract

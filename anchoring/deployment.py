@@ -21,7 +21,7 @@ class Deployment:
     deployment_block: int
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Deployment":
+    def from_dict(cls, data: dict) -> Deployment:
         if not isinstance(data, dict):
             raise DeploymentFileError("deployment must be a JSON object")
         fields = {}
@@ -38,7 +38,7 @@ class Deployment:
         return cls(**fields)
 
     @classmethod
-    def load(cls, path: str | Path) -> "Deployment":
+    def load(cls, path: str | Path) -> Deployment:
         try:
             data = json.loads(Path(path).read_text())
         except FileNotFoundError:

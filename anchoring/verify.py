@@ -57,10 +57,10 @@ from .deployment import Deployment
 from .errors import ChainError, ChainUnreachable, ContractRevert, WrongChain
 from .hashing import (
     MAX_DEPTH,
-    MAX_SAFE_INTEGER,
     CanonicalizationError,
     canonicalize,
     credential_digest,
+    fast_canonicalize,
     to_hex,
 )
 from .keccak import keccak256
@@ -505,47 +505,6 @@ def strict_json_loads(text: str | bytes | bytearray) -> Any:
     return json.loads(text, object_pairs_hook=_object_no_duplicates, parse_constant=_no_constant)
 
 
-def _jcs_simple(v: Any, depth: int) -> bool:
-    """True when `v` holds only what JCS and ``json.dumps(sort_keys=True)`` write identically: ASCII keys
-    (so code-point order is UTF-16 order), strings, booleans, null and I-JSON-safe integers; no floats
-    (ECMAScript number formatting differs from Python's), bounded depth."""
-    t = type(v)
-    if t is dict:
-        if depth >= _FAST_DEPTH:
-            return False
-        for k, x in v.items():
-            if type(k) is not str or not k.isascii():
-                return False
-            if type(x) is not str and not _jcs_simple(x, depth + 1):
-                return False
-        return True
-    if t is list:
-        if depth >= _FAST_DEPTH:
-            return False
-        for x in v:
-            if type(x) is not str and not _jcs_simple(x, depth + 1):
-                return False
-        return True
-    if t is str or t is bool or v is None:
-        return True
-    if t is int:
-        return -MAX_SAFE_INTEGER <= v <= MAX_SAFE_INTEGER
-    return False
-
-
-def fast_canonicalize(credential: Any) -> bytes | None:
-    """RFC 8785 bytes through the C JSON encoder for the common case (about 10x faster than
-    :func:`anchoring.hashing.canonicalize`), or None when the credential needs the full implementation.
-    Used only where a wrong result could not pass: an integrity mismatch is re-checked with the full one."""
-    if type(credential) is not dict or not _jcs_simple(credential, 0):
-        return None
-    try:
-        return json.dumps(credential, ensure_ascii=False, separators=(",", ":"), sort_keys=True,
-                          allow_nan=False).encode("utf-8")
-    except (ValueError, TypeError, UnicodeEncodeError):  # lone surrogates, ...
-        return None
-
-
 @lru_cache(maxsize=4096)
 def _checksummed(address: str) -> bool:
     return is_checksum_address(address)
@@ -574,7 +533,7 @@ def _fast_load(obj: Any) -> tuple[ProofBundle, bytes] | None:
         v = a[key]
         if type(v) is not str or not _ADDR.fullmatch(v) or not _checksummed(v):
             return None
-    canonical = fast_canonicalize(cred)
+    canonical = fast_canonicalize(cred, max_depth=_FAST_DEPTH)
     if canonical is None:
         try:
             canonical = canonicalize(cred)

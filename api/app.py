@@ -21,7 +21,7 @@ from node.db import session_factory as make_session_factory
 from node.settings import Settings, get_settings
 
 from .errors import install_error_handlers
-from .routers import credentials, health, proofs, registry
+from .routers import credentials, health, proofs, registry, verify
 
 __all__ = ["create_app", "web3_chain_probe"]
 
@@ -69,4 +69,6 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(health.router)
     app.include_router(registry.router)
     registry.mount_registry_page(app)
+    app.include_router(verify.router)
+    verify.mount_verifier_page(app)
     return app

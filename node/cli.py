@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from node import cli_audit, cli_chain, cli_issue, cli_node, cli_registry, cli_serve
+from node import cli_audit, cli_chain, cli_issue, cli_node, cli_registry, cli_serve, cli_verify
 
 app = typer.Typer(
     help="credreg: a blockchain-anchored credential registry node for micro-credentials.",
@@ -20,6 +20,7 @@ app.command()(cli_issue.issue)
 app.add_typer(cli_registry.registry_app, name="registry")
 app.add_typer(cli_registry.keys_app, name="keys")
 app.command()(cli_audit.audit)
+app.command(name="verify")(cli_verify.verify)
 
 
 if __name__ == "__main__":

@@ -108,9 +108,13 @@ def start_local_chain(kind: str = "anvil", port: int | None = None, chain_id: in
             args += ["--database.dbPath", str(state_file)]
     else:
         raise DevChainError(f"unknown chain kind {kind!r}: use anvil or ganache")
-    log = open(log_file, "ab") if log_file else subprocess.DEVNULL
-    process = subprocess.Popen(args, stdout=log, stderr=log, stdin=subprocess.DEVNULL,
-                               start_new_session=detach)
+    if log_file is not None:
+        with open(log_file, "ab") as log:  # the child keeps its own copy of the descriptor
+            process = subprocess.Popen(args, stdout=log, stderr=log, stdin=subprocess.DEVNULL,
+                                       start_new_session=detach)
+    else:
+        process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                   stdin=subprocess.DEVNULL, start_new_session=detach)
     derived = [Account.from_mnemonic(mnemonic, account_path=f"m/44'/60'/0'/0/{i}") for i in range(accounts)]
     chain = LocalChain(kind, f"http://127.0.0.1:{port}", port, process, derived, process.pid)
     deadline = time.monotonic() + startup_timeout

@@ -69,7 +69,7 @@ class BatcherLoop:
                 sealed = seal_due_batches(self.factory, self.settings)
                 if sealed:
                     continue
-            except Exception:  # noqa: BLE001 - a failed tick must not stop the node; the next one retries
+            except Exception:
                 log.exception("sealing batches failed; retrying")
             self.stop_event.wait(self.tick)
 
@@ -90,7 +90,7 @@ class NodeRuntime:
     loops: list = field(default_factory=list)
 
     @classmethod
-    def from_settings(cls, settings: Settings, migrate: bool = True) -> "NodeRuntime":
+    def from_settings(cls, settings: Settings, migrate: bool = True) -> NodeRuntime:
         if not settings.rpc_url:
             raise ConfigurationError("CREDREG_RPC_URL is not set")
         try:
@@ -136,7 +136,7 @@ class NodeRuntime:
         def run():
             try:
                 loop.run()
-            except Exception:  # noqa: BLE001 - e.g. AnchorerBusy: say so, keep serving the API
+            except Exception:
                 log.exception("%s stopped", type(loop).__name__)
         return run
 

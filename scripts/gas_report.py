@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from anchoring.contracts import IssuerKind, deploy_contracts, CredentialAnchor, IssuerRegistry
+from anchoring.contracts import CredentialAnchor, IssuerKind, IssuerRegistry, deploy_contracts
 from anchoring.keccak import keccak256
 from anchoring.merkle import MerkleTree
 from anchoring.transactions import TransactionSender

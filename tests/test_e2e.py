@@ -12,21 +12,20 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from eth_account import Account
 
 from anchoring.contracts import CredentialAnchor
-from anchoring.hashing import from_hex, to_hex
+from anchoring.hashing import from_hex
 from anchoring.transactions import TransactionSender
 from node.anchorer import Anchorer, AnchorerBusy, anchorer_lock
 from node.batcher import seal_due_batches
 from node.devchain import bootstrap_dev_network, start_local_chain
+from node.embedded import EmbeddedNode, node_settings
 from node.models import Batch, BatchState
 from tests.conftest import REPO
-from node.embedded import EmbeddedNode, node_settings
 
 pytestmark = [pytest.mark.chain, pytest.mark.slow]
 
@@ -285,9 +284,7 @@ def test_only_one_anchorer_per_key(dev_network, tmp_path):
 
     engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
     address = Account.create().address
-    with anchorer_lock(engine, address):
-        with pytest.raises(AnchorerBusy):
-            with anchorer_lock(engine, address):
-                pass
+    with anchorer_lock(engine, address), pytest.raises(AnchorerBusy), anchorer_lock(engine, address):
+        pass
     with anchorer_lock(engine, address):  # released
         pass

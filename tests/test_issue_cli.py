@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 
 from anchoring.bundle import ProofBundle
 from node.cli import app
-from tests.conftest import REPO
 from node.embedded import EmbeddedNode, node_settings
+from tests.conftest import REPO
 
 pytestmark = pytest.mark.chain
 runner = CliRunner()

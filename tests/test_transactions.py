@@ -11,7 +11,13 @@ from eth_account import Account
 
 from anchoring.chain import connect
 from anchoring.deployment import Deployment, DeploymentFileError
-from anchoring.errors import ChainUnreachable, ContractRevert, TransactionDropped, TransactionTimeout, WrongChain
+from anchoring.errors import (
+    ChainUnreachable,
+    ContractRevert,
+    TransactionDropped,
+    TransactionTimeout,
+    WrongChain,
+)
 from anchoring.transactions import TransactionSender
 from node.devchain import find_binary, free_port
 

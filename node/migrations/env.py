@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-import node.models  # noqa: F401  (registers the tables for autogenerate)
+import node.models
 import node.registry_models  # noqa: F401
 
 config = context.config
