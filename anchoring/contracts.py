@@ -73,6 +73,14 @@ class AnchorRecord:
 
 
 @dataclass(frozen=True)
+class StatusListRecord:
+    list_hash: bytes
+    published_at: int
+    block_number: int
+    version: int
+
+
+@dataclass(frozen=True)
 class CredentialView:
     included: bool
     anchored: bool
@@ -159,7 +167,16 @@ class CredentialAnchor:
                   proof_flags: Sequence[bool]) -> ContractFunction:
         return self.contract.functions.reinstate(root, list(digests), list(proof), list(proof_flags))
 
+    def publish_status_list(self, list_id: bytes, list_hash: bytes) -> ContractFunction:
+        return self.contract.functions.publishStatusList(list_id, list_hash)
+
     # reads
+    def status_list_of(self, issuer: str, list_id: bytes) -> StatusListRecord | None:
+        list_hash, at, block, version = _view(self.contract.functions.statusListOf, issuer, list_id)
+        if version == 0:
+            return None
+        return StatusListRecord(bytes(list_hash), at, block, version)
+
     def registry_address(self) -> str:
         return _view(self.contract.functions.registry)
 

@@ -51,6 +51,14 @@ contract CredentialAnchor {
         uint48 statusBlock;
     }
 
+    /// @notice The latest published version of an issuer's status list (W3C Bitstring Status List).
+    struct StatusListRecord {
+        bytes32 listHash;
+        uint48 publishedAt;
+        uint48 blockNumber;
+        uint64 version;
+    }
+
     /// @notice Upper bound on credentials per status-change transaction (keeps gas below block limits).
     uint256 public constant MAX_STATUS_BATCH = 512;
 
@@ -59,6 +67,7 @@ contract CredentialAnchor {
 
     mapping(bytes32 => AnchorRecord) private _anchors;
     mapping(bytes32 => mapping(bytes32 => StatusRecord)) private _statuses;
+    mapping(address => mapping(bytes32 => StatusListRecord)) private _statusLists;
 
     /// @notice Emitted once per anchored batch.
     event Anchored(bytes32 indexed root, address indexed issuer, uint256 leafCount);
@@ -71,6 +80,9 @@ contract CredentialAnchor {
         CredentialStatus status,
         uint8 reason
     );
+
+    /// @notice Emitted each time an issuer publishes a new version of one of its status lists.
+    event StatusListPublished(address indexed issuer, bytes32 indexed listId, bytes32 listHash, uint64 version);
 
     /// @notice The caller is not an active trusted issuer.
     error NotActiveIssuer(address caller);
@@ -150,6 +162,33 @@ contract CredentialAnchor {
         bool[] calldata proofFlags
     ) external {
         _changeStatus(root, digests, proof, proofFlags, CredentialStatus.Valid, 0);
+    }
+
+    /// @notice Publishes the hash of a new version of the caller's status list `listId`, so verifiers can
+    ///         check that a status list served by any node is the one the issuer published.
+    /// @dev Keyed by the caller, so an account can only publish its own lists; open to every account so that an
+    ///      issuer suspended from issuing can still publish revocations. Verifiers look lists up by the address
+    ///      that anchored the credential, which makes lists of other accounts irrelevant to them.
+    /// @param listId keccak256 of the status list credential's URL (or another stable identifier).
+    /// @param listHash keccak256 of the encoded list (the `encodedList` string's UTF-8 bytes).
+    function publishStatusList(bytes32 listId, bytes32 listHash) external {
+        if (listHash == bytes32(0)) revert EmptyBatch();
+        StatusListRecord storage record = _statusLists[msg.sender][listId];
+        uint64 version = record.version + 1;
+        _statusLists[msg.sender][listId] = StatusListRecord(
+            listHash,
+            uint48(block.timestamp),
+            uint48(block.number),
+            version
+        );
+        emit StatusListPublished(msg.sender, listId, listHash, version);
+    }
+
+    /// @notice The latest published version of `issuer`'s status list `listId` (zero values when none).
+    /// @param issuer The publishing issuer's address.
+    /// @param listId The list identifier used when publishing.
+    function statusListOf(address issuer, bytes32 listId) external view returns (StatusListRecord memory) {
+        return _statusLists[issuer][listId];
     }
 
     /// @notice Who anchored `root`, and when (zero values when never anchored).

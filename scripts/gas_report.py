@@ -69,6 +69,11 @@ def measure() -> list[tuple[str, int, str]]:
         for chosen in (digests[1:101], digests[101:613]):
             gas = ti_sender.transact(anchor.revoke(tree.root, *_multi(tree, chosen), 1)).gas_used
             rows.append((f"revoke {len(chosen)} in one transaction", gas, f"{gas // len(chosen):,} per credential"))
+        list_id = keccak256(b"https://node.example/status/revocation")
+        for version in (1, 2):
+            gas = ti_sender.transact(anchor.publish_status_list(list_id, keccak256(bytes([version])))).gas_used
+            rows.append((f"publish status list hash (version {version})", gas,
+                         "first write" if version == 1 else "update"))
     finally:
         chain.stop()
     return rows

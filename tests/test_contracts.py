@@ -230,3 +230,21 @@ def test_registry_enumeration(dev_network, w3):
     registry: IssuerRegistry = dev_network.registry(w3)
     accounts = registry.accounts()
     assert accounts[:3] == [dev_network.root_tao.address, dev_network.tao.address, dev_network.issuer.address]
+
+
+def test_status_list_hashes_are_versioned_per_issuer(any_network, any_funder, university):
+    w3 = any_funder.w3
+    anchor = any_network.anchor(w3)
+    list_id = keccak256(b"https://node.example/status/1")
+    assert anchor.status_list_of(university.address, list_id) is None
+    first, second = keccak256(b"list v1"), keccak256(b"list v2")
+    confirmation = send(any_network, university, anchor.publish_status_list(list_id, first))
+    record = anchor.status_list_of(university.address, list_id)
+    assert (record.list_hash, record.version, record.block_number) == (first, 1, confirmation.block_number)
+    send(any_network, university, anchor.publish_status_list(list_id, second))
+    assert anchor.status_list_of(university.address, list_id).version == 2
+    assert anchor.status_list_of(university.address, list_id).list_hash == second
+    # another account publishing under the same id does not touch this issuer's list
+    send(any_network, any_network.issuer, anchor.publish_status_list(list_id, keccak256(b"other")))
+    assert anchor.status_list_of(university.address, list_id).list_hash == second
+    reverts_with("EmptyBatch", lambda: send(any_network, university, anchor.publish_status_list(list_id, b"\0" * 32)))
