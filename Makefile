@@ -14,8 +14,11 @@ $(PY_STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	@touch $@
 
+# `npm install --no-save` rather than `npm ci`: the lock pins every version, but the registries reachable here
+# serve only the linux-x64 build of Anvil's per-platform packages, and `npm ci` refuses a lock that lacks the
+# others. --no-save installs exactly the locked versions and leaves the lock untouched.
 $(NPM_STAMP): package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+	npm install --no-save --no-audit --no-fund --loglevel=error
 	@touch $@
 
 # The verifier and registry pages are tested in headless Chromium, from Debian's package (playwright's own
