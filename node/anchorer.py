@@ -272,6 +272,10 @@ class AnchorerLoop:
                     self.last_error = str(exc)
                     log.warning("anchorer pass failed, retrying: %s", exc)
                     backoff = min(backoff * 2, self.max_backoff)
+                except Exception as exc:  # noqa: BLE001 - keep anchoring; the state on disk is consistent
+                    self.last_error = f"{type(exc).__name__}: {exc}"
+                    log.exception("unexpected anchorer error, retrying")
+                    backoff = min(backoff * 2, self.max_backoff)
                 self.stop_event.wait(backoff)
 
     def stop(self) -> None:
