@@ -14,6 +14,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
+from sqlmodel import select
 
 from anchoring.chain import connect
 from anchoring.contracts import CredentialAnchor, IssuerRegistry
@@ -25,6 +26,7 @@ from node.batcher import seal_due_batches
 from node.db import make_engine, session_factory, session_scope, upgrade
 from node.indexer import Indexer, IndexerLoop
 from node.keys import KeystoreError, read_keystore
+from node.models import Issuer
 from node.settings import Settings
 from node.tokens import get_or_create_issuer
 
@@ -108,7 +110,10 @@ class NodeRuntime:
         except ChainError:
             did = None  # not (yet) accredited: the anchorer reports NotActiveIssuer per batch
         with session_scope(factory) as session:
-            issuer = get_or_create_issuer(session, did or account.address, account.address, did)
+            # an operator may have registered the issuer under a friendly name (`credreg token create`)
+            issuer = session.exec(select(Issuer).where(Issuer.address == account.address)).first()
+            if issuer is None:
+                issuer = get_or_create_issuer(session, did or account.address, account.address, did)
             issuer_id = issuer.id
         return cls(settings, engine, factory, deployment, account, issuer_id, settings.rpc_url)
 

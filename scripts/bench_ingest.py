@@ -1,5 +1,6 @@
 """End-to-end ingest benchmark: credentials/s from the first request to the last anchored, through the real
-API server, batcher and anchorer, against a fresh local Anvil; on SQLite and PostgreSQL.
+API server, batcher and anchorer (`credreg serve` in its own process, as in production), against a fresh
+local Anvil; on SQLite and PostgreSQL.
 
     python scripts/bench_ingest.py                       # 10k and 100k on SQLite and PostgreSQL
     python scripts/bench_ingest.py --sizes 10000 --databases sqlite
@@ -25,10 +26,16 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from node.db import make_engine, normalize_url
-from node.devchain import bootstrap_dev_network, start_local_chain
-from node.embedded import EmbeddedNode, node_settings
+import subprocess
+import sys
+
+import httpx
+
+from node.db import make_engine, normalize_url, session_scope, upgrade
+from node.db import session_factory as make_session_factory
+from node.devchain import bootstrap_dev_network, free_port, start_local_chain
 from node.models import Credential
+from node.tokens import create_token, get_or_create_issuer
 
 POSTGRES_URL = os.environ.get("CREDREG_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 console = Console()
@@ -66,10 +73,50 @@ class Database:
                 conn.execute(sa.text(f'DROP SCHEMA "{self.schema}" CASCADE'))
 
 
-def wait_all_anchored(node: EmbeddedNode, total: int, progress: Progress, task, timeout: float) -> None:
+class ServedNode:
+    """`credreg serve` in a child process; the benchmark talks to it over HTTP and reads its database."""
+
+    def __init__(self, folder: Path, chain, network, database_url: str):
+        network.deployment.save(folder / "deployment.json")
+        self.engine = make_engine(database_url)
+        upgrade(self.engine)
+        with session_scope(make_session_factory(self.engine)) as session:
+            issuer = get_or_create_issuer(session, "bench university", network.issuer.address)
+            token = create_token(session, issuer.id, label="bench").token
+        port = free_port()
+        env = dict(os.environ, CREDREG_DATA_DIR=str(folder), CREDREG_DATABASE_URL=database_url,
+                   CREDREG_RPC_URL=chain.rpc_url, CREDREG_DEPLOYMENT_FILE=str(folder / "deployment.json"),
+                   CREDREG_ISSUER_PRIVATE_KEY="0x" + network.issuer.key.hex(), CREDREG_PORT=str(port))
+        self.log = open(folder / "node.log", "wb")
+        self.process = subprocess.Popen([sys.executable, "-m", "node.cli", "serve"], env=env,
+                                        stdout=self.log, stderr=self.log)
+        self.http = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120,
+                                 headers={"Authorization": f"Bearer {token}"})
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if self.http.get("/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.log.flush()
+                tail = (folder / "node.log").read_text()[-2000:]
+                raise RuntimeError(f"credreg serve did not start:\n{tail}")
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(30)
+        self.http.close()
+        self.log.close()
+        self.engine.dispose()
+
+
+def wait_all_anchored(node: ServedNode, total: int, progress: Progress, task, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while True:
-        with node.runtime.engine.connect() as conn:
+        with node.engine.connect() as conn:
             done = conn.execute(sa.text("SELECT count(*) FROM credential WHERE status = 'anchored'")).scalar()
         progress.update(task, completed=done)
         if done >= total:
@@ -79,8 +126,8 @@ def wait_all_anchored(node: EmbeddedNode, total: int, progress: Progress, task, 
         time.sleep(0.05)
 
 
-def latencies(node: EmbeddedNode) -> tuple[float, float]:
-    with node.runtime.engine.connect() as conn:
+def latencies(node: ServedNode) -> tuple[float, float]:
+    with node.engine.connect() as conn:
         rows = conn.execute(sa.select(Credential.created_at, Credential.anchored_at)).all()
     values = sorted((a - c).total_seconds() for c, a in rows)
     p50 = statistics.median(values)
@@ -93,9 +140,7 @@ def run_once(chain, network, kind: str, count: int, bulk: bool, chunk: int, prog
         database = Database(kind, Path(tmp))
         node = None
         try:
-            settings = node_settings(Path(tmp), chain.rpc_url, network.deployment, network.issuer.key,
-                                     database_url=database.url)
-            node = EmbeddedNode(settings)
+            node = ServedNode(Path(tmp), chain, network, database.url)
             creds = make_credentials(count, uuid.uuid4().hex[:8])
             label = f"{kind} {'bulk' if bulk else 'one per request'} {count:,}"
             sent = progress.add_task(f"{label}: sending", total=count)
@@ -110,13 +155,13 @@ def run_once(chain, network, kind: str, count: int, bulk: bool, chunk: int, prog
                     progress.advance(sent, min(chunk, count - i))
             else:
                 for cred in creds:
-                    node.issue(cred)
+                    node.http.post("/v1/credentials", json=cred).raise_for_status()
                     progress.advance(sent)
             accepted = time.perf_counter() - start
             wait_all_anchored(node, count, progress, anchored, timeout=max(120, count / 100))
             total = time.perf_counter() - start
             p50, p99 = latencies(node)
-            with node.runtime.engine.connect() as conn:
+            with node.engine.connect() as conn:
                 batches = conn.execute(sa.text("SELECT count(*) FROM batch")).scalar()
             return {"database": kind, "mode": "bulk" if bulk else "single", "credentials": count,
                     "batches": batches, "accept_s": accepted, "total_s": total, "per_s": count / total,
