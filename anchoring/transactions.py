@@ -99,9 +99,9 @@ class TransactionSender:
         block = "pending" if pending else "latest"
         return self._rpc(lambda: self.w3.eth.get_transaction_count(self.account.address, block))
 
-    def fees(self) -> dict[str, int]:
+    def fees(self, latest: dict | None = None) -> dict[str, int]:
         """EIP-1559 fee fields when the chain has a base fee, a legacy gas price otherwise."""
-        latest = self._rpc(lambda: self.w3.eth.get_block("latest"))
+        latest = latest or self._rpc(lambda: self.w3.eth.get_block("latest"))
         base_fee = latest.get("baseFeePerGas")
         if base_fee is None:
             return {"gasPrice": self._rpc(lambda: self.w3.eth.gas_price)}
@@ -126,16 +126,16 @@ class TransactionSender:
     def sign(self, call: ContractFunction, nonce: int | None = None, gas: int | None = None,
              fees: dict[str, int] | None = None) -> SignedTx:
         """Build and sign `call` without sending it."""
+        latest = self._rpc(lambda: self.w3.eth.get_block("latest")) if gas is None or fees is None else None
         if gas is None:
             estimate = self.estimate(call)
-            block_limit = self._rpc(lambda: self.w3.eth.get_block("latest"))["gasLimit"]
-            gas = min(int(estimate * GAS_MARGIN), max(estimate, block_limit))
+            gas = min(int(estimate * GAS_MARGIN), max(estimate, latest["gasLimit"]))
         tx: dict[str, Any] = {
             "from": self.account.address,
             "nonce": self.next_nonce() if nonce is None else nonce,
             "gas": gas,
             "chainId": self.chain_id,
-            **(fees or self.fees()),
+            **(fees or self.fees(latest)),
         }
         tx = call.build_transaction(tx)
         signed = self.account.sign_transaction(tx)

@@ -49,7 +49,8 @@ from node.models import Batch, BatchState
 log = logging.getLogger("credreg.anchorer")
 
 REORG_WINDOW_BLOCKS = 64  # confirmed batches younger than this are re-checked against the canonical chain
-DROP_GRACE_SECONDS = 5.0  # a tx unknown to the node this long after submission is treated as dropped
+DROP_GRACE_SECONDS = 5.0
+MAX_IN_FLIGHT = 16  # submitted, unconfirmed anchor transactions per key  # a tx unknown to the node this long after submission is treated as dropped
 
 
 class AnchorerBusy(RuntimeError):
@@ -197,50 +198,68 @@ class Anchorer:
 
     # --- re-org detection for recent confirmations -------------------------------------------------
     def _check_reorgs(self, result: PassResult) -> None:
+        """Roll back confirmations whose block left the canonical chain.
+
+        Blocks form a hash chain: when the newest confirmed batch's block is still canonical, so are all
+        older ones. So one block lookup per pass in the normal case, more only when something moved.
+        """
         head = self.sender.w3.eth.block_number
         with self.session_factory() as session:
             recent = session.exec(
                 select(Batch).where(Batch.issuer_id == self.issuer_id, Batch.state == BatchState.confirmed.value,
                                     Batch.block_number >= head - REORG_WINDOW_BLOCKS)
+                .order_by(Batch.block_number.desc())
             ).all()
+            checked: dict[int, str | None] = {}
             for batch in recent:
-                canonical = None
-                if batch.block_number <= head:
-                    canonical = to_hex(bytes(self.sender.w3.eth.get_block(batch.block_number)["hash"]))
-                if canonical != batch.block_hash:
-                    record_reorg(session, batch, f"block {batch.block_number} re-orged away")
-                    result.reorged += 1
-                    log.warning("batch %s: block %s re-orged away; re-checking", batch.id, batch.block_number)
+                number = batch.block_number
+                if number not in checked:
+                    checked[number] = (to_hex(bytes(self.sender.w3.eth.get_block(number)["hash"]))
+                                       if number <= head else None)
+                if checked[number] == batch.block_hash:
+                    break  # canonical, and so is everything below it
+                record_reorg(session, batch, f"block {number} re-orged away")
+                result.reorged += 1
+                log.warning("batch %s: block %s re-orged away; re-checking", batch.id, number)
 
     # --- submit -------------------------------------------------------------------------------------
     def _submit_next(self, result: PassResult) -> None:
+        """Submit up to MAX_IN_FLIGHT sealed batches with consecutive nonces, so a backlog anchors in parallel
+        blocks instead of one batch per round trip."""
         with self.session_factory() as session:
-            batch = next_sealed_batch(session, self.issuer_id)
-            if batch is None:
-                return
-            if self._anchored_by_us(batch):  # an earlier, dropped-looking transaction made it after all
-                self._adopt_existing_anchor(session, batch, result)
-                return
-            try:
-                signed = self.sender.sign(self.anchor.anchor(from_hex(batch.root), batch.size),
-                                          nonce=self.sender.next_nonce())
-            except ContractRevert as exc:
-                record_failure(session, batch, f"anchor would revert: {exc}", final=exc.error != "NotActiveIssuer")
-                result.failed += 1
-                log.error("batch %s: anchor would revert: %s", batch.id, exc)
-                return
-            # write-ahead: the row names the transaction before the network sees it
-            record_submission(session, batch, nonce=signed.nonce, tx_hash=to_hex(signed.tx_hash),
-                              chain_id=self.sender.chain_id, contract_address=self.anchor.address)
-            try:
-                self.sender.broadcast(signed)
-            except NonceConsumed as exc:
-                record_dropped(session, batch, str(exc))
-                result.dropped += 1
-                return
-            result.submitted += 1
-            log.info("batch %s (%s leaves) submitted as %s nonce %s", batch.id, batch.size, batch.tx_hash,
-                     signed.nonce)
+            in_flight = len(submitted_batches(session, self.issuer_id))
+        nonce = None
+        while in_flight < MAX_IN_FLIGHT:
+            with self.session_factory() as session:
+                batch = next_sealed_batch(session, self.issuer_id)
+                if batch is None:
+                    return
+                if self._anchored_by_us(batch):  # an earlier, dropped-looking transaction made it after all
+                    self._adopt_existing_anchor(session, batch, result)
+                    continue
+                nonce = self.sender.next_nonce() if nonce is None else nonce
+                try:
+                    signed = self.sender.sign(self.anchor.anchor(from_hex(batch.root), batch.size), nonce=nonce)
+                except ContractRevert as exc:
+                    record_failure(session, batch, f"anchor would revert: {exc}",
+                                   final=exc.error != "NotActiveIssuer")
+                    result.failed += 1
+                    log.error("batch %s: anchor would revert: %s", batch.id, exc)
+                    return
+                # write-ahead: the row names the transaction before the network sees it
+                record_submission(session, batch, nonce=signed.nonce, tx_hash=to_hex(signed.tx_hash),
+                                  chain_id=self.sender.chain_id, contract_address=self.anchor.address)
+                try:
+                    self.sender.broadcast(signed)
+                except NonceConsumed as exc:
+                    record_dropped(session, batch, str(exc))
+                    result.dropped += 1
+                    return
+                result.submitted += 1
+                in_flight += 1
+                nonce += 1
+                log.info("batch %s (%s leaves) submitted as %s nonce %s", batch.id, batch.size, batch.tx_hash,
+                         signed.nonce)
 
 
 class AnchorerLoop:

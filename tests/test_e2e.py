@@ -288,3 +288,39 @@ def test_only_one_anchorer_per_key(dev_network, tmp_path):
         pass
     with anchorer_lock(engine, address):  # released
         pass
+
+
+def test_backlog_is_submitted_together_and_a_partial_reorg_rolls_back_only_newer_batches(tmp_path):
+    chain = start_local_chain("anvil")
+    try:
+        network = bootstrap_dev_network(chain)
+        w3 = chain.web3()
+        settings = node_settings(tmp_path, chain.rpc_url, network.deployment, network.issuer.key, batch_max_size=1)
+        node = EmbeddedNode(settings, pipeline=False)
+        try:
+            anchorer = node.runtime.anchorer()
+            node.issue(credential(0))
+            seal_due_batches(node.runtime.factory, settings, force=True)
+            anchorer.run_pass()
+            anchorer.run_pass()
+            snapshot = w3.provider.make_request("evm_snapshot", [])["result"]  # batch 1 is below the fork
+            for i in range(1, 4):
+                node.issue(credential(i))
+            assert len(seal_due_batches(node.runtime.factory, settings, force=True)) == 3
+            result = anchorer.run_pass()
+            assert result.submitted == 3  # one pass, consecutive nonces, no waiting between them
+            anchorer.run_pass()
+            with node.runtime.factory() as session:
+                batches = [session.get(Batch, i) for i in range(1, 5)]
+            assert all(b.state == BatchState.confirmed.value for b in batches)
+            assert [b.nonce for b in batches[1:]] == [batches[1].nonce + k for k in range(3)]
+            w3.provider.make_request("evm_revert", [snapshot])
+            w3.provider.make_request("anvil_mine", [5])
+            result = anchorer.run_pass()
+            assert result.reorged == 3
+            with node.runtime.factory() as session:
+                assert session.get(Batch, 1).state == BatchState.confirmed.value  # below the fork: untouched
+        finally:
+            node.stop()
+    finally:
+        chain.stop()
