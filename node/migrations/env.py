@@ -7,6 +7,7 @@ from sqlmodel import SQLModel
 
 import node.models
 import node.registry_models  # noqa: F401
+import node.revocation_models  # noqa: F401
 
 config = context.config
 target_metadata = SQLModel.metadata
