@@ -142,12 +142,23 @@ def seal_batch(session: Session, issuer_id: int, max_size: int) -> Batch | None:
     )
     session.add(batch)
     session.flush()
-    res = session.execute(
-        t.update()
-        .where(t.c.id == sa.bindparam("cid"), t.c.status == CredentialStatus.pending.value)
-        .values(status=CredentialStatus.batched.value, batch_id=batch.id, leaf_index=sa.bindparam("leaf")),
-        [{"cid": r[0], "leaf": i} for i, r in enumerate(rows)],
-    )
+    first, last = rows[0][0], rows[-1][0]
+    if last - first == len(rows) - 1:
+        # contiguous ids (one issuer's bulk, the usual case): one range UPDATE instead of one per row;
+        # leaf_index = id - first is the same position in the tree's input order
+        res = session.execute(
+            t.update()
+            .where(t.c.issuer_id == issuer_id, t.c.id.between(first, last),
+                   t.c.status == CredentialStatus.pending.value)
+            .values(status=CredentialStatus.batched.value, batch_id=batch.id, leaf_index=t.c.id - first)
+        )
+    else:
+        res = session.execute(
+            t.update()
+            .where(t.c.id == sa.bindparam("cid"), t.c.status == CredentialStatus.pending.value)
+            .values(status=CredentialStatus.batched.value, batch_id=batch.id, leaf_index=sa.bindparam("leaf")),
+            [{"cid": r[0], "leaf": i} for i, r in enumerate(rows)],
+        )
     claimed = res.rowcount if res.rowcount is not None and res.rowcount >= 0 else None
     if claimed is None:
         claimed = session.execute(sa.select(sa.func.count()).where(t.c.batch_id == batch.id)).scalar()
