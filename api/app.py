@@ -21,7 +21,7 @@ from node.db import session_factory as make_session_factory
 from node.settings import Settings, get_settings
 
 from .errors import install_error_handlers
-from .routers import credentials, health, proofs, registry, verify
+from .routers import credentials, health, proofs, registry, revocation, statuslist, verify
 
 __all__ = ["create_app", "web3_chain_probe"]
 
@@ -65,6 +65,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     )
     install_error_handlers(app)
     app.include_router(credentials.router)
+    app.include_router(revocation.router)
+    app.include_router(statuslist.router)
     app.include_router(proofs.router)
     app.include_router(health.router)
     app.include_router(registry.router)

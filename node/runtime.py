@@ -27,6 +27,7 @@ from node.db import make_engine, session_factory, session_scope, upgrade
 from node.indexer import Indexer, IndexerLoop
 from node.keys import KeystoreError, read_keystore
 from node.models import Issuer
+from node.revoker import Revoker, SignerPasses
 from node.settings import Settings
 from node.tokens import get_or_create_issuer
 
@@ -123,13 +124,20 @@ class NodeRuntime:
                         CredentialAnchor(w3, self.deployment.credential_anchor), self.issuer_id,
                         self.settings.confirmations, self.deployment.chain_id)
 
+    def revoker(self) -> Revoker:
+        w3 = connect(self.rpc_url, deployment=self.deployment)
+        return Revoker(self.factory, TransactionSender(w3, self.account),
+                       CredentialAnchor(w3, self.deployment.credential_anchor), self.issuer_id,
+                       self.settings.confirmations)
+
     def indexer(self) -> Indexer:
         w3 = connect(self.rpc_url, deployment=self.deployment)
         return Indexer(self.factory, w3, self.deployment, self.settings.confirmations)
 
     def start_pipeline(self) -> None:
-        """Start the batcher, the anchorer and the chain-event indexer in background threads."""
-        self.loops = [BatcherLoop(self.factory, self.settings), AnchorerLoop(self.anchorer(), self.engine),
+        """Start the batcher, the anchorer + revoker (one thread, one key, one lock) and the indexer."""
+        signer = SignerPasses(self.anchorer(), self.revoker())
+        self.loops = [BatcherLoop(self.factory, self.settings), AnchorerLoop(signer, self.engine),
                       IndexerLoop(self.indexer())]
         for loop in self.loops:
             thread = threading.Thread(target=self._guard(loop), name=type(loop).__name__, daemon=True)

@@ -1,0 +1,309 @@
+"""W3C Bitstring Status List v1.0: per issuer and purpose (revocation, suspension) one list of at least
+131,072 one-bit entries, served as a ``BitstringStatusListCredential`` and its hash published on chain.
+
+Encoding (the spec's ``encodedList``): the bitstring (index 0 = the most significant bit of the first
+byte) is GZIP-compressed (RFC 1952; ``mtime`` fixed at 0 so the same bits give the same bytes), then
+base64url-encoded without padding (RFC 4648), and prefixed with ``u`` (Multibase base64url).
+
+Allocation (herd privacy): ``POST /v1/status/allocate`` reserves one index per purpose, drawn with a CSPRNG
+(``secrets``) uniformly from the whole list and unique per list, and returns the ``credentialStatus``
+entries the issuer embeds *before* issuing (the credential is hashed as submitted, so the entries cannot
+be added later). The node links an index to a digest when that credential's status first changes (it reads
+the entries out of the stored credential), then sets the bit: revocation list bit = revoked, suspension
+list bit = suspended. Bits follow the status *confirmed on chain*, so the list and ``statusOf`` agree.
+
+On chain: ``publishStatusList(listId = keccak256(url), listHash = keccak256(encodedList as ASCII))``,
+sent by the revoker (same key and lock as the anchorer) at most once per ``publish_interval_seconds``
+after a change. :func:`check_served_list` compares a served list with the chain (no database needed).
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import io
+import json
+import secrets
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from anchoring.hashing import to_hex
+from anchoring.keccak import keccak256
+
+from .issuance import Problem
+from .models import Issuer, utcnow
+from .revocation_models import StatusList, StatusListEntry
+
+MIN_LIST_BITS = 131_072  # 16 KiB: the spec's minimum, for herd privacy
+PURPOSES = ("revocation", "suspension")
+#: the credential status that sets a list's bit
+PURPOSE_STATUS = {"revocation": "revoked", "suspension": "suspended"}
+MAX_FILL = 0.5  # stop allocating when half the list is used: keeps random draws cheap and the herd large
+CONTEXT_V2 = "https://www.w3.org/ns/credentials/v2"
+
+
+class StatusListConfig(BaseSettings):
+    """``CREDREG_STATUS_LIST_*`` environment settings (kept apart from node.settings)."""
+
+    model_config = SettingsConfigDict(env_prefix="CREDREG_STATUS_LIST_", extra="ignore")
+
+    size: int = MIN_LIST_BITS  # bits per list (>= 131,072, a multiple of 8)
+    max_age_seconds: int = 60  # Cache-Control max-age of the served list (and its ttl)
+    publish_interval_seconds: float = 30.0  # at most one publishStatusList per list per interval
+    #: issuers allowed to allocate (names or addresses, comma-separated); empty = every issuer
+    issuers: str = ""
+
+    def allows(self, issuer: Issuer) -> bool:
+        allowed = {x.strip().lower() for x in self.issuers.split(",") if x.strip()}
+        return not allowed or issuer.name.lower() in allowed or issuer.address.lower() in allowed
+
+
+# ------------------------------------------------------------------------------------------- encoding
+def encode_bits(bits: bytes | bytearray) -> str:
+    """The spec's encodedList: ``"u"`` + base64url(no padding) of gzip(bitstring)."""
+    if len(bits) * 8 < MIN_LIST_BITS:
+        raise ValueError(f"a bitstring status list has at least {MIN_LIST_BITS} entries")
+    compressed = gzip.compress(bytes(bits), compresslevel=9, mtime=0)
+    return "u" + base64.urlsafe_b64encode(compressed).rstrip(b"=").decode("ascii")
+
+
+def decode_list(encoded: str, *, max_bytes: int = 16 * 1024 * 1024) -> bytes:
+    """The bitstring of an encodedList (Multibase ``u`` prefix required); ValueError when malformed."""
+    if not isinstance(encoded, str) or not encoded.startswith("u"):
+        raise ValueError("encodedList must be Multibase base64url (prefix 'u')")
+    body = encoded[1:]
+    if "=" in body or any(c in body for c in "+/"):
+        raise ValueError("encodedList must be base64url without padding")
+    try:
+        compressed = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"encodedList is not base64url: {exc}") from None
+    decoder = gzip.GzipFile(fileobj=io.BytesIO(compressed))
+    try:
+        bits = decoder.read(max_bytes + 1)
+    except (OSError, EOFError) as exc:
+        raise ValueError(f"encodedList is not GZIP: {exc}") from None
+    if len(bits) > max_bytes:
+        raise ValueError("decoded status list too large")
+    if len(bits) * 8 < MIN_LIST_BITS:
+        raise ValueError(f"decoded status list has {len(bits) * 8} entries, fewer than {MIN_LIST_BITS}")
+    return bits
+
+
+def bitstring(size_bits: int, set_indexes: list[int] | set[int]) -> bytearray:
+    out = bytearray(size_bits // 8)
+    for i in set_indexes:
+        out[i // 8] |= 0x80 >> (i % 8)
+    return out
+
+
+def get_bit(bits: bytes, index: int) -> bool:
+    if not 0 <= index < len(bits) * 8:
+        raise IndexError(f"status list index {index} out of range")
+    return bool(bits[index // 8] & (0x80 >> (index % 8)))
+
+
+def list_id(url: str) -> bytes:
+    return keccak256(url.encode("utf-8"))
+
+
+def list_hash(encoded: str) -> bytes:
+    return keccak256(encoded.encode("ascii"))
+
+
+# ------------------------------------------------------------------------------------------- lists
+def list_url(base_url: str, issuer_address: str, purpose: str) -> str:
+    return f"{base_url.rstrip('/')}/v1/status/{issuer_address}/{purpose}"
+
+
+def get_or_create_list(session: Session, issuer: Issuer, purpose: str, base_url: str,
+                       config: StatusListConfig) -> StatusList:
+    found = session.exec(select(StatusList).where(StatusList.issuer_id == issuer.id,
+                                                  StatusList.purpose == purpose)).first()
+    if found is not None:
+        return found
+    size = max(MIN_LIST_BITS, config.size - config.size % 8)
+    lst = StatusList(issuer_id=issuer.id, purpose=purpose, url=list_url(base_url, issuer.address, purpose),
+                     size=size)
+    try:
+        with session.begin_nested():
+            session.add(lst)
+            session.flush()
+    except IntegrityError:  # created concurrently
+        return session.exec(select(StatusList).where(StatusList.issuer_id == issuer.id,
+                                                     StatusList.purpose == purpose)).one()
+    return lst
+
+
+def entry_json(lst: StatusList, index: int) -> dict:
+    return {"id": f"{lst.url}#{index}", "type": "BitstringStatusListEntry", "statusPurpose": lst.purpose,
+            "statusListIndex": str(index), "statusListCredential": lst.url}
+
+
+def allocate(session: Session, issuer: Issuer, purposes: list[str], base_url: str,
+             config: StatusListConfig) -> list[dict]:
+    """Reserve one random, unused index per purpose; returns the credentialStatus entries (commits)."""
+    if not config.allows(issuer):
+        raise Problem(403, "status-list-disabled", "Status lists disabled",
+                      "status lists are not enabled for this issuer (CREDREG_STATUS_LIST_ISSUERS)",
+                      [{"pointer": "", "field": "header.Authorization", "message": "issuer not enabled"}])
+    entries = []
+    for purpose in purposes:
+        lst = get_or_create_list(session, issuer, purpose, base_url, config)
+        if lst.allocated >= lst.size * MAX_FILL:
+            raise Problem(409, "status-list-full", "Status list full",
+                          f"the {purpose} list of this issuer has no free index left",
+                          [{"pointer": "/purposes", "field": "purposes", "message": "list full"}])
+        for _ in range(64):
+            index = secrets.randbelow(lst.size)
+            try:
+                with session.begin_nested():
+                    session.add(StatusListEntry(list_id=lst.id, idx=index))
+                    session.flush()
+                break
+            except IntegrityError:
+                continue  # taken: draw again
+        else:  # pragma: no cover - needs a nearly full list
+            raise Problem(503, "status-list-busy", "Try again", "could not find a free index", [])
+        session.execute(sa.update(StatusList.__table__).where(StatusList.__table__.c.id == lst.id)
+                        .values(allocated=StatusList.__table__.c.allocated + 1))
+        entries.append(entry_json(lst, index))
+    session.commit()
+    return entries
+
+
+def _status_entries(canonical: bytes) -> list[dict]:
+    try:
+        cred = json.loads(canonical)
+    except ValueError:
+        return []
+    status = cred.get("credentialStatus") if isinstance(cred, dict) else None
+    if isinstance(status, dict):
+        status = [status]
+    return [s for s in status or [] if isinstance(s, dict) and s.get("type") == "BitstringStatusListEntry"]
+
+
+def apply_status(session: Session, issuer_id: int, digest: str, canonical: bytes, status: str) -> int:
+    """Set the bits of ``digest``'s entries in the issuer's lists for its new confirmed ``status``
+    (valid | suspended | revoked). Links entries on first use. Flushes; returns the number of bits changed."""
+    entries = session.exec(select(StatusListEntry).where(StatusListEntry.digest == digest)).all()
+    lists = {lst.url: lst for lst in session.exec(select(StatusList).where(StatusList.issuer_id == issuer_id))}
+    by_id = {lst.id: lst for lst in lists.values()}
+    if not entries:  # first status change: link the entries the credential carries
+        for item in _status_entries(canonical):
+            lst = lists.get(item.get("statusListCredential"))
+            try:
+                index = int(item.get("statusListIndex"))
+            except (TypeError, ValueError):
+                continue
+            if lst is None or lst.purpose != item.get("statusPurpose"):
+                continue
+            entry = session.exec(select(StatusListEntry).where(StatusListEntry.list_id == lst.id,
+                                                               StatusListEntry.idx == index)).first()
+            if entry is not None and entry.digest in (None, digest):
+                entry.digest = digest
+                session.add(entry)
+                entries.append(entry)
+    changed = 0
+    for entry in entries:
+        lst = by_id.get(entry.list_id)
+        if lst is None:
+            continue
+        bit = status == PURPOSE_STATUS[lst.purpose]
+        if entry.bit != bit:
+            entry.bit = bit
+            session.add(entry)
+            lst.revision += 1
+            lst.updated_at = utcnow()
+            session.add(lst)
+            changed += 1
+    session.flush()
+    return changed
+
+
+_ENCODED_CACHE: dict[tuple[int, int], str] = {}
+_cache_lock = threading.Lock()
+
+
+def encoded_list(session: Session, lst: StatusList) -> str:
+    """The current encodedList of ``lst`` (cached per list id and revision)."""
+    key = (lst.id, lst.revision)
+    with _cache_lock:
+        if key in _ENCODED_CACHE:
+            return _ENCODED_CACHE[key]
+    t = StatusListEntry.__table__
+    indexes = session.execute(sa.select(t.c.idx).where(t.c.list_id == lst.id, t.c.bit == sa.true())).scalars().all()
+    encoded = encode_bits(bitstring(lst.size, indexes))
+    with _cache_lock:
+        if len(_ENCODED_CACHE) > 256:
+            _ENCODED_CACHE.clear()
+        _ENCODED_CACHE[key] = encoded
+    return encoded
+
+
+def list_credential(lst: StatusList, issuer: Issuer, encoded: str, config: StatusListConfig) -> dict:
+    """The BitstringStatusListCredential document (unsigned: its integrity is the hash published on chain)."""
+    return {
+        "@context": [CONTEXT_V2],
+        "id": lst.url,
+        "type": ["VerifiableCredential", "BitstringStatusListCredential"],
+        "issuer": issuer.did or issuer.address,
+        "validFrom": lst.updated_at.replace(microsecond=0).isoformat() + "Z",
+        "credentialSubject": {
+            "id": f"{lst.url}#list",
+            "type": "BitstringStatusList",
+            "statusPurpose": lst.purpose,
+            "encodedList": encoded,
+            "ttl": config.max_age_seconds * 1000,
+        },
+    }
+
+
+def find_list(session: Session, issuer_ref: str, purpose: str) -> tuple[StatusList, Issuer]:
+    if purpose not in PURPOSES:
+        raise Problem(404, "not-found", "Not found", f"unknown status purpose {purpose!r}",
+                      [{"pointer": "", "field": "path.purpose", "message": f"one of {', '.join(PURPOSES)}"}])
+    issuer = session.exec(select(Issuer).where(sa.func.lower(Issuer.address) == issuer_ref.lower())).first()
+    lst = None if issuer is None else session.exec(
+        select(StatusList).where(StatusList.issuer_id == issuer.id, StatusList.purpose == purpose)).first()
+    if lst is None:
+        raise Problem(404, "not-found", "Not found", f"no {purpose} status list for issuer {issuer_ref}",
+                      [{"pointer": "", "field": "path.issuerId", "message": "unknown issuer or list"}])
+    return lst, issuer
+
+
+# ------------------------------------------------------------------------------------------- checking
+@dataclass(frozen=True)
+class ListCheck:
+    ok: bool
+    reason: str
+    served_hash: str
+    onchain_hash: str | None
+    version: int | None
+
+
+def check_served_list(document: dict[str, Any], anchor, issuer_address: str) -> ListCheck:
+    """Does a served BitstringStatusListCredential match the hash its issuer published on chain?
+    ``anchor``: an ``anchoring.contracts.CredentialAnchor``. A list changed since the last publication
+    (at most one publish interval ago) fails with a reason that says so."""
+    url = document.get("id")
+    encoded = (document.get("credentialSubject") or {}).get("encodedList")
+    if not isinstance(url, str) or not isinstance(encoded, str):
+        return ListCheck(False, "not a BitstringStatusListCredential (id / encodedList missing)", "", None, None)
+    decode_list(encoded)  # raises ValueError when malformed
+    served = to_hex(list_hash(encoded))
+    record = anchor.status_list_of(issuer_address, list_id(url))
+    if record is None:
+        return ListCheck(False, f"no status list published on chain by {issuer_address} for {url}", served,
+                         None, None)
+    onchain = to_hex(record.list_hash)
+    if onchain != served:
+        return ListCheck(False, f"served list differs from version {record.version} published on chain "
+                                f"(changed since, or tampered)", served, onchain, record.version)
+    return ListCheck(True, f"matches version {record.version} published on chain", served, onchain, record.version)
