@@ -227,13 +227,14 @@ def apply_status(session: Session, issuer_id: int, digest: str, canonical: bytes
     return changed
 
 
-_ENCODED_CACHE: dict[tuple[int, int], str] = {}
+_ENCODED_CACHE: dict[tuple, str] = {}
 _cache_lock = threading.Lock()
 
 
 def encoded_list(session: Session, lst: StatusList) -> str:
     """The current encodedList of ``lst`` (cached per list id and revision)."""
-    key = (lst.id, lst.revision)
+    bind = session.get_bind()
+    key = (str(bind.url), id(bind), lst.id, lst.revision, lst.updated_at)  # several databases in one process
     with _cache_lock:
         if key in _ENCODED_CACHE:
             return _ENCODED_CACHE[key]
