@@ -42,11 +42,9 @@ back to one ``statusOf(root, digest)`` call per bundle.
 
 from __future__ import annotations
 
-import gc
 import json
 import re
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -64,7 +62,7 @@ from .hashing import (
     to_hex,
 )
 from .keccak import keccak256
-from .merkle import MerkleTreeError, verify_proof
+from .merkle import MerkleTreeError, gc_paused, verify_proof
 
 __all__ = [
     "CHECKS",
@@ -809,19 +807,6 @@ def verify_bundles(bundles: Iterable[Any], chain: ChainContext, *, sources: Sequ
     """
     with gc_paused():
         return _verify_bundles(bundles, chain, sources, progress)
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic GC while creating many acyclic objects (parsed bundles, reports): its gen-2 passes
-    over a large heap cost more than the verification itself.  Restores the previous state."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _verify_bundles(bundles: Iterable[Any], chain: ChainContext, sources: Sequence[Any] | None,
