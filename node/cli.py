@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from node import cli_audit, cli_chain, cli_issue, cli_node, cli_registry, cli_serve, cli_verify
+from node import cli_audit, cli_chain, cli_issue, cli_node, cli_registry, cli_revoke, cli_serve, cli_verify
 
 app = typer.Typer(
     help="credreg: a blockchain-anchored credential registry node for micro-credentials.",
@@ -17,6 +17,7 @@ app.add_typer(cli_node.token_app, name="token")
 app.command()(cli_serve.serve)
 app.command()(cli_serve.dev)
 app.command()(cli_issue.issue)
+app.command()(cli_revoke.revoke)
 app.add_typer(cli_registry.registry_app, name="registry")
 app.add_typer(cli_registry.keys_app, name="keys")
 app.command()(cli_audit.audit)

@@ -299,3 +299,30 @@ def test_verifier_and_other_node_see_a_revocation(node, dev_network, funder, tmp
         assert time.monotonic() < deadline, "node A's indexer did not see node B's revocation"
         time.sleep(0.3)
     assert row.status == "revoked" and row.reason == 100 and row.issuer == other.address
+
+
+def test_cli_revoke_with_file_and_suspend(node, dev_network, tmp_path):
+    from typer.testing import CliRunner
+
+    from node.cli import app
+
+    digests = [node.issue(credential(i)) for i in range(3)]
+    node.wait_anchored(digests)
+    listing = tmp_path / "digests.txt"
+    listing.write_text(f"# to suspend\n{digests[1]}  bundles/a.bundle.json\n{digests[2]}\n")
+    runner = CliRunner()
+    base = ["--url", node.base_url, "--token", node.token, "--timeout", "60"]
+    result = runner.invoke(app, ["revoke", digests[0], "--reason", "academicMisconduct", *base])
+    assert result.exit_code == 0, result.output
+    assert "1 confirmed on chain" in result.output
+    result = runner.invoke(app, ["revoke", "--file", str(listing), "--suspend", *base])
+    assert result.exit_code == 0, result.output
+    again = runner.invoke(app, ["revoke", digests[0], *base])  # idempotent
+    assert again.exit_code == 0 and "0 queued" in again.output
+    bad = runner.invoke(app, ["revoke", digests[0], "--reason", "bogus", *base])
+    assert bad.exit_code == 1 and "reason" in bad.output
+    final = runner.invoke(app, ["revoke", digests[0], "--reinstate", *base])
+    assert final.exit_code == 1 and "409" in final.output
+    anchor = dev_network.anchor(dev_network.chain.web3())
+    states = [chain_status(anchor, b).status for b in bundles(node, digests)]
+    assert states == [ChainStatus.REVOKED, ChainStatus.SUSPENDED, ChainStatus.SUSPENDED]
