@@ -232,9 +232,9 @@ def request_changes(session: Session, issuer_id: int, action: str, reason: int, 
         else:
             st.target, st.target_reason, st.updated_at = result_status, reason, now
         session.add(st)
-        changes.append(dict(request_id=request_id, issuer_id=issuer_id, credential_id=row.id, batch_id=row.batch_id,
-                            digest=d, root=batch_roots[row.batch_id], action=action, reason=reason,
-                            state=ChangeState.queued.value, attempts=0, created_at=now))
+        changes.append({"request_id": request_id, "issuer_id": issuer_id, "credential_id": row.id,
+                        "batch_id": row.batch_id, "digest": d, "root": batch_roots[row.batch_id], "action": action,
+                        "reason": reason, "state": ChangeState.queued.value, "attempts": 0, "created_at": now})
         items.append(RequestItem(d, "queued", result_status))
     try:
         session.flush()

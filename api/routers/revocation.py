@@ -71,7 +71,7 @@ async def _single(request: Request, principal, digest: str, action: str) -> JSON
     data = await _json_object(request, required=False)
     unknown = set(data) - {"reason"}
     if unknown:
-        raise problem(422, f"unknown field {sorted(unknown)[0]!r}", errors=[
+        raise problem(422, f"unknown field {min(unknown)!r}", errors=[
             {"pointer": f"/{k}", "field": k, "message": "unknown field"} for k in sorted(unknown)])
     reason = parse_reason(data.get("reason"), action)
     out = await run_in_threadpool(_queue, request, principal.issuer_id, action, reason, [digest], "path.digest")
@@ -102,7 +102,7 @@ async def bulk(request: Request, principal: IssuerToken):
     data = await _json_object(request, required=True)
     unknown = set(data) - {"action", "reason", "digests"}
     if unknown:
-        raise problem(422, f"unknown field {sorted(unknown)[0]!r}", errors=[
+        raise problem(422, f"unknown field {min(unknown)!r}", errors=[
             {"pointer": f"/{k}", "field": k, "message": "unknown field"} for k in sorted(unknown)])
     action = parse_action(data.get("action"))
     reason = parse_reason(data.get("reason"), action)

@@ -11,7 +11,15 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
 from node.models import Issuer
-from node.statuslist import PURPOSES, StatusListConfig, allocate, encoded_list, find_list, list_credential, list_hash
+from node.statuslist import (
+    PURPOSES,
+    StatusListConfig,
+    allocate,
+    encoded_list,
+    find_list,
+    list_credential,
+    list_hash,
+)
 
 from ..deps import IssuerToken, read_body
 from ..errors import PROBLEM_JSON, problem
