@@ -16,6 +16,8 @@ State machine (``StatusChange.state``)::
       ^                   |
       +----drop/revert----+            queued|submitted --fail--> failed
 
+    confirmed --reorg--> submitted (its block left the chain; settled again)
+
 ``record_tx_submission`` must be committed before the transaction is broadcast (write-ahead).
 """
 
@@ -137,6 +139,13 @@ class RequestResult:
         }
 
 
+def _where(field: str, i: int) -> dict:
+    """Where an item's error points: ``digests[3]`` (body) or ``path.digest`` (a single-digest URL)."""
+    if field.startswith("path."):
+        return {"pointer": "", "field": field}
+    return {"pointer": f"/{field}/{i}", "field": f"{field}[{i}]"}
+
+
 def _transition(action: str, target: str) -> str:
     """'queue' | 'unchanged' | an error message (409)."""
     if target == "revoked":
@@ -157,19 +166,19 @@ def request_changes(session: Session, issuer_id: int, action: str, reason: int, 
     errors: list[dict] = []
     for i, d in enumerate(digests):
         if not isinstance(d, str):
-            errors.append({"pointer": f"/{field}/{i}", "field": f"{field}[{i}]", "message": "not a string"})
+            errors.append({**_where(field, i), "message": "not a string"})
             continue
         try:
             normalized.append(normalize_digest(d))
         except Problem:
-            errors.append({"pointer": f"/{field}/{i}", "field": f"{field}[{i}]",
-                           "message": "expected 0x + 64 hex digits"})
+            errors.append({**_where(field, i), "message": "expected 0x + 64 hex digits"})
     if errors:
         raise Problem(422, "invalid-digest", "Invalid digest", f"{len(errors)} invalid digest(s)", errors)
     seen: dict[str, int] = {}
     for i, d in enumerate(normalized):
         if d in seen:
-            raise _invalid(f"{field}[{i}]", f"digest {d} appears twice (also at {seen[d]})")
+            raise Problem(422, "invalid-request", "Invalid request", f"digest {d} appears twice",
+                          [{**_where(field, i), "message": f"duplicate of item {seen[d]}"}])
         seen[d] = i
 
     c = Credential.__table__
@@ -192,7 +201,7 @@ def request_changes(session: Session, issuer_id: int, action: str, reason: int, 
     plan: list[tuple[str, object, str]] = []
     for i, d in enumerate(normalized):
         row = rows.get(d)
-        where = {"pointer": f"/{field}/{i}", "field": f"{field}[{i}]"}
+        where = _where(field, i)
         if row is None or row.issuer_id != issuer_id:
             not_found.append({**where, "message": f"no credential of this issuer with digest {d}"})
             continue
@@ -371,6 +380,32 @@ def record_tx_dropped(session: Session, tx: StatusTx, reason: str, state: TxStat
         if ch.state == ChangeState.submitted.value:
             ch.state, ch.tx_id, ch.last_error = ChangeState.queued.value, None, reason[:4000]
             session.add(ch)
+    session.commit()
+
+
+def record_tx_reorg(session: Session, tx: StatusTx, reason: str) -> None:
+    """confirmed -> submitted: the confirming block left the canonical chain. The changes go back to
+    submitted and each credential's confirmed status (and status-list bits) back to its previous confirmed
+    change; the next settle re-confirms the transaction if it is mined again, or drops and requeues it."""
+    tx.state, tx.block_number, tx.block_hash, tx.confirmed_at, tx.last_error = (
+        TxState.submitted.value, None, None, None, reason[:4000])
+    session.add(tx)
+    for ch in tx_changes(session, tx):
+        ch.state, ch.confirmed_at = ChangeState.submitted.value, None
+        session.add(ch)
+        session.flush()
+        prev = session.exec(select(StatusChange).where(
+            StatusChange.credential_id == ch.credential_id, StatusChange.state == ChangeState.confirmed.value,
+            StatusChange.id < ch.id).order_by(StatusChange.id.desc())).first()
+        status = ACTION_RESULT[prev.action] if prev else "valid"
+        st = session.get(CredentialStatusState, ch.credential_id)
+        if st is not None:
+            st.confirmed, st.confirmed_reason = status, prev.reason if prev else 0
+            st.confirmed_at = prev.confirmed_at if prev else None
+            session.add(st)
+        canonical = session.execute(sa.select(Credential.__table__.c.canonical)
+                                    .where(Credential.__table__.c.id == ch.credential_id)).scalar()
+        apply_status(session, ch.issuer_id, ch.digest, canonical or b"", status)
     session.commit()
 
 

@@ -28,6 +28,7 @@ from anchoring.contracts import CredentialStatus as ChainStatus
 from anchoring.errors import ContractRevert, NonceConsumed
 from anchoring.hashing import from_hex, to_hex
 from anchoring.transactions import TransactionSender
+from node.anchorer import REORG_WINDOW_BLOCKS
 from node.batcher import load_tree
 from node.models import Batch, utcnow
 from node.revocation import (
@@ -36,11 +37,12 @@ from node.revocation import (
     record_change_failed,
     record_tx_confirmed,
     record_tx_dropped,
+    record_tx_reorg,
     record_tx_submission,
     submitted_txs,
     tx_changes,
 )
-from node.revocation_models import ACTION_RESULT, StatusList, TxState
+from node.revocation_models import ACTION_RESULT, StatusList, StatusTx, TxState
 from node.statuslist import StatusListConfig, encoded_list, list_hash, list_id
 
 log = logging.getLogger("credreg.revoker")
@@ -57,12 +59,13 @@ class RevokerPassResult:
     submitted: int = 0  # transactions
     confirmed: int = 0  # transactions
     dropped: int = 0
+    reorged: int = 0
     failed: int = 0  # changes given up
     published: int = 0  # status-list publications sent or confirmed
 
     @property
     def progressed(self) -> bool:
-        return any((self.submitted, self.confirmed, self.dropped, self.failed, self.published))
+        return any((self.submitted, self.confirmed, self.dropped, self.reorged, self.failed, self.published))
 
 
 class Revoker:
@@ -82,6 +85,7 @@ class Revoker:
     def run_pass(self) -> RevokerPassResult:
         result = RevokerPassResult()
         self._settle(result)
+        self._check_reorgs(result)
         self._submit(result)
         self._publish_lists(result)
         return result
@@ -135,6 +139,26 @@ class Revoker:
         record_tx_dropped(session, tx, "transaction unknown to the node (dropped or never broadcast)")
         result.dropped += 1
         log.warning("status tx %s (%s) dropped; its changes are queued again", tx.id, tx.tx_hash)
+
+    def _check_reorgs(self, result: RevokerPassResult) -> None:
+        """Roll back confirmations whose block left the canonical chain (newest first; one block lookup per
+        pass when nothing moved, as in the anchorer)."""
+        head = self.sender.w3.eth.block_number
+        with self.session_factory() as session:
+            recent = session.exec(select(StatusTx).where(
+                StatusTx.issuer_id == self.issuer_id, StatusTx.state == TxState.confirmed.value,
+                StatusTx.block_number >= head - REORG_WINDOW_BLOCKS).order_by(StatusTx.block_number.desc())).all()
+            checked: dict[int, str | None] = {}
+            for tx in recent:
+                number = tx.block_number
+                if number not in checked:
+                    checked[number] = (to_hex(bytes(self.sender.w3.eth.get_block(number)["hash"]))
+                                       if number <= head else None)
+                if checked[number] == tx.block_hash:
+                    break
+                record_tx_reorg(session, tx, f"block {number} re-orged away")
+                result.reorged += 1
+                log.warning("status tx %s: block %s re-orged away; re-checking", tx.id, number)
 
     # --- submit ------------------------------------------------------------------------------------
     def _groups(self, session) -> list[list]:

@@ -326,3 +326,41 @@ def test_cli_revoke_with_file_and_suspend(node, dev_network, tmp_path):
     anchor = dev_network.anchor(dev_network.chain.web3())
     states = [chain_status(anchor, b).status for b in bundles(node, digests)]
     assert states == [ChainStatus.REVOKED, ChainStatus.SUSPENDED, ChainStatus.SUSPENDED]
+
+
+def test_reorg_that_drops_a_revocation_is_detected_and_resent(tmp_path, monkeypatch):
+    import node.revoker as revoker_module
+    from tests.test_e2e import PrivateNode
+
+    monkeypatch.setattr(revoker_module, "DROP_GRACE_SECONDS", 0.0)
+    p = PrivateNode(tmp_path)
+    try:
+        anchorer = p.node.runtime.anchorer()
+        for _ in range(3):
+            anchorer.run_pass()
+        r = p.node.http.post(f"/v1/credentials/{p.digest}/revoke", json={"reason": "superseded"})
+        assert r.status_code == 202, r.text
+        revoker = p.node.runtime.revoker()
+        snapshot = p.w3.provider.make_request("evm_snapshot", [])["result"]
+        for _ in range(2):
+            revoker.run_pass()
+        with p.node.runtime.factory() as s:
+            [tx] = s.exec(select(StatusTx)).all()
+        assert tx.state == "confirmed"
+        root = from_hex(p.batch().root)
+        assert p.anchor.contract.functions.statusOf(root, from_hex(p.digest)).call()[0] == ChainStatus.REVOKED
+        p.w3.provider.make_request("evm_revert", [snapshot])  # the revocation's block leaves the chain
+        p.w3.provider.make_request("anvil_mine", [3])
+        assert p.anchor.contract.functions.statusOf(root, from_hex(p.digest)).call()[0] == ChainStatus.VALID
+        reorged = 0
+        for _ in range(6):
+            reorged += revoker.run_pass().reorged
+        assert reorged == 1
+        with p.node.runtime.factory() as s:
+            txs = s.exec(select(StatusTx).order_by(StatusTx.id)).all()
+        assert txs[-1].state == "confirmed" and txs[-1].block_hash != tx.block_hash
+        assert p.anchor.contract.functions.statusOf(root, from_hex(p.digest)).call()[0] == ChainStatus.REVOKED
+        st = p.node.http.get(f"/v1/credentials/{p.digest}/revocation").json()
+        assert st["status"] == "revoked" and st["reasonCode"] == 4
+    finally:
+        p.close()
