@@ -308,3 +308,19 @@ def check_served_list(document: dict[str, Any], anchor, issuer_address: str) -> 
         return ListCheck(False, f"served list differs from version {record.version} published on chain "
                                 f"(changed since, or tampered)", served, onchain, record.version)
     return ListCheck(True, f"matches version {record.version} published on chain", served, onchain, record.version)
+
+
+def entry_is_set(document: dict[str, Any], entry: dict[str, Any]) -> bool:
+    """A verifier's read of one ``BitstringStatusListEntry`` against the fetched list credential: True when
+    the credential is revoked (or suspended, by the list's purpose). ValueError when they do not belong
+    together or the list is malformed."""
+    subject = document.get("credentialSubject") or {}
+    if entry.get("statusListCredential") != document.get("id"):
+        raise ValueError("the entry points to another status list")
+    if entry.get("statusPurpose") != subject.get("statusPurpose"):
+        raise ValueError("the entry's statusPurpose differs from the list's")
+    try:
+        index = int(entry["statusListIndex"])
+    except (KeyError, TypeError, ValueError):
+        raise ValueError("statusListIndex must be an integer string") from None
+    return get_bit(decode_list(subject.get("encodedList")), index)

@@ -29,7 +29,7 @@ from node.embedded import EmbeddedNode, node_settings
 from node.models import Batch
 from node.revocation_models import StatusChange, StatusList, StatusTx
 from node.revoker import Revoker
-from node.statuslist import check_served_list, decode_list, get_bit
+from node.statuslist import check_served_list, decode_list, entry_is_set, get_bit
 
 pytestmark = [pytest.mark.chain, pytest.mark.slow]
 
@@ -118,6 +118,17 @@ def test_revoke_one_in_batch_others_stay_valid(node, dev_network):
     check = check_served_list(listed.json(), anchor, dev_network.issuer.address)
     assert check.ok, check.reason
     assert listed.headers["x-credreg-published-hash"] == check.onchain_hash
+    assert entry_is_set(listed.json(), entries[0]) and not entry_is_set(
+        node.http.get(entries[1]["statusListCredential"].removeprefix(node.base_url)).json(), entries[1])
+    # a tampered list (the bit cleared) no longer matches the chain
+    forged = listed.json()
+    forged["credentialSubject"]["encodedList"] = node.http.get(
+        entries[1]["statusListCredential"].removeprefix(node.base_url)).json()["credentialSubject"]["encodedList"]
+    forged_check = check_served_list(forged, anchor, dev_network.issuer.address)
+    assert not forged_check.ok and "differs" in forged_check.reason
+    # and a list nobody published is reported as such
+    assert not check_served_list({**listed.json(), "id": listed.json()["id"] + "x"}, anchor,
+                                 dev_network.issuer.address).ok
 
 
 def test_other_issuer_is_refused(node, dev_network, funder, tmp_path):
