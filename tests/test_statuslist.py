@@ -142,3 +142,13 @@ def test_served_list_follows_confirmed_status(client, issuer, session_factory, s
                         .json()["credentialSubject"]["encodedList"])
     assert not any(sbits)
     assert list_id(revocation["statusListCredential"]) == keccak256(revocation["statusListCredential"].encode())
+
+
+def test_a_taken_index_is_drawn_again(client, issuer, monkeypatch):
+    import node.statuslist as statuslist
+
+    draws = iter([5, 5, 5, 9])
+    monkeypatch.setattr(statuslist.secrets, "randbelow", lambda n: next(draws))
+    first = _allocate(client, issuer, ["revocation"])[0]
+    second = _allocate(client, issuer, ["revocation"])[0]
+    assert (first["statusListIndex"], second["statusListIndex"]) == ("5", "9")
