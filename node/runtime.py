@@ -29,6 +29,7 @@ from node.keys import KeystoreError, read_keystore
 from node.models import Issuer
 from node.revoker import Revoker, SignerPasses
 from node.settings import Settings
+from node.statuslist import StatusListConfig
 from node.tokens import get_or_create_issuer
 
 log = logging.getLogger("credreg.node")
@@ -128,7 +129,7 @@ class NodeRuntime:
         w3 = connect(self.rpc_url, deployment=self.deployment)
         return Revoker(self.factory, TransactionSender(w3, self.account),
                        CredentialAnchor(w3, self.deployment.credential_anchor), self.issuer_id,
-                       self.settings.confirmations)
+                       self.settings.confirmations, StatusListConfig.from_settings(self.settings))
 
     def indexer(self) -> Indexer:
         w3 = connect(self.rpc_url, deployment=self.deployment)

@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -48,16 +47,21 @@ MAX_FILL = 0.5  # stop allocating when half the list is used: keeps random draws
 CONTEXT_V2 = "https://www.w3.org/ns/credentials/v2"
 
 
-class StatusListConfig(BaseSettings):
-    """``CREDREG_STATUS_LIST_*`` environment settings (kept apart from node.settings)."""
-
-    model_config = SettingsConfigDict(env_prefix="CREDREG_STATUS_LIST_", extra="ignore")
+@dataclass(frozen=True)
+class StatusListConfig:
+    """The status-list part of the node's Settings (``CREDREG_STATUS_LIST_*``)."""
 
     size: int = MIN_LIST_BITS  # bits per list (>= 131,072, a multiple of 8)
     max_age_seconds: int = 60  # Cache-Control max-age of the served list (and its ttl)
     publish_interval_seconds: float = 30.0  # at most one publishStatusList per list per interval
     #: issuers allowed to allocate (names or addresses, comma-separated); empty = every issuer
     issuers: str = ""
+
+    @classmethod
+    def from_settings(cls, settings) -> StatusListConfig:
+        return cls(size=settings.status_list_size, max_age_seconds=settings.status_list_max_age_seconds,
+                   publish_interval_seconds=settings.status_list_publish_interval_seconds,
+                   issuers=settings.status_list_issuers)
 
     def allows(self, issuer: Issuer) -> bool:
         allowed = {x.strip().lower() for x in self.issuers.split(",") if x.strip()}

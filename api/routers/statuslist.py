@@ -38,7 +38,7 @@ _ALLOCATE_BODY = {"content": {"application/json": {"schema": {
 def _config(request: Request) -> StatusListConfig:
     config = getattr(request.app.state, "status_list_config", None)
     if config is None:
-        config = request.app.state.status_list_config = StatusListConfig()
+        config = request.app.state.status_list_config = StatusListConfig.from_settings(request.app.state.settings)
     return config
 
 
