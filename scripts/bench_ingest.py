@@ -14,22 +14,20 @@ from __future__ import annotations
 import json
 import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 from urllib.parse import quote
 
+import httpx
 import sqlalchemy as sa
 import typer
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
-
-import subprocess
-import sys
-
-import httpx
 
 from node.db import make_engine, normalize_url, session_scope, upgrade
 from node.db import session_factory as make_session_factory
@@ -87,9 +85,9 @@ class ServedNode:
         env = dict(os.environ, CREDREG_DATA_DIR=str(folder), CREDREG_DATABASE_URL=database_url,
                    CREDREG_RPC_URL=chain.rpc_url, CREDREG_DEPLOYMENT_FILE=str(folder / "deployment.json"),
                    CREDREG_ISSUER_PRIVATE_KEY="0x" + network.issuer.key.hex(), CREDREG_PORT=str(port))
-        self.log = open(folder / "node.log", "wb")
-        self.process = subprocess.Popen([sys.executable, "-m", "node.cli", "serve"], env=env,
-                                        stdout=self.log, stderr=self.log)
+        with open(folder / "node.log", "wb") as log:  # the child keeps its own descriptor
+            self.process = subprocess.Popen([sys.executable, "-m", "node.cli", "serve"], env=env,
+                                            stdout=log, stderr=log)
         self.http = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120,
                                  headers={"Authorization": f"Bearer {token}"})
         deadline = time.monotonic() + 60
@@ -100,7 +98,6 @@ class ServedNode:
             except httpx.TransportError:
                 pass
             if self.process.poll() is not None or time.monotonic() > deadline:
-                self.log.flush()
                 tail = (folder / "node.log").read_text()[-2000:]
                 raise RuntimeError(f"credreg serve did not start:\n{tail}")
             time.sleep(0.2)
@@ -109,7 +106,6 @@ class ServedNode:
         self.process.terminate()
         self.process.wait(30)
         self.http.close()
-        self.log.close()
         self.engine.dispose()
 
 

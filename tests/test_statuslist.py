@@ -145,7 +145,7 @@ def test_served_list_follows_confirmed_status(client, issuer, session_factory, s
 
 
 def test_a_taken_index_is_drawn_again(client, issuer, monkeypatch):
-    import node.statuslist as statuslist
+    from node import statuslist
 
     draws = iter([5, 5, 5, 9])
     monkeypatch.setattr(statuslist.secrets, "randbelow", lambda n: next(draws))

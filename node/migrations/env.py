@@ -5,8 +5,9 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
+# Importing the table modules registers their tables in SQLModel.metadata (for autogenerate).
 import node.models
-import node.registry_models  # noqa: F401
+import node.registry_models
 import node.revocation_models  # noqa: F401
 
 config = context.config
