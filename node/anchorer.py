@@ -53,6 +53,20 @@ DROP_GRACE_SECONDS = 5.0
 MAX_IN_FLIGHT = 16  # submitted, unconfirmed anchor transactions per key  # a tx unknown to the node this long after submission is treated as dropped
 
 
+def orphaned(w3, confirmed_newest_first, head: int) -> Iterator:
+    """The rows (anything with block_number and block_hash, newest block first) whose block has left the
+    canonical chain. Blocks form a hash chain: once one row's block is canonical, every older one is too,
+    so the walk stops there; one block lookup per pass when nothing moved."""
+    checked: dict[int, str | None] = {}
+    for row in confirmed_newest_first:
+        number, recorded = row.block_number, row.block_hash
+        if number not in checked:
+            checked[number] = to_hex(bytes(w3.eth.get_block(number)["hash"])) if number <= head else None
+        if checked[number] == recorded:
+            return
+        yield row
+
+
 class AnchorerBusy(RuntimeError):
     """Another anchorer holds the lock for this key."""
 
@@ -198,11 +212,6 @@ class Anchorer:
 
     # --- re-org detection for recent confirmations -------------------------------------------------
     def _check_reorgs(self, result: PassResult) -> None:
-        """Roll back confirmations whose block left the canonical chain.
-
-        Blocks form a hash chain: when the newest confirmed batch's block is still canonical, so are all
-        older ones. So one block lookup per pass in the normal case, more only when something moved.
-        """
         head = self.sender.w3.eth.block_number
         with self.session_factory() as session:
             recent = session.exec(
@@ -210,17 +219,10 @@ class Anchorer:
                                     Batch.block_number >= head - REORG_WINDOW_BLOCKS)
                 .order_by(Batch.block_number.desc())
             ).all()
-            checked: dict[int, str | None] = {}
-            for batch in recent:
-                number = batch.block_number
-                if number not in checked:
-                    checked[number] = (to_hex(bytes(self.sender.w3.eth.get_block(number)["hash"]))
-                                       if number <= head else None)
-                if checked[number] == batch.block_hash:
-                    break  # canonical, and so is everything below it
-                record_reorg(session, batch, f"block {number} re-orged away")
+            for batch in orphaned(self.sender.w3, recent, head):
+                record_reorg(session, batch, f"block {batch.block_number} re-orged away")
                 result.reorged += 1
-                log.warning("batch %s: block %s re-orged away; re-checking", batch.id, number)
+                log.warning("batch %s: block %s re-orged away; re-checking", batch.id, batch.block_number)
 
     # --- submit -------------------------------------------------------------------------------------
     def _submit_next(self, result: PassResult) -> None:
@@ -291,7 +293,7 @@ class AnchorerLoop:
                     self.last_error = str(exc)
                     log.warning("anchorer pass failed, retrying: %s", exc)
                     backoff = min(backoff * 2, self.max_backoff)
-                except Exception as exc:  # noqa: BLE001 - keep anchoring; the state on disk is consistent
+                except Exception as exc:
                     self.last_error = f"{type(exc).__name__}: {exc}"
                     log.exception("unexpected anchorer error, retrying")
                     backoff = min(backoff * 2, self.max_backoff)

@@ -16,7 +16,6 @@ never hold the same nonce, and another node process with the key cannot run besi
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -28,7 +27,7 @@ from anchoring.contracts import CredentialStatus as ChainStatus
 from anchoring.errors import ContractRevert, NonceConsumed
 from anchoring.hashing import from_hex, to_hex
 from anchoring.transactions import TransactionSender
-from node.anchorer import REORG_WINDOW_BLOCKS
+from node.anchorer import DROP_GRACE_SECONDS, MAX_IN_FLIGHT, REORG_WINDOW_BLOCKS, orphaned
 from node.batcher import load_tree
 from node.models import Batch, utcnow
 from node.revocation import (
@@ -48,8 +47,6 @@ from node.statuslist import StatusListConfig, encoded_list, list_hash, list_id
 log = logging.getLogger("credreg.revoker")
 
 MAX_STATUS_BATCH = 512  # CredentialAnchor.MAX_STATUS_BATCH
-MAX_IN_FLIGHT = 16
-DROP_GRACE_SECONDS = 5.0
 FINAL_ERRORS = {"NotAnchoringIssuer", "UnknownRoot", "InvalidProof", "InvalidBatchSize"}
 _CHAIN_STATUS = {ChainStatus.VALID: "valid", ChainStatus.SUSPENDED: "suspended", ChainStatus.REVOKED: "revoked"}
 
@@ -141,24 +138,16 @@ class Revoker:
         log.warning("status tx %s (%s) dropped; its changes are queued again", tx.id, tx.tx_hash)
 
     def _check_reorgs(self, result: RevokerPassResult) -> None:
-        """Roll back confirmations whose block left the canonical chain (newest first; one block lookup per
-        pass when nothing moved, as in the anchorer)."""
+        """Roll back confirmations whose block left the canonical chain."""
         head = self.sender.w3.eth.block_number
         with self.session_factory() as session:
             recent = session.exec(select(StatusTx).where(
                 StatusTx.issuer_id == self.issuer_id, StatusTx.state == TxState.confirmed.value,
                 StatusTx.block_number >= head - REORG_WINDOW_BLOCKS).order_by(StatusTx.block_number.desc())).all()
-            checked: dict[int, str | None] = {}
-            for tx in recent:
-                number = tx.block_number
-                if number not in checked:
-                    checked[number] = (to_hex(bytes(self.sender.w3.eth.get_block(number)["hash"]))
-                                       if number <= head else None)
-                if checked[number] == tx.block_hash:
-                    break
-                record_tx_reorg(session, tx, f"block {number} re-orged away")
+            for tx in orphaned(self.sender.w3, recent, head):
+                record_tx_reorg(session, tx, f"block {tx.block_number} re-orged away")
                 result.reorged += 1
-                log.warning("status tx %s: block %s re-orged away; re-checking", tx.id, number)
+                log.warning("status tx %s: block %s re-orged away; re-checking", tx.id, tx.block_number)
 
     # --- submit ------------------------------------------------------------------------------------
     def _groups(self, session) -> list[list]:
@@ -322,18 +311,3 @@ class SignerPasses:
 @dataclass
 class _Both:
     progressed: bool
-
-
-def wait_confirmed(session_factory, request_id: str, timeout: float = 60.0) -> None:  # pragma: no cover - helper
-    from node.revocation_models import ChangeState, StatusChange
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with session_factory() as session:
-            open_ = session.exec(select(StatusChange).where(
-                StatusChange.request_id == request_id,
-                StatusChange.state.in_([ChangeState.queued.value, ChangeState.submitted.value]))).first()
-        if open_ is None:
-            return
-        time.sleep(0.1)
-    raise TimeoutError(f"status-change request {request_id} not confirmed in {timeout}s")
