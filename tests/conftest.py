@@ -90,3 +90,11 @@ def funder(dev_network) -> Funder:
 @pytest.fixture()
 def any_funder(any_network) -> Funder:
     return Funder(any_network)
+
+
+class CrashBeforeBroadcast(TransactionSender):
+    """A sender whose process "dies" right after the write-ahead record, before the network sees the
+    transaction: for the crash-recovery tests of the anchorer and the revoker."""
+
+    def broadcast(self, signed):
+        raise SystemExit("simulated crash before broadcast")

@@ -19,13 +19,12 @@ from eth_account import Account
 
 from anchoring.contracts import CredentialAnchor
 from anchoring.hashing import from_hex
-from anchoring.transactions import TransactionSender
 from node.anchorer import Anchorer, AnchorerBusy, anchorer_lock
 from node.batcher import seal_due_batches
 from node.devchain import bootstrap_dev_network, start_local_chain
 from node.embedded import EmbeddedNode, node_settings
 from node.models import Batch, BatchState
-from tests.conftest import REPO
+from tests.conftest import REPO, CrashBeforeBroadcast
 
 pytestmark = [pytest.mark.chain, pytest.mark.slow]
 
@@ -152,13 +151,6 @@ def w3_receipt_ok(anchorer: Anchorer, tx_hash: str) -> bool:
     return receipt is not None and receipt["status"] == 1
 
 
-class _CrashBeforeBroadcast(TransactionSender):
-    """Dies right after the write-ahead record, before the network sees the transaction."""
-
-    def broadcast(self, signed):
-        raise SystemExit("simulated crash before broadcast")
-
-
 def test_crash_before_broadcast_resubmits_once(dev_network, tmp_path, no_drop_grace):
     harness = EmbeddedNode(node_settings(tmp_path, dev_network.chain.rpc_url, dev_network.deployment,
                                         dev_network.issuer.key), pipeline=False)
@@ -166,7 +158,7 @@ def test_crash_before_broadcast_resubmits_once(dev_network, tmp_path, no_drop_gr
         digest = harness.issue(credential(1))
         assert seal_due_batches(harness.runtime.factory, harness.settings, force=True)
         anchorer = harness.runtime.anchorer()
-        crashing = Anchorer(anchorer.session_factory, _CrashBeforeBroadcast(anchorer.sender.w3, anchorer.sender.account),
+        crashing = Anchorer(anchorer.session_factory, CrashBeforeBroadcast(anchorer.sender.w3, anchorer.sender.account),
                             anchorer.anchor, anchorer.issuer_id)
         with pytest.raises(SystemExit):
             crashing.run_pass()

@@ -30,6 +30,7 @@ from node.models import Batch
 from node.revocation_models import StatusChange, StatusList, StatusTx
 from node.revoker import Revoker
 from node.statuslist import check_served_list, decode_list, entry_is_set, get_bit
+from tests.conftest import CrashBeforeBroadcast
 
 pytestmark = [pytest.mark.chain, pytest.mark.slow]
 
@@ -225,11 +226,6 @@ def test_bulk_revocation_of_1000(dev_network, tmp_path):
         harness.stop()
 
 
-class _CrashBeforeBroadcast(TransactionSender):
-    def broadcast(self, signed):
-        raise SystemExit("simulated crash before broadcast")
-
-
 def test_crash_between_write_ahead_and_broadcast(dev_network, tmp_path, monkeypatch):
     import node.revoker as revoker_module
 
@@ -248,7 +244,7 @@ def test_crash_between_write_ahead_and_broadcast(dev_network, tmp_path, monkeypa
         r = harness.http.post("/v1/revocations", json={"action": "revoke", "digests": digests[:2]})
         assert r.status_code == 202
         real = rt.revoker()
-        crashing = Revoker(real.session_factory, _CrashBeforeBroadcast(real.sender.w3, rt.account), real.anchor,
+        crashing = Revoker(real.session_factory, CrashBeforeBroadcast(real.sender.w3, rt.account), real.anchor,
                            real.issuer_id)
         with pytest.raises(SystemExit):
             crashing.run_pass()
