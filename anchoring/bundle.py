@@ -28,6 +28,7 @@ from jsonschema.exceptions import ValidationError
 from .hashing import CanonicalizationError, canonicalize, credential_digest, from_hex, to_hex
 from .keccak import keccak256
 from .merkle import MerkleTreeError, verify_proof
+from .strict_json import DuplicateKey, NonJsonConstant, strict_loads
 
 __all__ = [
     "BUNDLE_FORMAT",
@@ -160,37 +161,14 @@ class ProofBundle:
     def loads(cls, text: str | bytes, *, check_integrity: bool = True) -> ProofBundle:
         """Parse JSON text strictly (no duplicate keys, no NaN/Infinity) and :meth:`load` it."""
         try:
-            obj = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
-        except _DuplicateKey as exc:
+            obj = strict_loads(text)
+        except DuplicateKey as exc:
             raise BundleFormatError(exc.key, f"duplicate key {exc.key!r}") from None
-        except _BadConstant as exc:
-            raise BundleFormatError("", f"{exc.args[0]} is not valid JSON") from None
+        except NonJsonConstant as exc:
+            raise BundleFormatError("", str(exc)) from None
         except (ValueError, TypeError) as exc:
             raise BundleFormatError("", f"not valid JSON: {exc}") from None
         return cls.load(obj, check_integrity=check_integrity)
-
-
-class _DuplicateKey(ValueError):
-    def __init__(self, key: str) -> None:
-        self.key = key
-        super().__init__(key)
-
-
-class _BadConstant(ValueError):
-    pass
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict:
-    out: dict = {}
-    for k, v in pairs:
-        if k in out:
-            raise _DuplicateKey(k)
-        out[k] = v
-    return out
-
-
-def _no_constants(name: str) -> Any:
-    raise _BadConstant(name)
 
 
 def _path(parts: Any) -> str:

@@ -62,6 +62,7 @@ from .hashing import (
 )
 from .keccak import keccak256
 from .merkle import MerkleTreeError, gc_paused, verify_proof
+from .strict_json import strict_loads
 
 __all__ = [
     "CHECKS",
@@ -471,32 +472,6 @@ class _Parsed:
 _FAST_DEPTH = MAX_DEPTH - 2
 
 
-class DuplicateKey(ValueError):
-    def __init__(self, key: str) -> None:
-        self.key = key
-        super().__init__(f"duplicate key {key!r}")
-
-
-def _object_no_duplicates(pairs: list[tuple[str, Any]]) -> dict:
-    d = dict(pairs)
-    if len(d) != len(pairs):
-        seen: set[str] = set()
-        for k, _ in pairs:
-            if k in seen:
-                raise DuplicateKey(k)
-            seen.add(k)
-    return d
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
-def strict_json_loads(text: str | bytes | bytearray) -> Any:
-    """``json.loads`` refusing duplicate keys (:class:`DuplicateKey`) and NaN / Infinity (ValueError)."""
-    return json.loads(text, object_pairs_hook=_object_no_duplicates, parse_constant=_no_constant)
-
-
 def _fast_load(obj: Any) -> tuple[ProofBundle, bytes] | None:
     """The common case of :meth:`ProofBundle.load` (same checks, through :func:`well_formed`) without its
     deep copy of the credential, keeping the canonical bytes for the integrity check. Returns the bundle and
@@ -530,7 +505,7 @@ def _offline(obj: Any) -> _Parsed:
         else:
             if isinstance(obj, (str, bytes, bytearray)):
                 try:  # strict as ProofBundle.loads: no duplicate keys, no NaN / Infinity
-                    obj = strict_json_loads(obj)
+                    obj = strict_loads(obj)
                 except (ValueError, TypeError):
                     pass  # loads() below reports it precisely
             fast = _fast_load(obj) if type(obj) is dict else None

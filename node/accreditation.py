@@ -28,6 +28,7 @@ from web3 import Web3
 
 from anchoring.hashing import canonicalize, to_hex
 from anchoring.keccak import keccak256
+from anchoring.strict_json import DuplicateKey, no_duplicate_keys
 from node.registry_models import AccreditationDocument
 
 __all__ = [
@@ -49,19 +50,12 @@ class DocumentError(ValueError):
     """The accreditation document or scope is not acceptable (message says what)."""
 
 
-def _no_duplicates(pairs):
-    out = {}
-    for k, v in pairs:
-        if k in out:
-            raise DocumentError(f"duplicate key {k!r}")
-        out[k] = v
-    return out
-
-
 def load_document(text: str | bytes) -> dict:
     """Parse a document (JSON object, no duplicate keys) and check the well-known fields when present."""
     try:
-        doc = json.loads(text, object_pairs_hook=_no_duplicates)
+        doc = json.loads(text, object_pairs_hook=no_duplicate_keys)
+    except DuplicateKey as exc:
+        raise DocumentError(f"duplicate key {exc.key!r}") from None
     except json.JSONDecodeError as exc:
         raise DocumentError(f"the accreditation document is not JSON: {exc}") from None
     if not isinstance(doc, dict):

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from anchoring.hashing import CanonicalizationError, hash_credential, to_hex
+from anchoring.strict_json import strict_loads
 
 from .models import Credential, CredentialStatus, utcnow
 from .profiles import UnknownProfile, check_profile
@@ -69,25 +70,6 @@ class IssueResult:
 
 
 # ----------------------------------------------------------------------------------------- parsing
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict:
-    d = dict(pairs)
-    if len(d) != len(pairs):
-        seen: set[str] = set()
-        for k, _ in pairs:
-            if k in seen:
-                raise ValueError(f"duplicate object key {k!r}")
-            seen.add(k)
-    return d
-
-
-def _bad_constant(name: str):
-    raise ValueError(f"{name} is not valid JSON")
-
-
-def _loads(text: str | bytes) -> Any:
-    return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_bad_constant)
-
-
 def parse_json(body: bytes) -> Any:
     """Strict JSON (no NaN/Infinity, no duplicate keys, UTF-8). Raises a 400 Problem."""
     try:
@@ -99,7 +81,7 @@ def parse_json(body: bytes) -> Any:
         raise Problem(400, "malformed-json", "Malformed JSON", "request body is empty",
                       [{"pointer": "", "field": "", "message": "empty body"}])
     try:
-        return _loads(text)
+        return strict_loads(text)
     except json.JSONDecodeError as exc:
         raise Problem(400, "malformed-json", "Malformed JSON",
                       f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
@@ -123,7 +105,7 @@ def parse_ndjson(body: bytes) -> list[Any]:
         if not line.strip():
             continue
         try:
-            items.append(_loads(line))
+            items.append(strict_loads(line))
         except (ValueError, RecursionError) as exc:
             msg = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
             errors.append({"index": len(items), "line": lineno, "pointer": f"/{len(items)}",

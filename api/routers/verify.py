@@ -28,14 +28,9 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 
 from anchoring.bundle import BUNDLE_FORMAT
 from anchoring.deployment import Deployment, DeploymentFileError
-from anchoring.verify import (
-    ChainContext,
-    DuplicateKey,
-    VerificationReport,
-    gc_paused,
-    strict_json_loads,
-    verify_bundles,
-)
+from anchoring.merkle import gc_paused
+from anchoring.strict_json import DuplicateKey, strict_loads
+from anchoring.verify import ChainContext, VerificationReport, verify_bundles
 
 from ..deps import read_body
 from ..errors import PROBLEM_JSON, problem
@@ -68,7 +63,7 @@ def _parse(body: bytes) -> Any:
         raise problem(400, "the request body is empty: send a proof bundle as JSON",
                       errors=[{"pointer": "", "field": "body", "message": "empty"}])
     try:
-        return strict_json_loads(body)
+        return strict_loads(body)
     except DuplicateKey as exc:
         raise problem(400, f"duplicate key {exc.key!r} in the JSON body",
                       errors=[{"pointer": "", "field": exc.key, "message": "duplicate key"}]) from None
