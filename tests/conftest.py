@@ -98,3 +98,16 @@ class CrashBeforeBroadcast(TransactionSender):
 
     def broadcast(self, signed):
         raise SystemExit("simulated crash before broadcast")
+
+
+def sample_credential(n: int, issuer_did: str = "did:example:dev-university", **extra) -> dict:
+    """A small Open Badges 3.0 credential, unique on every call (random id)."""
+    return {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "id": f"urn:uuid:test-{os.urandom(8).hex()}-{n}",
+        "type": ["VerifiableCredential", "OpenBadgeCredential"],
+        "issuer": {"id": issuer_did, "name": "Dev University"},
+        "validFrom": "2026-06-30T00:00:00Z",
+        "credentialSubject": {"id": f"did:example:learner-{n}", "achievement": {"name": f"Course {n}"}},
+        **extra,
+    }

@@ -25,19 +25,9 @@ from node.devchain import bootstrap_dev_network, start_local_chain
 from node.embedded import EmbeddedNode, node_settings
 from node.models import Batch, BatchState
 from tests.conftest import REPO, CrashBeforeBroadcast
+from tests.conftest import sample_credential as credential
 
 pytestmark = [pytest.mark.chain, pytest.mark.slow]
-
-
-def credential(n: int, issuer_did: str = "did:example:dev-university") -> dict:
-    return {
-        "@context": ["https://www.w3.org/ns/credentials/v2"],
-        "id": f"urn:uuid:e2e-{os.urandom(8).hex()}-{n}",
-        "type": ["VerifiableCredential", "OpenBadgeCredential"],
-        "issuer": {"id": issuer_did, "name": "Dev University"},
-        "validFrom": "2026-06-30T00:00:00Z",
-        "credentialSubject": {"id": f"did:example:learner-{n}", "achievement": {"name": f"Course {n}"}},
-    }
 
 
 def anchored_events(anchor: CredentialAnchor, root: bytes) -> list:

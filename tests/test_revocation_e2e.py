@@ -8,7 +8,6 @@ and broadcast, the status list hash on chain, and a verifier and another node se
 from __future__ import annotations
 
 import math
-import os
 import time
 
 import pytest
@@ -31,20 +30,9 @@ from node.revocation_models import StatusChange, StatusList, StatusTx
 from node.revoker import Revoker
 from node.statuslist import check_served_list, decode_list, entry_is_set, get_bit
 from tests.conftest import CrashBeforeBroadcast
+from tests.conftest import sample_credential as credential
 
 pytestmark = [pytest.mark.chain, pytest.mark.slow]
-
-
-def credential(n: int, issuer_did: str = "did:example:dev-university", **extra) -> dict:
-    return {
-        "@context": ["https://www.w3.org/ns/credentials/v2"],
-        "id": f"urn:uuid:rev-{os.urandom(8).hex()}-{n}",
-        "type": ["VerifiableCredential", "OpenBadgeCredential"],
-        "issuer": {"id": issuer_did, "name": "Dev University"},
-        "validFrom": "2026-06-30T00:00:00Z",
-        "credentialSubject": {"id": f"did:example:learner-{n}", "achievement": {"name": f"Course {n}"}},
-        **extra,
-    }
 
 
 @pytest.fixture(autouse=True)
