@@ -17,15 +17,19 @@ from node.settings import Settings
 console = Console(stderr=True)
 
 
-def _serve(settings: Settings, pipeline: bool) -> None:
-    from api.app import create_app
-
+def _start_runtime(settings: Settings) -> NodeRuntime:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        runtime = NodeRuntime.from_settings(settings)
+        return NodeRuntime.from_settings(settings)
     except (ConfigurationError, ChainError) as exc:
         console.print(f"[red]cannot start the node:[/red] {exc}")
         raise typer.Exit(2) from None
+
+
+def _serve(settings: Settings, pipeline: bool, runtime: NodeRuntime | None = None) -> None:
+    from api.app import create_app
+
+    runtime = runtime or _start_runtime(settings)
     app = create_app(settings, engine=runtime.engine)
     if pipeline:
         runtime.start_pipeline()
@@ -79,21 +83,18 @@ def dev(
         issuer_keystore=files.keystore("issuer"), issuer_keystore_password_file=files.password_file,
     )
     console.print(f"chain {running.how}: {running.rpc_url} (stop it with `credreg chain down`)")
-    token = _dev_token(settings)
+    runtime = _start_runtime(settings)  # migrates, connects, finds the issuer: once, for the token and the API
+    token = _dev_token(runtime)
     console.print("dev issuer API token (shown once; create more with `credreg token create`):")
     print(token, flush=True)
     console.print(f"try: curl -H 'Authorization: Bearer {token[:8]}...' -H 'Content-Type: application/json' "
                   f"-d @scripts/examples/<file>.json http://127.0.0.1:{port}/v1/credentials")
-    _serve(settings, pipeline=True)
+    _serve(settings, pipeline=True, runtime=runtime)
 
 
-def _dev_token(settings: Settings) -> str:
+def _dev_token(runtime: NodeRuntime) -> str:
     from node.db import session_scope
     from node.tokens import create_token
 
-    runtime = NodeRuntime.from_settings(settings)
-    try:
-        with session_scope(runtime.factory) as session:
-            return create_token(session, runtime.issuer_id, label="credreg dev").token
-    finally:
-        runtime.close()
+    with session_scope(runtime.factory) as session:
+        return create_token(session, runtime.issuer_id, label="credreg dev").token
