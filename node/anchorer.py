@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import fcntl
 import logging
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,9 +25,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import select
 
-from anchoring.chain import UNREACHABLE_ERRORS
 from anchoring.contracts import CredentialAnchor
-from anchoring.errors import ChainError, ChainUnreachable, ContractRevert, NonceConsumed
+from anchoring.errors import ContractRevert, NonceConsumed
 from anchoring.hashing import from_hex, to_hex
 from anchoring.keccak import keccak256
 from anchoring.transactions import TransactionSender
@@ -45,6 +43,7 @@ from node.batcher import (
 )
 from node.db import is_postgres
 from node.models import Batch, BatchState
+from node.retry_loop import RetryLoop
 
 log = logging.getLogger("credreg.anchorer")
 
@@ -264,40 +263,15 @@ class Anchorer:
                          signed.nonce)
 
 
-class AnchorerLoop:
-    """Runs `Anchorer.run_pass` until stopped, backing off while the chain is unreachable."""
+class AnchorerLoop(RetryLoop):
+    """Runs `Anchorer.run_pass` until stopped, holding the single-anchorer lock of its key throughout."""
 
     def __init__(self, anchorer: Anchorer, engine: Engine, interval: float = 0.25, max_backoff: float = 10.0):
+        super().__init__("anchorer", lambda: anchorer.run_pass().progressed, interval, max_backoff,
+                         expected=(InvalidTransition, sa.exc.OperationalError))
         self.anchorer = anchorer
         self.engine = engine
-        self.interval = interval
-        self.max_backoff = max_backoff
-        self.stop_event = threading.Event()
-        self.last_error: str | None = None
 
     def run(self) -> None:
         with anchorer_lock(self.engine, self.anchorer.address):
-            backoff = self.interval
-            while not self.stop_event.is_set():
-                try:
-                    progressed = self.anchorer.run_pass().progressed
-                    self.last_error = None
-                    backoff = self.interval
-                    if progressed:
-                        continue
-                except (ChainUnreachable, *UNREACHABLE_ERRORS) as exc:
-                    self.last_error = str(exc)
-                    log.warning("chain unreachable, retrying in %.1fs: %s", backoff, exc)
-                    backoff = min(backoff * 2, self.max_backoff)
-                except (ChainError, InvalidTransition, sa.exc.OperationalError) as exc:
-                    self.last_error = str(exc)
-                    log.warning("anchorer pass failed, retrying: %s", exc)
-                    backoff = min(backoff * 2, self.max_backoff)
-                except Exception as exc:
-                    self.last_error = f"{type(exc).__name__}: {exc}"
-                    log.exception("unexpected anchorer error, retrying")
-                    backoff = min(backoff * 2, self.max_backoff)
-                self.stop_event.wait(backoff)
-
-    def stop(self) -> None:
-        self.stop_event.set()
+            super().run()

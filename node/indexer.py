@@ -16,7 +16,6 @@ Run ``Indexer(session_factory, w3, deployment, confirmations).run_once()`` or an
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -27,8 +26,7 @@ from web3 import Web3
 from web3.exceptions import BlockNotFound
 
 from anchoring.artifacts import abi
-from anchoring.chain import UNREACHABLE_ERRORS, call_chain
-from anchoring.contracts import ZERO_ADDRESS
+from anchoring.chain import call_chain
 from anchoring.deployment import Deployment
 from anchoring.errors import ChainError
 from anchoring.hashing import to_hex
@@ -42,6 +40,7 @@ from node.registry_models import (
     RegistryEvent,
     RegistryIssuer,
 )
+from node.retry_loop import RetryLoop
 
 log = logging.getLogger("credreg.indexer")
 
@@ -344,36 +343,15 @@ class Indexer:
             stats.credential_statuses += 1
 
 
-class IndexerLoop:
-    """Runs ``Indexer.run_once`` until stopped; backs off while the chain is unreachable."""
+class IndexerLoop(RetryLoop):
+    """Runs ``Indexer.run_once`` every `interval` until stopped; backs off while the chain is unreachable."""
 
     def __init__(self, indexer: Indexer, interval: float = 2.0, max_backoff: float = 30.0):
+        super().__init__("indexer", self._step, interval, max_backoff)
         self.indexer = indexer
-        self.interval = interval
-        self.max_backoff = max_backoff
-        self.stop_event = threading.Event()
-        self.last_error: str | None = None
         self.last_stats: IndexStats | None = None
 
-    def run(self) -> None:
-        backoff = self.interval
-        while not self.stop_event.is_set():
-            try:
-                self.last_stats = self.indexer.run_once()
-                self.last_error = None
-                backoff = self.interval
-            except (ChainError, *UNREACHABLE_ERRORS) as exc:
-                self.last_error = str(exc)
-                log.warning("indexer: chain unavailable, retrying in %.1fs: %s", backoff, exc)
-                backoff = min(backoff * 2, self.max_backoff)
-            except Exception as exc:  # a transient database error must not stop indexing for good
-                self.last_error = str(exc)
-                log.exception("indexer pass failed; retrying")
-                backoff = min(backoff * 2, self.max_backoff)
-            self.stop_event.wait(backoff)
+    def _step(self) -> bool:
+        self.last_stats = self.indexer.run_once()
+        return False  # new blocks come at the chain's pace: wait the interval
 
-    def stop(self) -> None:
-        self.stop_event.set()
-
-
-_ = ZERO_ADDRESS

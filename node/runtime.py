@@ -27,6 +27,7 @@ from node.db import make_engine, session_factory, session_scope, upgrade
 from node.indexer import Indexer, IndexerLoop
 from node.keys import KeystoreError, read_keystore
 from node.models import Issuer
+from node.retry_loop import RetryLoop
 from node.revoker import Revoker, SignerPasses
 from node.settings import Settings
 from node.statuslist import StatusListConfig
@@ -58,27 +59,13 @@ def load_signing_account(settings: Settings) -> LocalAccount:
     raise ConfigurationError("no issuer key: set CREDREG_ISSUER_KEYSTORE (+ password) or CREDREG_ISSUER_PRIVATE_KEY")
 
 
-class BatcherLoop:
+class BatcherLoop(RetryLoop):
     """Seals due batches on a short tick; sealing itself is idempotent and safe beside other workers."""
 
     def __init__(self, factory: sessionmaker, settings: Settings, tick: float | None = None):
-        self.factory = factory
-        self.settings = settings
-        self.tick = tick if tick is not None else max(0.05, min(0.5, settings.batch_max_age_seconds / 4))
-        self.stop_event = threading.Event()
-
-    def run(self) -> None:
-        while not self.stop_event.is_set():
-            try:
-                sealed = seal_due_batches(self.factory, self.settings)
-                if sealed:
-                    continue
-            except Exception:
-                log.exception("sealing batches failed; retrying")
-            self.stop_event.wait(self.tick)
-
-    def stop(self) -> None:
-        self.stop_event.set()
+        tick = tick if tick is not None else max(0.05, min(0.5, settings.batch_max_age_seconds / 4))
+        # a failed tick is retried at the next tick: the backoff cap is the tick itself
+        super().__init__("batcher", lambda: bool(seal_due_batches(factory, settings)), tick, tick)
 
 
 @dataclass
