@@ -73,6 +73,14 @@ class AnchorRecord:
 
 
 @dataclass(frozen=True)
+class CredentialStatusRecord:
+    status: CredentialStatus
+    reason: int
+    changed_at: int
+    block_number: int
+
+
+@dataclass(frozen=True)
 class StatusListRecord:
     list_hash: bytes
     published_at: int
@@ -176,6 +184,10 @@ class CredentialAnchor:
         if version == 0:
             return None
         return StatusListRecord(bytes(list_hash), at, block, version)
+
+    def status_of(self, root: bytes, digest: bytes) -> CredentialStatusRecord:
+        status, reason, at, block = _view(self.contract.functions.statusOf, root, digest)
+        return CredentialStatusRecord(CredentialStatus(status), reason, at, block)
 
     def registry_address(self) -> str:
         return _view(self.contract.functions.registry)

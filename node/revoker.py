@@ -89,8 +89,7 @@ class Revoker:
 
     # --- settle ------------------------------------------------------------------------------------
     def _chain_status(self, root: str, digest: str) -> str:
-        record = self.anchor.contract.functions.statusOf(from_hex(root), from_hex(digest)).call()
-        return _CHAIN_STATUS[ChainStatus(record[0])]
+        return _CHAIN_STATUS[self.anchor.status_of(from_hex(root), from_hex(digest)).status]
 
     def _settle(self, result: RevokerPassResult) -> None:
         with self.session_factory() as session:

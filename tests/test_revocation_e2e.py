@@ -343,10 +343,10 @@ def test_reorg_that_drops_a_revocation_is_detected_and_resent(tmp_path, monkeypa
             [tx] = s.exec(select(StatusTx)).all()
         assert tx.state == "confirmed"
         root = from_hex(p.batch().root)
-        assert p.anchor.contract.functions.statusOf(root, from_hex(p.digest)).call()[0] == ChainStatus.REVOKED
+        assert p.anchor.status_of(root, from_hex(p.digest)).status == ChainStatus.REVOKED
         p.w3.provider.make_request("evm_revert", [snapshot])  # the revocation's block leaves the chain
         p.w3.provider.make_request("anvil_mine", [3])
-        assert p.anchor.contract.functions.statusOf(root, from_hex(p.digest)).call()[0] == ChainStatus.VALID
+        assert p.anchor.status_of(root, from_hex(p.digest)).status == ChainStatus.VALID
         reorged = 0
         for _ in range(6):
             reorged += revoker.run_pass().reorged
@@ -354,7 +354,7 @@ def test_reorg_that_drops_a_revocation_is_detected_and_resent(tmp_path, monkeypa
         with p.node.runtime.factory() as s:
             txs = s.exec(select(StatusTx).order_by(StatusTx.id)).all()
         assert txs[-1].state == "confirmed" and txs[-1].block_hash != tx.block_hash
-        assert p.anchor.contract.functions.statusOf(root, from_hex(p.digest)).call()[0] == ChainStatus.REVOKED
+        assert p.anchor.status_of(root, from_hex(p.digest)).status == ChainStatus.REVOKED
         st = p.node.http.get(f"/v1/credentials/{p.digest}/revocation").json()
         assert st["status"] == "revoked" and st["reasonCode"] == 4
     finally:
