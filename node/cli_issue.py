@@ -50,7 +50,7 @@ def collect(paths: list[Path]) -> list[Item]:
     return items
 
 
-def _problem_text(response: httpx.Response) -> str:
+def problem_text(response: httpx.Response) -> str:
     try:
         body = response.json()
     except ValueError:
@@ -97,7 +97,7 @@ def issue(
                     raise typer.Exit(2) from None
                 if response.status_code != 202:
                     first = items[start].source
-                    console.print(f"[red]rejected[/red] (chunk starting at {first}): {_problem_text(response)}")
+                    console.print(f"[red]rejected[/red] (chunk starting at {first}): {problem_text(response)}")
                     raise typer.Exit(1)
                 digests += response.json()["digests"]
                 progress.advance(task, len(part))
@@ -120,7 +120,7 @@ def issue(
                     progress.advance(task)
                     continue
                 if response.status_code != 409:  # 409: not anchored yet
-                    console.print(f"[red]{item.name}:[/red] {_problem_text(response)}")
+                    console.print(f"[red]{item.name}:[/red] {problem_text(response)}")
                     raise typer.Exit(1)
                 if time.monotonic() > deadline:
                     console.print(f"[yellow]{len(remaining)} credentials not anchored after {timeout:.0f}s; "

@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from node.cli_issue import _problem_text
+from node.cli_issue import problem_text
 
 console = Console(stderr=True)
 CHUNK = 10_000  # the API's per-request bound
@@ -75,7 +75,7 @@ def revoke(
                 console.print(f"[red]cannot reach {url}:[/red] {exc}")
                 raise typer.Exit(2) from None
             if response.status_code != 202:
-                console.print(f"[red]rejected[/red]: {_problem_text(response)}")
+                console.print(f"[red]rejected[/red]: {problem_text(response)}")
                 raise typer.Exit(1)
             requests.append(response.json())
         queued = sum(r["queued"] for r in requests)
