@@ -16,12 +16,11 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
-from node.db import make_engine, upgrade
-from node.db import session_factory as make_session_factory
+from api.errors import install_error_handlers
+from api.routers import credentials, health, proofs, registry, revocation, statuslist, verify
 from node.settings import Settings, get_settings
-
-from .errors import install_error_handlers
-from .routers import credentials, health, proofs, registry, revocation, statuslist, verify
+from node.storage.db import make_engine, upgrade
+from node.storage.db import session_factory as make_session_factory
 
 __all__ = ["create_app", "web3_chain_probe"]
 

@@ -9,11 +9,10 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlmodel import Session
 
-from node.models import TokenRole
+from api.errors import problem
+from node.auth.tokens import authenticate
 from node.settings import Settings
-from node.tokens import authenticate
-
-from .errors import problem
+from node.storage.models import TokenRole
 
 __all__ = [
     "Principal",

@@ -15,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from node.issuance import Problem
+from node.issuance.accept import Problem
 
 __all__ = ["PROBLEM_JSON", "Problem", "install_error_handlers", "problem", "problem_response"]
 

@@ -59,7 +59,7 @@ def observe_confirmation(batch) -> None:
 
 
 def refresh_from_db(session) -> None:
-    from .queries import batch_counts, pending_count
+    from node.reads.counts import batch_counts, pending_count
 
     QUEUE_DEPTH.set(pending_count(session))
     counts = batch_counts(session)

@@ -29,11 +29,12 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from node.db import make_engine, normalize_url, session_scope, upgrade
-from node.db import session_factory as make_session_factory
-from node.devchain import bootstrap_dev_network, free_port, start_local_chain
-from node.models import Credential
-from node.tokens import create_token, get_or_create_issuer
+from node.auth.tokens import create_token, get_or_create_issuer
+from node.dev.chains import free_port, start_local_chain
+from node.dev.network import bootstrap_dev_network
+from node.storage.db import make_engine, normalize_url, session_scope, upgrade
+from node.storage.db import session_factory as make_session_factory
+from node.storage.models import Credential
 
 POSTGRES_URL = os.environ.get("CREDREG_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 console = Console()

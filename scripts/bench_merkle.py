@@ -40,7 +40,7 @@ from rich.table import Table
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from anchoring.merkle import MerkleTree, verify_proof
+from anchoring.scheme.merkle import MerkleTree, verify_proof
 
 OZ_SCRIPT = ROOT / "scripts" / "bench_oz_merkle.mjs"
 

@@ -29,12 +29,14 @@ sys.path.insert(0, str(REPO))
 
 from web3 import HTTPProvider
 
-from anchoring.bundle import Anchor, ProofBundle
-from anchoring.hashing import hash_credential
-from anchoring.merkle import MerkleTree
-from anchoring.transactions import TransactionSender
-from anchoring.verify import ChainContext, verify_bundles
-from node.devchain import DEV_DIDS, bootstrap_dev_network, free_port, start_local_chain
+from anchoring.bundle.v1 import Anchor, ProofBundle
+from anchoring.chain.transactions import TransactionSender
+from anchoring.scheme.digest import hash_credential
+from anchoring.scheme.merkle import MerkleTree
+from anchoring.verify.context import ChainContext
+from anchoring.verify.run import verify_bundles
+from node.dev.chains import free_port, start_local_chain
+from node.dev.network import DEV_DIDS, bootstrap_dev_network
 
 
 class CountingProvider(HTTPProvider):
@@ -97,8 +99,8 @@ def bench_api_path(network, bundles, chunk: int, in_thread: bool = False) -> dic
 
     from api.app import create_app
     from api.routers import verify as verify_router
-    from node.db import make_engine, upgrade
     from node.settings import Settings
+    from node.storage.db import make_engine, upgrade
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-verify-"))
     network.deployment.save(tmp / "deployment.json")

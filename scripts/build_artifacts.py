@@ -1,6 +1,6 @@
 """Compile contracts/ with Hardhat (npm solc, offline) and refresh the artifacts shipped in `anchoring`.
 
-    python scripts/build_artifacts.py            # rewrite anchoring/artifacts/*.json
+    python scripts/build_artifacts.py            # rewrite anchoring/chain/artifacts/*.json
     python scripts/build_artifacts.py --check    # exit 1 when the shipped artifacts are stale
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 import typer
 
 REPO = Path(__file__).resolve().parent.parent
-SHIPPED = REPO / "anchoring" / "artifacts"
+SHIPPED = REPO / "anchoring" / "chain" / "artifacts"
 CONTRACTS = ("IssuerRegistry", "CredentialAnchor")
 
 
@@ -49,7 +49,7 @@ def render(artifact: dict) -> str:
 
 
 def main(check: bool = typer.Option(False, help="Only compare; exit 1 when shipped artifacts differ.")) -> None:
-    """Compile the contracts and write (or check) the artifacts shipped in anchoring/artifacts."""
+    """Compile the contracts and write (or check) the artifacts shipped in anchoring/chain/artifacts."""
     with tempfile.TemporaryDirectory() as tmp:
         fresh = compile_contracts(Path(tmp))
     stale = [n for n, a in fresh.items() if not (SHIPPED / f"{n}.json").exists()

@@ -13,9 +13,10 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from anchoring.hashing import from_hex
-from node.devchain import bootstrap_dev_network, start_local_chain
-from node.embedded import EmbeddedNode, node_settings
+from anchoring.scheme.encoding import from_hex
+from node.cli.embedded import EmbeddedNode, node_settings
+from node.dev.chains import start_local_chain
+from node.dev.network import bootstrap_dev_network
 
 EXAMPLES = Path(__file__).resolve().parent / "examples"
 console = Console()

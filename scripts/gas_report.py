@@ -15,11 +15,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from anchoring.contracts import CredentialAnchor, IssuerKind, IssuerRegistry, deploy_contracts
-from anchoring.keccak import keccak256
-from anchoring.merkle import MerkleTree
-from anchoring.transactions import TransactionSender
-from node.devchain import start_local_chain
+from anchoring.chain.contracts import CredentialAnchor, IssuerKind, IssuerRegistry, deploy_contracts
+from anchoring.chain.transactions import TransactionSender
+from anchoring.scheme.keccak import keccak256
+from anchoring.scheme.merkle import MerkleTree
+from node.dev.chains import start_local_chain
 
 ANCHOR_GAS_BOUND = 55_000
 

@@ -10,8 +10,9 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from anchoring.transactions import TransactionSender
-from node.devchain import DevNetwork, LocalChain, bootstrap_dev_network, start_local_chain
+from anchoring.chain.transactions import TransactionSender
+from node.dev.chains import LocalChain, start_local_chain
+from node.dev.network import DevNetwork, bootstrap_dev_network
 
 if (Path(__file__).parent / "db_fixtures.py").exists():
     pytest_plugins = ["tests.db_fixtures"]

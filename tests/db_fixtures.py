@@ -15,10 +15,10 @@ from urllib.parse import quote
 import pytest
 import sqlalchemy as sa
 
-from node.db import make_engine, normalize_url, upgrade
-from node.db import session_factory as make_session_factory
+from node.auth.tokens import create_issuer, create_token
 from node.settings import Settings
-from node.tokens import create_issuer, create_token
+from node.storage.db import make_engine, normalize_url, upgrade
+from node.storage.db import session_factory as make_session_factory
 
 POSTGRES_URL = os.environ.get("CREDREG_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 _pg_status: dict[str, str | None] = {}

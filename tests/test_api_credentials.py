@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from node import batcher
+from node.pipeline import batches, sealer
 from tests.db_fixtures import count_rows, make_issuer
 
 PROBLEM = "application/problem+json"
@@ -178,7 +178,7 @@ def test_auth_missing_or_wrong(client, engine, issuer, headers):
 
 
 def test_revoked_token_and_reader_role(client, engine, issuer, session_factory):
-    from node.tokens import revoke_token
+    from node.auth.tokens import revoke_token
 
     r = client.post("/v1/credentials", headers={"Authorization": f"Bearer {issuer.reader_token}"}, json=cred(1))
     assert_problem(r, 403, "header.Authorization")
@@ -203,19 +203,19 @@ def test_status_is_issuer_only(client, issuer, session_factory):
 
 
 def test_bundle_409_until_anchored_then_valid(client, issuer, session_factory, settings):
-    from anchoring.bundle import ProofBundle
-    from node.models import Batch
+    from anchoring.bundle.v1 import ProofBundle
+    from node.storage.models import Batch
 
     d = client.post("/v1/credentials", headers=issuer.headers, json=cred(1)).json()["digest"]
     body = assert_problem(client.get(f"/v1/credentials/{d}/bundle", headers=issuer.headers), 409)
     assert "not" in body["detail"] and "anchored" in body["title"].lower()
-    [bid] = batcher.seal_due_batches(session_factory, settings, force=True)
+    [bid] = sealer.seal_due_batches(session_factory, settings, force=True)
     assert_problem(client.get(f"/v1/credentials/{d}/bundle", headers=issuer.headers), 409)
     with session_factory() as s:
         b = s.get(Batch, bid)
-        batcher.record_submission(s, b, nonce=0, tx_hash="0x" + "12" * 32, chain_id=31337,
+        batches.record_submission(s, b, nonce=0, tx_hash="0x" + "12" * 32, chain_id=31337,
                                   contract_address="0x5FbDB2315678afecb367f032d93F642f64180aa3")
-        batcher.record_confirmation(s, b, block_number=3, block_hash="0x" + "34" * 32, confirmations=1,
+        batches.record_confirmation(s, b, block_number=3, block_hash="0x" + "34" * 32, confirmations=1,
                                     block_timestamp=1_780_000_000, gas_used=52_000)
     r = client.get(f"/v1/credentials/{d}/bundle", headers=issuer.headers)
     assert r.status_code == 200, r.text

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from anchoring.hashing import from_hex
-from anchoring.merkle import verify_proof
-from node import batcher
-from node.models import Batch
+from anchoring.scheme.encoding import from_hex
+from anchoring.scheme.merkle import verify_proof
+from node.pipeline import batches, sealer
+from node.storage.models import Batch
 
 ZERO = "0x" + "00" * 32
 
@@ -38,16 +38,16 @@ def test_unknown_and_malformed_digests(client):
 
 def test_proof_through_the_lifecycle(client, issuer, session_factory, settings):
     digests = _issue(client, issuer, 5)
-    [bid] = batcher.seal_due_batches(session_factory, settings, force=True)
+    [bid] = sealer.seal_due_batches(session_factory, settings, force=True)
     p = client.get(f"/v1/proofs/{digests[2]}").json()
     assert p["state"] == "batched" and p["anchor"] is None
     assert verify_proof(from_hex(p["root"]), from_hex(digests[2]), [from_hex(x) for x in p["proof"]])
     with session_factory() as s:
-        batcher.record_submission(s, s.get(Batch, bid), nonce=1, tx_hash="0x" + "aa" * 32, chain_id=31337,
+        batches.record_submission(s, s.get(Batch, bid), nonce=1, tx_hash="0x" + "aa" * 32, chain_id=31337,
                                   contract_address="0x5FbDB2315678afecb367f032d93F642f64180aa3")
     assert client.get(f"/v1/proofs/{digests[2]}").json()["state"] == "submitted"
     with session_factory() as s:
-        batcher.record_confirmation(s, s.get(Batch, bid), block_number=9, block_hash="0x" + "bb" * 32,
+        batches.record_confirmation(s, s.get(Batch, bid), block_number=9, block_hash="0x" + "bb" * 32,
                                     confirmations=2, block_timestamp=1_780_000_123, gas_used=51_800)
     p = client.get(f"/v1/proofs/{digests[2]}").json()
     assert p["state"] == "anchored"

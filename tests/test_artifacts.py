@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from anchoring.artifacts import CONTRACT_NAMES, load_artifact
+from anchoring.chain.artifacts import CONTRACT_NAMES, load_artifact
 from scripts.build_artifacts import REPO, compile_contracts, render
 from tests.conftest import require
 
@@ -14,7 +14,7 @@ def test_shipped_artifacts_match_a_fresh_offline_compile(tmp_path):
     fresh = compile_contracts(tmp_path)
     assert set(fresh) == set(CONTRACT_NAMES)
     for name, artifact in fresh.items():
-        shipped = (REPO / "anchoring" / "artifacts" / f"{name}.json").read_text()
+        shipped = (REPO / "anchoring" / "chain" / "artifacts" / f"{name}.json").read_text()
         assert shipped == render(artifact), f"{name}: shipped artifact is stale, run `make artifacts`"
         assert load_artifact(name)["bytecode"] == artifact["bytecode"]
 

@@ -11,12 +11,12 @@ import sqlalchemy as sa
 import typer
 from typer.testing import CliRunner
 
-from anchoring.transactions import TransactionSender
-from node.anchorer import Anchorer
-from node.batcher import seal_batch
-from node.cli_audit import audit
-from node.issuance import issue_many
-from node.models import Batch, BatchState
+from anchoring.chain.transactions import TransactionSender
+from node.cli.audit import audit
+from node.issuance.accept import issue_many
+from node.pipeline.anchorer import Anchorer
+from node.pipeline.sealer import seal_batch
+from node.storage.models import Batch, BatchState
 from tests.db_fixtures import make_issuer
 
 cli = typer.Typer()

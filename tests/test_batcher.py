@@ -7,12 +7,12 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from anchoring.hashing import from_hex
-from anchoring.merkle import MerkleTree, verify_proof
-from node import batcher
-from node.issuance import issue_many
-from node.models import Batch, Credential, utcnow
-from node.queries import proof_for
+from anchoring.scheme.encoding import from_hex
+from anchoring.scheme.merkle import MerkleTree, verify_proof
+from node.issuance.accept import issue_many
+from node.pipeline import sealer
+from node.reads.proofs import proof_for
+from node.storage.models import Batch, Credential, utcnow
 from tests.db_fixtures import make_issuer
 
 
@@ -30,7 +30,7 @@ def _settings(settings, size: int, age: float):
 def test_seals_by_size_and_leaves_the_young_remainder(session_factory, issuer, settings):
     digests = _issue(session_factory, issuer.id, 25)
     cfg = _settings(settings, 10, 3600)
-    ids = batcher.seal_due_batches(session_factory, cfg)
+    ids = sealer.seal_due_batches(session_factory, cfg)
     assert len(ids) == 2  # 10 + 10; the 5 left are younger than an hour
     with session_factory() as s:
         batches = [s.get(Batch, i) for i in ids]
@@ -48,15 +48,15 @@ def test_seals_by_size_and_leaves_the_young_remainder(session_factory, issuer, s
                 p = proof_for(s, r.digest)
                 assert p["state"] == "batched" and p["root"] == b.root
                 assert verify_proof(from_hex(b.root), from_hex(r.digest), [from_hex(x) for x in p["proof"]])
-    assert batcher.seal_due_batches(session_factory, cfg) == []
+    assert sealer.seal_due_batches(session_factory, cfg) == []
     assert len(digests) == 25
 
 
 def test_seals_by_age(session_factory, issuer, settings):
     _issue(session_factory, issuer.id, 3)
     cfg = _settings(settings, 1000, 60)
-    assert batcher.seal_due_batches(session_factory, cfg) == []  # young and few: nothing
-    ids = batcher.seal_due_batches(session_factory, cfg, now=utcnow() + timedelta(seconds=61))
+    assert sealer.seal_due_batches(session_factory, cfg) == []  # young and few: nothing
+    ids = sealer.seal_due_batches(session_factory, cfg, now=utcnow() + timedelta(seconds=61))
     assert len(ids) == 1
     with session_factory() as s:
         assert s.get(Batch, ids[0]).size == 3
@@ -67,12 +67,12 @@ def test_batches_are_per_issuer(session_factory, issuer, settings):
     other = make_issuer(session_factory, "Other Uni", "0x" + "22" * 20)
     _issue(session_factory, issuer.id, 4)
     _issue(session_factory, other.id, 6)
-    ids = batcher.seal_due_batches(session_factory, _settings(settings, 5, 3600))
+    ids = sealer.seal_due_batches(session_factory, _settings(settings, 5, 3600))
     assert len(ids) == 1  # only "other" reached the size limit
     with session_factory() as s:
         b = s.get(Batch, ids[0])
         assert (b.issuer_id, b.size) == (other.id, 5)
-    ids = batcher.seal_due_batches(session_factory, _settings(settings, 5, 0))
+    ids = sealer.seal_due_batches(session_factory, _settings(settings, 5, 0))
     with session_factory() as s:
         assert sorted((s.get(Batch, i).issuer_id, s.get(Batch, i).size) for i in ids) == sorted(
             [(issuer.id, 4), (other.id, 1)])
@@ -86,7 +86,7 @@ def test_concurrent_sealers_never_share_a_credential(session_factory, issuer, se
 
     def worker():
         try:
-            results.append(batcher.seal_due_batches(session_factory, cfg))
+            results.append(sealer.seal_due_batches(session_factory, cfg))
         except BaseException as exc:  # noqa: BLE001
             errors.append(exc)
 

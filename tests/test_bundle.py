@@ -8,17 +8,10 @@ import random
 
 import pytest
 
-from anchoring.bundle import (
-    BUNDLE_FORMAT,
-    Anchor,
-    BundleFormatError,
-    ProofBundle,
-    bundle_schema,
-    is_checksum_address,
-    to_checksum_address,
-)
-from anchoring.hashing import hash_credential
-from anchoring.merkle import MerkleTree, verify_proof
+from anchoring.bundle.v1 import BUNDLE_FORMAT, Anchor, BundleFormatError, ProofBundle, bundle_schema
+from anchoring.scheme.digest import hash_credential
+from anchoring.scheme.encoding import is_checksum_address, to_checksum_address
+from anchoring.scheme.merkle import MerkleTree, verify_proof
 
 CREDENTIAL = {
     "@context": ["https://www.w3.org/ns/credentials/v2"],
@@ -85,7 +78,7 @@ def test_dump_does_not_alias_the_credential(bundle):
 def test_schema_is_package_data():
     from importlib import resources
 
-    assert resources.files("anchoring").joinpath("schemas/bundle.schema.json").is_file()
+    assert resources.files("anchoring.bundle").joinpath("schema-v1.json").is_file()
     assert bundle_schema()["properties"]["format"]["const"] == BUNDLE_FORMAT
 
 
@@ -266,9 +259,11 @@ def test_published_vectors():
     """docs/test-vectors.json is recomputed from its inputs, so the published scheme cannot drift."""
     from pathlib import Path
 
-    from anchoring.hashing import canonicalize, credential_digest, from_hex, to_hex
-    from anchoring.keccak import keccak256
-    from anchoring.merkle import MultiProof, leaf_hash, verify_multiproof
+    from anchoring.scheme.digest import credential_digest
+    from anchoring.scheme.encoding import from_hex, to_hex
+    from anchoring.scheme.jcs import canonicalize
+    from anchoring.scheme.keccak import keccak256
+    from anchoring.scheme.merkle import MultiProof, leaf_hash, verify_multiproof
 
     vectors = json.loads(
         (Path(__file__).resolve().parents[1] / "docs" / "test-vectors.json").read_text("utf-8")

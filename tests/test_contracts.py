@@ -8,11 +8,11 @@ import random
 
 import pytest
 
-from anchoring.contracts import CredentialStatus, IssuerKind, IssuerRegistry, IssuerStatus
+from anchoring.chain.contracts import CredentialStatus, IssuerKind, IssuerRegistry, IssuerStatus
+from anchoring.chain.transactions import TransactionSender
 from anchoring.errors import ContractRevert
-from anchoring.keccak import keccak256
-from anchoring.merkle import MerkleTree
-from anchoring.transactions import TransactionSender
+from anchoring.scheme.keccak import keccak256
+from anchoring.scheme.merkle import MerkleTree
 
 pytestmark = pytest.mark.chain
 

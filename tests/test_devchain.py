@@ -10,12 +10,13 @@ import subprocess
 import pytest
 from typer.testing import CliRunner
 
-from anchoring.chain import connect
-from anchoring.contracts import IssuerRegistry
-from anchoring.deployment import Deployment
+from anchoring.chain.contracts import IssuerRegistry
+from anchoring.chain.deployment import Deployment
+from anchoring.chain.rpc import connect
+from node.auth.keys import keystore_address, read_keystore, read_password
 from node.cli import app
-from node.devchain import DevChainFiles, chain_status, free_port
-from node.keys import keystore_address, read_keystore, read_password
+from node.dev.chains import free_port
+from node.dev.devchain import DevChainFiles, chain_status
 
 pytestmark = pytest.mark.chain
 runner = CliRunner()

@@ -17,13 +17,15 @@ import pytest
 import sqlalchemy as sa
 from eth_account import Account
 
-from anchoring.contracts import CredentialAnchor
-from anchoring.hashing import from_hex
-from node.anchorer import Anchorer, AnchorerBusy, anchorer_lock
-from node.batcher import seal_due_batches
-from node.devchain import bootstrap_dev_network, start_local_chain
-from node.embedded import EmbeddedNode, node_settings
-from node.models import Batch, BatchState
+from anchoring.chain.contracts import CredentialAnchor
+from anchoring.scheme.encoding import from_hex
+from node.cli.embedded import EmbeddedNode, node_settings
+from node.dev.chains import start_local_chain
+from node.dev.network import bootstrap_dev_network
+from node.pipeline.anchorer import Anchorer
+from node.pipeline.locks import AnchorerBusy, anchorer_lock
+from node.pipeline.sealer import seal_due_batches
+from node.storage.models import Batch, BatchState
 from tests.conftest import REPO, CrashBeforeBroadcast
 from tests.conftest import sample_credential as credential
 
@@ -75,7 +77,7 @@ def private_node(tmp_path):
 @pytest.fixture()
 def no_drop_grace(monkeypatch):
     """Treat an unknown transaction as dropped at once instead of after the grace period."""
-    import node.anchorer as anchorer_module
+    import node.pipeline.anchorer as anchorer_module
 
     monkeypatch.setattr(anchorer_module, "DROP_GRACE_SECONDS", 0.0)
 
@@ -172,7 +174,7 @@ def test_crash_before_broadcast_resubmits_once(dev_network, tmp_path, no_drop_gr
 CRASH_SCRIPT = """
 import sys, time, logging
 from node.settings import Settings
-from node.runtime import NodeRuntime
+from node.pipeline.runtime import NodeRuntime
 logging.basicConfig(level=logging.INFO)
 runtime = NodeRuntime.from_settings(Settings())
 anchorer = runtime.anchorer()
@@ -262,7 +264,7 @@ def test_reorg_that_drops_an_anchor_is_detected_and_reanchored(private_node, no_
 
 
 def test_only_one_anchorer_per_key(dev_network, tmp_path):
-    from node.db import make_engine
+    from node.storage.db import make_engine
 
     engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
     address = Account.create().address

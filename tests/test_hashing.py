@@ -15,18 +15,10 @@ import rfc8785
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from anchoring.hashing import (
-    MAX_DEPTH,
-    CanonicalizationError,
-    HashedCredential,
-    canonicalize,
-    credential_digest,
-    from_hex,
-    hash_credential,
-    new_salt,
-    to_hex,
-)
-from anchoring.keccak import keccak256
+from anchoring.scheme.digest import HashedCredential, credential_digest, hash_credential, new_salt
+from anchoring.scheme.encoding import from_hex, to_hex
+from anchoring.scheme.jcs import MAX_DEPTH, CanonicalizationError, canonicalize
+from anchoring.scheme.keccak import keccak256
 
 # RFC 8785 Appendix B: IEEE 754 bit patterns and their required serialisation.
 RFC8785_NUMBERS = [

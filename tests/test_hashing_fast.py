@@ -6,7 +6,7 @@ import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from anchoring.hashing import MAX_SAFE_INTEGER, canonicalize, fast_canonicalize
+from anchoring.scheme.jcs import MAX_SAFE_INTEGER, canonicalize, fast_canonicalize
 
 # Strings over all of Unicode except lone surrogates (which both paths refuse), including control
 # characters, quotes, backslashes, "/", DEL, U+2028 and astral characters.

@@ -10,12 +10,12 @@ import sqlalchemy as sa
 from eth_account import Account
 from web3 import Web3
 
-from anchoring.contracts import IssuerKind, IssuerStatus
-from anchoring.keccak import keccak256
-from anchoring.transactions import TransactionSender
-from node import registry_ops as q
-from node.indexer import Indexer
-from node.registry_models import IndexerCursor, RegistryAnchor, RegistryEvent, RegistryIssuer
+from anchoring.chain.contracts import IssuerKind, IssuerStatus
+from anchoring.chain.transactions import TransactionSender
+from anchoring.scheme.keccak import keccak256
+from node.registry import index
+from node.registry.indexer import Indexer
+from node.storage.registry_tables import IndexerCursor, RegistryAnchor, RegistryEvent, RegistryIssuer
 from tests.db_fixtures import count_rows
 
 SCOPE = '{"credentialTypes":["MicroCredential"],"eqfLevels":[6],"jurisdiction":"nl"}'
@@ -71,7 +71,7 @@ def test_indexes_other_nodes_issuers_from_the_deployment_block(indexer, session_
         assert (root.kind, root.accreditor) == ("root-tao", None)
         assert (tao.kind, tao.accreditor) == ("tao", root.address)
         assert (ti.kind, ti.status, ti.accreditor) == ("ti", "active", tao.address)
-        chain = q.accreditation_chain(s, ti)
+        chain = index.accreditation_chain(s, ti)
         assert [c["address"] for c in chain] == [tao.address, root.address]
     # a second pass finds nothing new
     again = indexer.run_once()
@@ -87,7 +87,7 @@ def test_history_and_point_in_time_status(indexer, session_factory, dev_network)
     with session_factory() as s:
         row = s.get(RegistryIssuer, ti)
         assert row.status == "revoked" and row.country == "NL"
-        events = q.issuer_history(s, ti)
+        events = index.issuer_history(s, ti)
         assert [e.action for e in events] == ["accredited", "suspended", "reinstated", "revoked"]
         assert [e.new_status for e in events] == ["active", "suspended", "active", "revoked"]
         assert [e.previous_status for e in events] == [None, "active", "suspended", "active"]
@@ -98,15 +98,15 @@ def test_history_and_point_in_time_status(indexer, session_factory, dev_network)
         probes = {t0 - 1: "none", t0: "active", t0 + 50: "active", life["suspend"][0] + 1: "suspended",
                   life["reinstate"][0] + 1: "active", life["revoke"][0]: "revoked", life["revoke"][0] + 10**6: "revoked"}
         for when, expected in probes.items():
-            got = q.status_at(s, row, timestamp=when)
+            got = index.status_at(s, row, timestamp=when)
             assert got["status"] == expected, when
             assert IssuerStatus[expected.upper()] == registry.status_at(ti, when)  # the chain agrees
-        assert q.status_at(s, row, timestamp=life["suspend"][0] + 1)["activeTI"] is False
-        assert q.status_at(s, row, timestamp=life["reinstate"][0] + 1)["activeTI"] is True
+        assert index.status_at(s, row, timestamp=life["suspend"][0] + 1)["activeTI"] is False
+        assert index.status_at(s, row, timestamp=life["reinstate"][0] + 1)["activeTI"] is True
         for name, expected in (("accredited", "active"), ("suspend", "suspended"), ("reinstate", "active"),
                                ("revoke", "revoked")):
-            assert q.status_at(s, row, block=life[name][1])["status"] == expected
-        assert q.status_at(s, row, block=life["accredited"][1] - 1)["status"] == "none"
+            assert index.status_at(s, row, block=life[name][1])["status"] == expected
+        assert index.status_at(s, row, block=life["accredited"][1] - 1)["status"] == "none"
 
 
 def test_resumes_from_the_cursor_in_small_ranges(session_factory, dev_network, db_url):
@@ -135,8 +135,8 @@ def _fresh_copy_counts(db_url, dev_network):
     """Index the same chain into a second, empty SQLite database in one go."""
     import tempfile
 
-    from node.db import make_engine, upgrade
-    from node.db import session_factory as make_factory
+    from node.storage.db import make_engine, upgrade
+    from node.storage.db import session_factory as make_factory
 
     with tempfile.TemporaryDirectory() as d:
         eng = make_engine(f"sqlite:///{d}/other.db")
@@ -223,14 +223,14 @@ def test_reorg_restores_a_status_changed_on_the_lost_branch(indexer, session_fac
     assert indexer.run_once().reorgs == 1
     with session_factory() as s:
         assert s.get(RegistryIssuer, ti).status == "active"
-        assert [e.action for e in q.issuer_history(s, ti)] == ["accredited"]
+        assert [e.action for e in index.issuer_history(s, ti)] == ["accredited"]
 
 
 def test_indexer_loop_follows_the_chain_and_stops(session_factory, dev_network):
     import threading
     import time
 
-    from node.indexer import IndexerLoop
+    from node.registry.indexer import IndexerLoop
 
     w3 = dev_network.chain.web3()
     loop = IndexerLoop(Indexer(session_factory, w3, dev_network.deployment, confirmations=1), interval=0.05)

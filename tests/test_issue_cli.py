@@ -9,9 +9,9 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from anchoring.bundle import ProofBundle
+from anchoring.bundle.v1 import ProofBundle
 from node.cli import app
-from node.embedded import EmbeddedNode, node_settings
+from node.cli.embedded import EmbeddedNode, node_settings
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.chain

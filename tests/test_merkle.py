@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from anchoring.keccak import KECCAK_EMPTY, keccak256
-from anchoring.merkle import (
+from anchoring.scheme.keccak import KECCAK_EMPTY, keccak256
+from anchoring.scheme.merkle import (
     MerkleTree,
     MerkleTreeError,
     MultiProof,

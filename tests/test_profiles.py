@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from node.profiles import EU_ELEMENTS, UnknownProfile, check_profile
+from node.issuance.profiles import EU_ELEMENTS, UnknownProfile, check_profile
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "scripts" / "examples"
 P = "eu-microcredential"

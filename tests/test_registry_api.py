@@ -12,10 +12,10 @@ import sqlalchemy as sa
 from eth_account import Account
 from fastapi.testclient import TestClient
 
-from anchoring.keccak import keccak256
-from node.accreditation import document_hash, load_document, store_document
-from node.indexer import Indexer
-from node.registry_ops import EXPORT_COLUMNS
+from anchoring.scheme.keccak import keccak256
+from node.registry.accreditation import document_hash, load_document, store_document
+from node.registry.index import EXPORT_COLUMNS
+from node.registry.indexer import Indexer
 from tests.test_indexer import SCOPE, lifecycle, send
 
 
@@ -168,7 +168,7 @@ def test_document_served_and_checked_against_the_chain(api, session_factory, dev
     assert r.headers["x-credreg-onchain-hash"] == "0x" + h.hex()
     assert api.get(f"/v1/registry/issuers/{ti}").json()["document"]["result"] == "pass"
     # tamper with the stored document: the check reports the mismatch
-    from node.registry_models import AccreditationDocument
+    from node.storage.registry_tables import AccreditationDocument
     with session_factory() as s:
         row = s.execute(sa.select(AccreditationDocument).where(AccreditationDocument.address == ti)).scalars().one()
         row.document = text.replace('"p"', '"changed"')

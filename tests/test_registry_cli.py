@@ -9,8 +9,8 @@ import pytest
 from eth_account import Account
 from typer.testing import CliRunner
 
-from node.cli_registry import keys_app, registry_app
-from node.keys import read_keystore, write_keystore
+from node.auth.keys import read_keystore, write_keystore
+from node.cli.registry import keys_app, registry_app
 
 PASSWORD = "correct horse battery staple"
 ENV = {"CREDREG_KEYSTORE_PASSWORD": PASSWORD}
@@ -122,7 +122,7 @@ def test_accreditation_chain_rules_through_the_cli(runner, tmp_path, dev_network
     tao, ti, other_tao, stranger = (funder.account() for _ in range(4))
     tao_ks, ti_ks, other_ks = keystore(tao, tmp_path, "tao"), keystore(ti, tmp_path, "ti"), keystore(other_tao, tmp_path, "o")
     db = f"sqlite:///{tmp_path / 'node.db'}"
-    from node.db import make_engine, upgrade
+    from node.storage.db import make_engine, upgrade
     upgrade(make_engine(db))
 
     # RootTAO accredits a TAO; the TAO accredits a TI (document stored in the node database)
@@ -138,7 +138,7 @@ def test_accreditation_chain_rules_through_the_cli(runner, tmp_path, dev_network
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
     assert out["scope"] == '{"eqfLevels":[5,6],"jurisdiction":"BE"}'
-    from node.accreditation import document_hash, load_document
+    from node.registry.accreditation import document_hash, load_document
     assert out["documentHash"] == "0x" + document_hash(load_document(ti_doc.read_text())).hex()
 
     # a TI may not accredit anyone; a TAO may not accredit a TAO
@@ -196,8 +196,8 @@ def test_accreditation_chain_rules_through_the_cli(runner, tmp_path, dev_network
     assert r.exit_code == 1 and "unknown kind" in r.output
 
     # the document was stored in the node database and matches the chain
-    from node.accreditation import check_document
-    from node.db import session_factory
+    from node.registry.accreditation import check_document
+    from node.storage.db import session_factory
     with session_factory(make_engine(db))() as s:
         assert check_document(s, ti.address, out["documentHash"]).result == "pass"
 

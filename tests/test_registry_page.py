@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 
-from anchoring.contracts import IssuerKind
-from anchoring.keccak import keccak256
-from node.db import make_engine, upgrade
-from node.indexer import Indexer
+from anchoring.chain.contracts import IssuerKind
+from anchoring.scheme.keccak import keccak256
+from node.registry.indexer import Indexer
 from node.settings import Settings
+from node.storage.db import make_engine, upgrade
 from tests.conftest import REPO, require
 from tests.test_indexer import advance, send
 from tests.test_registry_api import with_registry
@@ -101,7 +101,7 @@ def served(tmp_path, dev_network):
     url = f"sqlite:///{tmp_path / 'page.db'}"
     engine = make_engine(url)
     upgrade(engine)
-    from node.db import session_factory
+    from node.storage.db import session_factory
 
     Indexer(session_factory(engine), w3, dev_network.deployment, confirmations=1).run_once()
     app = with_registry(create_app(Settings(data_dir=tmp_path, database_url=url, _env_file=None), engine=engine))

@@ -6,19 +6,19 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from node.batcher import record_confirmation, record_submission, seal_due_batches
-from node.models import Batch
-from node.revocation import (
-    REASONS,
+from node.pipeline.batches import record_confirmation, record_submission
+from node.pipeline.sealer import seal_due_batches
+from node.revocation.changes import (
     open_changes,
-    parse_reason,
     record_change_failed,
     record_tx_confirmed,
     record_tx_dropped,
     record_tx_submission,
     submitted_txs,
 )
-from node.revocation_models import CredentialStatusState, StatusChange
+from node.revocation.reasons import REASONS, parse_reason
+from node.storage.models import Batch
+from node.storage.revocation_tables import CredentialStatusState, StatusChange
 from tests.db_fixtures import count_rows, make_issuer
 
 PROBLEM = "application/problem+json"

@@ -14,21 +14,23 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
-from anchoring.contracts import CredentialAnchor, IssuerKind
-from anchoring.contracts import CredentialStatus as ChainStatus
+from anchoring.chain.contracts import CredentialAnchor, IssuerKind
+from anchoring.chain.contracts import CredentialStatus as ChainStatus
+from anchoring.chain.transactions import TransactionSender
 from anchoring.errors import ContractRevert
-from anchoring.hashing import from_hex
-from anchoring.keccak import keccak256
-from anchoring.transactions import TransactionSender
-from anchoring.verify import ChainContext, verify_bundles
-from node.anchorer import Anchorer
-from node.batcher import load_tree, seal_due_batches
-from node.devchain import DEV_SCOPE
-from node.embedded import EmbeddedNode, node_settings
-from node.models import Batch
-from node.revocation_models import StatusChange, StatusList, StatusTx
-from node.revoker import Revoker
-from node.statuslist import check_served_list, decode_list, entry_is_set, get_bit
+from anchoring.scheme.encoding import from_hex
+from anchoring.scheme.keccak import keccak256
+from anchoring.statuslist import check_served_list, decode_list, entry_is_set, get_bit
+from anchoring.verify.context import ChainContext
+from anchoring.verify.run import verify_bundles
+from node.cli.embedded import EmbeddedNode, node_settings
+from node.dev.network import DEV_SCOPE
+from node.pipeline.anchorer import Anchorer
+from node.pipeline.revoker import Revoker
+from node.pipeline.sealer import seal_due_batches
+from node.storage.models import Batch
+from node.storage.revocation_tables import StatusChange, StatusList, StatusTx
+from node.storage.trees import load_tree
 from tests.conftest import CrashBeforeBroadcast
 from tests.conftest import sample_credential as credential
 
@@ -215,7 +217,7 @@ def test_bulk_revocation_of_1000(dev_network, tmp_path):
 
 
 def test_crash_between_write_ahead_and_broadcast(dev_network, tmp_path, monkeypatch):
-    import node.revoker as revoker_module
+    import node.pipeline.revoker as revoker_module
 
     harness = EmbeddedNode(node_settings(tmp_path, dev_network.chain.rpc_url, dev_network.deployment,
                                         dev_network.issuer.key), pipeline=False)
@@ -324,7 +326,7 @@ def test_cli_revoke_with_file_and_suspend(node, dev_network, tmp_path):
 
 
 def test_reorg_that_drops_a_revocation_is_detected_and_resent(tmp_path, monkeypatch):
-    import node.revoker as revoker_module
+    import node.pipeline.revoker as revoker_module
     from tests.test_e2e import PrivateNode
 
     monkeypatch.setattr(revoker_module, "DROP_GRACE_SECONDS", 0.0)

@@ -9,11 +9,9 @@ import zlib
 
 import pytest
 
-from anchoring.keccak import keccak256
-from node.revocation import open_changes, record_tx_confirmed, record_tx_submission
-from node.statuslist import (
+from anchoring.scheme.keccak import keccak256
+from anchoring.statuslist import (
     MIN_LIST_BITS,
-    StatusListConfig,
     bitstring,
     decode_list,
     encode_bits,
@@ -21,6 +19,8 @@ from node.statuslist import (
     list_hash,
     list_id,
 )
+from node.revocation.changes import open_changes, record_tx_confirmed, record_tx_submission
+from node.revocation.statuslists import StatusListConfig
 from tests.test_revocation import issue_anchored
 
 # The spec's example encodedList (an all-zero list of the minimum size, 16 KiB).
@@ -145,7 +145,7 @@ def test_served_list_follows_confirmed_status(client, issuer, session_factory, s
 
 
 def test_a_taken_index_is_drawn_again(client, issuer, monkeypatch):
-    from node import statuslist
+    from node.revocation import statuslists as statuslist
 
     draws = iter([5, 5, 5, 9])
     monkeypatch.setattr(statuslist.secrets, "randbelow", lambda n: next(draws))

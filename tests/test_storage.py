@@ -7,14 +7,16 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from anchoring.bundle import ProofBundle
-from anchoring.hashing import from_hex, hash_credential
-from anchoring.merkle import verify_proof
-from node import batcher, queries
-from node.db import current_revision, head_revision, make_engine, upgrade
-from node.issuance import Problem, issue_many, issue_one
-from node.models import Batch, BatchState, Credential
-from node.tokens import authenticate, create_token, revoke_token
+from anchoring.bundle.v1 import ProofBundle
+from anchoring.scheme.digest import hash_credential
+from anchoring.scheme.encoding import from_hex
+from anchoring.scheme.merkle import verify_proof
+from node.auth.tokens import authenticate, create_token, revoke_token
+from node.issuance.accept import Problem, issue_many, issue_one
+from node.pipeline import batches, sealer
+from node.reads import bundles, proofs
+from node.storage.db import current_revision, head_revision, make_engine, upgrade
+from node.storage.models import Batch, BatchState, Credential
 from tests.db_fixtures import count_rows
 
 CONTRACT = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
@@ -107,7 +109,7 @@ def test_tokens_hash_only_and_revocation(session_factory, issuer, engine):
 
 
 def _seal_all(session_factory, settings) -> list[int]:
-    return batcher.seal_due_batches(session_factory, settings, force=True)
+    return sealer.seal_due_batches(session_factory, settings, force=True)
 
 
 def test_batch_state_machine_and_bundle(session_factory, issuer, settings, engine):
@@ -115,46 +117,46 @@ def test_batch_state_machine_and_bundle(session_factory, issuer, settings, engin
         results = issue_many(s, issuer.id, [cred(i) for i in range(5)], max_bytes=10_000)
     [bid] = _seal_all(session_factory, settings)
     with session_factory() as s:
-        b = batcher.next_sealed_batch(s, issuer.id)
+        b = batches.next_sealed_batch(s, issuer.id)
         assert b.id == bid and b.state == "sealed" and b.size == 5
-        with pytest.raises(batcher.InvalidTransition):
-            batcher.record_confirmation(s, b, block_number=1, block_hash="0x" + "00" * 32, confirmations=1)
+        with pytest.raises(batches.InvalidTransition):
+            batches.record_confirmation(s, b, block_number=1, block_hash="0x" + "00" * 32, confirmations=1)
         s.rollback()
         b = s.get(Batch, bid)
-        batcher.record_submission(s, b, nonce=7, tx_hash="0x" + "AB" * 32, chain_id=31337,
+        batches.record_submission(s, b, nonce=7, tx_hash="0x" + "AB" * 32, chain_id=31337,
                                   contract_address=CONTRACT.lower())
     with session_factory() as s:
         b = s.get(Batch, bid)
         assert (b.state, b.nonce, b.tx_hash, b.attempts) == ("submitted", 7, "0x" + "ab" * 32, 1)
         assert b.contract_address == CONTRACT
-        assert batcher.next_sealed_batch(s, issuer.id) is None
-        assert [x.id for x in batcher.submitted_batches(s)] == [bid]
+        assert batches.next_sealed_batch(s, issuer.id) is None
+        assert [x.id for x in batches.submitted_batches(s)] == [bid]
         # dropped -> sealed -> re-submitted
-        batcher.record_dropped(s, b, "tx not found")
+        batches.record_dropped(s, b, "tx not found")
         assert s.get(Batch, bid).state == "sealed"
-        batcher.record_submission(s, s.get(Batch, bid), nonce=8, tx_hash="0x" + "cd" * 32)
+        batches.record_submission(s, s.get(Batch, bid), nonce=8, tx_hash="0x" + "cd" * 32)
         with pytest.raises(Problem) as ei:
-            queries.bundle_for(s, results[0].digest, issuer.id)
+            bundles.bundle_for(s, results[0].digest, issuer.id)
         assert ei.value.status == 409
         b = s.get(Batch, bid)
-        batcher.record_confirmation(s, b, block_number=12, block_hash="0x" + "EF" * 32, confirmations=1,
+        batches.record_confirmation(s, b, block_number=12, block_hash="0x" + "EF" * 32, confirmations=1,
                                     block_timestamp=1_780_000_000, gas_used=51_000)
     with session_factory() as s:
         rows = s.exec(sa.select(Credential.status, Credential.anchored_at)).all()
         assert all(st == "anchored" and at is not None for st, at in rows)
-        p = queries.proof_for(s, results[3].digest)
+        p = proofs.proof_for(s, results[3].digest)
         assert p["state"] == "anchored" and p["anchor"]["txHash"] == "0x" + "cd" * 32
         assert p["anchor"]["blockNumber"] == 12 and p["anchor"]["issuer"] == issuer.address
         assert verify_proof(from_hex(p["root"]), from_hex(p["digest"]), [from_hex(x) for x in p["proof"]])
-        doc = queries.bundle_for(s, results[3].digest, issuer.id)
+        doc = bundles.bundle_for(s, results[3].digest, issuer.id)
         pb = ProofBundle.load(doc, check_integrity=True)
         assert pb.anchor.chain_id == 31337 and pb.anchor.anchored_at == 1_780_000_000
         assert pb.credential == cred(3)
         # re-org: back to submitted, credentials back to batched
-        batcher.record_reorg(s, s.get(Batch, bid), "block hash changed")
+        batches.record_reorg(s, s.get(Batch, bid), "block hash changed")
         assert s.get(Batch, bid).state == "submitted"
         assert {r[0] for r in s.exec(sa.select(Credential.status)).all()} == {"batched"}
-        batcher.record_failure(s, s.get(Batch, bid), "gave up", final=True)
+        batches.record_failure(s, s.get(Batch, bid), "gave up", final=True)
         assert s.get(Batch, bid).state == BatchState.failed.value
 
 

@@ -9,8 +9,9 @@ import time
 import pytest
 from eth_account import Account
 
-from anchoring.chain import connect
-from anchoring.deployment import Deployment, DeploymentFileError
+from anchoring.chain.deployment import Deployment, DeploymentFileError
+from anchoring.chain.rpc import connect
+from anchoring.chain.transactions import TransactionSender
 from anchoring.errors import (
     ChainUnreachable,
     ContractRevert,
@@ -18,8 +19,7 @@ from anchoring.errors import (
     TransactionTimeout,
     WrongChain,
 )
-from anchoring.transactions import TransactionSender
-from node.devchain import find_binary, free_port
+from node.dev.chains import find_binary, free_port
 
 pytestmark = pytest.mark.chain
 

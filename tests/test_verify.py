@@ -13,25 +13,21 @@ import pytest
 from eth_account import Account
 from web3 import HTTPProvider, Web3
 
-from anchoring.bundle import Anchor, ProofBundle
-from anchoring.contracts import IssuerKind, IssuerRegistry, _deploy
-from anchoring.deployment import Deployment
+from anchoring.bundle.v1 import Anchor, ProofBundle
+from anchoring.chain.contracts import IssuerKind, IssuerRegistry, _deploy
+from anchoring.chain.deployment import Deployment
+from anchoring.chain.transactions import TransactionSender
 from anchoring.errors import ContractRevert
-from anchoring.hashing import hash_credential, to_hex
-from anchoring.keccak import keccak256
-from anchoring.merkle import MerkleTree
-from anchoring.transactions import TransactionSender
-from anchoring.verify import (
-    CHECKS,
-    ERROR,
-    FAIL,
-    PASS,
-    ChainContext,
-    stated_issuer_ids,
-    verify_bundle,
-    verify_bundles,
-)
-from node.devchain import DEV_DIDS, free_port
+from anchoring.scheme.digest import hash_credential
+from anchoring.scheme.encoding import to_hex
+from anchoring.scheme.keccak import keccak256
+from anchoring.scheme.merkle import MerkleTree
+from anchoring.verify.checks import stated_issuer_ids
+from anchoring.verify.context import ChainContext
+from anchoring.verify.report import CHECKS, ERROR, FAIL, PASS
+from anchoring.verify.run import verify_bundle, verify_bundles
+from node.dev.chains import free_port
+from node.dev.network import DEV_DIDS
 
 pytestmark = pytest.mark.chain
 
@@ -375,8 +371,8 @@ def test_duplicate_keys_in_json_text_fail_format(chain, batch):
 
 
 def test_fast_canonicalization_equals_rfc8785():
-    from anchoring.hashing import canonicalize
-    from anchoring.verify import fast_canonicalize
+    from anchoring.scheme.jcs import canonicalize
+    from anchoring.scheme.jcs import fast_canonicalize
 
     vectors = json.loads((Path(__file__).resolve().parent.parent / "docs" / "test-vectors.json").read_text())
     docs = [v["credential"] for v in vectors["credentials"]]

@@ -8,8 +8,8 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 
-from anchoring.deployment import Deployment
-from node.devchain import free_port
+from anchoring.chain.deployment import Deployment
+from node.dev.chains import free_port
 from tests.test_verify import credential, make_batch
 
 pytestmark = pytest.mark.chain
@@ -19,8 +19,8 @@ def build_app(tmp_path, rpc_url: str, deployment: Deployment, **overrides):
     """create_app with the verify router and page (included here until create_app wires them itself)."""
     from api.app import create_app
     from api.routers import verify as verify_router
-    from node.db import make_engine, upgrade
     from node.settings import Settings
+    from node.storage.db import make_engine, upgrade
 
     dep_file = tmp_path / "deployment.json"
     deployment.save(dep_file)

@@ -9,8 +9,9 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from node.cli_verify import verify
-from node.devchain import DEV_DIDS, free_port
+from anchoring.cli import verify
+from node.dev.chains import free_port
+from node.dev.network import DEV_DIDS
 from tests.test_verify import credential, make_batch
 
 pytestmark = pytest.mark.chain

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from node.devchain import free_port
+from node.dev.chains import free_port
 from tests.conftest import REPO, require
 from tests.test_verify import credential, make_batch
 from tests.test_verify_api import build_app

@@ -8,12 +8,13 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from node.issuance import IssueResult, issue_many, parse_json, parse_ndjson
-from node.queries import bundle_for, credential_status
-
-from ..deps import AnyToken, IssuerToken, Principal, media_type, read_body
-from ..errors import PROBLEM_JSON, problem
-from ..schemas import Accepted, BulkAccepted, CredentialStatusView, ProblemDetail
+from api.deps import AnyToken, IssuerToken, Principal, media_type, read_body
+from api.errors import PROBLEM_JSON, problem
+from api.parsing import parse_json, parse_ndjson
+from api.schemas import Accepted, BulkAccepted, CredentialStatusView, ProblemDetail
+from node.issuance.accept import IssueResult, issue_many
+from node.reads.bundles import bundle_for
+from node.reads.status import credential_status
 
 router = APIRouter(prefix="/v1/credentials", tags=["credentials"])
 

@@ -8,10 +8,9 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
+from api.errors import PROBLEM_JSON
 from node import metrics
-from node.db import current_revision, head_revision, ping
-
-from ..errors import PROBLEM_JSON
+from node.storage.db import current_revision, head_revision, ping
 
 router = APIRouter(tags=["health"])
 log = logging.getLogger("credreg.api")

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from node.queries import proof_for
-
-from ..errors import PROBLEM_JSON
-from ..schemas import ProblemDetail, ProofView
+from api.errors import PROBLEM_JSON
+from api.schemas import ProblemDetail, ProofView
+from node.reads.proofs import proof_for
 
 router = APIRouter(prefix="/v1/proofs", tags=["proofs"])
 

@@ -21,12 +21,11 @@ from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from web3 import Web3
 
-from node import registry_ops as q
-from node.accreditation import check_document, find_document
-from node.registry_models import IndexerCursor
-
-from ..errors import PROBLEM_JSON, problem
-from ..schemas import ProblemDetail
+from api.errors import PROBLEM_JSON, problem
+from api.schemas import ProblemDetail
+from node.registry import index, operations
+from node.registry.accreditation import check_document, find_document
+from node.storage.registry_tables import IndexerCursor
 
 __all__ = ["mount_registry_page", "router"]
 
@@ -59,7 +58,7 @@ def _choice(field: str, value: str | None, allowed: tuple[str, ...]) -> str | No
 
 
 def _issuer_or_404(session, address: str):
-    row = q.get_index_issuer(session, address)
+    row = index.get_index_issuer(session, address)
     if row is None:
         raise problem(404, f"{address} is not in the indexed registry", errors=[
             {"pointer": "", "field": "path.address", "message": "unknown issuer"}])
@@ -84,16 +83,16 @@ def _index_info(session) -> dict | None:
 def list_issuers(request: Request, kind: str | None = None, status: str | None = None,
                  accreditor: str | None = None, country: str | None = Query(None, max_length=64),
                  limit: int = Limit, offset: int = Offset):
-    kind = _choice("kind", kind, q.INDEX_KINDS)
-    status = _choice("status", status, q.INDEX_STATUSES)
+    kind = _choice("kind", kind, index.INDEX_KINDS)
+    status = _choice("status", status, index.INDEX_STATUSES)
     if accreditor:
         if not Web3.is_address(accreditor):
             raise _bad("query.accreditor", "accreditor must be an Ethereum address")
         accreditor = Web3.to_checksum_address(accreditor)
     with request.app.state.session_factory() as session:
-        rows, total = q.query_issuers(session, kind=kind, status=status, accreditor=accreditor, country=country,
+        rows, total = index.query_issuers(session, kind=kind, status=status, accreditor=accreditor, country=country,
                                       limit=limit, offset=offset)
-        return {"items": [q.index_issuer_dict(r) for r in rows], **_page_links(request, offset, limit, total),
+        return {"items": [index.index_issuer_dict(r) for r in rows], **_page_links(request, offset, limit, total),
                 "index": _index_info(session)}
 
 
@@ -102,7 +101,7 @@ def get_issuer(request: Request, address: str):
     address = _address(address)
     with request.app.state.session_factory() as session:
         row = _issuer_or_404(session, address)
-        return {**q.index_issuer_dict(row), "accreditationChain": q.accreditation_chain(session, row),
+        return {**index.index_issuer_dict(row), "accreditationChain": index.accreditation_chain(session, row),
                 "document": check_document(session, address, row.document_hash).to_dict(),
                 "index": _index_info(session)}
 
@@ -112,7 +111,7 @@ def get_history(request: Request, address: str):
     address = _address(address)
     with request.app.state.session_factory() as session:
         _issuer_or_404(session, address)
-        return {"address": address, "items": [q.event_dict(e) for e in q.issuer_history(session, address)]}
+        return {"address": address, "items": [index.event_dict(e) for e in index.issuer_history(session, address)]}
 
 
 @router.get("/issuers/{address}/status", responses=_ERRORS, summary="Status at a time or block")
@@ -127,7 +126,7 @@ def get_status(request: Request, address: str,
     timestamp = None
     if at not in (None, ""):
         try:
-            timestamp = q.parse_time(at)
+            timestamp = operations.parse_time(at)
         except ValueError as exc:
             raise _bad("query.at", str(exc)) from None
         if timestamp < 0:
@@ -137,7 +136,7 @@ def get_status(request: Request, address: str,
         if timestamp is None and block is None:  # "now" = the newest block the index has (chain time, not ours)
             info = _index_info(session)
             block = info["lastBlock"] if info else row.updated_block
-        answer = q.status_at(session, row, timestamp=timestamp, block=block)
+        answer = index.status_at(session, row, timestamp=timestamp, block=block)
     if verify:
         answer["chain"] = _chain_check(request, address, timestamp, block, answer["status"])
     return answer
@@ -148,18 +147,18 @@ def _chain_check(request: Request, address: str, timestamp: int | None, block: i
     if not settings.rpc_url:
         return {"result": "error", "reason": "this node has no RPC endpoint configured"}
     try:
-        from anchoring.chain import connect
-        from anchoring.contracts import IssuerRegistry
-        from anchoring.deployment import Deployment
+        from anchoring.chain.contracts import IssuerRegistry
+        from anchoring.chain.deployment import Deployment
+        from anchoring.chain.rpc import connect
 
         deployment = Deployment.load(settings.deployment_file)
         w3 = connect(settings.rpc_url, timeout=settings.chain_probe_timeout_seconds, deployment=deployment)
         registry = IssuerRegistry(w3, deployment.issuer_registry)
         if block is None:
-            status = q.status_name(registry.status_at(address, timestamp))
+            status = operations.status_name(registry.status_at(address, timestamp))
         else:
             raw = registry.contract.functions.getIssuer(address).call(block_identifier=block)
-            status = q.status_name(raw[2])
+            status = operations.status_name(raw[2])
     except Exception as exc:  # noqa: BLE001 - an unreachable chain is an error, not an answer
         return {"result": "error", "reason": f"{type(exc).__name__}: {exc}"[:300]}
     if status == "none" and block is not None:
@@ -173,7 +172,7 @@ def _chain_check(request: Request, address: str, timestamp: int | None, block: i
 def get_anchors(request: Request, address: str, limit: int = Limit, offset: int = Offset):
     address = _address(address)
     with request.app.state.session_factory() as session:
-        return q.issuer_anchors(session, address, limit, offset)
+        return index.issuer_anchors(session, address, limit, offset)
 
 
 @router.get("/issuers/{address}/document", responses=_ERRORS,
@@ -181,7 +180,7 @@ def get_anchors(request: Request, address: str, limit: int = Limit, offset: int 
 def get_document(request: Request, address: str):
     address = _address(address)
     with request.app.state.session_factory() as session:
-        row = q.get_index_issuer(session, address)
+        row = index.get_index_issuer(session, address)
         wanted = row.document_hash if row is not None else None
         doc = find_document(session, address, wanted)
         if doc is None:
@@ -198,16 +197,16 @@ def get_document(request: Request, address: str):
 @router.get("/tree", summary="The accreditation forest (RootTAO -> TAO -> TI)")
 def get_tree(request: Request):
     with request.app.state.session_factory() as session:
-        return {"roots": q.accreditation_tree(session), "index": _index_info(session)}
+        return {"roots": index.accreditation_tree(session), "index": _index_info(session)}
 
 
 @router.get("/export.csv", summary="The registry and its history as CSV (one row per change)",
             response_class=Response, responses={200: {"content": {"text/csv": {}}}})
 def export_csv(request: Request):
     with request.app.state.session_factory() as session:
-        rows = q.export_rows(session)
+        rows = index.export_rows(session)
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=q.EXPORT_COLUMNS, lineterminator="\r\n")
+    writer = csv.DictWriter(buf, fieldnames=index.EXPORT_COLUMNS, lineterminator="\r\n")
     writer.writeheader()
     writer.writerows(rows)
     return Response(buf.getvalue(), media_type="text/csv; charset=utf-8",
@@ -217,7 +216,7 @@ def export_csv(request: Request):
 @router.get("/export.json", summary="The registry and its history as JSON")
 def export_json(request: Request):
     with request.app.state.session_factory() as session:
-        doc = q.export_document(session)
+        doc = index.export_document(session)
         doc["index"] = _index_info(session)
     return JSONResponse(doc, headers={"Content-Disposition": 'attachment; filename="credreg-registry.json"'})
 

@@ -10,18 +10,16 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from node.revocation import (
+from api.deps import AnyToken, IssuerToken, media_type, read_body
+from api.errors import PROBLEM_JSON, problem
+from api.schemas import ProblemDetail
+from node.revocation.reasons import parse_action, parse_reason
+from node.revocation.requests import (
     MAX_DIGESTS_PER_REQUEST,
     credential_revocation,
-    parse_action,
-    parse_reason,
     request_changes,
     request_summary,
 )
-
-from ..deps import AnyToken, IssuerToken, media_type, read_body
-from ..errors import PROBLEM_JSON, problem
-from ..schemas import ProblemDetail
 
 router = APIRouter(tags=["revocation"])
 

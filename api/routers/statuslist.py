@@ -10,20 +10,19 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
-from node.models import Issuer
-from node.statuslist import (
+from anchoring.statuslist import list_hash
+from api.deps import IssuerToken, read_body
+from api.errors import PROBLEM_JSON, problem
+from api.schemas import ProblemDetail
+from node.revocation.statuslists import (
     PURPOSES,
     StatusListConfig,
     allocate,
     encoded_list,
     find_list,
     list_credential,
-    list_hash,
 )
-
-from ..deps import IssuerToken, read_body
-from ..errors import PROBLEM_JSON, problem
-from ..schemas import ProblemDetail
+from node.storage.models import Issuer
 
 router = APIRouter(prefix="/v1/status", tags=["status lists"])
 

@@ -26,18 +26,19 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 
-from anchoring.bundle import BUNDLE_FORMAT
-from anchoring.deployment import Deployment, DeploymentFileError
-from anchoring.merkle import gc_paused
-from anchoring.strict_json import DuplicateKey, strict_loads
-from anchoring.verify import ChainContext, VerificationReport, verify_bundles
-
-from ..deps import read_body
-from ..errors import PROBLEM_JSON, problem
+from anchoring.bundle.v1 import BUNDLE_FORMAT
+from anchoring.chain.deployment import Deployment, DeploymentFileError
+from anchoring.scheme.merkle import gc_paused
+from anchoring.scheme.strict_json import DuplicateKey, strict_loads
+from anchoring.verify.context import ChainContext
+from anchoring.verify.report import VerificationReport
+from anchoring.verify.run import verify_bundles
+from api.deps import read_body
+from api.errors import PROBLEM_JSON, problem
 
 __all__ = ["STATIC_DIR", "mount_verifier_page", "router"]
 
-STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
 router = APIRouter(prefix="/v1", tags=["verification"])
 
 _PAGE_HEADERS = {

@@ -1,0 +1,204 @@
+"""Sending transactions robustly: local signing, explicit nonces, EIP-1559 fees where the chain has them,
+receipts with a confirmation depth, and reverts decoded into the contracts' custom errors.
+
+Signing and broadcasting are separate steps on purpose: a caller that must survive crashes
+(the anchorer) stores the signed transaction's hash and nonce before it broadcasts.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+from web3.contract.contract import ContractFunction
+from web3.exceptions import ContractLogicError, TransactionNotFound, Web3RPCError
+from web3.types import TxReceipt
+
+from anchoring.chain.revert import _revert_data, revert_from
+from anchoring.chain.rpc import UNREACHABLE_ERRORS
+from anchoring.errors import (
+    ChainUnreachable,
+    ContractRevert,
+    NonceConsumed,
+    TransactionDropped,
+    TransactionTimeout,
+)
+
+GAS_MARGIN = 1.25  # estimates are exact for the state they ran on; leave room for a changed state
+
+
+@dataclass(frozen=True)
+class SignedTx:
+    raw: bytes
+    tx_hash: bytes
+    nonce: int
+    sender: str
+    gas: int
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    receipt: TxReceipt
+    confirmations: int
+
+    @property
+    def block_number(self) -> int:
+        return self.receipt["blockNumber"]
+
+    @property
+    def block_hash(self) -> bytes:
+        return bytes(self.receipt["blockHash"])
+
+    @property
+    def gas_used(self) -> int:
+        return self.receipt["gasUsed"]
+
+
+
+
+
+
+class TransactionSender:
+    """Signs with a local key and sends to one chain. Not thread-safe; one per key and process."""
+
+    def __init__(self, w3: Web3, account: LocalAccount, poll_interval: float = 0.2):
+        self.w3 = w3
+        self.account = account
+        self.poll_interval = poll_interval
+        self._chain_id: int | None = None
+
+    @property
+    def chain_id(self) -> int:
+        if self._chain_id is None:
+            self._chain_id = self._rpc(lambda: self.w3.eth.chain_id)
+        return self._chain_id
+
+    def _rpc(self, fn):
+        try:
+            return fn()
+        except UNREACHABLE_ERRORS as exc:
+            raise ChainUnreachable(f"chain unreachable: {exc.__class__.__name__}: {exc}") from exc
+
+    def next_nonce(self, pending: bool = True) -> int:
+        block = "pending" if pending else "latest"
+        return self._rpc(lambda: self.w3.eth.get_transaction_count(self.account.address, block))
+
+    def fees(self, latest: dict | None = None) -> dict[str, int]:
+        """EIP-1559 fee fields when the chain has a base fee, a legacy gas price otherwise."""
+        latest = latest or self._rpc(lambda: self.w3.eth.get_block("latest"))
+        base_fee = latest.get("baseFeePerGas")
+        if base_fee is None:
+            return {"gasPrice": self._rpc(lambda: self.w3.eth.gas_price)}
+        try:
+            tip = self._rpc(lambda: self.w3.eth.max_priority_fee)
+        except Web3RPCError:  # endpoints without eth_maxPriorityFeePerGas
+            tip = 10**9
+        return {"maxFeePerGas": 2 * base_fee + tip, "maxPriorityFeePerGas": tip}
+
+    def estimate(self, call: ContractFunction) -> int:
+        """Gas for `call`, raising ContractRevert (decoded) when it would revert."""
+        try:
+            return self._rpc(lambda: call.estimate_gas({"from": self.account.address}))
+        except ContractLogicError as exc:
+            if _revert_data(exc) is None:  # some nodes return revert data from eth_call only
+                try:
+                    self._rpc(lambda: call.call({"from": self.account.address}))
+                except ContractLogicError as call_exc:
+                    exc = call_exc
+            raise revert_from(exc) from exc
+
+    def sign(self, call: ContractFunction, nonce: int | None = None, gas: int | None = None,
+             fees: dict[str, int] | None = None) -> SignedTx:
+        """Build and sign `call` without sending it."""
+        latest = self._rpc(lambda: self.w3.eth.get_block("latest")) if gas is None or fees is None else None
+        if gas is None:
+            estimate = self.estimate(call)
+            gas = min(int(estimate * GAS_MARGIN), max(estimate, latest["gasLimit"]))
+        tx: dict[str, Any] = {
+            "from": self.account.address,
+            "nonce": self.next_nonce() if nonce is None else nonce,
+            "gas": gas,
+            "chainId": self.chain_id,
+            **(fees or self.fees(latest)),
+        }
+        tx = call.build_transaction(tx)
+        signed = self.account.sign_transaction(tx)
+        return SignedTx(bytes(signed.raw_transaction), bytes(signed.hash), tx["nonce"], self.account.address, gas)
+
+    def broadcast(self, signed: SignedTx) -> None:
+        """Send a signed transaction; sending one the node already knows is not an error."""
+        try:
+            self._rpc(lambda: self.w3.eth.send_raw_transaction(signed.raw))
+        except Web3RPCError as exc:
+            message = str(exc).lower()
+            if "already known" in message or "already imported" in message or "known transaction" in message:
+                return
+            if "nonce too low" in message or "nonce is too low" in message:
+                if self.is_known(signed.tx_hash):
+                    return  # it was mined already: a re-broadcast after a crash
+                raise NonceConsumed(f"nonce {signed.nonce} of {signed.sender} was used by another transaction") from exc
+            raise
+
+    def receipt(self, tx_hash: bytes) -> TxReceipt | None:
+        try:
+            return self._rpc(lambda: self.w3.eth.get_transaction_receipt(tx_hash))
+        except TransactionNotFound:
+            return None
+
+    def is_known(self, tx_hash: bytes) -> bool:
+        """True while the node still has the transaction (pending or mined)."""
+        try:
+            self._rpc(lambda: self.w3.eth.get_transaction(tx_hash))
+            return True
+        except TransactionNotFound:
+            return False
+
+    def confirmations(self, receipt: TxReceipt) -> int:
+        """Blocks on top of the receipt's block, counting it; 0 when that block left the canonical chain."""
+        head = self._rpc(lambda: self.w3.eth.block_number)
+        number = receipt["blockNumber"]
+        if number > head:
+            return 0
+        block = self._rpc(lambda: self.w3.eth.get_block(number))
+        if bytes(block["hash"]) != bytes(receipt["blockHash"]):
+            return 0
+        return head - number + 1
+
+    def wait(self, tx_hash: bytes, confirmations: int = 1, timeout: float = 60.0) -> Confirmation:
+        """Wait until the transaction is mined `confirmations` deep; raise ContractRevert if it failed."""
+        deadline = time.monotonic() + timeout
+        while True:
+            receipt = self.receipt(tx_hash)
+            if receipt is not None:
+                if receipt["status"] == 0:
+                    raise self.failure_reason(tx_hash, receipt)
+                depth = self.confirmations(receipt)
+                if depth >= confirmations:
+                    return Confirmation(receipt, depth)
+            elif not self.is_known(tx_hash):
+                raise TransactionDropped(f"transaction 0x{tx_hash.hex()} is unknown to the node")
+            if time.monotonic() > deadline:
+                state = "mined but not deep enough" if receipt else "not mined"
+                raise TransactionTimeout(f"transaction 0x{tx_hash.hex()} {state} after {timeout:.0f}s")
+            time.sleep(self.poll_interval)
+
+    def failure_reason(self, tx_hash: bytes, receipt: TxReceipt) -> ContractRevert:
+        """Replay a failed transaction at its block to recover the revert reason."""
+        tx = self._rpc(lambda: self.w3.eth.get_transaction(tx_hash))
+        call = {"from": tx["from"], "to": tx["to"], "data": tx["input"], "gas": tx["gas"]}
+        try:
+            self._rpc(lambda: self.w3.eth.call(call, receipt["blockNumber"] - 1))
+        except ContractLogicError as exc:
+            return revert_from(exc)
+        if receipt["gasUsed"] >= tx["gas"]:
+            return ContractRevert("OutOfGas", {"gas": tx["gas"]})
+        return ContractRevert("Reverted without reason", {})
+
+    def transact(self, call: ContractFunction, confirmations: int = 1, timeout: float = 60.0) -> Confirmation:
+        """Sign, send and wait: for one-off operations that need no crash recovery."""
+        signed = self.sign(call)
+        self.broadcast(signed)
+        return self.wait(signed.tx_hash, confirmations, timeout)

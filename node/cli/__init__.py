@@ -1,0 +1,62 @@
+"""The `credreg` command: one Typer app with a sub-command group per concern; the composition root of the node.
+
+`credreg verify` takes a fast path: it imports only `anchoring` (the standalone verifier), so it starts quickly
+and works in an install without the node's web and database stack (`pip install credreg`). Every other command
+needs the node (`pip install 'credreg[node]'`).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import typer
+
+__all__ = ["build_app", "main"]
+
+
+def build_app() -> typer.Typer:
+    """The full command tree (imports the node, the API and their dependencies)."""
+    from anchoring import cli as verify_cli
+    from node.cli import audit, chain, db, issue, registry, revoke, serve
+
+    app = typer.Typer(
+        help="credreg: a blockchain-anchored credential registry node for micro-credentials.",
+        no_args_is_help=True,
+        pretty_exceptions_show_locals=False,  # locals may hold keys and passwords
+    )
+    app.add_typer(chain.app, name="chain")
+    app.add_typer(db.db_app, name="db")
+    app.add_typer(db.token_app, name="token")
+    app.command()(serve.serve)
+    app.command()(serve.dev)
+    app.command()(issue.issue)
+    app.command()(revoke.revoke)
+    app.add_typer(registry.registry_app, name="registry")
+    app.add_typer(registry.keys_app, name="keys")
+    app.command()(audit.audit)
+    app.command(name="verify")(verify_cli.verify)
+    return app
+
+
+def main() -> None:
+    """Entry point of the `credreg` console script."""
+    args = sys.argv[1:]
+    if args[:1] == ["verify"]:
+        from anchoring.cli import run
+
+        run(args[1:], prog_name="credreg verify")
+        return
+    try:
+        app = build_app()
+    except ModuleNotFoundError as exc:
+        sys.stderr.write(f"credreg: this command needs the node's dependencies ({exc.name} is not installed): "
+                         "pip install 'credreg[node]'\n")
+        raise SystemExit(2) from None
+    app()
+
+
+def __getattr__(name: str) -> Any:
+    if name == "app":  # `from node.cli import app` (tests, CliRunner): the full tree, built on first use
+        return build_app()
+    raise AttributeError(name)

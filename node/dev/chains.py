@@ -1,0 +1,112 @@
+"""Local chain processes (Anvil, Ganache) started from the npm packages with a fresh random mnemonic."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+
+from anchoring.chain.rpc import connect
+from anchoring.errors import ChainUnreachable
+
+REPO = Path(__file__).resolve().parents[2]
+
+Account.enable_unaudited_hdwallet_features()
+
+
+class DevChainError(RuntimeError):
+    """The local chain could not be started, found or stopped."""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def find_binary(kind: str) -> str:
+    """The npm-installed `anvil` or `ganache` of this repository, or one on PATH."""
+    local = REPO / "node_modules" / ".bin" / kind
+    if local.exists():
+        return str(local)
+    found = shutil.which(kind)
+    if found is None:
+        raise DevChainError(f"{kind} not found: run `npm ci` in {REPO} (it comes from the npm registry)")
+    return found
+
+
+@dataclass
+class LocalChain:
+    """A running local chain process and the funded accounts it was started with."""
+
+    kind: str
+    rpc_url: str
+    port: int
+    process: subprocess.Popen | None
+    accounts: list[LocalAccount] = field(repr=False)
+    pid: int | None = None
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)  # lets anvil dump its state
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def web3(self) -> Web3:
+        return connect(self.rpc_url)
+
+
+def start_local_chain(kind: str = "anvil", port: int | None = None, chain_id: int = 31337,
+                      accounts: int = 10, state_file: Path | None = None, log_file: Path | None = None,
+                      detach: bool = False, startup_timeout: float = 30.0) -> LocalChain:
+    """Start Anvil or Ganache on a free loopback port with a fresh random mnemonic; wait until it answers."""
+    port = port or free_port()
+    mnemonic = Account.create_with_mnemonic()[1]
+    binary = find_binary(kind)
+    if kind == "anvil":
+        args = [binary, "--host", "127.0.0.1", "--port", str(port), "--chain-id", str(chain_id),
+                "--accounts", str(accounts), "--mnemonic", mnemonic, "--silent"]
+        if state_file is not None:
+            args += ["--state", str(state_file), "--state-interval", "2"]
+    elif kind == "ganache":
+        args = [binary, "--server.host", "127.0.0.1", "--server.port", str(port), "--chain.chainId",
+                str(chain_id), "--chain.hardfork", "merge", "--wallet.totalAccounts", str(accounts),
+                "--wallet.mnemonic", mnemonic, "--logging.quiet"]
+        if state_file is not None:
+            args += ["--database.dbPath", str(state_file)]
+    else:
+        raise DevChainError(f"unknown chain kind {kind!r}: use anvil or ganache")
+    if log_file is not None:
+        with open(log_file, "ab") as log:  # the child keeps its own copy of the descriptor
+            process = subprocess.Popen(args, stdout=log, stderr=log, stdin=subprocess.DEVNULL,
+                                       start_new_session=detach)
+    else:
+        process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                   stdin=subprocess.DEVNULL, start_new_session=detach)
+    derived = [Account.from_mnemonic(mnemonic, account_path=f"m/44'/60'/0'/0/{i}") for i in range(accounts)]
+    chain = LocalChain(kind, f"http://127.0.0.1:{port}", port, process, derived, process.pid)
+    deadline = time.monotonic() + startup_timeout
+    while True:
+        if process.poll() is not None:
+            raise DevChainError(f"{kind} exited with code {process.returncode} while starting")
+        try:
+            connect(chain.rpc_url, timeout=2)
+            return chain
+        except ChainUnreachable:
+            if time.monotonic() > deadline:
+                chain.stop()
+                raise DevChainError(f"{kind} did not answer on {chain.rpc_url} within {startup_timeout:.0f}s")
+            time.sleep(0.1)

@@ -1,0 +1,308 @@
+"""Accepting credentials: validate, canonicalise, salt, hash and store pending in one transaction; idempotent."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from anchoring.scheme.digest import hash_credential
+from anchoring.scheme.encoding import to_hex
+from anchoring.scheme.jcs import CanonicalizationError
+from node.issuance.profiles import UnknownProfile, check_profile
+from node.storage.models import Credential, CredentialStatus, utcnow
+
+MAX_IDEMPOTENCY_KEY_LEN = 200
+
+
+MAX_EXTERNAL_ID_LEN = 500
+
+
+MAX_REPORTED_ERRORS = 100
+
+
+_LOOKUP_CHUNK = 500
+
+
+_PENDING = CredentialStatus.pending.value  # enum .value is slow in hot loops
+
+
+@dataclass
+class Problem(Exception):
+    """A client-facing error, rendered by the API as RFC 9457 problem+json.
+
+    ``errors`` items: ``{"pointer": "/credentialSubject/id", "field": "credentialSubject.id",
+    "message": ...}`` plus ``"index"`` for bulk items."""
+
+    status: int
+    slug: str
+    title: str
+    detail: str
+    errors: list[dict] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def __str__(self) -> str:  # pragma: no cover - debugging aid
+        return f"{self.status} {self.title}: {self.detail}"
+
+
+@dataclass(frozen=True)
+class IssueResult:
+    index: int
+    digest: str  # 0x hex
+    status: str
+    created: bool  # False = idempotent replay of an existing credential
+
+
+# ----------------------------------------------------------------------------------------- validation
+def _pointer(path: str) -> str:
+    """``credentialSubject.achievement[2].name`` -> ``/credentialSubject/achievement/2/name`` (best effort)."""
+    if not path:
+        return ""
+    out, buf, i = [], "", 0
+    while i < len(path):
+        c = path[i]
+        if c == ".":
+            if buf:
+                out.append(buf)
+            buf = ""
+        elif c == "[":
+            if buf:
+                out.append(buf)
+            buf = ""
+            j = path.index("]", i) if "]" in path[i:] else len(path)
+            inner = path[i + 1 : j]
+            if inner.startswith('"') and inner.endswith('"'):
+                inner = inner[1:-1].replace('\\"', '"').replace("\\\\", "\\")
+            out.append(inner)
+            i = j
+        else:
+            buf += c
+        i += 1
+    if buf:
+        out.append(buf)
+    return "/" + "/".join(s.replace("~", "~0").replace("/", "~1") for s in out)
+
+
+@dataclass
+class _Prepared:
+    index: int
+    digest: bytes
+    salt: bytes
+    canonical: bytes
+    external_id: str | None
+    idempotency_key: str | None
+
+
+def _with_index(err: dict, index: int | None) -> dict:
+    if index is None:
+        return err
+    e = dict(err)
+    e["index"] = index
+    e["pointer"] = f"/{index}{err.get('pointer', '')}"
+    e["field"] = f"[{index}]" + ("." + err["field"] if err.get("field") else "")
+    return e
+
+
+def _validate_key(idempotency_key: str | None) -> None:
+    if idempotency_key is None:
+        return
+    if not idempotency_key or len(idempotency_key) > MAX_IDEMPOTENCY_KEY_LEN or not all(
+        32 < ord(c) < 127 for c in idempotency_key
+    ):
+        raise Problem(422, "invalid-idempotency-key", "Invalid Idempotency-Key",
+                      f"Idempotency-Key must be 1-{MAX_IDEMPOTENCY_KEY_LEN} printable ASCII characters",
+                      [{"pointer": "", "field": "header.Idempotency-Key", "message": "invalid Idempotency-Key"}])
+
+
+def _prepare(credentials: Sequence[Any], *, max_bytes: int, profile: str | None,
+             idempotency_key: str | None, bulk: bool) -> list[_Prepared]:
+    try:
+        check_profile(profile, {})
+    except UnknownProfile as exc:
+        raise Problem(422, "unknown-profile", "Unknown profile", str(exc),
+                      [{"pointer": "", "field": "query.profile", "message": str(exc)}]) from None
+    prepared: list[_Prepared] = []
+    errors: list[dict] = []
+    too_large: list[dict] = []
+    for i, cred in enumerate(credentials):
+        idx = i if bulk else None
+        if len(errors) + len(too_large) >= MAX_REPORTED_ERRORS:
+            break
+        if not isinstance(cred, dict):
+            errors.append(_with_index({"pointer": "", "field": "",
+                                       "message": f"a credential must be a JSON object, got {_json_type(cred)}"}, idx))
+            continue
+        item_errors: list[dict] = []
+        ext = cred.get("id")
+        if ext is not None and (not isinstance(ext, str) or not ext.strip() or len(ext) > MAX_EXTERNAL_ID_LEN):
+            item_errors.append({"pointer": "/id", "field": "id",
+                                "message": f"id must be a non-empty string of at most {MAX_EXTERNAL_ID_LEN} characters"})
+        for pe in check_profile(profile, cred):
+            item_errors.append(pe.as_dict())
+        try:
+            hashed = hash_credential(cred)
+        except CanonicalizationError as exc:
+            item_errors.append({"pointer": _pointer(exc.path), "field": exc.path, "message": exc.reason})
+            hashed = None
+        if hashed is not None and len(hashed.canonical) > max_bytes:
+            too_large.append(_with_index({"pointer": "", "field": "",
+                                          "message": f"credential is {len(hashed.canonical)} bytes canonicalised, "
+                                                     f"the limit is {max_bytes}"}, idx))
+            continue
+        if item_errors:
+            errors.extend(_with_index(e, idx) for e in item_errors)
+            continue
+        key = None
+        if idempotency_key is not None:
+            key = f"{idempotency_key}#{i}" if bulk else idempotency_key
+        prepared.append(_Prepared(i, hashed.digest, hashed.salt, hashed.canonical, ext, key))
+    if errors:
+        what = "credential" if not bulk else f"{len({e.get('index') for e in errors})} item(s)"
+        raise Problem(422, "invalid-credential", "Invalid credential",
+                      f"the {what} failed validation; nothing was stored", errors[:MAX_REPORTED_ERRORS])
+    if too_large:
+        raise Problem(413, "credential-too-large", "Credential too large",
+                      f"credential exceeds {max_bytes} bytes; nothing was stored", too_large)
+    return prepared
+
+
+def _json_type(v: Any) -> str:
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "a boolean"
+    if isinstance(v, (int, float)):
+        return "a number"
+    if isinstance(v, str):
+        return "a string"
+    if isinstance(v, list):
+        return "an array"
+    return type(v).__name__
+
+
+# ----------------------------------------------------------------------------------------- storing
+def _chunks(seq: list, n: int) -> Iterable[list]:
+    for i in range(0, len(seq), n):
+        yield seq[i : i + n]
+
+
+def _existing(session: Session, issuer_id: int, column, values: list[str]) -> dict[str, tuple]:
+    t = Credential.__table__
+    out: dict[str, tuple] = {}
+    for chunk in _chunks(sorted(set(values)), _LOOKUP_CHUNK):
+        rows = session.execute(
+            sa.select(column, t.c.digest, t.c.canonical, t.c.status)
+            .where(t.c.issuer_id == issuer_id, column.in_(chunk))
+        ).all()
+        for r in rows:
+            out[r[0]] = (r[1], bytes(r[2]), r[3])
+    return out
+
+
+def _store(session: Session, issuer_id: int, items: list[_Prepared], profile: str | None,
+           bulk: bool) -> list[IssueResult]:
+    t = Credential.__table__
+    keys = [p.idempotency_key for p in items if p.idempotency_key]
+    ext_ids = [p.external_id for p in items if p.external_id]
+    by_key = _existing(session, issuer_id, t.c.idempotency_key, keys) if keys else {}
+    by_ext = _existing(session, issuer_id, t.c.external_id, ext_ids) if ext_ids else {}
+
+    results: list[IssueResult | None] = [None] * len(items)
+    new_rows: list[dict] = []
+    conflicts: list[dict] = []
+    in_request: dict[str, tuple[int, _Prepared]] = {}  # external_id -> first item in this request
+    now = utcnow()
+    for pos, p in enumerate(items):
+        idx = p.index if bulk else None
+        hit = by_key.get(p.idempotency_key) if p.idempotency_key else None
+        if hit is not None:
+            if hit[1] != p.canonical:
+                conflicts.append(_with_index({"pointer": "", "field": "header.Idempotency-Key",
+                                              "message": "Idempotency-Key was already used with a different credential"},
+                                             idx))
+                continue
+            results[pos] = IssueResult(p.index, hit[0], hit[2], False)
+            continue
+        hit = by_ext.get(p.external_id) if p.external_id else None
+        if hit is not None:
+            if hit[1] != p.canonical:
+                conflicts.append(_with_index({"pointer": "/id", "field": "id",
+                                              "message": f"credential id {p.external_id!r} was already issued with "
+                                                         f"different content ({hit[0]})"}, idx))
+                continue
+            results[pos] = IssueResult(p.index, hit[0], hit[2], False)
+            continue
+        if p.external_id and p.external_id in in_request:
+            first_pos, first = in_request[p.external_id]
+            if first.canonical != p.canonical:
+                conflicts.append(_with_index({"pointer": "/id", "field": "id",
+                                              "message": f"credential id {p.external_id!r} appears at index "
+                                                         f"{first.index} with different content"}, idx))
+                continue
+            results[pos] = ("dup", first_pos)  # type: ignore[assignment]
+            continue
+        if p.external_id:
+            in_request[p.external_id] = (pos, p)
+        digest = to_hex(p.digest)
+        new_rows.append({
+            "digest": digest, "salt": p.salt, "canonical": p.canonical, "issuer_id": issuer_id,
+            "external_id": p.external_id, "idempotency_key": p.idempotency_key, "profile": profile,
+            "status": _PENDING, "created_at": now,
+        })
+        results[pos] = IssueResult(p.index, digest, _PENDING, True)
+    if conflicts:
+        raise Problem(409, "idempotency-conflict", "Conflict",
+                      "an Idempotency-Key or credential id was already used for a different credential; "
+                      "nothing was stored", conflicts[:MAX_REPORTED_ERRORS])
+    for pos, r in enumerate(results):
+        if isinstance(r, tuple):
+            first = results[r[1]]
+            results[pos] = IssueResult(items[pos].index, first.digest, first.status, False)
+    for chunk in _chunks(new_rows, 5000):
+        session.execute(sa.insert(t), chunk)
+    return results  # type: ignore[return-value]
+
+
+def issue_many(session: Session, issuer_id: int, credentials: Sequence[Any], *, max_bytes: int,
+               max_items: int | None = None, profile: str | None = None,
+               idempotency_key: str | None = None, bulk: bool = True) -> list[IssueResult]:
+    """Validate and store ``credentials`` for ``issuer_id`` atomically; commits. Results in input order."""
+    _validate_key(idempotency_key)
+    if max_items is not None and len(credentials) > max_items:
+        raise Problem(413, "too-many-items", "Too many credentials",
+                      f"{len(credentials)} credentials in one request, the limit is {max_items}",
+                      [{"pointer": "", "field": "", "message": f"at most {max_items} items per request"}])
+    if bulk and not credentials:
+        raise Problem(422, "invalid-credential", "Invalid credential", "no credentials in the request",
+                      [{"pointer": "", "field": "", "message": "the array is empty"}])
+    items = _prepare(credentials, max_bytes=max_bytes, profile=profile, idempotency_key=idempotency_key, bulk=bulk)
+    for attempt in range(3):
+        try:
+            results = _store(session, issuer_id, items, profile, bulk)
+            session.commit()
+        except IntegrityError:
+            # a concurrent request stored the same key/id first: retry, the lookup now finds it
+            session.rollback()
+            if attempt == 2:
+                raise Problem(409, "idempotency-conflict", "Conflict",
+                              "concurrent requests with the same Idempotency-Key or credential id; retry") from None
+            continue
+        except BaseException:
+            session.rollback()
+            raise
+        from node.metrics import CREDENTIALS_ACCEPTED
+
+        CREDENTIALS_ACCEPTED.inc(sum(1 for r in results if r.created))
+        return results
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def issue_one(session: Session, issuer_id: int, credential: Any, *, max_bytes: int, profile: str | None = None,
+              idempotency_key: str | None = None) -> IssueResult:
+    """Validate and store one credential; commits. Same rules as :func:`issue_many`, errors without index."""
+    return issue_many(session, issuer_id, [credential], max_bytes=max_bytes, profile=profile,
+                      idempotency_key=idempotency_key, bulk=False)[0]

@@ -1,0 +1,127 @@
+"""The running node: from one Settings object to a database, a signing key, a chain connection and the background pipeline."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+
+from eth_account.signers.local import LocalAccount
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import sessionmaker
+from sqlmodel import select
+
+from anchoring.chain.contracts import CredentialAnchor, IssuerRegistry
+from anchoring.chain.deployment import Deployment
+from anchoring.chain.rpc import connect
+from anchoring.chain.transactions import TransactionSender
+from anchoring.errors import ChainError
+from node.auth.signers import load_signing_account
+from node.auth.tokens import get_or_create_issuer
+from node.errors import ConfigurationError
+from node.pipeline.anchorer import Anchorer, AnchorerLoop
+from node.pipeline.retry import RetryLoop
+from node.pipeline.revoker import Revoker
+from node.pipeline.sealer import seal_due_batches
+from node.pipeline.signer import SignerPasses
+from node.registry.indexer import Indexer, IndexerLoop
+from node.revocation.statuslists import StatusListConfig
+from node.settings import Settings
+from node.storage.db import make_engine, session_factory, session_scope, upgrade
+from node.storage.models import Issuer
+
+log = logging.getLogger("credreg.node")
+
+
+class BatcherLoop(RetryLoop):
+    """Seals due batches on a short tick; sealing itself is idempotent and safe beside other workers."""
+
+    def __init__(self, factory: sessionmaker, settings: Settings, tick: float | None = None):
+        tick = tick if tick is not None else max(0.05, min(0.5, settings.batch_max_age_seconds / 4))
+        # a failed tick is retried at the next tick: the backoff cap is the tick itself
+        super().__init__("batcher", lambda: bool(seal_due_batches(factory, settings)), tick, tick)
+
+
+@dataclass
+class NodeRuntime:
+    settings: Settings
+    engine: Engine
+    factory: sessionmaker
+    deployment: Deployment
+    account: LocalAccount = field(repr=False)
+    issuer_id: int
+    rpc_url: str
+    threads: list[threading.Thread] = field(default_factory=list)
+    loops: list = field(default_factory=list)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, migrate: bool = True) -> NodeRuntime:
+        if not settings.rpc_url:
+            raise ConfigurationError("CREDREG_RPC_URL is not set")
+        try:
+            deployment = Deployment.load(settings.deployment_file)
+        except ValueError as exc:
+            raise ConfigurationError(str(exc)) from None
+        account = load_signing_account(settings)
+        engine = make_engine(settings.database_url)
+        if migrate:
+            upgrade(engine)
+        factory = session_factory(engine)
+        w3 = connect(settings.rpc_url, deployment=deployment)
+        try:
+            did = IssuerRegistry(w3, deployment.issuer_registry).get_issuer(account.address).did
+        except ChainError:
+            did = None  # not (yet) accredited: the anchorer reports NotActiveIssuer per batch
+        with session_scope(factory) as session:
+            # an operator may have registered the issuer under a friendly name (`credreg token create`)
+            issuer = session.exec(select(Issuer).where(Issuer.address == account.address)).first()
+            if issuer is None:
+                issuer = get_or_create_issuer(session, did or account.address, account.address, did)
+            issuer_id = issuer.id
+        return cls(settings, engine, factory, deployment, account, issuer_id, settings.rpc_url)
+
+    def anchorer(self) -> Anchorer:
+        w3 = connect(self.rpc_url, deployment=self.deployment)
+        return Anchorer(self.factory, TransactionSender(w3, self.account),
+                        CredentialAnchor(w3, self.deployment.credential_anchor), self.issuer_id,
+                        self.settings.confirmations, self.deployment.chain_id)
+
+    def revoker(self) -> Revoker:
+        w3 = connect(self.rpc_url, deployment=self.deployment)
+        return Revoker(self.factory, TransactionSender(w3, self.account),
+                       CredentialAnchor(w3, self.deployment.credential_anchor), self.issuer_id,
+                       self.settings.confirmations, StatusListConfig.from_settings(self.settings))
+
+    def indexer(self) -> Indexer:
+        w3 = connect(self.rpc_url, deployment=self.deployment)
+        return Indexer(self.factory, w3, self.deployment, self.settings.confirmations)
+
+    def start_pipeline(self) -> None:
+        """Start the batcher, the anchorer + revoker (one thread, one key, one lock) and the indexer."""
+        signer = SignerPasses(self.anchorer(), self.revoker())
+        self.loops = [BatcherLoop(self.factory, self.settings), AnchorerLoop(signer, self.engine),
+                      IndexerLoop(self.indexer())]
+        for loop in self.loops:
+            thread = threading.Thread(target=self._guard(loop), name=type(loop).__name__, daemon=True)
+            thread.start()
+            self.threads.append(thread)
+
+    @staticmethod
+    def _guard(loop):
+        def run():
+            try:
+                loop.run()
+            except Exception:
+                log.exception("%s stopped", type(loop).__name__)
+        return run
+
+    def stop_pipeline(self, timeout: float = 10.0) -> None:
+        for loop in self.loops:
+            loop.stop()
+        for thread in self.threads:
+            thread.join(timeout)
+        self.threads.clear()
+
+    def close(self) -> None:
+        self.stop_pipeline()
+        self.engine.dispose()

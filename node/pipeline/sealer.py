@@ -1,0 +1,168 @@
+"""Sealing pending credentials into Merkle batches."""
+
+from __future__ import annotations
+
+import threading
+import zlib
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import sessionmaker
+from sqlmodel import Session
+
+from anchoring.scheme.encoding import from_hex, to_hex
+from anchoring.scheme.merkle import MerkleTree
+from node import metrics
+from node.pipeline.batches import InvalidTransition
+from node.storage.db import is_postgres, is_sqlite
+from node.storage.models import Batch, BatchState, Credential, CredentialStatus, utcnow
+
+_sqlite_locks: dict[str, threading.Lock] = {}
+
+
+_sqlite_locks_guard = threading.Lock()
+
+
+# ----------------------------------------------------------------------------------------- sealing
+def due_issuers(session: Session, max_size: int, max_age_seconds: float, now: datetime) -> list[int]:
+    """Issuer ids whose pending queue is full or whose oldest pending credential is old enough."""
+    t = Credential.__table__
+    cutoff = now - timedelta(seconds=max_age_seconds)
+    rows = session.execute(
+        sa.select(t.c.issuer_id, sa.func.count(), sa.func.min(t.c.created_at))
+        .where(t.c.status == CredentialStatus.pending.value)
+        .group_by(t.c.issuer_id)
+        .order_by(t.c.issuer_id)
+    ).all()
+    return [r[0] for r in rows if r[1] >= max_size or r[2] <= cutoff]
+
+
+def _issuer_due(session: Session, issuer_id: int, max_size: int, cutoff: datetime) -> bool:
+    t = Credential.__table__
+    row = session.execute(
+        sa.select(sa.func.count(), sa.func.min(t.c.created_at)).where(
+            t.c.issuer_id == issuer_id, t.c.status == CredentialStatus.pending.value
+        )
+    ).one()
+    return row[0] > 0 and (row[0] >= max_size or row[1] <= cutoff)
+
+
+def seal_batch(session: Session, issuer_id: int, max_size: int) -> Batch | None:
+    """Seal up to ``max_size`` of the issuer's oldest pending credentials into a new batch.
+
+    Runs inside the caller's transaction and flushes; the caller commits (or rolls back on
+    ``InvalidTransition``, raised when another worker claimed some of the rows meanwhile).
+    Returns None when there is nothing to seal or another worker holds the issuer's seal lock."""
+    t = Credential.__table__
+    pg = is_postgres(session)
+    if pg:
+        key = zlib.crc32(f"credreg-seal:{issuer_id}".encode()) & 0x7FFFFFFF
+        if not session.execute(sa.text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": key}).scalar():
+            return None
+    q = (
+        sa.select(t.c.id, t.c.digest)
+        .where(t.c.issuer_id == issuer_id, t.c.status == CredentialStatus.pending.value)
+        .order_by(t.c.id)
+        .limit(max_size)
+    )
+    if pg:
+        q = q.with_for_update(skip_locked=True)
+    rows = session.execute(q).all()
+    if not rows:
+        return None
+    tree = MerkleTree.build([from_hex(r[1]) for r in rows])
+    batch = Batch(
+        issuer_id=issuer_id, root=to_hex(tree.root), size=len(rows), state=BatchState.sealed.value,
+        tree=tree.to_bytes(), created_at=utcnow(),
+    )
+    session.add(batch)
+    session.flush()
+    first, last = rows[0][0], rows[-1][0]
+    if last - first == len(rows) - 1:
+        # contiguous ids (one issuer's bulk, the usual case): one range UPDATE instead of one per row;
+        # leaf_index = id - first is the same position in the tree's input order
+        res = session.execute(
+            t.update()
+            .where(t.c.issuer_id == issuer_id, t.c.id.between(first, last),
+                   t.c.status == CredentialStatus.pending.value)
+            .values(status=CredentialStatus.batched.value, batch_id=batch.id, leaf_index=t.c.id - first)
+        )
+    else:
+        res = session.execute(
+            t.update()
+            .where(t.c.id == sa.bindparam("cid"), t.c.status == CredentialStatus.pending.value)
+            .values(status=CredentialStatus.batched.value, batch_id=batch.id, leaf_index=sa.bindparam("leaf")),
+            [{"cid": r[0], "leaf": i} for i, r in enumerate(rows)],
+        )
+    claimed = res.rowcount if res.rowcount is not None and res.rowcount >= 0 else None
+    if claimed is None:
+        claimed = session.execute(sa.select(sa.func.count()).where(t.c.batch_id == batch.id)).scalar()
+    if claimed != len(rows):
+        raise InvalidTransition(f"issuer {issuer_id}: {len(rows) - claimed} credentials were claimed concurrently")
+    return batch
+
+
+def _sqlite_lock(session_factory: sessionmaker) -> threading.Lock:
+    url = str(session_factory.kw["bind"].url)
+    with _sqlite_locks_guard:
+        return _sqlite_locks.setdefault(url, threading.Lock())
+
+
+def seal_due_batches(
+    session_factory: sessionmaker | Callable[[], Session],
+    settings,
+    now: datetime | None = None,
+    *,
+    issuer_id: int | None = None,
+    force: bool = False,
+    max_batches: int = 1000,
+) -> list[int]:
+    """Seal every due batch (each in its own transaction); return the new batch ids in order.
+
+    ``settings`` needs ``batch_max_size`` and ``batch_max_age_seconds``. ``now`` (naive UTC) overrides the
+    clock; ``force=True`` seals whatever is pending regardless of age (``credreg dev``, tests)."""
+    now = now or utcnow()
+    max_size = int(settings.batch_max_size)
+    max_age = float(settings.batch_max_age_seconds)
+    cutoff = datetime.max if force else now - timedelta(seconds=max_age)
+    with session_factory() as session:
+        issuers = due_issuers(session, max_size, 0 if force else max_age, datetime.max if force else now)
+    if issuer_id is not None:
+        issuers = [i for i in issuers if i == issuer_id]
+    lock = None
+    bind = getattr(session_factory, "kw", {}).get("bind")
+    if bind is not None and is_sqlite(bind):
+        lock = _sqlite_lock(session_factory)
+    sealed: list[int] = []
+    for iid in issuers:
+        retries = 0
+        while len(sealed) < max_batches:
+            if lock:
+                lock.acquire()
+            try:
+                with session_factory() as session:
+                    try:
+                        if not _issuer_due(session, iid, max_size, cutoff):
+                            session.rollback()
+                            break
+                        batch = seal_batch(session, iid, max_size)
+                        if batch is None:
+                            session.rollback()
+                            break
+                        session.commit()
+                    except InvalidTransition:
+                        session.rollback()
+                        retries += 1
+                        if retries > 5:
+                            break
+                        continue
+                    except BaseException:
+                        session.rollback()
+                        raise
+            finally:
+                if lock:
+                    lock.release()
+            sealed.append(batch.id)
+            metrics.BATCHES_SEALED.inc()
+    return sealed

@@ -1,0 +1,149 @@
+"""The state machine of queued status changes and their transactions, driven by the revoker."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from node.revocation.statuslists import apply_status
+from node.storage.models import Credential, utcnow
+from node.storage.revocation_tables import (
+    ACTION_RESULT,
+    ChangeState,
+    CredentialStatusState,
+    StatusChange,
+    StatusTx,
+    TxState,
+)
+
+
+# ----------------------------------------------------------------------------------------- state machine
+def open_changes(session: Session, issuer_id: int) -> list[StatusChange]:
+    """Queued changes that may be sent now: for each credential only its oldest unfinished change (so a
+    suspend is on chain before the reinstate that follows it), in request order."""
+    rows = session.exec(select(StatusChange).where(
+        StatusChange.issuer_id == issuer_id,
+        StatusChange.state.in_([ChangeState.queued.value, ChangeState.submitted.value]))
+        .order_by(StatusChange.id)).all()
+    seen: set[int] = set()
+    out = []
+    for r in rows:
+        if r.credential_id in seen:
+            continue
+        seen.add(r.credential_id)
+        if r.state == ChangeState.queued.value:
+            out.append(r)
+    return out
+
+
+def submitted_txs(session: Session, issuer_id: int) -> list[StatusTx]:
+    return list(session.exec(select(StatusTx).where(StatusTx.issuer_id == issuer_id,
+                                                    StatusTx.state == TxState.submitted.value)
+                             .order_by(StatusTx.id)).all())
+
+
+def tx_changes(session: Session, tx: StatusTx) -> list[StatusChange]:
+    return list(session.exec(select(StatusChange).where(StatusChange.tx_id == tx.id).order_by(StatusChange.id)))
+
+
+def record_tx_submission(session: Session, changes: list[StatusChange], *, nonce: int, tx_hash: str,
+                         chain_id: int | None, contract_address: str | None) -> StatusTx:
+    """Write-ahead: the transaction row and its changes -> submitted. Commit BEFORE broadcasting."""
+    first = changes[0]
+    tx = StatusTx(issuer_id=first.issuer_id, batch_id=first.batch_id, root=first.root, action=first.action,
+                  reason=first.reason, size=len(changes), state=TxState.submitted.value, chain_id=chain_id,
+                  contract_address=contract_address, nonce=nonce, tx_hash=tx_hash.lower())
+    session.add(tx)
+    session.flush()
+    for ch in changes:
+        if ch.state != ChangeState.queued.value:
+            raise RuntimeError(f"status change {ch.id} is {ch.state}, expected queued")
+        ch.state, ch.tx_id, ch.attempts = ChangeState.submitted.value, tx.id, ch.attempts + 1
+        session.add(ch)
+    session.commit()
+    return tx
+
+
+def _confirm_change(session: Session, ch: StatusChange, now) -> None:
+    ch.state, ch.confirmed_at, ch.last_error = ChangeState.confirmed.value, now, None
+    session.add(ch)
+    st = session.get(CredentialStatusState, ch.credential_id)
+    status = ACTION_RESULT[ch.action]
+    if st is not None:
+        st.confirmed, st.confirmed_reason, st.confirmed_at = status, ch.reason, now
+        session.add(st)
+    canonical = session.execute(sa.select(Credential.__table__.c.canonical)
+                                .where(Credential.__table__.c.id == ch.credential_id)).scalar()
+    apply_status(session, ch.issuer_id, ch.digest, canonical or b"", status)
+
+
+def record_tx_confirmed(session: Session, tx: StatusTx, *, block_number: int | None, block_hash: str | None,
+                        gas_used: int | None) -> None:
+    """submitted -> confirmed, with every change of the transaction and the status-list bits (one commit)."""
+    now = utcnow()
+    tx.state, tx.block_number, tx.block_hash, tx.gas_used, tx.confirmed_at = (
+        TxState.confirmed.value, block_number, block_hash, gas_used, now)
+    tx.last_error = None
+    session.add(tx)
+    for ch in tx_changes(session, tx):
+        _confirm_change(session, ch, now)
+    session.commit()
+
+
+def record_tx_dropped(session: Session, tx: StatusTx, reason: str, state: TxState = TxState.dropped) -> None:
+    """submitted -> dropped|failed: its changes go back to queued (the revoker sends them again)."""
+    tx.state, tx.last_error = state.value, reason[:4000]
+    session.add(tx)
+    for ch in tx_changes(session, tx):
+        if ch.state == ChangeState.submitted.value:
+            ch.state, ch.tx_id, ch.last_error = ChangeState.queued.value, None, reason[:4000]
+            session.add(ch)
+    session.commit()
+
+
+def record_tx_reorg(session: Session, tx: StatusTx, reason: str) -> None:
+    """confirmed -> submitted: the confirming block left the canonical chain. The changes go back to
+    submitted and each credential's confirmed status (and status-list bits) back to its previous confirmed
+    change; the next settle re-confirms the transaction if it is mined again, or drops and requeues it."""
+    tx.state, tx.block_number, tx.block_hash, tx.confirmed_at, tx.last_error = (
+        TxState.submitted.value, None, None, None, reason[:4000])
+    session.add(tx)
+    for ch in tx_changes(session, tx):
+        ch.state, ch.confirmed_at = ChangeState.submitted.value, None
+        session.add(ch)
+        session.flush()
+        prev = session.exec(select(StatusChange).where(
+            StatusChange.credential_id == ch.credential_id, StatusChange.state == ChangeState.confirmed.value,
+            StatusChange.id < ch.id).order_by(StatusChange.id.desc())).first()
+        status = ACTION_RESULT[prev.action] if prev else "valid"
+        st = session.get(CredentialStatusState, ch.credential_id)
+        if st is not None:
+            st.confirmed, st.confirmed_reason = status, prev.reason if prev else 0
+            st.confirmed_at = prev.confirmed_at if prev else None
+            session.add(st)
+        canonical = session.execute(sa.select(Credential.__table__.c.canonical)
+                                    .where(Credential.__table__.c.id == ch.credential_id)).scalar()
+        apply_status(session, ch.issuer_id, ch.digest, canonical or b"", status)
+    session.commit()
+
+
+def record_change_already(session: Session, ch: StatusChange) -> None:
+    """The chain already shows the change's result (an earlier attempt made it): confirm it without a tx."""
+    _confirm_change(session, ch, utcnow())
+    session.commit()
+
+
+def record_change_failed(session: Session, ch: StatusChange, error: str) -> None:
+    """Give up on one change; the credential's target status falls back to what remains asked for."""
+    ch.state, ch.last_error = ChangeState.failed.value, error[:4000]
+    session.add(ch)
+    session.flush()
+    st = session.get(CredentialStatusState, ch.credential_id)
+    if st is not None:
+        last = session.exec(select(StatusChange).where(
+            StatusChange.credential_id == ch.credential_id, StatusChange.state != ChangeState.failed.value)
+            .order_by(StatusChange.id.desc())).first()
+        st.target = ACTION_RESULT[last.action] if last else st.confirmed
+        st.target_reason = last.reason if last else st.confirmed_reason
+        session.add(st)
+    session.commit()
