@@ -6,12 +6,12 @@ BIN := $(VENV)/bin
 PY_STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 
-.PHONY: run test deps compile artifacts gas bench clean
+.PHONY: run test deps lint format bench artifacts gas clean
 
 $(PY_STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[node,dev]'
 	@touch $@
 
 # `npm install --no-save` rather than `npm ci`: the lock pins every version, but the registries reachable here
@@ -34,8 +34,25 @@ deps: $(PY_STAMP) $(NPM_STAMP)
 run: deps
 	$(BIN)/credreg dev
 
-test: deps $(CHROMIUM)
+# The gates: lint and format (ruff), types (mypy: strict on anchoring/), import direction (import-linter).
+lint: deps
+	$(BIN)/ruff check anchoring node api scripts tests
+	$(BIN)/ruff format --check anchoring node api scripts tests
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+format: deps
+	$(BIN)/ruff check --fix anchoring node api scripts tests
+	$(BIN)/ruff format anchoring node api scripts tests
+
+test: deps $(CHROMIUM) lint
 	$(BIN)/python -m pytest -ra
+
+# Benchmarks print figures and same-run baselines (see README, "Benchmarks"); they are not tests.
+bench: deps
+	$(BIN)/python scripts/bench_merkle.py
+	$(BIN)/python scripts/bench_verify.py
+	$(BIN)/python scripts/bench_ingest.py
 
 # Rebuilds contracts/ with the npm solc (no compiler download) and refreshes the artifacts
 # shipped inside the anchoring package.

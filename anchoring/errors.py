@@ -1,20 +1,63 @@
-"""Chain errors a caller can act on: unreachable, reverted (with the contract's custom error decoded), timed out."""
+"""The library's errors, under one base: format errors (malformed input, a ``ValueError``) and chain errors
+(the chain could not answer, refused, or answered for another chain).
+
+A verifier turns a :class:`FormatError` into a ``fail`` (the input is bad) and a :class:`ChainError` into an
+``error`` (the question could not be asked); anything else is a programming error and is not caught.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+__all__ = [
+    "AnchoringError",
+    "ChainError",
+    "ChainRequestFailed",
+    "ChainUnreachable",
+    "ContractRevert",
+    "FormatError",
+    "NonceConsumed",
+    "TransactionDropped",
+    "TransactionTimeout",
+    "WrongChain",
+]
 
-class ChainError(Exception):
-    """Base class of everything the chain toolkit raises."""
+
+class AnchoringError(Exception):
+    """Base of every error this library raises on purpose."""
+
+
+class FormatError(AnchoringError, ValueError):
+    """Input that is not what the scheme allows. ``field`` names the offending field where known
+    (``credentialSubject.score``, ``anchor.txHash``; ``""`` for the document itself)."""
+
+    #: how a message names the whole document when ``field`` is empty (None: the reason alone)
+    document: str | None = "<document>"
+
+    def __init__(self, field: str, reason: str) -> None:
+        self.field = field
+        self.reason = reason
+        if field or self.document is not None:
+            super().__init__(f"{field or self.document}: {reason}")
+        else:
+            super().__init__(reason)
+
+
+class ChainError(AnchoringError):
+    """Base of everything the chain toolkit raises: the chain could not be asked, or said no."""
 
 
 class ChainUnreachable(ChainError):
     """The RPC endpoint did not answer (connection refused, DNS, timeout)."""
 
 
+class ChainRequestFailed(ChainError):
+    """The endpoint answered with an error (a JSON-RPC error, an empty result where code was expected)."""
+
+
 class WrongChain(ChainError):
-    """The endpoint answers for another chain id than the deployment file names."""
+    """The endpoint answers for another chain id than the deployment file names, or a bundle names a contract
+    the deployment does not list."""
 
 
 class TransactionTimeout(ChainError):
@@ -32,7 +75,7 @@ class TransactionDropped(ChainError):
 class ContractRevert(ChainError):
     """A call or transaction reverted; `error` is the custom error's name when the ABI knows it."""
 
-    def __init__(self, error: str, params: dict[str, Any] | None = None, raw: bytes = b""):
+    def __init__(self, error: str, params: dict[str, Any] | None = None, raw: bytes = b"") -> None:
         self.error = error
         self.params = params or {}
         self.raw = raw
@@ -49,11 +92,3 @@ def _show(value: Any) -> str:
     if isinstance(value, bytes):
         return "0x" + value.hex()
     return str(value)
-
-
-
-
-
-
-
-

@@ -49,7 +49,7 @@ def lifecycle(w3, dev_network) -> dict:
     out["accredited"] = (block_time(w3, c), c.block_number)
     for action in ("suspend", "reinstate", "revoke"):
         advance(w3, 100)
-        c = send(w3, dev_network.tao, getattr(registry, action)(ti, keccak256(action.encode())))
+        c = send(w3, dev_network.tao, getattr(registry, action)(ti, action))
         out[action] = (block_time(w3, c), c.block_number)
     return out
 

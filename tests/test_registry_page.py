@@ -94,9 +94,9 @@ def served(tmp_path, dev_network):
     send(w3, dev_network.tao, registry.accredit(ti, IssuerKind.TI, XSS_DID, keccak256(b"page doc"),
                                                 '{"jurisdiction":"FI"}'))
     advance(w3, 60)
-    send(w3, dev_network.tao, registry.suspend(ti, keccak256(b"check")))
+    send(w3, dev_network.tao, registry.suspend(ti, "check"))
     advance(w3, 60)
-    send(w3, dev_network.tao, registry.reinstate(ti, keccak256(b"ok")))
+    send(w3, dev_network.tao, registry.reinstate(ti, "ok"))
 
     url = f"sqlite:///{tmp_path / 'page.db'}"
     engine = make_engine(url)

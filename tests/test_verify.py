@@ -116,7 +116,7 @@ def test_valid_bundle_passes_every_check(dev_network, chain, batch):
     assert d["summary"]["anchored_at_iso"].endswith("Z")
     anchored = report["anchored"].details
     assert anchored["confirmations"] == anchored["head"] - anchored["block"] + 1 >= 1
-    assert report["issuer_trusted"].details["current_status"] == "ACTIVE"
+    assert report["issuer_trusted"].details["current_status"] == "active"
     # JSON text and ProofBundle objects are accepted too
     assert verify_bundle(json.dumps(batch.bundles[1]), chain).verdict == "valid"
     assert verify_bundle(ProofBundle.load(batch.bundles[2]), chain).verdict == "valid"
@@ -186,8 +186,8 @@ def test_issuer_suspended_after_anchoring_passes_with_current_status(dev_network
     report = verify_bundle(b.bundles[0], chain)
     assert report.verdict == "valid", report.to_json()
     trusted = report["issuer_trusted"]
-    assert trusted.details["current_status"] == "SUSPENDED"
-    assert "currently" in trusted.reason or "current status is SUSPENDED" in trusted.reason
+    assert trusted.details["current_status"] == "suspended"
+    assert "currently" in trusted.reason or "current status is suspended" in trusted.reason
 
 
 def test_bundle_claiming_another_anchoring_issuer_fails(chain, batch):
@@ -195,7 +195,7 @@ def test_bundle_claiming_another_anchoring_issuer_fails(chain, batch):
     b["anchor"]["issuer"] = Account.create().address
     report = verify_bundle(b, chain)
     assert report.failed == ["anchored"]
-    assert "the chain says by" in report["anchored"].reason
+    assert "never anchored this root" in report["anchored"].reason  # anchors are looked up in its namespace
 
 
 def test_issuer_not_trusted_in_the_verifiers_registry(dev_network, funder, batch):
@@ -218,7 +218,7 @@ def test_issuer_not_trusted_in_the_verifiers_registry(dev_network, funder, batch
     report = verify_bundle(batch.bundles[0], ChainContext(dev_network.chain.rpc_url, other))
     assert report.failed == ["issuer_trusted"]
     assert "was not an active trusted issuer" in report["issuer_trusted"].reason
-    assert report["issuer_trusted"].details["current_status"] == "ACTIVE"
+    assert report["issuer_trusted"].details["current_status"] == "active"
 
 
 def test_revoked_and_suspended_credentials_fail_not_revoked(dev_network, funder, chain):
@@ -229,11 +229,11 @@ def test_revoked_and_suspended_credentials_fail_not_revoked(dev_network, funder,
     reports = verify_bundles(b.bundles, ChainContext(dev_network.chain.rpc_url, dev_network.deployment))
     assert [r.verdict for r in reports] == ["valid", "invalid", "invalid", "invalid"] + ["valid"] * 4
     revoked = reports[1]["not_revoked"]
-    assert revoked.status == FAIL and revoked.details["status"] == "REVOKED"
+    assert revoked.status == FAIL and revoked.details["status"] == "revoked"
     assert revoked.details["reason_code"] == 4 and revoked.details["changed_at_iso"].endswith("Z")
     assert reports[1].failed == ["not_revoked"]
     suspended = reports[3]["not_revoked"]
-    assert suspended.details["status"] == "SUSPENDED" and suspended.details["reason_code"] == 9
+    assert suspended.details["status"] == "suspended" and suspended.details["reason_code"] == 9
     # reinstated -> valid again (the last event per digest wins)
     anchor = dev_network.anchor(funder.w3)
     multi = b.tree.multiproof([b.digests[3]])
@@ -336,8 +336,9 @@ def test_logs_unavailable_falls_back_to_status_calls(dev_network, funder):
     original = provider.make_request
 
     def no_logs(method, params):
-        if method == "eth_getLogs":
-            raise ValueError("query returned more than 10000 results")
+        if method == "eth_getLogs":  # what a provider capping log queries answers
+            return {"jsonrpc": "2.0", "id": 1, "error": {"code": -32005, "message": "query returned more than "
+                                                                                   "10000 results"}}
         return original(method, params)
 
     provider.make_request = no_logs
@@ -371,8 +372,7 @@ def test_duplicate_keys_in_json_text_fail_format(chain, batch):
 
 
 def test_fast_canonicalization_equals_rfc8785():
-    from anchoring.scheme.jcs import canonicalize
-    from anchoring.scheme.jcs import fast_canonicalize
+    from anchoring.scheme.jcs import canonicalize, fast_canonicalize
 
     vectors = json.loads((Path(__file__).resolve().parent.parent / "docs" / "test-vectors.json").read_text())
     docs = [v["credential"] for v in vectors["credentials"]]

@@ -13,6 +13,7 @@ from typing import Any
 import jsonschema
 from jsonschema.exceptions import ValidationError
 
+from anchoring.errors import FormatError
 from anchoring.scheme.digest import credential_digest
 from anchoring.scheme.encoding import _ADDRESS, from_hex, is_checksum_address, to_checksum_address, to_hex
 from anchoring.scheme.jcs import CanonicalizationError, canonicalize
@@ -25,12 +26,10 @@ BUNDLE_FORMAT = "credreg-bundle/1"
 _BYTES32_HEX = re.compile(r"0x[0-9a-f]{64}")
 
 
-class BundleFormatError(ValueError):
+class BundleFormatError(FormatError):
     """A bundle is malformed.  ``field`` is the path of the offending field (``""`` for the document)."""
 
-    def __init__(self, field: str, message: str) -> None:
-        self.field = field
-        super().__init__(f"{field or '<bundle>'}: {message}")
+    document = "<bundle>"
 
 
 @lru_cache(maxsize=1)

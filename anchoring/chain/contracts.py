@@ -1,44 +1,118 @@
-"""Typed wrappers for IssuerRegistry and CredentialAnchor, and their deployment.
+"""Typed wrappers for IssuerRegistry and CredentialAnchor: the only code that knows their ABIs.
 
-Reads return dataclasses with bytes inside; writes return ContractFunction objects that a
-TransactionSender signs, so callers choose between one-shot `transact` and crash-safe sign/broadcast.
+Reads return dataclasses with bytes inside and take ``block`` (default ``"latest"``) so a verifier can pin a
+whole report to one block; writes return ContractFunction objects that a TransactionSender signs, so callers
+choose between one-shot ``transact`` and crash-safe sign / write-ahead / broadcast. Every read goes through
+:func:`~anchoring.chain.rpc.call_chain`, so failures arrive as ChainErrors.
+
+Version 2 contracts (current) key anchors and credential statuses by (issuer, root). Version-1 deployments
+(anchors keyed by root alone) are read through :class:`CredentialAnchorV1` / :class:`IssuerRegistryV1`,
+which answer the same read questions so the verifier needs no version checks of its own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import Any
 
+from eth_utils import event_abi_to_log_topic
 from web3 import Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
-from web3.exceptions import ContractLogicError
+from web3.exceptions import MismatchedABI, TransactionNotFound
+from web3.types import BlockIdentifier
 
 from anchoring.chain.artifacts import abi, load_artifact
-from anchoring.chain.deployment import Deployment
-from anchoring.chain.revert import revert_from
+from anchoring.chain.deployment import CURRENT_VERSION, ContractSet, Deployment
 from anchoring.chain.rpc import call_chain
 from anchoring.chain.transactions import TransactionSender
+from anchoring.errors import ContractRevert
+from anchoring.scheme.encoding import to_hex
+
+__all__ = [
+    "ZERO_ADDRESS",
+    "AnchorReader",
+    "AnchorRecord",
+    "CredentialAnchor",
+    "CredentialAnchorV1",
+    "CredentialStatus",
+    "CredentialStatusRecord",
+    "CredentialView",
+    "IssuerEntry",
+    "IssuerKind",
+    "IssuerRegistry",
+    "IssuerRegistryV1",
+    "IssuerStatus",
+    "KeyRecord",
+    "RegistryReader",
+    "StatusChange",
+    "StatusChangeEvent",
+    "StatusListRecord",
+    "anchor_reader",
+    "deploy_contracts",
+    "registry_reader",
+]
 
 ZERO_ADDRESS = "0x" + "00" * 20
+ZERO_HASH = b"\0" * 32
 
 
-class IssuerKind(IntEnum):
+class _Named(IntEnum):
+    """An on-chain enum with ONE lower-case name per value: ``.label`` to show, ``from_label`` to parse."""
+
+    @property
+    def label(self) -> str:
+        return self.name.lower().replace("_", "-")
+
+    @classmethod
+    def from_label(cls, text: str) -> Any:
+        key = text.strip().lower().replace("_", "-")
+        for member in cls:
+            if key in (member.label, member.label.replace("-", "")):
+                return member
+        raise ValueError(f"unknown {cls.noun()} {text!r}: one of {', '.join(m.label for m in cls)}")
+
+    @classmethod
+    def noun(cls) -> str:
+        return cls.__name__
+
+
+class IssuerKind(_Named):
+    """The role of a registry entry: RootTAO -> TAO -> TI."""
+
     NONE = 0
     ROOT_TAO = 1
     TAO = 2
     TI = 3
 
+    @classmethod
+    def noun(cls) -> str:
+        return "kind"
 
-class IssuerStatus(IntEnum):
+    @property
+    def title(self) -> str:
+        """The kind as the EBSI Trusted Issuers Registry writes it (RootTAO, TAO, TI)."""
+        return {0: "None", 1: "RootTAO", 2: "TAO", 3: "TI"}[int(self)]
+
+
+class IssuerStatus(_Named):
+    """The status of a registry entry; revoked is final."""
+
     NONE = 0
     ACTIVE = 1
     SUSPENDED = 2
     REVOKED = 3
 
+    @classmethod
+    def noun(cls) -> str:
+        return "status"
 
-class CredentialStatus(IntEnum):
+
+class CredentialStatus(_Named):
+    """The status of one credential under one (issuer, root); revoked is final."""
+
     VALID = 0
     SUSPENDED = 1
     REVOKED = 2
@@ -49,21 +123,39 @@ class IssuerEntry:
     account: str
     kind: IssuerKind
     status: IssuerStatus
-    accreditor: str
+    accreditor: str | None  # None for the first RootTAO
     valid_from: int
-    valid_until: int
+    valid_until: int  # 0 = open-ended
     document_hash: bytes
     did: str
     scope: str
     history_length: int
 
+    def within_validity(self, timestamp: int) -> bool:
+        return self.valid_from <= timestamp and (self.valid_until == 0 or timestamp < self.valid_until)
+
 
 @dataclass(frozen=True)
 class StatusChange:
+    """One entry of an issuer's on-chain status history (the first is its accreditation)."""
+
     timestamp: int
     block_number: int
     status: IssuerStatus
-    by: str
+    by: str | None
+
+
+@dataclass(frozen=True)
+class KeyRecord:
+    """A verification key of an issuer (keyHash = keccak256 of its publicKeyMultibase)."""
+
+    added_at: int
+    added_block: int
+    revoked_at: int  # 0 = not revoked
+    revoked_block: int
+
+    def valid_at_block(self, block: int) -> bool:
+        return 0 < self.added_block <= block and (self.revoked_block == 0 or block < self.revoked_block)
 
 
 @dataclass(frozen=True)
@@ -71,6 +163,7 @@ class AnchorRecord:
     issuer: str
     anchored_at: int
     block_number: int
+    leaf_count: int | None  # None on version-1 contracts (the count is in the Anchored event only)
 
 
 @dataclass(frozen=True)
@@ -79,6 +172,19 @@ class CredentialStatusRecord:
     reason: int
     changed_at: int
     block_number: int
+
+
+@dataclass(frozen=True)
+class StatusChangeEvent:
+    """One CredentialStatusChanged event: the last one per (issuer, root, digest) is the status."""
+
+    issuer: str
+    root: bytes
+    digest: bytes
+    status: CredentialStatus
+    reason: int
+    block_number: int
+    log_index: int
 
 
 @dataclass(frozen=True)
@@ -93,27 +199,48 @@ class StatusListRecord:
 class CredentialView:
     included: bool
     anchored: bool
-    issuer: str | None
     anchored_at: int
     anchored_block: int
+    leaf_count: int | None
     status: CredentialStatus
     reason: int
     status_changed_at: int
     status_block: int
 
 
-def _view(fn: ContractFunction, *args):
-    try:
-        return call_chain(lambda: fn(*args).call())
-    except ContractLogicError as exc:
-        raise revert_from(exc) from exc
+def _address(value: str) -> str | None:
+    return None if int(value, 16) == 0 else Web3.to_checksum_address(value)
 
 
-class IssuerRegistry:
-    def __init__(self, w3: Web3, address: str):
-        self.contract: Contract = w3.eth.contract(address=Web3.to_checksum_address(address),
-                                                  abi=abi("IssuerRegistry"))
-        self.address = self.contract.address
+class _Wrapper:
+    def __init__(self, w3: Web3, address: str, name: str, major: int) -> None:
+        self.w3 = w3
+        self.contract: Contract = w3.eth.contract(address=Web3.to_checksum_address(address), abi=abi(name, major))
+        self.address: str = self.contract.address
+        self._endpoint: str | None = getattr(w3.provider, "endpoint_uri", None)
+
+    def _read(self, fn: ContractFunction, block: BlockIdentifier) -> Any:
+        return call_chain(lambda: fn.call(block_identifier=block), self._endpoint)
+
+    def _logs(self, event: str, topics: list[Any], from_block: int, to_block: BlockIdentifier) -> list[Any]:
+        """Decoded logs of `event` (topics after the signature as given: None, a value, or a list of values)."""
+        abi_item = next(i for i in self.contract.abi if i.get("type") == "event" and i["name"] == event)
+        params = {"address": self.address, "fromBlock": from_block, "toBlock": to_block,
+                  "topics": [to_hex(event_abi_to_log_topic(abi_item)), *topics]}
+        logs = call_chain(lambda: self.w3.eth.get_logs(params), self._endpoint)  # type: ignore[arg-type]
+        decoder = getattr(self.contract.events, event)()
+        return [decoder.process_log(lg) for lg in logs if not lg.get("removed")]
+
+    def version(self, block: BlockIdentifier = "latest") -> str:
+        return str(self._read(self.contract.functions.version(), block))
+
+
+# ----------------------------------------------------------------------------------------------- registry
+class IssuerRegistry(_Wrapper):
+    """IssuerRegistry 2.x: the accreditation chain RootTAO -> TAO -> TI, its history, issuers' keys."""
+
+    def __init__(self, w3: Web3, address: str) -> None:
+        super().__init__(w3, address, "IssuerRegistry", 2)
 
     # writes
     def accredit(self, account: str, kind: IssuerKind, did: str, document_hash: bytes, scope: str,
@@ -121,44 +248,97 @@ class IssuerRegistry:
         return self.contract.functions.accredit(account, int(kind), did, valid_from, valid_until,
                                                 document_hash, scope)
 
-    def suspend(self, account: str, reason_hash: bytes = b"\0" * 32) -> ContractFunction:
-        return self.contract.functions.suspend(account, reason_hash)
+    def suspend(self, account: str, reason: str = "") -> ContractFunction:
+        return self.contract.functions.suspend(account, reason)
 
-    def reinstate(self, account: str, reason_hash: bytes = b"\0" * 32) -> ContractFunction:
-        return self.contract.functions.reinstate(account, reason_hash)
+    def reinstate(self, account: str, reason: str = "") -> ContractFunction:
+        return self.contract.functions.reinstate(account, reason)
 
-    def revoke(self, account: str, reason_hash: bytes = b"\0" * 32) -> ContractFunction:
-        return self.contract.functions.revoke(account, reason_hash)
+    def revoke(self, account: str, reason: str = "") -> ContractFunction:
+        return self.contract.functions.revoke(account, reason)
+
+    def add_verification_key(self, account: str, key_hash: bytes) -> ContractFunction:
+        return self.contract.functions.addVerificationKey(account, key_hash)
+
+    def revoke_verification_key(self, account: str, key_hash: bytes) -> ContractFunction:
+        return self.contract.functions.revokeVerificationKey(account, key_hash)
 
     # reads
-    def is_active_ti(self, account: str) -> bool:
-        return _view(self.contract.functions.isActiveTI, account)
+    def is_active_ti(self, account: str, block: BlockIdentifier = "latest") -> bool:
+        return bool(self._read(self.contract.functions.isActiveTI(account), block))
 
-    def status_at(self, account: str, timestamp: int) -> IssuerStatus:
-        return IssuerStatus(_view(self.contract.functions.statusAt, account, timestamp))
+    def status_at(self, account: str, timestamp: int, block: BlockIdentifier = "latest") -> IssuerStatus:
+        return IssuerStatus(self._read(self.contract.functions.statusAt(account, timestamp), block))
 
-    def was_active_ti_at(self, account: str, timestamp: int) -> bool:
-        return _view(self.contract.functions.wasActiveTIAt, account, timestamp)
+    def was_active_ti_at(self, account: str, timestamp: int, block: BlockIdentifier = "latest") -> bool:
+        return bool(self._read(self.contract.functions.wasActiveTIAt(account, timestamp), block))
 
-    def get_issuer(self, account: str) -> IssuerEntry:
-        r = _view(self.contract.functions.getIssuer, account)
-        return IssuerEntry(r[0], IssuerKind(r[1]), IssuerStatus(r[2]), r[3], r[4], r[5], bytes(r[6]),
-                           r[7], r[8], r[9])
+    def get_issuer(self, account: str, block: BlockIdentifier = "latest") -> IssuerEntry:
+        """The entry of `account`; ContractRevert ``UnknownIssuer`` when it has none."""
+        r = self._read(self.contract.functions.getIssuer(account), block)
+        return IssuerEntry(r[0], IssuerKind(r[1]), IssuerStatus(r[2]), _address(r[3]), int(r[4]), int(r[5]),
+                           bytes(r[6]), r[7], r[8], int(r[9]))
 
-    def history(self, account: str) -> list[StatusChange]:
-        return [StatusChange(t, b, IssuerStatus(s), by)
-                for t, b, s, by in _view(self.contract.functions.history, account)]
+    def find_issuer(self, account: str, block: BlockIdentifier = "latest") -> IssuerEntry | None:
+        """The entry of `account`, or None when the registry does not know it."""
+        try:
+            return self.get_issuer(account, block)
+        except ContractRevert as exc:
+            if exc.error == "UnknownIssuer":
+                return None
+            raise
 
-    def accounts(self) -> list[str]:
-        count = _view(self.contract.functions.issuerCount)
-        return [_view(self.contract.functions.issuerAt, i) for i in range(count)]
+    def history(self, account: str, block: BlockIdentifier = "latest") -> list[StatusChange]:
+        return [StatusChange(int(t), int(b), IssuerStatus(s), _address(by))
+                for t, b, s, by in self._read(self.contract.functions.history(account), block)]
+
+    def accounts(self, block: BlockIdentifier = "latest") -> list[str]:
+        count = int(self._read(self.contract.functions.issuerCount(), block))
+        return [self._read(self.contract.functions.issuerAt(i), block) for i in range(count)]
+
+    def active_root_tao_count(self, block: BlockIdentifier = "latest") -> int:
+        return int(self._read(self.contract.functions.activeRootTAOCount(), block))
+
+    def verification_key(self, account: str, key_hash: bytes, block: BlockIdentifier = "latest") -> KeyRecord | None:
+        """The record of one of `account`'s verification keys, or None when it was never added."""
+        r = self._read(self.contract.functions.verificationKey(account, key_hash), block)
+        record = KeyRecord(int(r[0]), int(r[1]), int(r[2]), int(r[3]))
+        return record if record.added_block else None
+
+    def verification_keys(self, account: str, block: BlockIdentifier = "latest") -> list[bytes]:
+        count = int(self._read(self.contract.functions.verificationKeyCount(account), block))
+        return [bytes(self._read(self.contract.functions.verificationKeyAt(account, i), block)) for i in range(count)]
 
 
-class CredentialAnchor:
-    def __init__(self, w3: Web3, address: str):
-        self.contract: Contract = w3.eth.contract(address=Web3.to_checksum_address(address),
-                                                  abi=abi("CredentialAnchor"))
-        self.address = self.contract.address
+class IssuerRegistryV1(_Wrapper):
+    """Read-only view of a version-1 IssuerRegistry (no verification keys, reasons only as hashes)."""
+
+    def __init__(self, w3: Web3, address: str) -> None:
+        super().__init__(w3, address, "IssuerRegistry", 1)
+
+    def version(self, block: BlockIdentifier = "latest") -> str:
+        return "1"
+
+    get_issuer = IssuerRegistry.get_issuer
+    find_issuer = IssuerRegistry.find_issuer
+    history = IssuerRegistry.history
+    accounts = IssuerRegistry.accounts
+    is_active_ti = IssuerRegistry.is_active_ti
+    was_active_ti_at = IssuerRegistry.was_active_ti_at
+
+    def verification_key(self, account: str, key_hash: bytes, block: BlockIdentifier = "latest") -> KeyRecord | None:
+        return None  # version 1 binds no keys
+
+
+RegistryReader = IssuerRegistry | IssuerRegistryV1
+
+
+# ----------------------------------------------------------------------------------------------- anchors
+class CredentialAnchor(_Wrapper):
+    """CredentialAnchor 2.x: roots and credential statuses, each in the namespace of the issuer that wrote them."""
+
+    def __init__(self, w3: Web3, address: str) -> None:
+        super().__init__(w3, address, "CredentialAnchor", 2)
 
     # writes
     def anchor(self, root: bytes, leaf_count: int) -> ContractFunction:
@@ -180,53 +360,165 @@ class CredentialAnchor:
         return self.contract.functions.publishStatusList(list_id, list_hash)
 
     # reads
-    def status_list_of(self, issuer: str, list_id: bytes) -> StatusListRecord | None:
-        list_hash, at, block, version = _view(self.contract.functions.statusListOf, issuer, list_id)
-        if version == 0:
+    def anchor_of(self, issuer: str, root: bytes, block: BlockIdentifier = "latest") -> AnchorRecord | None:
+        """When `issuer` anchored `root`, or None when it never did."""
+        at, number, leaves = self._read(self.contract.functions.anchorOf(issuer, root), block)
+        if int(leaves) == 0:
             return None
-        return StatusListRecord(bytes(list_hash), at, block, version)
+        return AnchorRecord(Web3.to_checksum_address(issuer), int(at), int(number), int(leaves))
 
-    def status_of(self, root: bytes, digest: bytes) -> CredentialStatusRecord:
-        status, reason, at, block = _view(self.contract.functions.statusOf, root, digest)
-        return CredentialStatusRecord(CredentialStatus(status), reason, at, block)
+    def status_of(self, issuer: str, root: bytes, digest: bytes,
+                  block: BlockIdentifier = "latest") -> CredentialStatusRecord:
+        status, reason, at, number = self._read(self.contract.functions.statusOf(issuer, root, digest), block)
+        return CredentialStatusRecord(CredentialStatus(status), int(reason), int(at), int(number))
 
-    def registry_address(self) -> str:
-        return _view(self.contract.functions.registry)
+    def status_changes(self, pairs: Iterable[tuple[str, bytes]], from_block: int,
+                       to_block: BlockIdentifier = "latest") -> list[StatusChangeEvent]:
+        """Every CredentialStatusChanged event of the given (issuer, root) pairs, oldest first (one query)."""
+        wanted = {(Web3.to_checksum_address(i), bytes(r)) for i, r in pairs}
+        if not wanted:
+            return []
+        issuers = sorted({_topic_address(i) for i, _ in wanted})
+        roots = sorted({to_hex(r) for _, r in wanted})
+        out = []
+        for ev in self._logs("CredentialStatusChanged", [issuers, roots], from_block, to_block):
+            a = ev["args"]
+            key = (Web3.to_checksum_address(a["issuer"]), bytes(a["root"]))
+            if key in wanted:
+                out.append(StatusChangeEvent(key[0], key[1], bytes(a["digest"]), CredentialStatus(a["status"]),
+                                             int(a["reason"]), int(ev["blockNumber"]), int(ev["logIndex"])))
+        return sorted(out, key=lambda e: (e.block_number, e.log_index))
 
-    def anchor_of(self, root: bytes) -> AnchorRecord | None:
-        issuer, at, block = _view(self.contract.functions.anchorOf, root)
-        if issuer == ZERO_ADDRESS:
+    def anchored_event(self, issuer: str, root: bytes, block_number: int) -> Any | None:
+        """The Anchored event of (issuer, root) in `block_number` (its transaction hash, leaf count), or None."""
+        logs = self._logs("Anchored", [_topic_address(issuer), to_hex(root)], block_number, block_number)
+        return logs[0] if logs else None
+
+    def anchors_in(self, tx_hash: bytes) -> list[tuple[str, bytes, int]]:
+        """(issuer, root, leaf count) of every Anchored event of one transaction (empty when not mined)."""
+        try:
+            receipt = call_chain(lambda: self.w3.eth.get_transaction_receipt(to_hex(tx_hash)),  # type: ignore[arg-type]
+                                 self._endpoint)
+        except TransactionNotFound:
+            return []
+        out = []
+        for lg in receipt["logs"]:
+            if Web3.to_checksum_address(lg["address"]) != self.address:
+                continue
+            try:
+                ev = self.contract.events.Anchored().process_log(lg)
+            except MismatchedABI:
+                continue
+            out.append((Web3.to_checksum_address(ev["args"]["issuer"]), bytes(ev["args"]["root"]),
+                        int(ev["args"]["leafCount"])))
+        return out
+
+    def status_list_of(self, issuer: str, list_id: bytes, block: BlockIdentifier = "latest") -> StatusListRecord | None:
+        list_hash, at, number, version = self._read(self.contract.functions.statusListOf(issuer, list_id), block)
+        if int(version) == 0:
             return None
-        return AnchorRecord(issuer, at, block)
+        return StatusListRecord(bytes(list_hash), int(at), int(number), int(version))
 
-    def verify(self, digest: bytes, root: bytes, proof: Sequence[bytes]) -> CredentialView:
-        r = _view(self.contract.functions.verify, digest, root, list(proof))
-        return CredentialView(
-            included=r[0], anchored=r[1], issuer=r[2] if r[1] else None, anchored_at=r[3], anchored_block=r[4],
-            status=CredentialStatus(r[5]), reason=r[6], status_changed_at=r[7], status_block=r[8],
-        )
+    def verify(self, issuer: str, digest: bytes, root: bytes, proof: Sequence[bytes],
+               block: BlockIdentifier = "latest") -> CredentialView:
+        r = self._read(self.contract.functions.verify(issuer, digest, root, list(proof)), block)
+        return CredentialView(included=r[0], anchored=r[1], anchored_at=int(r[2]), anchored_block=int(r[3]),
+                              leaf_count=int(r[4]), status=CredentialStatus(r[5]), reason=int(r[6]),
+                              status_changed_at=int(r[7]), status_block=int(r[8]))
+
+    def registry_address(self, block: BlockIdentifier = "latest") -> str:
+        return str(self._read(self.contract.functions.registry(), block))
 
     def leaf_hash(self, digest: bytes) -> bytes:
-        return bytes(_view(self.contract.functions.leafHash, digest))
+        return bytes(self._read(self.contract.functions.leafHash(digest), "latest"))
 
 
-def _deploy(sender: TransactionSender, name: str, *args, confirmations: int = 1) -> tuple[str, int]:
-    artifact = load_artifact(name)
+class CredentialAnchorV1(_Wrapper):
+    """Read-only view of a version-1 CredentialAnchor (anchors keyed by root alone), answering the questions of
+    :class:`CredentialAnchor`: a root counts as anchored by `issuer` only when `issuer` is who anchored it."""
+
+    def __init__(self, w3: Web3, address: str) -> None:
+        super().__init__(w3, address, "CredentialAnchor", 1)
+
+    def version(self, block: BlockIdentifier = "latest") -> str:
+        return "1"
+
+    def anchor_of(self, issuer: str, root: bytes, block: BlockIdentifier = "latest") -> AnchorRecord | None:
+        who, at, number = self._read(self.contract.functions.anchorOf(root), block)
+        if int(who, 16) == 0 or who.lower() != issuer.lower():
+            return None
+        return AnchorRecord(Web3.to_checksum_address(who), int(at), int(number), None)
+
+    def anchored_by(self, root: bytes, block: BlockIdentifier = "latest") -> str | None:
+        """Who anchored `root` (version 1 has one anchor per root)."""
+        who, _, _ = self._read(self.contract.functions.anchorOf(root), block)
+        return _address(who)
+
+    def status_of(self, issuer: str, root: bytes, digest: bytes,
+                  block: BlockIdentifier = "latest") -> CredentialStatusRecord:
+        status, reason, at, number = self._read(self.contract.functions.statusOf(root, digest), block)
+        return CredentialStatusRecord(CredentialStatus(status), int(reason), int(at), int(number))
+
+    def status_changes(self, pairs: Iterable[tuple[str, bytes]], from_block: int,
+                       to_block: BlockIdentifier = "latest") -> list[StatusChangeEvent]:
+        wanted = {(Web3.to_checksum_address(i), bytes(r)) for i, r in pairs}
+        if not wanted:
+            return []
+        roots = sorted({to_hex(r) for _, r in wanted})
+        out = []
+        for ev in self._logs("CredentialStatusChanged", [roots], from_block, to_block):
+            a = ev["args"]
+            key = (Web3.to_checksum_address(a["issuer"]), bytes(a["root"]))
+            if key in wanted:
+                out.append(StatusChangeEvent(key[0], key[1], bytes(a["digest"]), CredentialStatus(a["status"]),
+                                             int(a["reason"]), int(ev["blockNumber"]), int(ev["logIndex"])))
+        return sorted(out, key=lambda e: (e.block_number, e.log_index))
+
+    def status_list_of(self, issuer: str, list_id: bytes, block: BlockIdentifier = "latest") -> StatusListRecord | None:
+        list_hash, at, number, version = self._read(self.contract.functions.statusListOf(issuer, list_id), block)
+        if int(version) == 0:
+            return None
+        return StatusListRecord(bytes(list_hash), int(at), int(number), int(version))
+
+
+AnchorReader = CredentialAnchor | CredentialAnchorV1
+
+
+def _topic_address(address: str) -> str:
+    return "0x" + "00" * 12 + address.lower().removeprefix("0x")
+
+
+def anchor_reader(w3: Web3, contracts: ContractSet) -> AnchorReader:
+    """The reader for the CredentialAnchor of `contracts`, whatever its version."""
+    return CredentialAnchorV1(w3, contracts.credential_anchor) if contracts.major == 1 \
+        else CredentialAnchor(w3, contracts.credential_anchor)
+
+
+def registry_reader(w3: Web3, contracts: ContractSet) -> RegistryReader:
+    """The reader for the IssuerRegistry of `contracts`, whatever its version."""
+    return IssuerRegistryV1(w3, contracts.issuer_registry) if contracts.major == 1 \
+        else IssuerRegistry(w3, contracts.issuer_registry)
+
+
+# ----------------------------------------------------------------------------------------------- deployment
+def _deploy(sender: TransactionSender, name: str, *args: Any, confirmations: int = 1,
+            major: int = 2) -> tuple[str, int]:
+    artifact = load_artifact(name, major)
     factory = sender.w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
     confirmation = sender.transact(factory.constructor(*args), confirmations=max(1, confirmations))
-    return confirmation.receipt["contractAddress"], confirmation.block_number
+    return str(confirmation.receipt["contractAddress"]), confirmation.block_number
 
 
-def deploy_contracts(sender: TransactionSender, root_did: str, root_document_hash: bytes = b"\0" * 32,
-                     root_tao: str | None = None, confirmations: int = 1) -> Deployment:
-    """Deploy IssuerRegistry (with `root_tao`, default the sender, as first RootTAO) and CredentialAnchor."""
+def deploy_contracts(sender: TransactionSender, root_did: str, root_document_hash: bytes = ZERO_HASH,
+                     root_tao: str | None = None, confirmations: int = 1, major: int = 2) -> Deployment:
+    """Deploy IssuerRegistry (with `root_tao`, default the sender, as first RootTAO) and CredentialAnchor.
+    ``major=1`` deploys the frozen version-1 contracts (for compatibility tests)."""
     root_tao = root_tao or sender.account.address
     registry, first_block = _deploy(sender, "IssuerRegistry", root_tao, root_did, root_document_hash,
-                                    confirmations=confirmations)
-    anchor, _ = _deploy(sender, "CredentialAnchor", registry, confirmations=confirmations)
-    return Deployment(
-        chain_id=sender.chain_id,
-        issuer_registry=Web3.to_checksum_address(registry),
-        credential_anchor=Web3.to_checksum_address(anchor),
-        deployment_block=first_block,
-    )
+                                    confirmations=confirmations, major=major)
+    anchor, _ = _deploy(sender, "CredentialAnchor", registry, confirmations=confirmations, major=major)
+    version = "1" if major == 1 else CURRENT_VERSION
+    return Deployment(chain_id=sender.chain_id, issuer_registry=Web3.to_checksum_address(registry),
+                      credential_anchor=Web3.to_checksum_address(anchor), deployment_block=first_block,
+                      version=version)
+

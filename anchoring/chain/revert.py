@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from eth_abi import decode as abi_decode
-from eth_utils import function_signature_to_4byte_selector
+from eth_utils import function_signature_to_4byte_selector, to_checksum_address
 from web3.exceptions import ContractLogicError
 
 from anchoring.chain.artifacts import CONTRACT_NAMES, abi
@@ -19,8 +19,8 @@ def _canonical_type(item: dict) -> str:
 
 def _error_table() -> dict[bytes, tuple[str, list[str], list[str]]]:
     table = {}
-    for contract in CONTRACT_NAMES:
-        for item in abi(contract):
+    for contract, major in [(c, m) for m in (1, 2) for c in CONTRACT_NAMES]:  # the current ABI wins a clash
+        for item in abi(contract, major):
             if item["type"] != "error":
                 continue
             types = [_canonical_type(i) for i in item["inputs"]]
@@ -46,7 +46,7 @@ def decode_revert(data: bytes | str | None) -> ContractRevert:
     selector, body = data[:4], data[4:]
     if selector in _ERRORS:
         name, names, types = _ERRORS[selector]
-        values = abi_decode(types, body)
+        values = [to_checksum_address(v) if t == "address" else v for t, v in zip(types, abi_decode(types, body))]
         return ContractRevert(name, dict(zip(names, values)), data)
     if selector == _ERROR_STRING:
         return ContractRevert("Error", {"message": abi_decode(["string"], body)[0]}, data)

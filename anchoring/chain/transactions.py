@@ -8,24 +8,26 @@ Signing and broadcasting are separate steps on purpose: a caller that must survi
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.contract.contract import ContractFunction
-from web3.exceptions import ContractLogicError, TransactionNotFound, Web3RPCError
+from web3.exceptions import TransactionNotFound
 from web3.types import TxReceipt
 
-from anchoring.chain.revert import _revert_data, revert_from
-from anchoring.chain.rpc import UNREACHABLE_ERRORS
+from anchoring.chain.rpc import call_chain
 from anchoring.errors import (
-    ChainUnreachable,
+    ChainRequestFailed,
     ContractRevert,
     NonceConsumed,
     TransactionDropped,
     TransactionTimeout,
 )
+
+T = TypeVar("T")
 
 GAS_MARGIN = 1.25  # estimates are exact for the state they ran on; leave room for a changed state
 
@@ -66,6 +68,7 @@ class TransactionSender:
 
     def __init__(self, w3: Web3, account: LocalAccount, poll_interval: float = 0.2):
         self.w3 = w3
+        self.endpoint = getattr(w3.provider, "endpoint_uri", None)
         self.account = account
         self.poll_interval = poll_interval
         self._chain_id: int | None = None
@@ -76,11 +79,8 @@ class TransactionSender:
             self._chain_id = self._rpc(lambda: self.w3.eth.chain_id)
         return self._chain_id
 
-    def _rpc(self, fn):
-        try:
-            return fn()
-        except UNREACHABLE_ERRORS as exc:
-            raise ChainUnreachable(f"chain unreachable: {exc.__class__.__name__}: {exc}") from exc
+    def _rpc(self, fn: Callable[[], T]) -> T:
+        return call_chain(fn, self.endpoint)
 
     def next_nonce(self, pending: bool = True) -> int:
         block = "pending" if pending else "latest"
@@ -94,7 +94,7 @@ class TransactionSender:
             return {"gasPrice": self._rpc(lambda: self.w3.eth.gas_price)}
         try:
             tip = self._rpc(lambda: self.w3.eth.max_priority_fee)
-        except Web3RPCError:  # endpoints without eth_maxPriorityFeePerGas
+        except ChainRequestFailed:  # endpoints without eth_maxPriorityFeePerGas
             tip = 10**9
         return {"maxFeePerGas": 2 * base_fee + tip, "maxPriorityFeePerGas": tip}
 
@@ -102,13 +102,13 @@ class TransactionSender:
         """Gas for `call`, raising ContractRevert (decoded) when it would revert."""
         try:
             return self._rpc(lambda: call.estimate_gas({"from": self.account.address}))
-        except ContractLogicError as exc:
-            if _revert_data(exc) is None:  # some nodes return revert data from eth_call only
+        except ContractRevert as exc:
+            if not exc.raw:  # some nodes return revert data from eth_call only
                 try:
                     self._rpc(lambda: call.call({"from": self.account.address}))
-                except ContractLogicError as call_exc:
-                    exc = call_exc
-            raise revert_from(exc) from exc
+                except ContractRevert as call_exc:
+                    raise call_exc from None
+            raise
 
     def sign(self, call: ContractFunction, nonce: int | None = None, gas: int | None = None,
              fees: dict[str, int] | None = None) -> SignedTx:
@@ -132,7 +132,7 @@ class TransactionSender:
         """Send a signed transaction; sending one the node already knows is not an error."""
         try:
             self._rpc(lambda: self.w3.eth.send_raw_transaction(signed.raw))
-        except Web3RPCError as exc:
+        except ChainRequestFailed as exc:
             message = str(exc).lower()
             if "already known" in message or "already imported" in message or "known transaction" in message:
                 return
@@ -191,8 +191,8 @@ class TransactionSender:
         call = {"from": tx["from"], "to": tx["to"], "data": tx["input"], "gas": tx["gas"]}
         try:
             self._rpc(lambda: self.w3.eth.call(call, receipt["blockNumber"] - 1))
-        except ContractLogicError as exc:
-            return revert_from(exc)
+        except ContractRevert as exc:
+            return exc
         if receipt["gasUsed"] >= tx["gas"]:
             return ContractRevert("OutOfGas", {"gas": tx["gas"]})
         return ContractRevert("Reverted without reason", {})

@@ -10,6 +10,8 @@ from typing import Any
 
 import rfc8785
 
+from anchoring.errors import FormatError
+
 #: I-JSON (RFC 7493) / RFC 8785 safe integer range: integers must be exactly representable as doubles.
 MAX_SAFE_INTEGER = 2**53 - 1
 
@@ -21,17 +23,18 @@ MAX_DEPTH = 64
 _IDENT = re.compile(r"^[A-Za-z_$@][A-Za-z0-9_$@:\-]*$")
 
 
-class CanonicalizationError(ValueError):
+class CanonicalizationError(FormatError):
     """The credential cannot be canonicalised with RFC 8785.
 
-    ``path`` names the offending field (``credentialSubject.score``, ``evidence[2].name``,
+    ``path`` (also ``field``) names the offending field (``credentialSubject.score``, ``evidence[2].name``,
     ``""`` for the document itself); the message starts with it too.
     """
 
+    document = "<credential>"
+
     def __init__(self, path: str, reason: str) -> None:
         self.path = path
-        self.reason = reason
-        super().__init__(f"{path or '<credential>'}: {reason}")
+        super().__init__(path, reason)
 
 
 def _child_path(path: str, key: str) -> str:

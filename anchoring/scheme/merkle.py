@@ -36,6 +36,8 @@ from typing import Any
 
 from sha3 import keccak_256 as _k
 
+from anchoring.errors import FormatError
+
 __all__ = [
     "MerkleTree",
     "MerkleTreeError",
@@ -53,8 +55,13 @@ _MAGIC = b"CRMT\x01"  # credreg merkle tree, serialisation version 1
 _HEADER = struct.Struct(">5sQ")
 
 
-class MerkleTreeError(ValueError):
+class MerkleTreeError(FormatError):
     """Bad input to a tree operation (unknown digest, out-of-range index, malformed data)."""
+
+    document = None
+
+    def __init__(self, message: str) -> None:
+        super().__init__("", message)
 
 
 def _check_node(x: Any, what: str = "node") -> None:

@@ -10,21 +10,27 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from anchoring.errors import FormatError
 
-class DuplicateKey(ValueError):
+
+class DuplicateKey(FormatError):
     """An object names the same key twice; `key` is that key."""
+
+    document = None
 
     def __init__(self, key: str) -> None:
         self.key = key
-        super().__init__(f"duplicate object key {key!r}")
+        super().__init__("", f"duplicate object key {key!r}")
 
 
-class NonJsonConstant(ValueError):
+class NonJsonConstant(FormatError):
     """NaN, Infinity or -Infinity; `name` is the constant as written."""
+
+    document = None
 
     def __init__(self, name: str) -> None:
         self.name = name
-        super().__init__(f"{name} is not valid JSON")
+        super().__init__("", f"{name} is not valid JSON")
 
 
 def no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict:

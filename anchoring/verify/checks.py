@@ -1,33 +1,47 @@
-"""The checks of a verification report, offline (format, integrity, inclusion) and against the chain."""
+"""The checks of a bundle's verification report, one function each, in report order.
+
+``format``          the bundle loads (a published ``credreg-bundle/N`` format, checksummed addresses,
+                    canonicalisable credential).
+``integrity``       ``keccak256(salt || JCS(credential))`` equals the bundle's digest.
+``inclusion``       the proof folds from the digest's leaf to the bundle's root (pure Python).
+``anchored``        the bundle's issuer anchored the root in a CredentialAnchor of the deployment: when, in which
+                    block, with how many confirmations; the bundle's chainId / contract agree with the chain.
+``issuer_trusted``  the anchoring address was an active TI, within its validity window, when the anchoring block
+                    was mined (the one rule of :mod:`anchoring.verify.trust`); its current status is reported too.
+``not_revoked``     the credential's status under (issuer, root) is valid (suspended / revoked fail, with the
+                    reason code and the time of the change).
+``issuer_matches``  the credential's stated issuer (``issuer``, ``issuer.id``, or an ELM
+                    ``issuer.identifier[*].notation``) equals the DID of the anchoring address's registry entry.
+
+A check that depends on a fact another check could not establish is ``error`` with ``details.skipped``. An
+unreachable chain, a chain whose id is not the deployment's, or a bundle for a contract the deployment does not
+list is ``error`` (we could not decide), never ``fail`` (we decided: not valid).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-from anchoring.bundle.v1 import BUNDLE_FORMAT, Anchor, BundleFormatError, ProofBundle, well_formed
-from anchoring.errors import WrongChain
+from anchoring.bundle import BundleFormatError, ProofBundle
+from anchoring.bundle import load as load_bundle
+from anchoring.bundle import loads as loads_bundle
+from anchoring.bundle.v1 import BUNDLE_FORMAT, Anchor, well_formed
+from anchoring.chain.contracts import AnchorRecord, CredentialStatus, IssuerEntry, IssuerStatus, StatusChange
+from anchoring.chain.deployment import ContractSet
+from anchoring.errors import ChainError, FormatError, WrongChain
 from anchoring.scheme.digest import credential_digest
 from anchoring.scheme.encoding import to_hex
 from anchoring.scheme.jcs import MAX_DEPTH, CanonicalizationError, canonicalize, fast_canonicalize
-from anchoring.scheme.merkle import MerkleTreeError, verify_proof
+from anchoring.scheme.merkle import verify_proof
 from anchoring.scheme.strict_json import strict_loads
-from anchoring.verify.context import _STATUS_NAMES, AnchorInfo, ChainContext, IssuerInfo
-from anchoring.verify.report import (
-    CHECKS,
-    ERROR,
-    FAIL,
-    PASS,
-    Check,
-    VerificationReport,
-    _plural,
-    _skipped,
-    iso_time,
-)
-from anchoring.verify.trust import active_at_block
+from anchoring.verify.context import ChainContext
+from anchoring.verify.report import ERROR, FAIL, PASS, Check, iso_time, plural, skipped
+from anchoring.verify.trust import trusted_at_anchoring
+
+__all__ = ["Evidence", "online_checks", "parse_offline", "stated_issuer_ids"]
 
 
-# ---------------------------------------------------------------------------------------------- checks
 def stated_issuer_ids(credential: Any) -> list[str]:
     """The identifiers a credential gives for its issuer: ``issuer`` (string), ``issuer.id``, and for ELM
     ``issuer.identifier[*].notation`` (the DID is often carried there; ``issuer.id`` is a URN)."""
@@ -52,25 +66,41 @@ def stated_issuer_ids(credential: Any) -> list[str]:
     return out
 
 
-def _chain_error(name: str, exc: BaseException, chain: ChainContext) -> Check:
-    return Check(name, ERROR, f"could not ask the chain: {chain.describe(exc)}",
-                 {"error": exc.__class__.__name__})
-
-
 @dataclass
-class _Parsed:
+class Evidence:
+    """What the checks of one bundle establish, shared with the checks that depend on it and the summary."""
+
     source: Any
     bundle: ProofBundle | None = None
-    checks: list[Check] = field(default_factory=list)
+    canonical: bytes | None = None
+    checks: dict[str, Check] = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)
+    contracts: ContractSet | None = None
+    anchor: AnchorRecord | None = None
+    entry: IssuerEntry | None = None
+    entry_known: bool = False  # the registry answered (entry may still be None: not registered)
+    history: list[StatusChange] = field(default_factory=list)
+
+    def add(self, check: Check) -> None:
+        self.checks[check.name] = check
+
+    def passed(self, name: str) -> bool:
+        found = self.checks.get(name)
+        return found is not None and found.status == PASS
 
 
+def _chain_error(name: str, exc: ChainError, chain: ChainContext) -> Check:
+    return Check(name, ERROR, f"could not ask the chain: {chain.describe(exc)}", {"error": type(exc).__name__})
+
+
+# ---------------------------------------------------------------------------------------------- offline
 _FAST_DEPTH = MAX_DEPTH - 2
 
 
 def _fast_load(obj: Any) -> tuple[ProofBundle, bytes] | None:
-    """The common case of :meth:`ProofBundle.load` (same checks, through :func:`well_formed`) without its
-    deep copy of the credential, keeping the canonical bytes for the integrity check. Returns the bundle and
-    those bytes, or None, in which case :meth:`ProofBundle.load` runs and names the bad field."""
+    """The common case of loading a ``credreg-bundle/1`` (same checks, through ``well_formed``) without its deep
+    copy of the credential, keeping the canonical bytes for the integrity check. None: run the full loader,
+    which names the bad field."""
     if not well_formed(obj):
         return None
     cred, a, proof = obj["credential"], obj["anchor"], obj["proof"]
@@ -90,222 +120,209 @@ def _fast_load(obj: Any) -> tuple[ProofBundle, bytes] | None:
     return bundle, canonical
 
 
-def _offline(obj: Any) -> _Parsed:
-    """format, integrity, inclusion: no chain needed."""
-    p = _Parsed(obj)
-    canonical = None
+def check_format(ev: Evidence) -> Check:
+    obj = ev.source
     try:
         if isinstance(obj, ProofBundle):
             bundle = obj
         else:
             if isinstance(obj, (str, bytes, bytearray)):
-                try:  # strict as ProofBundle.loads: no duplicate keys, no NaN / Infinity
+                try:  # strict as bundle.loads: no duplicate keys, no NaN / Infinity
                     obj = strict_loads(obj)
-                except (ValueError, TypeError):
+                except ValueError:
                     pass  # loads() below reports it precisely
             fast = _fast_load(obj) if type(obj) is dict else None
             if fast is not None:
-                bundle, canonical = fast
+                bundle, ev.canonical = fast
             elif isinstance(obj, (str, bytes, bytearray)):
-                bundle = ProofBundle.loads(obj, check_integrity=False)
+                bundle = loads_bundle(obj, check_integrity=False)
             else:
-                bundle = ProofBundle.load(obj, check_integrity=False)
+                bundle = load_bundle(obj, check_integrity=False)
     except BundleFormatError as exc:
-        p.checks.append(Check("format", FAIL, f"not a valid proof bundle: {exc}", {"field": exc.field}))
-        return p
-    except (ValueError, TypeError) as exc:  # e.g. "0x..\n" passes the schema's `$` but not from_hex
-        p.checks.append(Check("format", FAIL, f"not a valid proof bundle: {exc}", {"field": ""}))
-        return p
-    p.bundle = bundle
-    p.checks.append(Check("format", PASS, f"a well-formed {bundle.format} bundle", {"format": bundle.format}))
-    try:
-        recomputed = credential_digest(bundle.salt, canonical if canonical is not None
-                                       else canonicalize(bundle.credential))
-        if recomputed != bundle.digest and canonical is not None:  # never let the fast path decide a failure
-            recomputed = credential_digest(bundle.salt, canonicalize(bundle.credential))
-    except (CanonicalizationError, ValueError) as exc:  # pragma: no cover - load canonicalised already
-        p.checks.append(Check("integrity", FAIL, f"cannot canonicalise the credential: {exc}", {}))
-    else:
-        if recomputed == bundle.digest:
-            p.checks.append(Check("integrity", PASS, "keccak256(salt || JCS(credential)) equals the digest",
-                                  {"digest": to_hex(recomputed)}))
-        else:
-            p.checks.append(Check(
-                "integrity", FAIL,
-                "keccak256(salt || JCS(credential)) does not equal the bundle's digest: "
-                "the credential, the salt or the digest was altered",
-                {"expected": to_hex(bundle.digest), "recomputed": to_hex(recomputed)}))
-    try:
-        included = verify_proof(bundle.root, bundle.digest, bundle.proof)
-    except MerkleTreeError as exc:  # pragma: no cover - schema guarantees 32-byte values
-        included = False
-        why = str(exc)
-    else:
-        why = "the proof does not lead from the digest's leaf to the root"
-    if included:
-        p.checks.append(Check("inclusion", PASS, f"the proof ({_plural(len(bundle.proof), 'node')}) folds from the "
-                              "digest's leaf to the root", {"root": to_hex(bundle.root),
-                                                            "proof_length": len(bundle.proof)}))
-    else:
-        p.checks.append(Check("inclusion", FAIL, why, {"root": to_hex(bundle.root)}))
-    return p
+        return Check("format", FAIL, f"not a valid proof bundle: {exc}", {"field": exc.field})
+    except FormatError as exc:  # e.g. "0x..\n" passes the schema's `$` but not from_hex
+        return Check("format", FAIL, f"not a valid proof bundle: {exc}", {"field": exc.field or ""})
+    ev.bundle = bundle
+    return Check("format", PASS, f"a well-formed {bundle.format} bundle", {"format": bundle.format})
 
 
-def _online(p: _Parsed, chain: ChainContext) -> VerificationReport:
-    checks = p.checks
-    summary: dict[str, Any] = {}
-    if p.bundle is None:
-        for name in CHECKS[1:]:
-            checks.append(_skipped(name, ["format"]))
-        return VerificationReport(checks, summary)
-    b = p.bundle
-    by_name = {c.name: c for c in checks}
-    summary.update({
-        "digest": to_hex(b.digest),
-        "root": to_hex(b.root),
-        "chain_id": b.anchor.chain_id,
-        "contract": b.anchor.contract,
-        "tx_hash": to_hex(b.anchor.tx_hash),
-        "credential": _credential_summary(b.credential),
-    })
+def check_integrity(ev: Evidence) -> Check:
+    b = ev.bundle
+    if b is None:
+        return skipped("integrity", ["format"])
+    canonical = ev.canonical if ev.canonical is not None else canonicalize(b.credential)
+    recomputed = credential_digest(b.salt, canonical)
+    if recomputed != b.digest and ev.canonical is not None:  # never let the fast path decide a failure
+        recomputed = credential_digest(b.salt, canonicalize(b.credential))
+    if recomputed == b.digest:
+        return Check("integrity", PASS, "keccak256(salt || JCS(credential)) equals the digest",
+                     {"digest": to_hex(recomputed)})
+    return Check("integrity", FAIL, "keccak256(salt || JCS(credential)) does not equal the bundle's digest: "
+                                    "the credential, the salt or the digest was altered",
+                 {"expected": to_hex(b.digest), "recomputed": to_hex(recomputed)})
 
-    # -- anchored --------------------------------------------------------------------------------------
-    record: AnchorInfo | None = None
-    anchored: Check
+
+def check_inclusion(ev: Evidence) -> Check:
+    b = ev.bundle
+    if b is None:
+        return skipped("inclusion", ["format"])
+    if verify_proof(b.root, b.digest, b.proof):
+        return Check("inclusion", PASS, f"the proof ({plural(len(b.proof), 'node')}) folds from the digest's leaf "
+                                        "to the root", {"root": to_hex(b.root), "proof_length": len(b.proof)})
+    return Check("inclusion", FAIL, "the proof does not lead from the digest's leaf to the root",
+                 {"root": to_hex(b.root)})
+
+
+def parse_offline(source: Any) -> Evidence:
+    """format, integrity, inclusion: no chain needed."""
+    ev = Evidence(source)
+    ev.add(check_format(ev))
+    if ev.bundle is not None:
+        ev.add(check_integrity(ev))
+        ev.add(check_inclusion(ev))
+    return ev
+
+
+# ---------------------------------------------------------------------------------------------- online
+def check_anchored(ev: Evidence, chain: ChainContext) -> Check:
+    b = ev.bundle
+    if b is None:
+        return skipped("anchored", ["format"])
     try:
-        chain_id = chain.chain_id
-        head = chain.head
+        chain_id, head = chain.chain_id, chain.head
         if b.anchor.chain_id != chain_id:
-            raise WrongChain(f"the bundle was anchored on chain {b.anchor.chain_id}; the verifier is "
-                             f"connected to chain {chain_id}: use an RPC endpoint and deployment for that chain")
-        if b.anchor.contract.lower() != chain.deployment.credential_anchor.lower():
-            raise WrongChain(f"the bundle names CredentialAnchor {b.anchor.contract}; the verifier's "
-                             f"deployment is {chain.deployment.credential_anchor}: use the deployment file "
-                             "of the network that issued it")
-        record = chain.anchor_of(b.root)
-    except Exception as exc:  # noqa: BLE001
-        anchored = _chain_error("anchored", exc, chain)
-        if isinstance(exc, WrongChain):
-            anchored.reason = chain.describe(exc)
-        record = None
-    else:
-        if record is None:
-            anchored = Check("anchored", FAIL, f"the root was never anchored in CredentialAnchor "
-                             f"{chain.deployment.credential_anchor} on chain {chain_id}",
-                             {"root": to_hex(b.root)})
-        else:
-            confirmations = head - record.block + 1
-            details = {
-                "issuer": record.issuer,
-                "anchored_at": record.anchored_at,
-                "anchored_at_iso": iso_time(record.anchored_at),
-                "block": record.block,
-                "head": head,
-                "confirmations": confirmations,
-            }
-            notes = []
-            if b.anchor.block_number != record.block:
-                notes.append(f"bundle says block {b.anchor.block_number}")
-            if b.anchor.anchored_at != record.anchored_at:
-                notes.append(f"bundle says time {b.anchor.anchored_at}")
-            if notes:
-                details["bundle_differs"] = notes  # chain values are authoritative; reported, not failed
-            summary.update({"issuer_address": record.issuer, "anchored_at": record.anchored_at,
-                            "anchored_at_iso": iso_time(record.anchored_at), "block": record.block,
-                            "confirmations": confirmations})
-            if b.anchor.issuer.lower() != record.issuer.lower():
-                anchored = Check("anchored", FAIL, f"the bundle says the root was anchored by {b.anchor.issuer}, "
-                                 f"the chain says by {record.issuer}", details)
-            elif confirmations < chain.min_confirmations:
-                anchored = Check("anchored", ERROR, f"anchored in block {record.block} but only {confirmations} "
-                                 f"of {chain.min_confirmations} confirmations yet: try again later", details)
-            else:
-                anchored = Check("anchored", PASS, f"anchored by {record.issuer} at {iso_time(record.anchored_at)} "
-                                 f"in block {record.block} ({_plural(confirmations, 'confirmation')})", details)
-    checks.append(anchored)
-
-    # -- issuer_trusted --------------------------------------------------------------------------------
-    entry: IssuerInfo | None = None
-    entry_ok = False
+            raise WrongChain(f"the bundle was anchored on chain {b.anchor.chain_id}; the verifier is connected "
+                             f"to chain {chain_id}: use an RPC endpoint and deployment for that chain")
+        ev.contracts = chain.contracts_for(b.anchor.contract)
+        ev.anchor = chain.anchor_of(ev.contracts, b.anchor.issuer, b.root)
+    except ChainError as exc:
+        ev.anchor = None
+        return _chain_error("anchored", exc, chain)
+    record = ev.anchor
     if record is None:
-        checks.append(_skipped("issuer_trusted", ["anchored"]))
-    else:
-        try:
-            entry = chain.issuer(record.issuer)
-            entry_ok = True
-            history = chain.history(record.issuer) if entry is not None else []
-        except Exception as exc:  # noqa: BLE001
-            checks.append(_chain_error("issuer_trusted", exc, chain))
-        else:
-            details = {"issuer": record.issuer, "at": record.anchored_at, "at_iso": iso_time(record.anchored_at),
-                       "registry": chain.deployment.issuer_registry}
-            if entry is not None:
-                details.update({"did": entry.did, "kind": entry.kind, "current_status": entry.status,
-                                "accreditor": entry.accreditor})
-                summary.update({"issuer_did": entry.did, "issuer_status": entry.status})
-            if entry is None:
-                checks.append(Check("issuer_trusted", FAIL, f"{record.issuer} is not in the IssuerRegistry "
-                                    f"{chain.deployment.issuer_registry}", details))
-            elif not (active := active_at_block(entry, history, record))[0]:
-                details["status_at_anchoring"] = active[1]
-                checks.append(Check("issuer_trusted", FAIL, f"{entry.did} ({record.issuer}) was not an active "
-                                    f"trusted issuer at {iso_time(record.anchored_at)} (block {record.block}): "
-                                    f"{active[1]}", details))
-            else:
-                now = "" if entry.status == "ACTIVE" else f"; its current status is {entry.status}"
-                checks.append(Check("issuer_trusted", PASS, f"{entry.did} was an active trusted issuer at "
-                                    f"anchoring time{now}", details))
+        return Check("anchored", FAIL, f"{b.anchor.issuer} never anchored this root in CredentialAnchor "
+                                       f"{ev.contracts.credential_anchor} on chain {chain_id}",
+                     {"root": to_hex(b.root), "issuer": b.anchor.issuer})
+    confirmations = head - record.block_number + 1
+    details: dict[str, Any] = {
+        "issuer": record.issuer, "anchored_at": record.anchored_at, "anchored_at_iso": iso_time(record.anchored_at),
+        "block": record.block_number, "head": head, "confirmations": confirmations,
+        "contract_version": ev.contracts.version,
+    }
+    if record.leaf_count is not None:
+        details["leaf_count"] = record.leaf_count
+    notes = []
+    if b.anchor.block_number != record.block_number:
+        notes.append(f"bundle says block {b.anchor.block_number}")
+    if b.anchor.anchored_at != record.anchored_at:
+        notes.append(f"bundle says time {b.anchor.anchored_at}")
+    if notes:
+        details["bundle_differs"] = notes  # chain values are authoritative; reported, not failed
+    ev.summary.update({"issuer_address": record.issuer, "anchored_at": record.anchored_at,
+                       "anchored_at_iso": iso_time(record.anchored_at), "block": record.block_number,
+                       "confirmations": confirmations})
+    if confirmations < chain.min_confirmations:
+        return Check("anchored", ERROR, f"anchored in block {record.block_number} but only {confirmations} of "
+                                        f"{chain.min_confirmations} confirmations yet: try again later", details)
+    return Check("anchored", PASS, f"anchored by {record.issuer} at {iso_time(record.anchored_at)} in block "
+                                   f"{record.block_number} ({plural(confirmations, 'confirmation')})", details)
 
-    # -- not_revoked -----------------------------------------------------------------------------------
-    deps = [n for n in ("inclusion",) if by_name[n].status != PASS] + ([] if record is not None else ["anchored"])
-    if deps:
-        checks.append(_skipped("not_revoked", deps))
-    else:
-        try:
-            st = chain.status_of(b.root, b.digest)
-        except Exception as exc:  # noqa: BLE001
-            checks.append(_chain_error("not_revoked", exc, chain))
-        else:
-            name = _STATUS_NAMES.get(st.status, str(st.status))
-            summary["status"] = name
-            if st.status == 0:
-                detail = {"status": name}
-                if st.block:
-                    detail["reinstated_block"] = st.block
-                checks.append(Check("not_revoked", PASS, "not revoked or suspended", detail))
-            else:
-                detail = {"status": name, "reason_code": st.reason, "changed_at": st.changed_at,
-                          "changed_at_iso": iso_time(st.changed_at), "block": st.block}
-                checks.append(Check("not_revoked", FAIL, f"{name.lower()} by the issuer at "
-                                    f"{iso_time(st.changed_at)} (block {st.block}), reason code {st.reason}",
-                                    detail))
 
-    # -- issuer_matches --------------------------------------------------------------------------------
-    stated = stated_issuer_ids(b.credential)
-    deps = [] if by_name["integrity"].status == PASS else ["integrity"]
-    if record is None:
+def check_issuer_trusted(ev: Evidence, chain: ChainContext) -> Check:
+    record, contracts = ev.anchor, ev.contracts
+    if record is None or contracts is None:
+        return skipped("issuer_trusted", ["anchored"])
+    try:
+        ev.entry = chain.issuer(contracts, record.issuer)
+        ev.history = chain.history(contracts, record.issuer) if ev.entry is not None else []
+    except ChainError as exc:
+        return _chain_error("issuer_trusted", exc, chain)
+    ev.entry_known = True
+    entry = ev.entry
+    details: dict[str, Any] = {"issuer": record.issuer, "at": record.anchored_at,
+                               "at_iso": iso_time(record.anchored_at), "registry": contracts.issuer_registry}
+    if entry is None:
+        return Check("issuer_trusted", FAIL, f"{record.issuer} is not in the IssuerRegistry "
+                                             f"{contracts.issuer_registry}", details)
+    details.update({"did": entry.did, "kind": entry.kind.label, "current_status": entry.status.label,
+                    "accreditor": entry.accreditor})
+    ev.summary.update({"issuer_did": entry.did, "issuer_status": entry.status.label})
+    verdict = trusted_at_anchoring(entry, ev.history, record)
+    if not verdict.trusted:
+        details["status_at_anchoring"] = verdict.status.label
+        return Check("issuer_trusted", FAIL, f"{entry.did} ({record.issuer}) was not an active trusted issuer at "
+                                             f"{iso_time(record.anchored_at)} (block {record.block_number}): "
+                                             f"{verdict.reason}", details)
+    now = "" if entry.status == IssuerStatus.ACTIVE else f"; its current status is {entry.status.label}"
+    return Check("issuer_trusted", PASS, f"{entry.did} was an active trusted issuer at anchoring time{now}",
+                 details)
+
+
+def check_not_revoked(ev: Evidence, chain: ChainContext) -> Check:
+    b, record, contracts = ev.bundle, ev.anchor, ev.contracts
+    deps = [n for n in ("inclusion",) if not ev.passed(n)] + ([] if record is not None else ["anchored"])
+    if deps or b is None or record is None or contracts is None:
+        return skipped("not_revoked", deps or ["anchored"])
+    try:
+        st = chain.status_of(contracts, record.issuer, b.root, b.digest)
+    except ChainError as exc:
+        return _chain_error("not_revoked", exc, chain)
+    ev.summary["status"] = st.status.label
+    if st.status == CredentialStatus.VALID:
+        detail: dict[str, Any] = {"status": st.status.label}
+        if st.block:
+            detail["reinstated_block"] = st.block
+        return Check("not_revoked", PASS, "not revoked or suspended", detail)
+    detail = {"status": st.status.label, "reason_code": st.reason, "changed_at": st.changed_at,
+              "changed_at_iso": iso_time(st.changed_at), "block": st.block}
+    return Check("not_revoked", FAIL, f"{st.status.label} by the issuer at {iso_time(st.changed_at)} "
+                                      f"(block {st.block}), reason code {st.reason}", detail)
+
+
+def check_issuer_matches(ev: Evidence, chain: ChainContext) -> Check:
+    b = ev.bundle
+    stated = stated_issuer_ids(b.credential) if b is not None else []
+    deps = [] if ev.passed("integrity") else ["integrity"]
+    if ev.anchor is None:
         deps.append("anchored")
-    elif not entry_ok:
+    elif not ev.entry_known:
         deps.append("issuer_trusted")
     if deps:
-        checks.append(_skipped("issuer_matches", deps))
-    elif entry is None:
-        checks.append(Check("issuer_matches", FAIL, f"the anchoring address {record.issuer} has no registry "
-                            "entry, so no DID to compare with", {"stated": stated}))
-    elif entry.did in stated:
-        checks.append(Check("issuer_matches", PASS, f"the credential's issuer {entry.did} is the registry DID "
-                            "of the anchoring address", {"stated": stated, "registry_did": entry.did}))
-    elif not stated:
-        checks.append(Check("issuer_matches", FAIL, "the credential names no issuer (neither `issuer` nor "
-                            "`issuer.id`)", {"stated": stated, "registry_did": entry.did}))
-    else:
-        checks.append(Check("issuer_matches", FAIL, f"the credential says it was issued by {stated[0]}, but the "
-                            f"anchoring address is registered as {entry.did}",
-                            {"stated": stated, "registry_did": entry.did}))
-    return VerificationReport(checks, summary)
+        return skipped("issuer_matches", deps)
+    entry = ev.entry
+    if entry is None:
+        return Check("issuer_matches", FAIL, f"the anchoring address {ev.anchor.issuer if ev.anchor else ''} has "
+                                             "no registry entry, so no DID to compare with", {"stated": stated})
+    details = {"stated": stated, "registry_did": entry.did}
+    if entry.did in stated:
+        return Check("issuer_matches", PASS, f"the credential's issuer {entry.did} is the registry DID of the "
+                                             "anchoring address", details)
+    if not stated:
+        return Check("issuer_matches", FAIL, "the credential names no issuer (neither `issuer` nor `issuer.id`)",
+                     details)
+    return Check("issuer_matches", FAIL, f"the credential says it was issued by {stated[0]}, but the anchoring "
+                                         f"address is registered as {entry.did}", details)
 
 
-def _credential_summary(credential: dict) -> dict:
+#: the chain checks, in report order
+ONLINE_CHECKS = (check_anchored, check_issuer_trusted, check_not_revoked, check_issuer_matches)
+
+
+def online_checks(ev: Evidence, chain: ChainContext) -> None:
+    """Add the chain checks (every one, even when the format failed: they report what they depend on)."""
+    if ev.bundle is None:
+        for name in ("integrity", "inclusion", "anchored", "issuer_trusted", "not_revoked", "issuer_matches"):
+            ev.add(skipped(name, ["format"]))
+        return
+    b = ev.bundle
+    ev.summary.update({"digest": to_hex(b.digest), "root": to_hex(b.root), "chain_id": b.anchor.chain_id,
+                       "contract": b.anchor.contract, "tx_hash": to_hex(b.anchor.tx_hash),
+                       "credential": credential_summary(b.credential)})
+    for check in ONLINE_CHECKS:
+        ev.add(check(ev, chain))
+
+
+def credential_summary(credential: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key in ("id", "type", "name", "validFrom", "issuanceDate"):
         if key in credential and isinstance(credential[key], (str, list)):

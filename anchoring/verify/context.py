@@ -1,80 +1,74 @@
-"""The chain as a verifier sees it: one RPC endpoint, one deployment, reads pinned to one block, cached per run."""
+"""The chain as a verifier sees it: one RPC endpoint and one deployment, every read pinned to one block (the
+head seen first) and cached for the run, through the typed wrappers of :mod:`anchoring.chain.contracts`.
+
+Connection is lazy; a failure to connect (unreachable, wrong chain id) is remembered, so a run of 10,000
+bundles against a dead endpoint waits for one timeout, not 10,000. Only :class:`~anchoring.errors.ChainError`
+is cached and reported: any other exception is a bug and propagates.
+
+Cost of :func:`~anchoring.verify.run.verify_bundles`: one ``eth_chainId`` and one ``eth_blockNumber``, one
+``anchorOf`` per distinct (issuer, root), one ``getIssuer`` and one ``history`` per distinct issuer, **one**
+``eth_getLogs`` per contract set for the status changes of all roots (the last event per digest wins, so a
+reinstated credential is valid again) and one ``eth_getBlockByNumber`` per distinct block holding a status
+change of a credential being verified. If the endpoint refuses the log query (some providers cap
+``eth_getLogs`` ranges), the context falls back to one ``statusOf`` call per credential.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from anchoring.chain.deployment import Deployment
-from anchoring.errors import ChainError, ChainUnreachable, ContractRevert, WrongChain
-from anchoring.scheme.encoding import to_hex
-from anchoring.scheme.keccak import keccak256
+from web3 import HTTPProvider, Web3
 
-_STATUS_NAMES = {0: "VALID", 1: "SUSPENDED", 2: "REVOKED"}
+from anchoring.chain.contracts import (
+    AnchorReader,
+    AnchorRecord,
+    CredentialStatus,
+    CredentialStatusRecord,
+    IssuerEntry,
+    KeyRecord,
+    RegistryReader,
+    StatusChange,
+    anchor_reader,
+    registry_reader,
+)
+from anchoring.chain.deployment import ContractSet, Deployment
+from anchoring.chain.rpc import call_chain, redact_url
+from anchoring.errors import ChainError, ChainUnreachable, WrongChain
 
+__all__ = ["ChainContext", "StatusInfo"]
 
-_ISSUER_STATUS = {0: "NONE", 1: "ACTIVE", 2: "SUSPENDED", 3: "REVOKED"}
-
-
-_ISSUER_KIND = {0: "NONE", 1: "ROOT_TAO", 2: "TAO", 3: "TI"}
-
-
-_STATUS_EVENT = keccak256(b"CredentialStatusChanged(bytes32,bytes32,address,uint8,uint8)")
-
-
-# ---------------------------------------------------------------------------------------------- chain
-@dataclass(frozen=True)
-class AnchorInfo:
-    issuer: str
-    anchored_at: int
-    block: int
-
-
-@dataclass(frozen=True)
-class IssuerInfo:
-    account: str
-    kind: str
-    status: str
-    did: str
-    accreditor: str
-    valid_from: int
-    valid_until: int
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class StatusInfo:
-    status: int  # CredentialStatus
+    """A credential's status under one (issuer, root); ``changed_at`` is None when never changed."""
+
+    status: CredentialStatus
     reason: int
     block: int
     changed_at: int | None = None
 
 
+_VALID = StatusInfo(CredentialStatus.VALID, 0, 0, None)
+
+
 class _Failed:
     """A cached chain failure: the same exception for every bundle of the run, asked for once."""
 
-    def __init__(self, exc: BaseException):
+    def __init__(self, exc: ChainError) -> None:
         self.exc = exc
 
 
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, ChainError):
-        return str(exc)
-    return f"{exc.__class__.__name__}: {exc}"
-
-
 class ChainContext:
-    """The chain as a verifier sees it: an RPC endpoint plus a deployment, with per-run caches.
-
-    Connection is lazy; a failure to connect (unreachable, wrong chain id) is remembered, so a run of
-    10,000 bundles against a dead endpoint waits for one timeout, not 10,000.  Reads are pinned to the
-    head block seen first.  Create a new context (or call :meth:`refresh`) for a new run.
-    """
+    """An RPC endpoint plus a deployment, with per-run caches. Create a new one (or :meth:`refresh`) per run."""
 
     def __init__(self, rpc_url: str, deployment: Deployment, *, timeout: float = 10.0, provider: Any = None,
-                 min_confirmations: int = 1, redact_endpoint: str | None = None):
-        """``redact_endpoint``: a label (``"the node's RPC endpoint"``) that replaces the RPC URL and transport
-        details in reasons, for reports shown to the public (URLs often carry an API key)."""
+                 min_confirmations: int = 1, redact_endpoint: str | None = None) -> None:
+        """``redact_endpoint``: a label (``"the node's RPC endpoint"``) that replaces even the redacted host in
+        reasons, for reports shown to the public."""
         self.rpc_url = rpc_url
         self.redact_endpoint = redact_endpoint
         self.deployment = deployment
@@ -83,14 +77,20 @@ class ChainContext:
         self._provider = provider  # a web3 HTTPProvider (or a wrapper, e.g. one counting requests)
         self.refresh()
 
-    def describe(self, exc: BaseException) -> str:
-        """A reason for a chain failure; without the endpoint's URL when ``redact_endpoint`` is set."""
-        text = _describe(exc)
-        if self.redact_endpoint is None:
-            return text
+    @property
+    def endpoint(self) -> str:
+        """How reasons name the endpoint: never its full URL (which may carry an API key)."""
+        return self.redact_endpoint or redact_url(self.rpc_url)
+
+    def describe(self, exc: ChainError) -> str:
+        """A reason for a chain failure, naming the endpoint only as :attr:`endpoint` does."""
         if isinstance(exc, ChainUnreachable):
-            return f"cannot reach {self.redact_endpoint} ({type(exc.__cause__ or exc).__name__})"
-        return text.replace(self.rpc_url, self.redact_endpoint) if self.rpc_url else text
+            return f"cannot reach {self.endpoint} ({type(exc.__cause__ or exc).__name__})"
+        text = str(exc)
+        for shown in (self.rpc_url, redact_url(self.rpc_url)):
+            if shown:
+                text = text.replace(shown, self.endpoint)
+        return text
 
     @classmethod
     def from_files(cls, rpc_url: str, deployment_file: str, **kw: Any) -> ChainContext:
@@ -98,46 +98,36 @@ class ChainContext:
 
     def refresh(self) -> None:
         """Forget everything learnt from the chain (a new run: new head, new statuses)."""
-        self._state: Any = None  # None (not yet), _Failed, or (w3, chain_id, head)
-        self._anchors: dict[bytes, AnchorInfo | None | _Failed] = {}
-        self._issuers: dict[str, IssuerInfo | None | _Failed] = {}
-        self._active_at: dict[tuple[str, int], bool | _Failed] = {}
-        self._histories: dict[str, list | _Failed] = {}
-        self._statuses: dict[bytes, dict[bytes, StatusInfo] | _Failed] = {}
-        self._single_status: dict[tuple[bytes, bytes], StatusInfo | _Failed] = {}
-        self._block_times: dict[int, int | _Failed] = {}
-        self._logs_failed: BaseException | None = None  # why eth_getLogs was refused (fallback in use)
-        self._anchor_contract = None
-        self._registry_contract = None
+        self._state: tuple[Web3, int, int] | _Failed | None = None
+        self._cache: dict[tuple[Any, ...], Any] = {}
+        self._statuses: dict[tuple[str, str, bytes], dict[bytes, StatusInfo] | _Failed] = {}
+        self.logs_failed: ChainError | None = None  # why eth_getLogs was refused (fallback in use)
+        self._readers: dict[str, tuple[AnchorReader, RegistryReader]] = {}
 
     # -- connection -------------------------------------------------------------------------------
-    def _connect(self) -> tuple[Any, int, int]:
+    def _connect(self) -> tuple[Web3, int, int]:
         if isinstance(self._state, _Failed):
             raise self._state.exc
         if self._state is not None:
             return self._state
         try:
-            from web3 import HTTPProvider, Web3
-
-            from anchoring.chain.rpc import call_chain
-
             provider = self._provider or HTTPProvider(self.rpc_url, request_kwargs={"timeout": self.timeout})
             w3 = Web3(provider)
             # web3's validation middleware asks eth_chainId before *every* eth_call; we check it once here.
             w3.middleware_onion.remove("validation")
-            chain_id = call_chain(lambda: w3.eth.chain_id, self.rpc_url)
+            chain_id = call_chain(lambda: w3.eth.chain_id, self.endpoint)
             if chain_id != self.deployment.chain_id:
-                raise WrongChain(f"{self.rpc_url} serves chain {chain_id}, "
+                raise WrongChain(f"{self.endpoint} serves chain {chain_id}, "
                                  f"the deployment is on chain {self.deployment.chain_id}")
-            head = call_chain(lambda: w3.eth.block_number, self.rpc_url)
-            self._state = (w3, chain_id, head)
-            return self._state
-        except Exception as exc:
+            head = call_chain(lambda: w3.eth.block_number, self.endpoint)
+        except ChainError as exc:
             self._state = _Failed(exc)
             raise
+        self._state = (w3, chain_id, head)
+        return self._state
 
     @property
-    def w3(self) -> Any:
+    def w3(self) -> Web3:
         return self._connect()[0]
 
     @property
@@ -148,152 +138,120 @@ class ChainContext:
     def head(self) -> int:
         return self._connect()[2]
 
-    def _contracts(self):
-        if self._anchor_contract is None:
-            from anchoring.chain.artifacts import abi
+    def contracts_for(self, anchor_address: str) -> ContractSet:
+        """The deployment's contract set whose CredentialAnchor is `anchor_address`; WrongChain otherwise."""
+        contracts = self.deployment.set_for_anchor(anchor_address)
+        if contracts is None:
+            listed = ", ".join(c.credential_anchor for c in self.deployment.contract_sets)
+            raise WrongChain(f"CredentialAnchor {anchor_address} is not in the verifier's deployment (it lists "
+                             f"{listed}): use the deployment file of the network that issued it")
+        return contracts
 
+    def _readers_of(self, contracts: ContractSet) -> tuple[AnchorReader, RegistryReader]:
+        found = self._readers.get(contracts.credential_anchor)
+        if found is None:
             w3 = self.w3
-            self._anchor_contract = w3.eth.contract(address=self.deployment.credential_anchor,
-                                                    abi=abi("CredentialAnchor"))
-            self._registry_contract = w3.eth.contract(address=self.deployment.issuer_registry,
-                                                      abi=abi("IssuerRegistry"))
-        return self._anchor_contract, self._registry_contract
+            found = self._readers[contracts.credential_anchor] = (anchor_reader(w3, contracts),
+                                                                  registry_reader(w3, contracts))
+        return found
 
-    def _call(self, fn: Any) -> Any:
-        from web3.exceptions import ContractLogicError
-
-        from anchoring.chain.revert import revert_from
-        from anchoring.chain.rpc import call_chain
-
-        head = self.head
-        try:
-            return call_chain(lambda: fn.call(block_identifier=head), self.rpc_url)
-        except ContractLogicError as exc:
-            raise revert_from(exc) from exc
-
-    @staticmethod
-    def _cached(cache: dict, key: Any, compute) -> Any:
-        hit = cache.get(key, cache)
-        if hit is cache:
+    def _cached(self, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
+        hit = self._cache.get(key, self._cache)
+        if hit is self._cache:
             try:
                 hit = compute()
-            except Exception as exc:  # noqa: BLE001
+            except ChainError as exc:
                 hit = _Failed(exc)
-            cache[key] = hit
+            self._cache[key] = hit
         if isinstance(hit, _Failed):
             raise hit.exc
-        return hit
+        result: T = hit
+        return result
 
-    # -- reads (cached) ---------------------------------------------------------------------------
-    def anchor_of(self, root: bytes) -> AnchorInfo | None:
-        def compute() -> AnchorInfo | None:
-            anchor, _ = self._contracts()
-            issuer, at, block = self._call(anchor.functions.anchorOf(root))
-            if int(issuer, 16) == 0:
-                return None
-            return AnchorInfo(issuer, int(at), int(block))
+    # -- reads (cached, pinned to the head) --------------------------------------------------------
+    def anchor_of(self, contracts: ContractSet, issuer: str, root: bytes) -> AnchorRecord | None:
+        return self._cached(("anchor", contracts.credential_anchor, issuer.lower(), bytes(root)),
+                            lambda: self._readers_of(contracts)[0].anchor_of(issuer, root, self.head))
 
-        return self._cached(self._anchors, bytes(root), compute)
-
-    def issuer(self, account: str) -> IssuerInfo | None:
+    def issuer(self, contracts: ContractSet, account: str) -> IssuerEntry | None:
         """The registry entry of `account`, or None when the registry does not know it."""
-        def compute() -> IssuerInfo | None:
-            _, registry = self._contracts()
-            try:
-                r = self._call(registry.functions.getIssuer(account))
-            except ContractRevert as exc:
-                if exc.error == "UnknownIssuer":
-                    return None
-                raise
-            return IssuerInfo(account=r[0], kind=_ISSUER_KIND.get(r[1], str(r[1])),
-                              status=_ISSUER_STATUS.get(r[2], str(r[2])), accreditor=r[3],
-                              valid_from=int(r[4]), valid_until=int(r[5]), did=r[7])
+        return self._cached(("issuer", contracts.issuer_registry, account.lower()),
+                            lambda: self._readers_of(contracts)[1].find_issuer(account, self.head))
 
-        return self._cached(self._issuers, account, compute)
+    def history(self, contracts: ContractSet, account: str) -> list[StatusChange]:
+        """The registry status history of `account`, oldest first (the first entry is its accreditation)."""
+        return self._cached(("history", contracts.issuer_registry, account.lower()),
+                            lambda: self._readers_of(contracts)[1].history(account, self.head))
 
-    def history(self, account: str) -> list[tuple[int, int, str]]:
-        """The registry status history of `account`: (timestamp, block, status) oldest first."""
-        def compute() -> list[tuple[int, int, str]]:
-            _, registry = self._contracts()
-            return [(int(t), int(b), _ISSUER_STATUS.get(int(st), str(st)))
-                    for t, b, st, _by in self._call(registry.functions.history(account))]
-
-        return self._cached(self._histories, account, compute)
-
-    def was_active_ti_at(self, account: str, timestamp: int) -> bool:
-        """The registry's own ``wasActiveTIAt`` (second-granular; the checks use :func:`active_at_block`)."""
-        def compute() -> bool:
-            _, registry = self._contracts()
-            return bool(self._call(registry.functions.wasActiveTIAt(account, timestamp)))
-
-        return self._cached(self._active_at, (account, int(timestamp)), compute)
+    def verification_key(self, contracts: ContractSet, account: str, key_hash: bytes) -> KeyRecord | None:
+        return self._cached(("key", contracts.issuer_registry, account.lower(), bytes(key_hash)),
+                            lambda: self._readers_of(contracts)[1].verification_key(account, key_hash, self.head))
 
     def block_time(self, number: int) -> int:
-        from anchoring.chain.rpc import call_chain
-
-        return self._cached(self._block_times, number,
+        return self._cached(("block", number),
                             lambda: int(call_chain(lambda: self.w3.eth.get_block(number)["timestamp"],
-                                                   self.rpc_url)))
+                                                   self.endpoint)))
 
-    def prefetch_statuses(self, roots: Iterable[bytes]) -> None:
-        """One ``eth_getLogs`` for the CredentialStatusChanged events of all anchored `roots` not seen yet."""
-        todo: dict[bytes, AnchorInfo] = {}
-        for root in roots:
-            if root in self._statuses:
-                continue
-            try:
-                info = self.anchor_of(root)
-            except Exception:  # noqa: BLE001, S112 - reported by the anchored check
-                continue
-            if info is not None:
-                todo[root] = info
-        if not todo:
+    def prefetch_statuses(self, contracts: ContractSet, anchors: Iterable[AnchorRecord | tuple[str, bytes]],
+                          roots: Iterable[bytes] | None = None) -> None:
+        """One ``eth_getLogs`` for the status changes under the given anchors not seen yet.
+
+        `anchors` are AnchorRecords with their roots in `roots` (same order), or (issuer, root) pairs whose
+        anchor is looked up (cached)."""
+        pairs: dict[tuple[str, str, bytes], AnchorRecord] = {}
+        items = list(anchors)
+        root_list = list(roots) if roots is not None else None
+        for i, item in enumerate(items):
+            if isinstance(item, AnchorRecord):
+                assert root_list is not None
+                issuer, root, record = item.issuer, bytes(root_list[i]), item
+            else:
+                issuer, root = item
+                try:
+                    found = self.anchor_of(contracts, issuer, root)
+                except ChainError:
+                    continue  # reported by the anchored check
+                if found is None:
+                    continue
+                record = found
+            key = (contracts.credential_anchor, issuer.lower(), root)
+            if key not in self._statuses:
+                pairs[key] = record
+        if not pairs:
             return
         try:
-            from anchoring.chain.rpc import call_chain
-
-            from_block = max(min(i.block for i in todo.values()), self.deployment.deployment_block)
-            params = {
-                "address": self.deployment.credential_anchor,
-                "fromBlock": from_block,
-                "toBlock": self.head,
-                "topics": [to_hex(_STATUS_EVENT), [to_hex(r) for r in todo]],
-            }
-            logs = call_chain(lambda: self.w3.eth.get_logs(params), self.rpc_url)
-        except Exception as exc:  # noqa: BLE001 - fall back to statusOf per credential
-            self._logs_failed = exc
+            from_block = max(min(r.block_number for r in pairs.values()), contracts.deployment_block)
+            events = self._readers_of(contracts)[0].status_changes(
+                [(r.issuer, k[2]) for k, r in pairs.items()], from_block, self.head)
+        except ChainError as exc:  # fall back to statusOf per credential
+            self.logs_failed = exc
             return
-        found: dict[bytes, dict[bytes, StatusInfo]] = {r: {} for r in todo}
-        logs = sorted((lg for lg in logs if not lg.get("removed")),
-                      key=lambda lg: (lg["blockNumber"], lg["logIndex"]))
-        for lg in logs:
-            topics = lg["topics"]
-            root, digest = bytes(topics[1]), bytes(topics[2])
-            if root not in found:
-                continue
-            data = bytes(lg["data"])
-            found[root][digest] = StatusInfo(status=int.from_bytes(data[0:32], "big"),
-                                             reason=int.from_bytes(data[32:64], "big"),
-                                             block=int(lg["blockNumber"]))
+        found: dict[tuple[str, str, bytes], dict[bytes, StatusInfo]] = {k: {} for k in pairs}
+        for ev in events:  # oldest first: the last event per digest wins
+            key = (contracts.credential_anchor, ev.issuer.lower(), ev.root)
+            if key in found:
+                found[key][ev.digest] = StatusInfo(ev.status, ev.reason, ev.block_number)
         self._statuses.update(found)
 
-    def status_of(self, root: bytes, digest: bytes) -> StatusInfo:
-        """The credential's status under `root` (VALID when never changed)."""
-        if root not in self._statuses:
-            self.prefetch_statuses([root])
-        per_root = self._statuses.get(root)
+    def status_of(self, contracts: ContractSet, issuer: str, root: bytes, digest: bytes) -> StatusInfo:
+        """The credential's status under (issuer, root): VALID when never changed."""
+        key = (contracts.credential_anchor, issuer.lower(), bytes(root))
+        if key not in self._statuses:
+            self.prefetch_statuses(contracts, [(issuer, root)])
+        per_root = self._statuses.get(key)
         if isinstance(per_root, dict):
             info = per_root.get(digest)
             if info is None:
-                return StatusInfo(0, 0, 0, None)
-            if info.changed_at is None and info.status != 0:
+                return _VALID
+            if info.changed_at is None and info.status != CredentialStatus.VALID:
                 info = StatusInfo(info.status, info.reason, info.block, self.block_time(info.block))
                 per_root[digest] = info
             return info
 
-        def compute() -> StatusInfo:  # logs unavailable: ask the contract, one call per credential
-            anchor, _ = self._contracts()
-            status, reason, at, block = self._call(anchor.functions.statusOf(root, digest))
-            return StatusInfo(int(status), int(reason), int(block), int(at) if block else None)
+        def ask() -> StatusInfo:  # logs unavailable: ask the contract, one call per credential
+            record: CredentialStatusRecord = self._readers_of(contracts)[0].status_of(issuer, root, digest,
+                                                                                      self.head)
+            return StatusInfo(record.status, record.reason, record.block_number,
+                              record.changed_at if record.block_number else None)
 
-        return self._cached(self._single_status, (root, digest), compute)
+        return self._cached(("status", contracts.credential_anchor, issuer.lower(), bytes(root), digest), ask)

@@ -1,4 +1,5 @@
-"""The verification report: named checks (pass / fail / error with a reason), a verdict, a summary."""
+"""The verification report: named checks (pass / fail / error with a reason, never a bare boolean), a verdict
+(``valid`` iff every check passes, ``invalid`` if any fails, otherwise ``error``) and a summary of the facts."""
 
 from __future__ import annotations
 
@@ -9,12 +10,13 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
+__all__ = ["CHECKS", "ERROR", "FAIL", "INVALID", "PASS", "VALID", "Check", "VerificationReport", "iso_time",
+           "plural", "skipped"]
+
 PASS, FAIL, ERROR = "pass", "fail", "error"
-
-
 VALID, INVALID = "valid", "invalid"
 
-
+#: the checks of a bundle report, in order
 CHECKS = ("format", "integrity", "inclusion", "anchored", "issuer_trusted", "not_revoked", "issuer_matches")
 
 
@@ -26,7 +28,6 @@ def iso_time(ts: int | None) -> str | None:
     return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-# ---------------------------------------------------------------------------------------------- report
 @dataclass
 class Check:
     name: str
@@ -34,7 +35,7 @@ class Check:
     reason: str
     details: dict[str, Any] = field(default_factory=dict)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "status": self.status, "reason": self.reason, "details": self.details}
 
 
@@ -66,7 +67,7 @@ class VerificationReport:
     def failed(self) -> list[str]:
         return [c.name for c in self.checks if c.status == FAIL]
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"verdict": self.verdict}
         if self.source is not None:
             out["source"] = self.source
@@ -78,10 +79,10 @@ class VerificationReport:
         return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
 
 
-def _plural(n: int, word: str) -> str:
+def plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def _skipped(name: str, because: Sequence[str]) -> Check:
+def skipped(name: str, because: Sequence[str]) -> Check:
     return Check(name, ERROR, f"not checked: depends on {', '.join(because)}, which did not pass",
                  {"skipped": True, "depends_on": list(because)})

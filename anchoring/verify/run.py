@@ -1,58 +1,57 @@
-"""Verifying bundles: offline checks, then one chain snapshot for all of them."""
+"""Verifying bundles: the offline checks of each, then one chain snapshot for all of them.
+
+    from anchoring.chain.deployment import Deployment
+    from anchoring.verify import ChainContext, verify_bundle, verify_bundles
+
+    chain = ChainContext("http://127.0.0.1:8545", Deployment.load("deployment.json"))
+    report = verify_bundle(bundle_dict, chain)          # one bundle
+    reports = verify_bundles(list_of_bundles, chain)    # many, a handful of RPC calls in all
+    report.verdict, report.to_dict()
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from anchoring.chain.contracts import AnchorRecord
+from anchoring.chain.deployment import ContractSet
+from anchoring.errors import ChainError
 from anchoring.scheme.merkle import gc_paused
-from anchoring.verify.checks import _offline, _online
+from anchoring.verify.checks import Evidence, online_checks, parse_offline
 from anchoring.verify.context import ChainContext
-from anchoring.verify.report import VerificationReport
+from anchoring.verify.report import CHECKS, VerificationReport
+
+__all__ = ["verify_bundle", "verify_bundles"]
 
 
-# ---------------------------------------------------------------------------------------------- entry
 def verify_bundles(bundles: Iterable[Any], chain: ChainContext, *, sources: Sequence[Any] | None = None,
-                   progress: Any = None) -> list[VerificationReport]:
-    """Verify many bundles (dicts, JSON text or :class:`ProofBundle`) against one chain snapshot.
+                   progress: Callable[[int], object] | None = None) -> list[VerificationReport]:
+    """Verify many bundles (dicts, JSON text or ProofBundles) against one chain snapshot.
 
     ``progress`` (optional) is called with the number of bundles done so far (every 50, and at the end).
     """
-    with gc_paused():
-        return _verify_bundles(bundles, chain, sources, progress)
+    with gc_paused():  # a batch of bundles creates many short-lived objects and no cycles
+        return _verify(bundles, chain, sources, progress)
 
 
-def _verify_bundles(bundles: Iterable[Any], chain: ChainContext, sources: Sequence[Any] | None,
-                    progress: Any) -> list[VerificationReport]:
-    if progress is None:
-        parsed = [_offline(b) for b in bundles]
-    else:  # the offline checks are most of the work: report them as they go
-        parsed = []
-        for i, b in enumerate(bundles, 1):
-            parsed.append(_offline(b))
-            if i % 50 == 0:
-                progress(i)
-    roots = []
-    seen: set[bytes] = set()
-    for p in parsed:
-        if p.bundle is not None and p.bundle.root not in seen:
-            seen.add(p.bundle.root)
-            roots.append(p.bundle.root)
-    if roots:
-        try:
-            _ = chain.head  # connect once; a failure is cached and reported per bundle
-        except Exception:  # noqa: BLE001, S110 - reported per bundle by the anchored check
-            pass
-        else:
-            for root in roots:
-                try:
-                    chain.anchor_of(root)
-                except Exception:  # noqa: BLE001, S110 - cached, reported per bundle
-                    pass
-            chain.prefetch_statuses(roots)
+def verify_bundle(bundle: Any, chain: ChainContext) -> VerificationReport:
+    """Verify one bundle (a dict, JSON text or ProofBundle)."""
+    return verify_bundles([bundle], chain)[0]
+
+
+def _verify(bundles: Iterable[Any], chain: ChainContext, sources: Sequence[Any] | None,
+            progress: Callable[[int], object] | None) -> list[VerificationReport]:
+    evidence: list[Evidence] = []
+    for i, b in enumerate(bundles, 1):  # the offline checks are most of the work: report them as they go
+        evidence.append(parse_offline(b))
+        if progress is not None and i % 50 == 0:
+            progress(i)
+    _prefetch(evidence, chain)
     reports = []
-    for i, p in enumerate(parsed):
-        report = _online(p, chain)
+    for i, ev in enumerate(evidence):
+        online_checks(ev, chain)
+        report = VerificationReport([ev.checks[name] for name in CHECKS], ev.summary)
         if sources is not None:
             report.source = sources[i]
         reports.append(report)
@@ -61,6 +60,28 @@ def _verify_bundles(bundles: Iterable[Any], chain: ChainContext, sources: Sequen
     return reports
 
 
-def verify_bundle(bundle: Any, chain: ChainContext) -> VerificationReport:
-    """Verify one bundle (a dict, JSON text or :class:`ProofBundle`)."""
-    return verify_bundles([bundle], chain)[0]
+def _prefetch(evidence: list[Evidence], chain: ChainContext) -> None:
+    """Ask the chain once per distinct anchor, then once per contract set for all their status changes."""
+    keys: dict[tuple[str, str, bytes], None] = {}
+    for ev in evidence:
+        if ev.bundle is not None:
+            keys[(ev.bundle.anchor.contract, ev.bundle.anchor.issuer, ev.bundle.root)] = None
+    if not keys:
+        return
+    try:
+        _ = chain.head  # connect once; a failure is cached and reported per bundle by the anchored check
+    except ChainError:
+        return
+    per_set: dict[ContractSet, tuple[list[AnchorRecord], list[bytes]]] = {}
+    for contract, issuer, root in keys:
+        try:
+            contracts = chain.contracts_for(contract)
+            record = chain.anchor_of(contracts, issuer, root)
+        except ChainError:
+            continue  # cached, reported per bundle
+        if record is not None:
+            records, roots = per_set.setdefault(contracts, ([], []))
+            records.append(record)
+            roots.append(root)
+    for contracts, (records, roots) in per_set.items():
+        chain.prefetch_statuses(contracts, records, roots)

@@ -21,6 +21,10 @@ from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from web3 import Web3
 
+from anchoring.chain.contracts import IssuerRegistry
+from anchoring.chain.deployment import Deployment, DeploymentFileError
+from anchoring.chain.rpc import connect
+from anchoring.errors import ChainError
 from api.errors import PROBLEM_JSON, problem
 from api.schemas import ProblemDetail
 from node.registry import index, operations
@@ -147,20 +151,16 @@ def _chain_check(request: Request, address: str, timestamp: int | None, block: i
     if not settings.rpc_url:
         return {"result": "error", "reason": "this node has no RPC endpoint configured"}
     try:
-        from anchoring.chain.contracts import IssuerRegistry
-        from anchoring.chain.deployment import Deployment
-        from anchoring.chain.rpc import connect
-
         deployment = Deployment.load(settings.deployment_file)
         w3 = connect(settings.rpc_url, timeout=settings.chain_probe_timeout_seconds, deployment=deployment)
         registry = IssuerRegistry(w3, deployment.issuer_registry)
         if block is None:
-            status = operations.status_name(registry.status_at(address, timestamp))
+            status = registry.status_at(address, timestamp).label
         else:
-            raw = registry.contract.functions.getIssuer(address).call(block_identifier=block)
-            status = operations.status_name(raw[2])
-    except Exception as exc:  # noqa: BLE001 - an unreachable chain is an error, not an answer
-        return {"result": "error", "reason": f"{type(exc).__name__}: {exc}"[:300]}
+            entry = registry.find_issuer(address, block=block)
+            status = entry.status.label if entry is not None else "none"
+    except (ChainError, DeploymentFileError) as exc:  # an unreachable chain is an error, not an answer
+        return {"result": "error", "reason": str(exc)[:300]}
     if status == "none" and block is not None:
         pass
     return {"result": "pass" if status == indexed else "fail", "status": status,

@@ -53,7 +53,7 @@
     v.className = "verdict " + r.verdict;
     v.id = results.children.length ? "" : "verdict";
     q("summary").textContent = summaryText(r);
-    q("issuer").textContent = s.issuer_did ? s.issuer_did + "  (" + s.issuer_address + (s.issuer_status && s.issuer_status !== "ACTIVE" ? ", now " + s.issuer_status : "") + ")" : "unknown";
+    q("issuer").textContent = s.issuer_did ? s.issuer_did + "  (" + s.issuer_address + (s.issuer_status && s.issuer_status !== "active" ? ", now " + s.issuer_status : "") + ")" : "unknown";
     q("anchored").textContent = s.anchored_at ? humanTime(s.anchored_at, s.anchored_at_iso) + " \u00b7 block " + s.block + " \u00b7 " + s.confirmations + (s.confirmations === 1 ? " confirmation" : " confirmations") : "not anchored";
     var cred = s.credential || {};
     q("credential").textContent = [cred.name, cred.id].filter(Boolean).join(" \u00b7 ") || "\u2014";

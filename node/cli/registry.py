@@ -156,8 +156,8 @@ def accredit(
     subject = doc.get("subject") or {}
     if subject.get("address") and _address(subject["address"]) != account:
         raise ValueError(f"the document's subject.address {subject['address']} is not {account}")
-    if subject.get("kind") and subject["kind"] != operations.kind_name(kind_value):
-        raise ValueError(f"the document's subject.kind {subject['kind']!r} is not {operations.kind_name(kind_value)!r}")
+    if subject.get("kind") and subject["kind"] != kind_value.label:
+        raise ValueError(f"the document's subject.kind {subject['kind']!r} is not {kind_value.label!r}")
     if scope is None:
         if "scope" not in doc:
             raise ValueError("no --scope given and the document has no \"scope\"")

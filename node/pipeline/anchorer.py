@@ -121,19 +121,17 @@ class Anchorer:
         log.warning("batch %s: transaction %s dropped; will re-submit", batch.id, lost)
 
     def _anchored_by_us(self, batch: Batch) -> bool:
-        record = self.anchor.anchor_of(from_hex(batch.root))
-        return record is not None and record.issuer == self.address
+        return self.anchor.anchor_of(self.address, from_hex(batch.root)) is not None
 
     def _adopt_existing_anchor(self, session, batch: Batch, result: PassResult) -> None:
         """The root is on chain by our key under another transaction (an earlier attempt that resurfaced):
         record that transaction, found through the Anchored event, and settle it."""
         root = from_hex(batch.root)
-        record = self.anchor.anchor_of(root)
-        logs = self.anchor.contract.events.Anchored().get_logs(
-            from_block=record.block_number, to_block=record.block_number, argument_filters={"root": root})
-        if not logs:
+        record = self.anchor.anchor_of(self.address, root)
+        event = self.anchor.anchored_event(self.address, root, record.block_number) if record else None
+        if event is None:
             return
-        tx_hash = bytes(logs[0]["transactionHash"])
+        tx_hash = bytes(event["transactionHash"])
         nonce = self.sender.w3.eth.get_transaction(tx_hash)["nonce"]
         record_submission(session, batch, nonce=nonce, tx_hash=to_hex(tx_hash), chain_id=self.sender.chain_id,
                           contract_address=self.anchor.address)

@@ -38,7 +38,8 @@ log = logging.getLogger("credreg.revoker")
 MAX_STATUS_BATCH = 512  # CredentialAnchor.MAX_STATUS_BATCH
 
 
-FINAL_ERRORS = {"NotAnchoringIssuer", "UnknownRoot", "InvalidProof", "InvalidBatchSize"}
+# NotActiveIssuer: a suspended or revoked TI may still revoke, never suspend or reinstate (CredentialAnchor 2)
+FINAL_ERRORS = {"UnknownRoot", "InvalidProof", "InvalidBatchSize", "NotActiveIssuer"}
 
 
 _CHAIN_STATUS = {ChainStatus.VALID: "valid", ChainStatus.SUSPENDED: "suspended", ChainStatus.REVOKED: "revoked"}
@@ -82,7 +83,7 @@ class Revoker:
 
     # --- settle ------------------------------------------------------------------------------------
     def _chain_status(self, root: str, digest: str) -> str:
-        return _CHAIN_STATUS[self.anchor.status_of(from_hex(root), from_hex(digest)).status]
+        return _CHAIN_STATUS[self.anchor.status_of(self.address, from_hex(root), from_hex(digest)).status]
 
     def _settle(self, result: RevokerPassResult) -> None:
         with self.session_factory() as session:

@@ -23,6 +23,7 @@ from anchoring.chain.deployment import Deployment
 from anchoring.errors import ChainError
 from anchoring.scheme.encoding import from_hex, to_hex
 from anchoring.scheme.merkle import MerkleTree
+from anchoring.verify.trust import trusted_at_anchoring
 from node.storage.models import Batch, BatchState, Credential, Issuer
 
 __all__ = ["REPORT_FORMAT", "AuditReport", "BatchAudit", "Check", "audit_database"]
@@ -201,31 +202,35 @@ def _chain_checks(out: BatchAudit, batch: Batch, anchor: CredentialAnchor, regis
     except ValueError:
         out.add("anchored", FAIL, f"the stored root {batch.root!r} is not a 32-byte hex value")
         return
-    record = anchor.anchor_of(root)
+    if out.issuer is None:
+        out.add("issuer", FAIL, "the batch's issuer row is missing")
+        return
+    issuer = Web3.to_checksum_address(out.issuer)
+    record = anchor.anchor_of(issuer, root)
+    if record is None and batch.tx_hash:
+        others = [who for who, r, _ in anchor.anchors_in(from_hex(batch.tx_hash)) if r == root and who != issuer]
+        if others:  # the batch's own transaction anchored the root, in another issuer's namespace
+            out.add("issuer", FAIL, f"anchored by {others[0]} (transaction {batch.tx_hash}), the database says the "
+                                    f"issuer is {issuer}")
+            return
     if record is None:
         if batch.state == BatchState.confirmed.value:
-            out.add("anchored", FAIL, "the node says this batch is confirmed, but the root is not anchored on chain")
+            out.add("anchored", FAIL, f"the node says this batch is confirmed, but {issuer} never anchored the "
+                                      "root on chain")
         else:
             out.add("anchored", SKIP, f"not anchored yet (batch state {batch.state})")
         return
-    out.add("anchored", PASS, f"anchored in block {record.block_number} at {record.anchored_at}")
+    out.add("anchored", PASS, f"anchored by {issuer} in block {record.block_number} at {record.anchored_at}")
     out.anchor = {"issuer": record.issuer, "anchoredAt": record.anchored_at, "block": record.block_number}
+    out.add("issuer", PASS, f"anchored in the namespace of the batch's issuer {record.issuer}")
 
-    if out.issuer is None:
-        out.add("issuer", FAIL, "the batch's issuer row is missing")
-    elif Web3.to_checksum_address(out.issuer) == record.issuer:
-        out.add("issuer", PASS, f"anchored by the batch's issuer {record.issuer}")
-    else:
-        out.add("issuer", FAIL, f"anchored by {record.issuer}, the database says the issuer is {out.issuer}")
-
-    logs = anchor.contract.events.Anchored().get_logs(
-        from_block=record.block_number, to_block=record.block_number, argument_filters={"root": root})
-    if not logs:
+    event = anchor.anchored_event(issuer, root, record.block_number)
+    if event is None:
         out.add("leafCount", ERROR, f"no Anchored event for the root in block {record.block_number}")
     else:
-        leaf_count = int(logs[0]["args"]["leafCount"])
+        leaf_count = int(event["args"]["leafCount"])
         out.anchor["leafCount"] = leaf_count
-        out.anchor["tx"] = to_hex(bytes(logs[0]["transactionHash"]))
+        out.anchor["tx"] = to_hex(bytes(event["transactionHash"]))
         if leaf_count == out.stored_leaves == batch.size:
             out.add("leafCount", PASS, f"{leaf_count} leaves on chain and in the database")
         else:
@@ -237,7 +242,10 @@ def _chain_checks(out: BatchAudit, batch: Batch, anchor: CredentialAnchor, regis
     elif batch.block_number is not None:
         out.add("block", PASS, "the anchoring block matches the database")
 
-    if registry.was_active_ti_at(record.issuer, record.anchored_at):
-        out.add("trusted", PASS, f"{record.issuer} was an active TI at anchoring time")
+    entry = registry.find_issuer(record.issuer)
+    verdict = trusted_at_anchoring(entry, registry.history(record.issuer) if entry else [], record)
+    if verdict.trusted:  # the verifier's rule (block order), so an audit and a verification never disagree
+        out.add("trusted", PASS, f"{record.issuer} was an active TI at anchoring time (block {record.block_number})")
     else:
-        out.add("trusted", FAIL, f"{record.issuer} was not an active TI at anchoring time {record.anchored_at}")
+        out.add("trusted", FAIL, f"{record.issuer} was not an active TI when block {record.block_number} was mined: "
+                                 f"{verdict.reason}")

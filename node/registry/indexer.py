@@ -25,7 +25,13 @@ from sqlalchemy.orm import sessionmaker
 from web3 import Web3
 from web3.exceptions import BlockNotFound
 
-from anchoring.chain.artifacts import abi
+from anchoring.chain.contracts import (
+    CredentialAnchor,
+    CredentialStatus,
+    IssuerKind,
+    IssuerRegistry,
+    IssuerStatus,
+)
 from anchoring.chain.deployment import Deployment
 from anchoring.chain.rpc import call_chain
 from anchoring.errors import ChainError
@@ -44,11 +50,8 @@ from node.storage.registry_tables import (
 
 log = logging.getLogger("credreg.indexer")
 
-__all__ = ["CREDENTIAL_STATUS", "KIND", "STATUS", "IndexStats", "Indexer", "IndexerLoop"]
+__all__ = ["IndexStats", "Indexer", "IndexerLoop"]
 
-KIND = {1: "root-tao", 2: "tao", 3: "ti"}
-STATUS = {0: "none", 1: "active", 2: "suspended", 3: "revoked"}
-CREDENTIAL_STATUS = {0: "valid", 1: "suspended", 2: "revoked"}
 CHECKPOINT_HORIZON = 50_000  # range-end checkpoints older than this many blocks are pruned
 EVENT_TABLES = (RegistryEvent, RegistryAnchor, RegistryCredentialStatus)
 
@@ -112,8 +115,9 @@ class Indexer:
         self.batch_blocks = max(1, batch_blocks)
         self.max_ranges = max_ranges
         self.name = f"{deployment.chain_id}:{deployment.issuer_registry}:{deployment.credential_anchor}"
-        self.registry = w3.eth.contract(address=deployment.issuer_registry, abi=abi("IssuerRegistry"))
-        self.anchor = w3.eth.contract(address=deployment.credential_anchor, abi=abi("CredentialAnchor"))
+        # the typed wrappers own the ABIs; the indexer only decodes their events
+        self.registry = IssuerRegistry(w3, deployment.issuer_registry).contract
+        self.anchor = CredentialAnchor(w3, deployment.credential_anchor).contract
         self._decoders: dict[tuple[str, bytes], Any] = {}
         for contract, names in ((self.registry, ("IssuerAccredited", "IssuerStatusChanged")),
                                 (self.anchor, ("Anchored", "CredentialStatusChanged"))):
@@ -304,7 +308,7 @@ class Indexer:
             if issuer is None:
                 issuer = RegistryIssuer(address=account)
                 session.add(issuer)
-            issuer.kind = KIND.get(int(args["kind"]), str(args["kind"]))
+            issuer.kind = IssuerKind(int(args["kind"])).label
             issuer.status = "active"
             issuer.accreditor = accreditor
             issuer.did = args["did"]
@@ -321,7 +325,8 @@ class Indexer:
             stats.registry_events += 1
         elif name == "IssuerStatusChanged":
             account = Web3.to_checksum_address(args["account"])
-            previous, new = STATUS.get(int(args["previousStatus"])), STATUS.get(int(args["newStatus"]))
+            previous = IssuerStatus(int(args["previousStatus"])).label
+            new = IssuerStatus(int(args["newStatus"])).label
             action = {"suspended": "suspended", "revoked": "revoked", "active": "reinstated"}.get(new, new)
             session.add(RegistryEvent(address=account, action=action, by=_addr(args["by"]), previous_status=previous,
                                       new_status=new, reason_hash=_hex(args["reasonHash"]), **common))
@@ -338,7 +343,7 @@ class Indexer:
         elif name == "CredentialStatusChanged":
             session.add(RegistryCredentialStatus(
                 root=_hex(args["root"]), digest=_hex(args["digest"]), issuer=Web3.to_checksum_address(args["issuer"]),
-                status=CREDENTIAL_STATUS.get(int(args["status"]), str(args["status"])), reason=int(args["reason"]),
+                status=CredentialStatus(int(args["status"])).label, reason=int(args["reason"]),
                 **common))
             stats.credential_statuses += 1
 

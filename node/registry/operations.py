@@ -9,49 +9,26 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from anchoring.chain.contracts import ZERO_ADDRESS, IssuerEntry, IssuerKind, IssuerRegistry, IssuerStatus
+from anchoring.chain.contracts import IssuerEntry, IssuerKind, IssuerRegistry, IssuerStatus
 from anchoring.chain.transactions import TransactionSender
 from anchoring.errors import ContractRevert
 from anchoring.scheme.encoding import to_hex
-from anchoring.scheme.keccak import keccak256
-
-KIND_NAMES = {IssuerKind.ROOT_TAO: "root-tao", IssuerKind.TAO: "tao", IssuerKind.TI: "ti"}
-
-
-STATUS_NAMES = {IssuerStatus.NONE: "none", IssuerStatus.ACTIVE: "active", IssuerStatus.SUSPENDED: "suspended",
-                IssuerStatus.REVOKED: "revoked"}
-
-
-_KIND_LABEL = {IssuerKind.ROOT_TAO: "RootTAO", IssuerKind.TAO: "TAO", IssuerKind.TI: "TI", IssuerKind.NONE: "None"}
-
-
-def kind_name(kind: int) -> str:
-    return KIND_NAMES.get(IssuerKind(kind), "none")
-
-
-def status_name(status: int) -> str:
-    return STATUS_NAMES[IssuerStatus(status)]
 
 
 def kind_from_name(name: str) -> IssuerKind:
-    key = name.strip().lower().replace("_", "-")
-    for kind, n in KIND_NAMES.items():
-        if key in (n, n.replace("-", "")):
-            return kind
-    raise ValueError(f"unknown kind {name!r}: expected ti, tao or root-tao")
+    """ti | tao | root-tao (also roottao, root_tao) -> IssuerKind."""
+    kind = IssuerKind.from_label(name)
+    if kind == IssuerKind.NONE:
+        raise ValueError(f"unknown kind {name!r}: expected ti, tao or root-tao")
+    return kind
 
 
 def status_from_name(name: str) -> IssuerStatus:
-    key = name.strip().lower()
-    for status, n in STATUS_NAMES.items():
-        if key == n and status != IssuerStatus.NONE:
-            return status
-    raise ValueError(f"unknown status {name!r}: expected active, suspended or revoked")
-
-
-def reason_hash(reason: str | None) -> bytes:
-    """keccak256 of the UTF-8 reason text (zero when there is none): only the hash goes on chain."""
-    return keccak256(reason.encode()) if reason else b"\0" * 32
+    """active | suspended | revoked -> IssuerStatus."""
+    status = IssuerStatus.from_label(name)
+    if status == IssuerStatus.NONE:
+        raise ValueError(f"unknown status {name!r}: expected active, suspended or revoked")
+    return status
 
 
 def parse_time(value: str | int | None) -> int:
@@ -72,16 +49,16 @@ def parse_time(value: str | int | None) -> int:
     return int(dt.timestamp())
 
 
-def _label(value: Any) -> str:
+def _kind(value: Any) -> str:
     try:
-        return _KIND_LABEL[IssuerKind(int(value))]
+        return IssuerKind(int(value)).title
     except (ValueError, TypeError):
         return str(value)
 
 
-def _status_label(value: Any) -> str:
+def _status(value: Any) -> str:
     try:
-        return STATUS_NAMES[IssuerStatus(int(value))]
+        return IssuerStatus(int(value)).label
     except (ValueError, TypeError):
         return str(value)
 
@@ -92,31 +69,52 @@ def explain_revert(exc: ContractRevert, action: str | None = None) -> str:
          for k, v in exc.params.items()}
     name = exc.error
     if name == "NotAccreditor":
-        kind = IssuerKind(int(p.get("kind", 0)))
-        who = "an active TAO or RootTAO" if kind == IssuerKind.TI else "an active RootTAO"
-        return f"{p.get('caller')} may not accredit a {_label(kind)}: only {who} can"
+        requested = IssuerKind(int(p.get("requestedKind", 0)))
+        who = "an active TAO or RootTAO" if requested == IssuerKind.TI else "an active RootTAO"
+        return (f"{p.get('caller')} ({_kind(p.get('callerKind'))}) may not accredit a {requested.title}: "
+                f"only {who} can")
     if name == "NotAuthorized":
-        return (f"{p.get('caller')} may not {action or 'change the status of'} {p.get('account')}: "
-                f"only the entry's accreditor or an active RootTAO can")
+        return (f"{p.get('caller')} may not {action or 'change'} {p.get('account')}: only the entry's accreditor "
+                "(while in good standing), the account itself for its own keys, or an active RootTAO can")
+    if name == "InactiveCaller":
+        return (f"{p.get('caller')} is {_status(p.get('status'))}: an accreditor that is not active has lost its "
+                "powers (a RootTAO can act instead)")
+    if name == "CallerOutsideValidity":
+        return f"{p.get('caller')} is outside its accreditation validity window: it cannot act"
+    if name == "LastRootTAO":
+        return (f"{p.get('account')} is the last active RootTAO: the registry must keep one (accredit another "
+                "RootTAO first; see docs/security.md, recovery)")
     if name == "AlreadyRegistered":
         return f"{p.get('account')} is already registered (entries are never reused, even after revocation)"
     if name == "UnknownIssuer":
         return f"{p.get('account')} is not in the registry"
     if name == "InvalidKind":
-        return f"invalid kind {_label(p.get('kind'))}: expected RootTAO, TAO or TI"
-    if name == "InvalidAccreditation":
-        return "invalid accreditation: the address is zero or the validity window is empty (valid-until must be after valid-from)"
+        return f"invalid kind {_kind(p.get('kind'))}: expected RootTAO, TAO or TI"
+    if name == "ZeroAccount":
+        return "the zero address cannot be accredited"
+    if name == "InvalidValidityWindow":
+        return "invalid validity window: valid-until must be after valid-from"
+    if name == "InvalidRootTAOValidity":
+        return "a RootTAO's accreditation must start now and be open-ended (no valid-from in the future, no valid-until)"
     if name == "InvalidStatusTransition":
-        current, requested = _status_label(p.get("current")), _status_label(p.get("requested"))
+        current, requested = _status(p.get("current")), _status(p.get("requested"))
         hint = {"revoked": " (revocation is final)"}.get(current, "")
         if current == requested:
             hint = f" (it is {current} already)"
         elif current == "active" and requested == "active":
             hint = " (only a suspended entry can be reinstated)"
         return f"cannot move {p.get('account')} from {current} to {requested}{hint}"
+    if name in ("KeyAlreadyAdded", "KeyAlreadyRevoked", "UnknownKey"):
+        what = {"KeyAlreadyAdded": "was added before (keys are never re-added)",
+                "KeyAlreadyRevoked": "is revoked already", "UnknownKey": "was never added"}[name]
+        return f"verification key {_show(p.get('keyHash'))} of {p.get('account')} {what}"
     if name == "Error":
         return f"the contract refused: {p.get('message')}"
     return f"the contract refused: {exc}"
+
+
+def _show(value: Any) -> str:
+    return "0x" + value.hex() if isinstance(value, bytes) else str(value)
 
 
 @dataclass(frozen=True)
@@ -149,11 +147,11 @@ def accredit(w3: Web3, registry: IssuerRegistry, signer: LocalAccount, account: 
 
 def change_status(w3: Web3, registry: IssuerRegistry, signer: LocalAccount, action: str, account: str,
                   reason: str | None = None, confirmations: int = 1) -> OperationResult:
-    """``suspend`` | ``reinstate`` | ``revoke`` ``account``, with keccak256(reason) on chain."""
+    """``suspend`` | ``reinstate`` | ``revoke`` ``account``; the reason text goes into the on-chain event."""
     account = Web3.to_checksum_address(account)
     fn = {"suspend": registry.suspend, "reinstate": registry.reinstate, "revoke": registry.revoke}[action]
     sender = TransactionSender(w3, signer)
-    conf = sender.transact(fn(account, reason_hash(reason)), confirmations=max(1, confirmations))
+    conf = sender.transact(fn(account, reason or ""), confirmations=max(1, confirmations))
     return OperationResult(action, account, to_hex(bytes(conf.receipt["transactionHash"])), conf.block_number,
                            conf.gas_used)
 
@@ -161,9 +159,9 @@ def change_status(w3: Web3, registry: IssuerRegistry, signer: LocalAccount, acti
 def entry_dict(entry: IssuerEntry) -> dict:
     return {
         "address": entry.account,
-        "kind": kind_name(entry.kind),
-        "status": status_name(entry.status),
-        "accreditor": None if entry.accreditor == ZERO_ADDRESS else entry.accreditor,
+        "kind": entry.kind.label,
+        "status": entry.status.label,
+        "accreditor": entry.accreditor,
         "did": entry.did,
         "validFrom": entry.valid_from,
         "validUntil": entry.valid_until or None,
@@ -178,12 +176,12 @@ def issuer_report(registry: IssuerRegistry, account: str, max_depth: int = 16) -
     account = Web3.to_checksum_address(account)
     entry = registry.get_issuer(account)
     history = [{"timestamp": h.timestamp, "time": _iso(h.timestamp), "block": h.block_number,
-                "status": status_name(h.status), "by": None if h.by == ZERO_ADDRESS else h.by}
+                "status": h.status.label, "by": h.by}
                for h in registry.history(account)]
     chain = []
     seen = {account}
     current = entry
-    while current.accreditor != ZERO_ADDRESS and len(chain) < max_depth:
+    while current.accreditor is not None and len(chain) < max_depth:
         if current.accreditor in seen:
             break
         seen.add(current.accreditor)
@@ -192,8 +190,8 @@ def issuer_report(registry: IssuerRegistry, account: str, max_depth: int = 16) -
         except ContractRevert:
             chain.append({"address": current.accreditor, "kind": "unknown", "status": "unknown"})
             break
-        chain.append({"address": current.account, "kind": kind_name(current.kind),
-                      "status": status_name(current.status), "did": current.did})
+        chain.append({"address": current.account, "kind": current.kind.label,
+                      "status": current.status.label, "did": current.did})
     return {"issuer": entry_dict(entry), "history": history, "accreditationChain": chain,
             "activeTINow": registry.is_active_ti(account)}
 
