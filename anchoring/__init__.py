@@ -1,0 +1,79 @@
+"""anchoring: the standalone library a verifier installs (``pip install credreg``): credential hashing (RFC 8785 +
+keccak256), OpenZeppelin-compatible Merkle trees, proof bundles, the typed chain client for the IssuerRegistry and
+CredentialAnchor contracts, and verification reports. No database, no web server.
+
+    from anchoring import ChainContext, Deployment, verify_bundle
+    report = verify_bundle(bundle, ChainContext("http://127.0.0.1:8545", Deployment.load("deployment.json")))
+    print(report.verdict)
+
+Names are imported lazily, so ``import anchoring`` costs nothing until one is used.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.2.0"
+
+_EXPORTS = {
+    # errors
+    "AnchoringError": "anchoring.errors", "FormatError": "anchoring.errors", "ChainError": "anchoring.errors",
+    "ChainUnreachable": "anchoring.errors", "ContractRevert": "anchoring.errors", "WrongChain": "anchoring.errors",
+    # scheme
+    "canonicalize": "anchoring.scheme.jcs", "CanonicalizationError": "anchoring.scheme.jcs",
+    "keccak256": "anchoring.scheme.keccak",
+    "DigestRule": "anchoring.scheme.digest", "digest_of": "anchoring.scheme.digest",
+    "hash_credential": "anchoring.scheme.digest", "credential_digest": "anchoring.scheme.digest",
+    "to_hex": "anchoring.scheme.encoding", "from_hex": "anchoring.scheme.encoding",
+    "MerkleTree": "anchoring.scheme.merkle", "verify_proof": "anchoring.scheme.merkle",
+    # bundles
+    "load_bundle": ("anchoring.bundle", "load"), "loads_bundle": ("anchoring.bundle", "loads"),
+    "BundleFormatError": "anchoring.bundle", "Inclusion": "anchoring.bundle",
+    # chain
+    "Deployment": "anchoring.chain.deployment", "connect": "anchoring.chain.rpc",
+    "IssuerRegistry": "anchoring.chain.contracts", "CredentialAnchor": "anchoring.chain.contracts",
+    "TransactionSender": "anchoring.chain.transactions",
+    # verification
+    "ChainContext": "anchoring.verify.context", "VerificationReport": "anchoring.verify.report",
+    "Check": "anchoring.verify.report", "verify_bundle": "anchoring.verify.run",
+    "verify_bundles": "anchoring.verify.run",
+}
+
+__all__ = ["__version__", *sorted(_EXPORTS)]
+
+
+def __getattr__(name: str) -> Any:
+    target = _EXPORTS.get(name)
+    if target is None:
+        raise AttributeError(f"module 'anchoring' has no attribute {name!r}")
+    module, attr = target if isinstance(target, tuple) else (target, name)
+    value = getattr(import_module(module), attr)
+    globals()[name] = value
+    return value
+
+
+if TYPE_CHECKING:  # the names above, for type checkers and IDEs
+    from anchoring.bundle import BundleFormatError, Inclusion
+    from anchoring.bundle import load as load_bundle
+    from anchoring.bundle import loads as loads_bundle
+    from anchoring.chain.contracts import CredentialAnchor, IssuerRegistry
+    from anchoring.chain.deployment import Deployment
+    from anchoring.chain.rpc import connect
+    from anchoring.chain.transactions import TransactionSender
+    from anchoring.errors import (
+        AnchoringError,
+        ChainError,
+        ChainUnreachable,
+        ContractRevert,
+        FormatError,
+        WrongChain,
+    )
+    from anchoring.scheme.digest import DigestRule, credential_digest, digest_of, hash_credential
+    from anchoring.scheme.encoding import from_hex, to_hex
+    from anchoring.scheme.jcs import CanonicalizationError, canonicalize
+    from anchoring.scheme.keccak import keccak256
+    from anchoring.scheme.merkle import MerkleTree, verify_proof
+    from anchoring.verify.context import ChainContext
+    from anchoring.verify.report import Check, VerificationReport
+    from anchoring.verify.run import verify_bundle, verify_bundles

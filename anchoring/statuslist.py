@@ -8,6 +8,7 @@ import io
 from dataclasses import dataclass
 from typing import Any
 
+from anchoring.chain.contracts import AnchorReader
 from anchoring.scheme.encoding import to_hex
 from anchoring.scheme.keccak import keccak256
 
@@ -77,7 +78,7 @@ class ListCheck:
     version: int | None
 
 
-def check_served_list(document: dict[str, Any], anchor, issuer_address: str) -> ListCheck:
+def check_served_list(document: dict[str, Any], anchor: AnchorReader, issuer_address: str) -> ListCheck:
     """Does a served BitstringStatusListCredential match the hash its issuer published on chain?
     ``anchor``: an ``anchoring.contracts.CredentialAnchor``. A list changed since the last publication
     (at most one publish interval ago) fails with a reason that says so."""
@@ -111,4 +112,7 @@ def entry_is_set(document: dict[str, Any], entry: dict[str, Any]) -> bool:
         index = int(entry["statusListIndex"])
     except (KeyError, TypeError, ValueError):
         raise ValueError("statusListIndex must be an integer string") from None
-    return get_bit(decode_list(subject.get("encodedList")), index)
+    encoded = subject.get("encodedList")
+    if not isinstance(encoded, str):
+        raise ValueError("the list has no encodedList")
+    return get_bit(decode_list(encoded), index)

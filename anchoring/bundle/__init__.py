@@ -7,17 +7,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from anchoring.bundle import v1
-from anchoring.bundle.v1 import BundleFormatError, ProofBundle
+from anchoring.bundle import v1, v2
+from anchoring.bundle.model import Inclusion
+from anchoring.bundle.v1 import BundleFormatError
 from anchoring.scheme.strict_json import DuplicateKey, NonJsonConstant, strict_loads
 
-__all__ = ["FORMATS", "BundleFormatError", "ProofBundle", "load", "loads"]
+__all__ = ["CURRENT_FORMAT", "FORMATS", "AnyBundle", "BundleFormatError", "Inclusion", "load", "loads"]
 
+#: a bundle of any published format (each exposes credential, digest_rule, salt, digest, inclusions)
+AnyBundle = v1.ProofBundle | v2.ProofBundle
 #: every published format and the class that reads it
-FORMATS: dict[str, type[ProofBundle]] = {v1.BUNDLE_FORMAT: v1.ProofBundle}
+FORMATS: dict[str, type[v1.ProofBundle] | type[v2.ProofBundle]] = {v1.BUNDLE_FORMAT: v1.ProofBundle,
+                                                                   v2.BUNDLE_FORMAT: v2.ProofBundle}
+#: what nodes issue now
+CURRENT_FORMAT = v2.BUNDLE_FORMAT
 
 
-def load(obj: Any, *, check_integrity: bool = True) -> ProofBundle:
+def load(obj: Any, *, check_integrity: bool = True) -> AnyBundle:
     """A parsed bundle of any published format, validated; :class:`BundleFormatError` names the bad field."""
     if not isinstance(obj, dict):
         raise BundleFormatError("", f"a bundle must be a JSON object, got {type(obj).__name__}")
@@ -29,7 +35,7 @@ def load(obj: Any, *, check_integrity: bool = True) -> ProofBundle:
     return reader.load(obj, check_integrity=check_integrity)
 
 
-def loads(text: str | bytes, *, check_integrity: bool = True) -> ProofBundle:
+def loads(text: str | bytes, *, check_integrity: bool = True) -> AnyBundle:
     """Parse JSON text strictly (no duplicate keys, no NaN/Infinity) and :func:`load` it."""
     try:
         obj = strict_loads(text)

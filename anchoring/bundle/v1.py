@@ -13,8 +13,9 @@ from typing import Any
 import jsonschema
 from jsonschema.exceptions import ValidationError
 
+from anchoring.bundle.model import Inclusion
 from anchoring.errors import FormatError
-from anchoring.scheme.digest import credential_digest
+from anchoring.scheme.digest import DigestRule, credential_digest
 from anchoring.scheme.encoding import _ADDRESS, from_hex, is_checksum_address, to_checksum_address, to_hex
 from anchoring.scheme.jcs import CanonicalizationError, canonicalize
 from anchoring.scheme.merkle import MerkleTreeError, verify_proof
@@ -33,10 +34,11 @@ class BundleFormatError(FormatError):
 
 
 @lru_cache(maxsize=1)
-def bundle_schema() -> dict:
+def bundle_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) shipped as package data."""
     text = resources.files("anchoring.bundle").joinpath("schema-v1.json").read_text("utf-8")
-    return json.loads(text)
+    schema: dict[str, Any] = json.loads(text)
+    return schema
 
 
 @lru_cache(maxsize=1)
@@ -55,7 +57,7 @@ class Anchor:
     issuer: str  # EIP-55, the address that called anchor()
     anchored_at: int  # block.timestamp, Unix seconds UTC
 
-    def dump(self) -> dict:
+    def dump(self) -> dict[str, Any]:
         return {
             "chainId": self.chain_id,
             "contract": self.contract,
@@ -68,7 +70,7 @@ class Anchor:
 
 @dataclass(frozen=True, slots=True)
 class ProofBundle:
-    credential: dict
+    credential: dict[str, Any]
     salt: bytes
     digest: bytes
     proof: tuple[bytes, ...]
@@ -76,8 +78,22 @@ class ProofBundle:
     anchor: Anchor
     format: str = field(default=BUNDLE_FORMAT)
 
+    @property
+    def digest_rule(self) -> DigestRule:
+        return DigestRule.SALTED_JCS
+
+    @property
+    def inclusions(self) -> tuple[Inclusion, ...]:
+        a = self.anchor
+        return (Inclusion(self.root, self.proof, a.chain_id, a.contract, None, a.tx_hash, a.block_number, a.issuer,
+                          a.anchored_at),)
+
+    @property
+    def verification_methods(self) -> tuple[dict[str, Any], ...]:
+        return ()
+
     # ------------------------------------------------------------------ output
-    def dump(self) -> dict:
+    def dump(self) -> dict[str, Any]:
         """The bundle as a JSON-ready dict (validated: a bundle that would not load is never emitted)."""
         obj = {
             "format": self.format,
@@ -146,18 +162,19 @@ def _path(parts: Any) -> str:
 def _error_field(err: ValidationError) -> str:
     base = list(err.absolute_path)
     if err.validator == "required":
-        missing = [k for k in err.validator_value if isinstance(err.instance, dict) and k not in err.instance]
+        required = err.validator_value if isinstance(err.validator_value, list) else []
+        missing = [k for k in required if isinstance(err.instance, dict) and k not in err.instance]
         if missing:
             return _path(base + [missing[0]])
     if err.validator == "additionalProperties" and isinstance(err.instance, dict):
-        allowed = set(err.schema.get("properties", {}))
+        allowed = set(err.schema.get("properties", {})) if isinstance(err.schema, dict) else set()
         extra = sorted(k for k in err.instance if k not in allowed)
         if extra:
             return _path(base + [extra[0]])
     return _path(base)
 
 
-def _validate_fields(obj: dict) -> None:
+def _validate_fields(obj: dict[str, Any]) -> None:
     """Schema and field checks that name the bad field (the slow path of :func:`well_formed`)."""
     errors = sorted(_validator().iter_errors(obj), key=lambda e: (len(e.absolute_path), _error_field(e)))
     if errors:

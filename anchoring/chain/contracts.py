@@ -15,8 +15,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Any
+from typing import Any, cast
 
+from eth_typing import ABIEvent
 from eth_utils import event_abi_to_log_topic
 from web3 import Web3
 from web3.contract import Contract
@@ -224,7 +225,8 @@ class _Wrapper:
 
     def _logs(self, event: str, topics: list[Any], from_block: int, to_block: BlockIdentifier) -> list[Any]:
         """Decoded logs of `event` (topics after the signature as given: None, a value, or a list of values)."""
-        abi_item = next(i for i in self.contract.abi if i.get("type") == "event" and i["name"] == event)
+        abi_item = cast(ABIEvent, next(i for i in self.contract.abi
+                                       if i.get("type") == "event" and i.get("name") == event))
         params = {"address": self.address, "fromBlock": from_block, "toBlock": to_block,
                   "topics": [to_hex(event_abi_to_log_topic(abi_item)), *topics]}
         logs = call_chain(lambda: self.w3.eth.get_logs(params), self._endpoint)  # type: ignore[arg-type]
@@ -236,7 +238,49 @@ class _Wrapper:
 
 
 # ----------------------------------------------------------------------------------------------- registry
-class IssuerRegistry(_Wrapper):
+class _RegistryReads(_Wrapper):
+    """The reads both registry versions answer."""
+
+    def is_active_ti(self, account: str, block: BlockIdentifier = "latest") -> bool:
+        return bool(self._read(self.contract.functions.isActiveTI(account), block))
+
+    def was_active_ti_at(self, account: str, timestamp: int, block: BlockIdentifier = "latest") -> bool:
+        return bool(self._read(self.contract.functions.wasActiveTIAt(account, timestamp), block))
+
+    def status_at(self, account: str, timestamp: int, block: BlockIdentifier = "latest") -> IssuerStatus:
+        return IssuerStatus(self._read(self.contract.functions.statusAt(account, timestamp), block))
+
+    def get_issuer(self, account: str, block: BlockIdentifier = "latest") -> IssuerEntry:
+        """The entry of `account`; ContractRevert ``UnknownIssuer`` when it has none."""
+        r = self._read(self.contract.functions.getIssuer(account), block)
+        return IssuerEntry(r[0], IssuerKind(r[1]), IssuerStatus(r[2]), _address(r[3]), int(r[4]), int(r[5]),
+                           bytes(r[6]), r[7], r[8], int(r[9]))
+
+    def find_issuer(self, account: str, block: BlockIdentifier = "latest") -> IssuerEntry | None:
+        """The entry of `account`, or None when the registry does not know it."""
+        try:
+            return self.get_issuer(account, block)
+        except ContractRevert as exc:
+            if exc.error == "UnknownIssuer":
+                return None
+            raise
+
+    def history(self, account: str, block: BlockIdentifier = "latest") -> list[StatusChange]:
+        return [StatusChange(int(t), int(b), IssuerStatus(s), _address(by))
+                for t, b, s, by in self._read(self.contract.functions.history(account), block)]
+
+    def accounts(self, block: BlockIdentifier = "latest") -> list[str]:
+        count = int(self._read(self.contract.functions.issuerCount(), block))
+        return [str(self._read(self.contract.functions.issuerAt(i), block)) for i in range(count)]
+
+    def verification_key(self, account: str, key_hash: bytes, block: BlockIdentifier = "latest") -> KeyRecord | None:
+        """The record of one of `account`'s verification keys, or None when it was never added."""
+        r = self._read(self.contract.functions.verificationKey(account, key_hash), block)
+        record = KeyRecord(int(r[0]), int(r[1]), int(r[2]), int(r[3]))
+        return record if record.added_block else None
+
+
+class IssuerRegistry(_RegistryReads):
     """IssuerRegistry 2.x: the accreditation chain RootTAO -> TAO -> TI, its history, issuers' keys."""
 
     def __init__(self, w3: Web3, address: str) -> None:
@@ -263,54 +307,16 @@ class IssuerRegistry(_Wrapper):
     def revoke_verification_key(self, account: str, key_hash: bytes) -> ContractFunction:
         return self.contract.functions.revokeVerificationKey(account, key_hash)
 
-    # reads
-    def is_active_ti(self, account: str, block: BlockIdentifier = "latest") -> bool:
-        return bool(self._read(self.contract.functions.isActiveTI(account), block))
-
-    def status_at(self, account: str, timestamp: int, block: BlockIdentifier = "latest") -> IssuerStatus:
-        return IssuerStatus(self._read(self.contract.functions.statusAt(account, timestamp), block))
-
-    def was_active_ti_at(self, account: str, timestamp: int, block: BlockIdentifier = "latest") -> bool:
-        return bool(self._read(self.contract.functions.wasActiveTIAt(account, timestamp), block))
-
-    def get_issuer(self, account: str, block: BlockIdentifier = "latest") -> IssuerEntry:
-        """The entry of `account`; ContractRevert ``UnknownIssuer`` when it has none."""
-        r = self._read(self.contract.functions.getIssuer(account), block)
-        return IssuerEntry(r[0], IssuerKind(r[1]), IssuerStatus(r[2]), _address(r[3]), int(r[4]), int(r[5]),
-                           bytes(r[6]), r[7], r[8], int(r[9]))
-
-    def find_issuer(self, account: str, block: BlockIdentifier = "latest") -> IssuerEntry | None:
-        """The entry of `account`, or None when the registry does not know it."""
-        try:
-            return self.get_issuer(account, block)
-        except ContractRevert as exc:
-            if exc.error == "UnknownIssuer":
-                return None
-            raise
-
-    def history(self, account: str, block: BlockIdentifier = "latest") -> list[StatusChange]:
-        return [StatusChange(int(t), int(b), IssuerStatus(s), _address(by))
-                for t, b, s, by in self._read(self.contract.functions.history(account), block)]
-
-    def accounts(self, block: BlockIdentifier = "latest") -> list[str]:
-        count = int(self._read(self.contract.functions.issuerCount(), block))
-        return [self._read(self.contract.functions.issuerAt(i), block) for i in range(count)]
-
+    # reads only version 2 answers
     def active_root_tao_count(self, block: BlockIdentifier = "latest") -> int:
         return int(self._read(self.contract.functions.activeRootTAOCount(), block))
-
-    def verification_key(self, account: str, key_hash: bytes, block: BlockIdentifier = "latest") -> KeyRecord | None:
-        """The record of one of `account`'s verification keys, or None when it was never added."""
-        r = self._read(self.contract.functions.verificationKey(account, key_hash), block)
-        record = KeyRecord(int(r[0]), int(r[1]), int(r[2]), int(r[3]))
-        return record if record.added_block else None
 
     def verification_keys(self, account: str, block: BlockIdentifier = "latest") -> list[bytes]:
         count = int(self._read(self.contract.functions.verificationKeyCount(account), block))
         return [bytes(self._read(self.contract.functions.verificationKeyAt(account, i), block)) for i in range(count)]
 
 
-class IssuerRegistryV1(_Wrapper):
+class IssuerRegistryV1(_RegistryReads):
     """Read-only view of a version-1 IssuerRegistry (no verification keys, reasons only as hashes)."""
 
     def __init__(self, w3: Web3, address: str) -> None:
@@ -318,13 +324,6 @@ class IssuerRegistryV1(_Wrapper):
 
     def version(self, block: BlockIdentifier = "latest") -> str:
         return "1"
-
-    get_issuer = IssuerRegistry.get_issuer
-    find_issuer = IssuerRegistry.find_issuer
-    history = IssuerRegistry.history
-    accounts = IssuerRegistry.accounts
-    is_active_ti = IssuerRegistry.is_active_ti
-    was_active_ti_at = IssuerRegistry.was_active_ti_at
 
     def verification_key(self, account: str, key_hash: bytes, block: BlockIdentifier = "latest") -> KeyRecord | None:
         return None  # version 1 binds no keys
@@ -401,7 +400,7 @@ class CredentialAnchor(_Wrapper):
                                  self._endpoint)
         except TransactionNotFound:
             return []
-        out = []
+        out: list[tuple[str, bytes, int]] = []
         for lg in receipt["logs"]:
             if Web3.to_checksum_address(lg["address"]) != self.address:
                 continue

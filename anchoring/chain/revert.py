@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from eth_abi import decode as abi_decode
 from eth_utils import function_signature_to_4byte_selector, to_checksum_address
 from web3.exceptions import ContractLogicError
@@ -10,11 +12,12 @@ from anchoring.chain.artifacts import CONTRACT_NAMES, abi
 from anchoring.errors import ContractRevert
 
 
-def _canonical_type(item: dict) -> str:
-    if item["type"].startswith("tuple"):
+def _canonical_type(item: dict[str, Any]) -> str:
+    kind: str = item["type"]
+    if kind.startswith("tuple"):
         inner = ",".join(_canonical_type(c) for c in item["components"])
-        return f"({inner}){item['type'][5:]}"
-    return item["type"]
+        return f"({inner}){kind[5:]}"
+    return kind
 
 
 def _error_table() -> dict[bytes, tuple[str, list[str], list[str]]]:

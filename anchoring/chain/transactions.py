@@ -8,15 +8,16 @@ Signing and broadcasting are separate steps on purpose: a caller that must survi
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from eth_account.signers.local import LocalAccount
+from hexbytes import HexBytes
 from web3 import Web3
-from web3.contract.contract import ContractFunction
+from web3.contract.contract import ContractConstructor, ContractFunction
 from web3.exceptions import TransactionNotFound
-from web3.types import TxReceipt
+from web3.types import BlockIdentifier, TxParams, TxReceipt
 
 from anchoring.chain.rpc import call_chain
 from anchoring.errors import (
@@ -83,50 +84,55 @@ class TransactionSender:
         return call_chain(fn, self.endpoint)
 
     def next_nonce(self, pending: bool = True) -> int:
-        block = "pending" if pending else "latest"
+        block: BlockIdentifier = "pending" if pending else "latest"
         return self._rpc(lambda: self.w3.eth.get_transaction_count(self.account.address, block))
 
-    def fees(self, latest: dict | None = None) -> dict[str, int]:
+    def fees(self, latest: Mapping[str, Any] | None = None) -> dict[str, int]:
         """EIP-1559 fee fields when the chain has a base fee, a legacy gas price otherwise."""
-        latest = latest or self._rpc(lambda: self.w3.eth.get_block("latest"))
-        base_fee = latest.get("baseFeePerGas")
+        block: Mapping[str, Any] = latest or self._rpc(lambda: self.w3.eth.get_block("latest"))
+        base_fee = block.get("baseFeePerGas")
         if base_fee is None:
-            return {"gasPrice": self._rpc(lambda: self.w3.eth.gas_price)}
+            return {"gasPrice": int(self._rpc(lambda: self.w3.eth.gas_price))}
+        tip: int
         try:
-            tip = self._rpc(lambda: self.w3.eth.max_priority_fee)
+            tip = int(self._rpc(lambda: self.w3.eth.max_priority_fee))
         except ChainRequestFailed:  # endpoints without eth_maxPriorityFeePerGas
             tip = 10**9
-        return {"maxFeePerGas": 2 * base_fee + tip, "maxPriorityFeePerGas": tip}
+        return {"maxFeePerGas": 2 * int(base_fee) + tip, "maxPriorityFeePerGas": tip}
 
-    def estimate(self, call: ContractFunction) -> int:
+    def estimate(self, call: ContractFunction | ContractConstructor) -> int:
         """Gas for `call`, raising ContractRevert (decoded) when it would revert."""
         try:
             return self._rpc(lambda: call.estimate_gas({"from": self.account.address}))
         except ContractRevert as exc:
-            if not exc.raw:  # some nodes return revert data from eth_call only
+            if not exc.raw and isinstance(call, ContractFunction):  # some nodes give revert data to eth_call only
                 try:
                     self._rpc(lambda: call.call({"from": self.account.address}))
                 except ContractRevert as call_exc:
                     raise call_exc from None
             raise
 
-    def sign(self, call: ContractFunction, nonce: int | None = None, gas: int | None = None,
+    def sign(self, call: ContractFunction | ContractConstructor, nonce: int | None = None, gas: int | None = None,
              fees: dict[str, int] | None = None) -> SignedTx:
         """Build and sign `call` without sending it."""
-        latest = self._rpc(lambda: self.w3.eth.get_block("latest")) if gas is None or fees is None else None
+        latest: Mapping[str, Any] | None = None
+        if gas is None or fees is None:
+            latest = self._rpc(lambda: self.w3.eth.get_block("latest"))
         if gas is None:
+            assert latest is not None
             estimate = self.estimate(call)
-            gas = min(int(estimate * GAS_MARGIN), max(estimate, latest["gasLimit"]))
-        tx: dict[str, Any] = {
+            gas = min(int(estimate * GAS_MARGIN), max(estimate, int(latest["gasLimit"])))
+        params: dict[str, Any] = {
             "from": self.account.address,
             "nonce": self.next_nonce() if nonce is None else nonce,
             "gas": gas,
             "chainId": self.chain_id,
             **(fees or self.fees(latest)),
         }
-        tx = call.build_transaction(tx)
-        signed = self.account.sign_transaction(tx)
-        return SignedTx(bytes(signed.raw_transaction), bytes(signed.hash), tx["nonce"], self.account.address, gas)
+        tx = call.build_transaction(cast(TxParams, params))
+        signed = self.account.sign_transaction(cast(dict[str, Any], tx))
+        return SignedTx(bytes(signed.raw_transaction), bytes(signed.hash), int(params["nonce"]),
+                        self.account.address, gas)
 
     def broadcast(self, signed: SignedTx) -> None:
         """Send a signed transaction; sending one the node already knows is not an error."""
@@ -144,14 +150,14 @@ class TransactionSender:
 
     def receipt(self, tx_hash: bytes) -> TxReceipt | None:
         try:
-            return self._rpc(lambda: self.w3.eth.get_transaction_receipt(tx_hash))
+            return self._rpc(lambda: self.w3.eth.get_transaction_receipt(HexBytes(tx_hash)))
         except TransactionNotFound:
             return None
 
     def is_known(self, tx_hash: bytes) -> bool:
         """True while the node still has the transaction (pending or mined)."""
         try:
-            self._rpc(lambda: self.w3.eth.get_transaction(tx_hash))
+            self._rpc(lambda: self.w3.eth.get_transaction(HexBytes(tx_hash)))
             return True
         except TransactionNotFound:
             return False
@@ -187,8 +193,8 @@ class TransactionSender:
 
     def failure_reason(self, tx_hash: bytes, receipt: TxReceipt) -> ContractRevert:
         """Replay a failed transaction at its block to recover the revert reason."""
-        tx = self._rpc(lambda: self.w3.eth.get_transaction(tx_hash))
-        call = {"from": tx["from"], "to": tx["to"], "data": tx["input"], "gas": tx["gas"]}
+        tx = self._rpc(lambda: self.w3.eth.get_transaction(HexBytes(tx_hash)))
+        call = cast(TxParams, {"from": tx["from"], "to": tx["to"], "data": tx["input"], "gas": tx["gas"]})
         try:
             self._rpc(lambda: self.w3.eth.call(call, receipt["blockNumber"] - 1))
         except ContractRevert as exc:
@@ -197,7 +203,7 @@ class TransactionSender:
             return ContractRevert("OutOfGas", {"gas": tx["gas"]})
         return ContractRevert("Reverted without reason", {})
 
-    def transact(self, call: ContractFunction, confirmations: int = 1, timeout: float = 60.0) -> Confirmation:
+    def transact(self, call: ContractFunction | ContractConstructor, confirmations: int = 1, timeout: float = 60.0) -> Confirmation:
         """Sign, send and wait: for one-off operations that need no crash recovery."""
         signed = self.sign(call)
         self.broadcast(signed)

@@ -43,6 +43,6 @@ def to_checksum_address(address: str) -> str:
 
 def is_checksum_address(address: Any) -> bool:
     try:
-        return to_checksum_address(address) == address
+        return bool(to_checksum_address(address) == address)
     except ValueError:
         return False

@@ -102,7 +102,7 @@ def _check_str(s: str, path: str) -> None:
         ) from None
 
 
-def canonicalize(credential: dict) -> bytes:
+def canonicalize(credential: dict[str, Any]) -> bytes:
     """RFC 8785 (JCS) canonical UTF-8 bytes of a credential JSON object.
 
     Raises :class:`CanonicalizationError` (a ``ValueError``) naming the field for: a top level that is
@@ -147,7 +147,7 @@ def _jcs_simple(value: Any, depth: int, max_depth: int = MAX_DEPTH) -> bool:
     if kind is str or kind is bool or value is None:
         return True
     if kind is int:
-        return -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER
+        return bool(-MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER)
     return False
 
 

@@ -13,7 +13,8 @@ __all__ = ["KECCAK_EMPTY", "keccak256"]
 
 def keccak256(data: bytes) -> bytes:
     """Return the 32-byte keccak256 hash of ``data`` (bytes, bytearray or memoryview)."""
-    return _keccak_256(data).digest()
+    digest: bytes = _keccak_256(data).digest()
+    return digest
 
 
 #: keccak256(b"") - a well-known constant, used by the tests as a sanity check of the backend.

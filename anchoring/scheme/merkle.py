@@ -74,12 +74,14 @@ def _check_node(x: Any, what: str = "node") -> None:
 def leaf_hash(digest: bytes) -> bytes:
     """``keccak256(keccak256(abi.encode(bytes32 digest)))``."""
     _check_node(digest, "digest")
-    return _k(_k(digest).digest()).digest()
+    leaf: bytes = _k(_k(digest).digest()).digest()
+    return leaf
 
 
 def node_hash(a: bytes, b: bytes) -> bytes:
     """``keccak256`` of the sorted pair, as OpenZeppelin ``Hashes.commutativeKeccak256``."""
-    return _k(a + b if a < b else b + a).digest()
+    node: bytes = _k(a + b if a < b else b + a).digest()
+    return node
 
 
 def process_proof(leaf: bytes, proof: Sequence[bytes]) -> bytes:
@@ -408,7 +410,7 @@ class MerkleTree:
                 raise MerkleTreeError("tree data does not match its digests")
         return t
 
-    def to_oz_dump(self) -> dict:
+    def to_oz_dump(self) -> dict[str, Any]:
         """OZ ``StandardMerkleTree.dump()`` format (``standard-v1``), loadable by ``StandardMerkleTree.load``."""
         last = len(self._tree) - 1
         return {
@@ -422,7 +424,7 @@ class MerkleTree:
         }
 
     @classmethod
-    def from_oz_dump(cls, dump: dict) -> MerkleTree:
+    def from_oz_dump(cls, dump: dict[str, Any]) -> MerkleTree:
         """Load an OZ ``standard-v1`` dump with leaf encoding ``["bytes32"]``; validated fully (as OZ ``load``)."""
         if dump.get("format") != "standard-v1":
             raise MerkleTreeError(f"unknown format {dump.get('format')!r}")

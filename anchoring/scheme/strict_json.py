@@ -33,7 +33,7 @@ class NonJsonConstant(FormatError):
         super().__init__("", f"{name} is not valid JSON")
 
 
-def no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict:
+def no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     """An `object_pairs_hook` for json.loads that raises DuplicateKey."""
     out = dict(pairs)  # built in C; the Python scan runs only when a key repeated
     if len(out) != len(pairs):

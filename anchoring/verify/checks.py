@@ -23,14 +23,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from anchoring.bundle import BundleFormatError, ProofBundle
+from anchoring.bundle import AnyBundle, BundleFormatError, Inclusion
 from anchoring.bundle import load as load_bundle
 from anchoring.bundle import loads as loads_bundle
-from anchoring.bundle.v1 import BUNDLE_FORMAT, Anchor, well_formed
+from anchoring.bundle import v2 as bundle_v2
+from anchoring.bundle.v1 import BUNDLE_FORMAT, Anchor, ProofBundle, well_formed
 from anchoring.chain.contracts import AnchorRecord, CredentialStatus, IssuerEntry, IssuerStatus, StatusChange
 from anchoring.chain.deployment import ContractSet
 from anchoring.errors import ChainError, FormatError, WrongChain
-from anchoring.scheme.digest import credential_digest
+from anchoring.scheme.digest import DigestRule, digest_of
 from anchoring.scheme.encoding import to_hex
 from anchoring.scheme.jcs import MAX_DEPTH, CanonicalizationError, canonicalize, fast_canonicalize
 from anchoring.scheme.merkle import verify_proof
@@ -67,19 +68,27 @@ def stated_issuer_ids(credential: Any) -> list[str]:
 
 
 @dataclass
+class AnchorEvidence:
+    """What the chain says about one inclusion (one anchoring issuer) of the bundle."""
+
+    inclusion: Inclusion
+    contracts: ContractSet | None = None
+    record: AnchorRecord | None = None
+    entry: IssuerEntry | None = None
+    entry_known: bool = False  # the registry answered (entry may still be None: not registered)
+    history: list[StatusChange] = field(default_factory=list)
+
+
+@dataclass
 class Evidence:
     """What the checks of one bundle establish, shared with the checks that depend on it and the summary."""
 
     source: Any
-    bundle: ProofBundle | None = None
+    bundle: AnyBundle | None = None
     canonical: bytes | None = None
     checks: dict[str, Check] = field(default_factory=dict)
     summary: dict[str, Any] = field(default_factory=dict)
-    contracts: ContractSet | None = None
-    anchor: AnchorRecord | None = None
-    entry: IssuerEntry | None = None
-    entry_known: bool = False  # the registry answered (entry may still be None: not registered)
-    history: list[StatusChange] = field(default_factory=list)
+    anchors: list[AnchorEvidence] = field(default_factory=list)
 
     def add(self, check: Check) -> None:
         self.checks[check.name] = check
@@ -91,6 +100,20 @@ class Evidence:
 
 def _chain_error(name: str, exc: ChainError, chain: ChainContext) -> Check:
     return Check(name, ERROR, f"could not ask the chain: {chain.describe(exc)}", {"error": type(exc).__name__})
+
+
+_RANK = {PASS: 0, ERROR: 1, FAIL: 2}
+
+
+def combine(name: str, parts: list[tuple[str, Check]]) -> Check:
+    """One check from the same check of each inclusion: the worst status, every issuer's reason."""
+    if len(parts) == 1:
+        return parts[0][1]
+    status = max((c.status for _, c in parts), key=_RANK.__getitem__)
+    shown = [(who, c) for who, c in parts if c.status == status]
+    reason = "; ".join(f"{who}: {c.reason}" for who, c in shown)
+    return Check(name, status, reason, {"anchors": [{"issuer": who, "status": c.status, "reason": c.reason,
+                                                     **c.details} for who, c in parts]})
 
 
 # ---------------------------------------------------------------------------------------------- offline
@@ -123,8 +146,8 @@ def _fast_load(obj: Any) -> tuple[ProofBundle, bytes] | None:
 def check_format(ev: Evidence) -> Check:
     obj = ev.source
     try:
-        if isinstance(obj, ProofBundle):
-            bundle = obj
+        if isinstance(obj, (ProofBundle, bundle_v2.ProofBundle)):
+            bundle: AnyBundle = obj
         else:
             if isinstance(obj, (str, bytes, bytearray)):
                 try:  # strict as bundle.loads: no duplicate keys, no NaN / Infinity
@@ -135,7 +158,7 @@ def check_format(ev: Evidence) -> Check:
             if fast is not None:
                 bundle, ev.canonical = fast
             elif isinstance(obj, (str, bytes, bytearray)):
-                bundle = loads_bundle(obj, check_integrity=False)
+                bundle = loads_bundle(bytes(obj) if isinstance(obj, bytearray) else obj, check_integrity=False)
             else:
                 bundle = load_bundle(obj, check_integrity=False)
     except BundleFormatError as exc:
@@ -143,6 +166,7 @@ def check_format(ev: Evidence) -> Check:
     except FormatError as exc:  # e.g. "0x..\n" passes the schema's `$` but not from_hex
         return Check("format", FAIL, f"not a valid proof bundle: {exc}", {"field": exc.field or ""})
     ev.bundle = bundle
+    ev.anchors = [AnchorEvidence(inc) for inc in bundle.inclusions]
     return Check("format", PASS, f"a well-formed {bundle.format} bundle", {"format": bundle.format})
 
 
@@ -150,27 +174,38 @@ def check_integrity(ev: Evidence) -> Check:
     b = ev.bundle
     if b is None:
         return skipped("integrity", ["format"])
-    canonical = ev.canonical if ev.canonical is not None else canonicalize(b.credential)
-    recomputed = credential_digest(b.salt, canonical)
+    rule = b.digest_rule
+    recomputed = digest_of(rule, b.credential, b.salt, ev.canonical)
     if recomputed != b.digest and ev.canonical is not None:  # never let the fast path decide a failure
-        recomputed = credential_digest(b.salt, canonicalize(b.credential))
+        recomputed = digest_of(rule, b.credential, b.salt)
+    what = _RULE_TEXT[rule]
     if recomputed == b.digest:
-        return Check("integrity", PASS, "keccak256(salt || JCS(credential)) equals the digest",
-                     {"digest": to_hex(recomputed)})
-    return Check("integrity", FAIL, "keccak256(salt || JCS(credential)) does not equal the bundle's digest: "
-                                    "the credential, the salt or the digest was altered",
-                 {"expected": to_hex(b.digest), "recomputed": to_hex(recomputed)})
+        return Check("integrity", PASS, f"{what} equals the digest", {"digest": to_hex(recomputed),
+                                                                       "digest_rule": rule.value})
+    return Check("integrity", FAIL, f"{what} does not equal the bundle's digest: the credential"
+                                    f"{', the salt' if rule == DigestRule.SALTED_JCS else ''} or the digest was "
+                                    "altered", {"expected": to_hex(b.digest), "recomputed": to_hex(recomputed),
+                                                "digest_rule": rule.value})
+
+
+_RULE_TEXT = {DigestRule.SALTED_JCS: "keccak256(salt || JCS(credential))", DigestRule.JCS: "keccak256(JCS(credential))",
+              DigestRule.COMPACT: "keccak256(credential as issued)"}
 
 
 def check_inclusion(ev: Evidence) -> Check:
     b = ev.bundle
     if b is None:
         return skipped("inclusion", ["format"])
-    if verify_proof(b.root, b.digest, b.proof):
-        return Check("inclusion", PASS, f"the proof ({plural(len(b.proof), 'node')}) folds from the digest's leaf "
-                                        "to the root", {"root": to_hex(b.root), "proof_length": len(b.proof)})
-    return Check("inclusion", FAIL, "the proof does not lead from the digest's leaf to the root",
-                 {"root": to_hex(b.root)})
+    parts = []
+    for inc in b.inclusions:
+        if verify_proof(inc.root, b.digest, inc.proof):
+            parts.append((inc.issuer, Check("inclusion", PASS, f"the proof ({plural(len(inc.proof), 'node')}) folds "
+                                                               "from the digest's leaf to the root",
+                                            {"root": to_hex(inc.root), "proof_length": len(inc.proof)})))
+        else:
+            parts.append((inc.issuer, Check("inclusion", FAIL, "the proof does not lead from the digest's leaf to "
+                                                               "the root", {"root": to_hex(inc.root)})))
+    return combine("inclusion", parts)
 
 
 def parse_offline(source: Any) -> Evidence:
@@ -184,43 +219,41 @@ def parse_offline(source: Any) -> Evidence:
 
 
 # ---------------------------------------------------------------------------------------------- online
-def check_anchored(ev: Evidence, chain: ChainContext) -> Check:
-    b = ev.bundle
-    if b is None:
-        return skipped("anchored", ["format"])
+def _anchored(ae: AnchorEvidence, chain: ChainContext) -> Check:
+    inc = ae.inclusion
     try:
         chain_id, head = chain.chain_id, chain.head
-        if b.anchor.chain_id != chain_id:
-            raise WrongChain(f"the bundle was anchored on chain {b.anchor.chain_id}; the verifier is connected "
-                             f"to chain {chain_id}: use an RPC endpoint and deployment for that chain")
-        ev.contracts = chain.contracts_for(b.anchor.contract)
-        ev.anchor = chain.anchor_of(ev.contracts, b.anchor.issuer, b.root)
+        if inc.chain_id != chain_id:
+            raise WrongChain(f"the bundle was anchored on chain {inc.chain_id}; the verifier is connected to chain "
+                             f"{chain_id}: use an RPC endpoint and deployment for that chain")
+        ae.contracts = chain.contracts_for(inc.contract)
+        if inc.contract_version is not None and inc.contract_version != ae.contracts.version:
+            raise WrongChain(f"the bundle says CredentialAnchor {inc.contract} is version {inc.contract_version}, "
+                             f"the verifier's deployment file says {ae.contracts.version}")
+        ae.record = chain.anchor_of(ae.contracts, inc.issuer, inc.root)
     except ChainError as exc:
-        ev.anchor = None
+        ae.record = None
         return _chain_error("anchored", exc, chain)
-    record = ev.anchor
+    record = ae.record
     if record is None:
-        return Check("anchored", FAIL, f"{b.anchor.issuer} never anchored this root in CredentialAnchor "
-                                       f"{ev.contracts.credential_anchor} on chain {chain_id}",
-                     {"root": to_hex(b.root), "issuer": b.anchor.issuer})
+        return Check("anchored", FAIL, f"{inc.issuer} never anchored this root in CredentialAnchor "
+                                       f"{ae.contracts.credential_anchor} on chain {chain_id}",
+                     {"root": to_hex(inc.root), "issuer": inc.issuer})
     confirmations = head - record.block_number + 1
     details: dict[str, Any] = {
         "issuer": record.issuer, "anchored_at": record.anchored_at, "anchored_at_iso": iso_time(record.anchored_at),
         "block": record.block_number, "head": head, "confirmations": confirmations,
-        "contract_version": ev.contracts.version,
+        "contract_version": ae.contracts.version,
     }
     if record.leaf_count is not None:
         details["leaf_count"] = record.leaf_count
     notes = []
-    if b.anchor.block_number != record.block_number:
-        notes.append(f"bundle says block {b.anchor.block_number}")
-    if b.anchor.anchored_at != record.anchored_at:
-        notes.append(f"bundle says time {b.anchor.anchored_at}")
+    if inc.block_number != record.block_number:
+        notes.append(f"bundle says block {inc.block_number}")
+    if inc.anchored_at != record.anchored_at:
+        notes.append(f"bundle says time {inc.anchored_at}")
     if notes:
         details["bundle_differs"] = notes  # chain values are authoritative; reported, not failed
-    ev.summary.update({"issuer_address": record.issuer, "anchored_at": record.anchored_at,
-                       "anchored_at_iso": iso_time(record.anchored_at), "block": record.block_number,
-                       "confirmations": confirmations})
     if confirmations < chain.min_confirmations:
         return Check("anchored", ERROR, f"anchored in block {record.block_number} but only {confirmations} of "
                                         f"{chain.min_confirmations} confirmations yet: try again later", details)
@@ -228,17 +261,29 @@ def check_anchored(ev: Evidence, chain: ChainContext) -> Check:
                                    f"{record.block_number} ({plural(confirmations, 'confirmation')})", details)
 
 
-def check_issuer_trusted(ev: Evidence, chain: ChainContext) -> Check:
-    record, contracts = ev.anchor, ev.contracts
+def check_anchored(ev: Evidence, chain: ChainContext) -> Check:
+    if ev.bundle is None:
+        return skipped("anchored", ["format"])
+    check = combine("anchored", [(ae.inclusion.issuer, _anchored(ae, chain)) for ae in ev.anchors])
+    first = ev.anchors[0].record
+    if first is not None:
+        ev.summary.update({"issuer_address": first.issuer, "anchored_at": first.anchored_at,
+                           "anchored_at_iso": iso_time(first.anchored_at), "block": first.block_number,
+                           "confirmations": chain.head - first.block_number + 1})
+    return check
+
+
+def _issuer_trusted(ae: AnchorEvidence, chain: ChainContext) -> Check:
+    record, contracts = ae.record, ae.contracts
     if record is None or contracts is None:
         return skipped("issuer_trusted", ["anchored"])
     try:
-        ev.entry = chain.issuer(contracts, record.issuer)
-        ev.history = chain.history(contracts, record.issuer) if ev.entry is not None else []
+        ae.entry = chain.issuer(contracts, record.issuer)
+        ae.history = chain.history(contracts, record.issuer) if ae.entry is not None else []
     except ChainError as exc:
         return _chain_error("issuer_trusted", exc, chain)
-    ev.entry_known = True
-    entry = ev.entry
+    ae.entry_known = True
+    entry = ae.entry
     details: dict[str, Any] = {"issuer": record.issuer, "at": record.anchored_at,
                                "at_iso": iso_time(record.anchored_at), "registry": contracts.issuer_registry}
     if entry is None:
@@ -246,8 +291,7 @@ def check_issuer_trusted(ev: Evidence, chain: ChainContext) -> Check:
                                              f"{contracts.issuer_registry}", details)
     details.update({"did": entry.did, "kind": entry.kind.label, "current_status": entry.status.label,
                     "accreditor": entry.accreditor})
-    ev.summary.update({"issuer_did": entry.did, "issuer_status": entry.status.label})
-    verdict = trusted_at_anchoring(entry, ev.history, record)
+    verdict = trusted_at_anchoring(entry, ae.history, record)
     if not verdict.trusted:
         details["status_at_anchoring"] = verdict.status.label
         return Check("issuer_trusted", FAIL, f"{entry.did} ({record.issuer}) was not an active trusted issuer at "
@@ -258,16 +302,23 @@ def check_issuer_trusted(ev: Evidence, chain: ChainContext) -> Check:
                  details)
 
 
-def check_not_revoked(ev: Evidence, chain: ChainContext) -> Check:
-    b, record, contracts = ev.bundle, ev.anchor, ev.contracts
+def check_issuer_trusted(ev: Evidence, chain: ChainContext) -> Check:
+    check = combine("issuer_trusted", [(ae.inclusion.issuer, _issuer_trusted(ae, chain)) for ae in ev.anchors])
+    first = ev.anchors[0].entry if ev.anchors else None
+    if first is not None:
+        ev.summary.update({"issuer_did": first.did, "issuer_status": first.status.label})
+    return check
+
+
+def _not_revoked(ev: Evidence, ae: AnchorEvidence, chain: ChainContext) -> Check:
+    b, record, contracts = ev.bundle, ae.record, ae.contracts
     deps = [n for n in ("inclusion",) if not ev.passed(n)] + ([] if record is not None else ["anchored"])
     if deps or b is None or record is None or contracts is None:
         return skipped("not_revoked", deps or ["anchored"])
     try:
-        st = chain.status_of(contracts, record.issuer, b.root, b.digest)
+        st = chain.status_of(contracts, record.issuer, ae.inclusion.root, b.digest)
     except ChainError as exc:
         return _chain_error("not_revoked", exc, chain)
-    ev.summary["status"] = st.status.label
     if st.status == CredentialStatus.VALID:
         detail: dict[str, Any] = {"status": st.status.label}
         if st.block:
@@ -279,20 +330,29 @@ def check_not_revoked(ev: Evidence, chain: ChainContext) -> Check:
                                       f"(block {st.block}), reason code {st.reason}", detail)
 
 
-def check_issuer_matches(ev: Evidence, chain: ChainContext) -> Check:
-    b = ev.bundle
-    stated = stated_issuer_ids(b.credential) if b is not None else []
+def check_not_revoked(ev: Evidence, chain: ChainContext) -> Check:
+    check = combine("not_revoked", [(ae.inclusion.issuer, _not_revoked(ev, ae, chain)) for ae in ev.anchors])
+    status = check.details.get("status")
+    if isinstance(status, str):
+        ev.summary["status"] = status
+    elif "anchors" in check.details:
+        worst = [a.get("status") for a in check.details["anchors"] if a.get("status") in ("revoked", "suspended")]
+        ev.summary["status"] = worst[0] if worst else "valid"
+    return check
+
+
+def _issuer_matches(ev: Evidence, ae: AnchorEvidence, stated: list[str]) -> Check:
     deps = [] if ev.passed("integrity") else ["integrity"]
-    if ev.anchor is None:
+    if ae.record is None:
         deps.append("anchored")
-    elif not ev.entry_known:
+    elif not ae.entry_known:
         deps.append("issuer_trusted")
     if deps:
         return skipped("issuer_matches", deps)
-    entry = ev.entry
+    entry = ae.entry
     if entry is None:
-        return Check("issuer_matches", FAIL, f"the anchoring address {ev.anchor.issuer if ev.anchor else ''} has "
-                                             "no registry entry, so no DID to compare with", {"stated": stated})
+        return Check("issuer_matches", FAIL, f"the anchoring address {ae.inclusion.issuer} has no registry entry, "
+                                             "so no DID to compare with", {"stated": stated})
     details = {"stated": stated, "registry_did": entry.did}
     if entry.did in stated:
         return Check("issuer_matches", PASS, f"the credential's issuer {entry.did} is the registry DID of the "
@@ -302,6 +362,11 @@ def check_issuer_matches(ev: Evidence, chain: ChainContext) -> Check:
                      details)
     return Check("issuer_matches", FAIL, f"the credential says it was issued by {stated[0]}, but the anchoring "
                                          f"address is registered as {entry.did}", details)
+
+
+def check_issuer_matches(ev: Evidence, chain: ChainContext) -> Check:
+    stated = stated_issuer_ids(ev.bundle.credential) if ev.bundle is not None else []
+    return combine("issuer_matches", [(ae.inclusion.issuer, _issuer_matches(ev, ae, stated)) for ae in ev.anchors])
 
 
 #: the chain checks, in report order
@@ -315,14 +380,19 @@ def online_checks(ev: Evidence, chain: ChainContext) -> None:
             ev.add(skipped(name, ["format"]))
         return
     b = ev.bundle
-    ev.summary.update({"digest": to_hex(b.digest), "root": to_hex(b.root), "chain_id": b.anchor.chain_id,
-                       "contract": b.anchor.contract, "tx_hash": to_hex(b.anchor.tx_hash),
+    first = b.inclusions[0]
+    ev.summary.update({"digest": to_hex(b.digest), "root": to_hex(first.root), "chain_id": first.chain_id,
+                       "contract": first.contract, "tx_hash": to_hex(first.tx_hash),
                        "credential": credential_summary(b.credential)})
+    if len(b.inclusions) > 1:
+        ev.summary["anchoring_issuers"] = [inc.issuer for inc in b.inclusions]
     for check in ONLINE_CHECKS:
         ev.add(check(ev, chain))
 
 
-def credential_summary(credential: dict[str, Any]) -> dict[str, Any]:
+def credential_summary(credential: dict[str, Any] | str) -> dict[str, Any]:
+    if not isinstance(credential, dict):
+        return {"form": "compact"}
     out: dict[str, Any] = {}
     for key in ("id", "type", "name", "validFrom", "issuanceDate"):
         if key in credential and isinstance(credential[key], (str, list)):

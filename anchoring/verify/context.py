@@ -208,12 +208,12 @@ class ChainContext:
             else:
                 issuer, root = item
                 try:
-                    found = self.anchor_of(contracts, issuer, root)
+                    looked_up = self.anchor_of(contracts, issuer, root)
                 except ChainError:
                     continue  # reported by the anchored check
-                if found is None:
+                if looked_up is None:
                     continue
-                record = found
+                record = looked_up
             key = (contracts.credential_anchor, issuer.lower(), root)
             if key not in self._statuses:
                 pairs[key] = record

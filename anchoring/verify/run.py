@@ -65,7 +65,8 @@ def _prefetch(evidence: list[Evidence], chain: ChainContext) -> None:
     keys: dict[tuple[str, str, bytes], None] = {}
     for ev in evidence:
         if ev.bundle is not None:
-            keys[(ev.bundle.anchor.contract, ev.bundle.anchor.issuer, ev.bundle.root)] = None
+            for inc in ev.bundle.inclusions:
+                keys[(inc.contract, inc.issuer, inc.root)] = None
     if not keys:
         return
     try:
