@@ -216,9 +216,7 @@ def test_bulk_revocation_of_1000(dev_network, tmp_path):
         harness.stop()
 
 
-def test_crash_between_write_ahead_and_broadcast(dev_network, tmp_path, monkeypatch):
-    import node.pipeline.revoker as revoker_module
-
+def test_crash_between_write_ahead_and_broadcast(dev_network, tmp_path):
     harness = EmbeddedNode(node_settings(tmp_path, dev_network.chain.rpc_url, dev_network.deployment,
                                         dev_network.issuer.key), pipeline=False)
     try:
@@ -242,8 +240,7 @@ def test_crash_between_write_ahead_and_broadcast(dev_network, tmp_path, monkeypa
             [tx] = s.exec(select(StatusTx)).all()
             assert tx.state == "submitted" and tx.tx_hash and tx.nonce is not None  # written ahead
             assert real.sender.receipt(from_hex(tx.tx_hash)) is None  # never reached the chain
-        monkeypatch.setattr(revoker_module, "DROP_GRACE_SECONDS", 0.0)
-        restarted = rt.revoker()
+        restarted = rt.revoker(drop_grace_seconds=0.0)  # the write-ahead tx is unknown: dropped at once
         deadline = time.monotonic() + 30
         while not harness.http.get(f"/v1/revocations/{r.json()['requestId']}").json()["done"]:
             restarted.run_pass()
@@ -325,11 +322,9 @@ def test_cli_revoke_with_file_and_suspend(node, dev_network, tmp_path):
     assert states == [ChainStatus.REVOKED, ChainStatus.SUSPENDED, ChainStatus.SUSPENDED]
 
 
-def test_reorg_that_drops_a_revocation_is_detected_and_resent(tmp_path, monkeypatch):
-    import node.pipeline.revoker as revoker_module
+def test_reorg_that_drops_a_revocation_is_detected_and_resent(tmp_path):
     from tests.test_e2e import PrivateNode
 
-    monkeypatch.setattr(revoker_module, "DROP_GRACE_SECONDS", 0.0)
     p = PrivateNode(tmp_path)
     try:
         anchorer = p.node.runtime.anchorer()
@@ -337,7 +332,7 @@ def test_reorg_that_drops_a_revocation_is_detected_and_resent(tmp_path, monkeypa
             anchorer.run_pass()
         r = p.node.http.post(f"/v1/credentials/{p.digest}/revoke", json={"reason": "superseded"})
         assert r.status_code == 202, r.text
-        revoker = p.node.runtime.revoker()
+        revoker = p.node.runtime.revoker(drop_grace_seconds=0.0)
         snapshot = p.w3.provider.make_request("evm_snapshot", [])["result"]
         for _ in range(2):
             revoker.run_pass()
