@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, Protocol
@@ -143,11 +143,16 @@ def label(record: Any) -> str:
     return f"{machine_of(record).name} {record.id if record.id is not None else '(new)'}"
 
 
-def transition(record: Any, to_state: str) -> None:
+def transition(record: Any, to_state: str, *, expect: Collection[str | None] | None = None) -> None:
     """Move ``record`` to ``to_state`` if its kind's table allows it, else raise ``InvalidTransition``.
-    The one checker for batches, status transactions, publications and status changes."""
+    The one checker for batches, status transactions, publications and status changes. ``expect`` narrows the
+    states a step may start from where one pair of states serves two steps (confirmed -> submitted is a re-org,
+    never a new submission)."""
     machine = machine_of(record)
     from_state = record.state
+    if expect is not None and from_state not in expect:
+        shown = ", ".join(s or "new" for s in sorted(expect, key=lambda s: s or ""))
+        raise InvalidTransition(label(record), from_state, to_state, f"this step starts from {shown}")
     if not machine.allows(from_state, to_state):
         allowed = sorted(machine.transitions.get(from_state, ()))
         raise InvalidTransition(label(record), from_state, to_state,
@@ -157,9 +162,7 @@ def transition(record: Any, to_state: str) -> None:
 
 def stay(record: Any, state: str) -> None:
     """Check that ``record`` is in ``state`` and may stay there with a note (a self-loop of its table)."""
-    if record.state != state:
-        raise InvalidTransition(label(record), record.state, state, f"expected {state}")
-    transition(record, state)
+    transition(record, state, expect=(state,))
 
 
 # ------------------------------------------------------------------------------------- the shared row updates
@@ -177,7 +180,8 @@ class Submission:
 def stamp_submission(record: Any, sub: Submission, now: datetime | None = None) -> None:
     """-> submitted, naming the transaction: nonce, tx hash, chain, contract, fencing token, ``submitted_at``.
     Block fields and depth start empty."""
-    transition(record, machine_of(record).submitted)
+    machine = machine_of(record)
+    transition(record, machine.submitted, expect=set(machine.transitions) - {machine.confirmed})
     record.nonce = sub.nonce
     record.tx_hash = sub.tx_hash.lower() if sub.tx_hash else sub.tx_hash
     if sub.chain_id is not None:
@@ -206,7 +210,8 @@ def stamp_depth(record: Any, confirmations: int, block_number: int | None = None
 def stamp_confirmed(record: Any, *, block_number: int | None, block_hash: str | None, confirmations: int = 0,
                     gas_used: int | None = None, now: datetime | None = None) -> None:
     """submitted -> confirmed. Block fields stay empty for a row confirmed from chain state without a receipt."""
-    transition(record, machine_of(record).confirmed)
+    machine = machine_of(record)
+    transition(record, machine.confirmed, expect=(machine.submitted,))
     record.block_number = block_number
     record.block_hash = block_hash.lower() if block_hash else block_hash
     record.confirmations = confirmations
@@ -217,13 +222,15 @@ def stamp_confirmed(record: Any, *, block_number: int | None, block_hash: str | 
 
 def stamp_dropped(record: Any, reason: str, to_state: str | None = None) -> None:
     """submitted -> the kind's dropped state (or ``to_state``, e.g. failed), with the reason."""
-    transition(record, to_state or machine_of(record).dropped)
+    machine = machine_of(record)
+    transition(record, to_state or machine.dropped, expect=(machine.submitted,))
     record.last_error = reason[:4000]
 
 
 def stamp_reorged(record: Any, reason: str) -> None:
     """confirmed -> submitted: the confirming block left the canonical chain."""
-    transition(record, machine_of(record).submitted)
+    machine = machine_of(record)
+    transition(record, machine.submitted, expect=(machine.confirmed,))
     record.block_number = record.block_hash = None
     record.confirmations = 0
     record.confirmed_at = None

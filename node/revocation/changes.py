@@ -64,7 +64,7 @@ def record_tx_submission(session: Session, changes: list[StatusChange], *, nonce
                   reason=first.reason, size=len(changes), state=NEW)
     stamp_submission(tx, Submission(nonce, tx_hash, chain_id, contract_address, fence_token))
     for ch in changes:
-        transition(ch, ChangeState.submitted.value)
+        transition(ch, ChangeState.submitted.value, expect=(ChangeState.queued.value,))
     session.add(tx)
     session.flush()
     for ch in changes:
@@ -133,7 +133,7 @@ def record_tx_reorg(session: Session, tx: StatusTx, reason: str) -> None:
     stamp_reorged(tx, reason)
     session.add(tx)
     for ch in tx_changes(session, tx):
-        transition(ch, ChangeState.submitted.value)
+        transition(ch, ChangeState.submitted.value, expect=(ChangeState.confirmed.value,))
         ch.confirmed_at = None
         session.add(ch)
         session.flush()
