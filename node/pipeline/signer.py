@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from node.pipeline.locks import anchorer_lock
-from node.pipeline.outbox import InvalidTransition, Outbox, PassResult
+from node.pipeline.outbox import FenceLost, InvalidTransition, Outbox, PassResult
 from node.pipeline.retry import RetryLoop
 
 
@@ -40,7 +40,7 @@ class SignerLoop(RetryLoop):
     def __init__(self, passes: SignerPasses | Outbox, engine: Engine, interval: float = 0.25,
                  max_backoff: float = 10.0):
         super().__init__("signer", lambda: passes.run_pass().progressed, interval, max_backoff,
-                         expected=(InvalidTransition, sa.exc.OperationalError))
+                         expected=(InvalidTransition, FenceLost, sa.exc.OperationalError))
         self.passes = passes
         self.engine = engine
 
