@@ -304,7 +304,7 @@ class Outbox(ABC):
     does not know may still be on its way. ``fence`` is the lease seam (see ``Fence``)."""
 
     machine: ClassVar[StateMachine]
-    model: ClassVar[type]
+    model: ClassVar[Any]  # the table: issuer_id, state, block_number and the write-ahead fields
     drop_grace_seconds: float = DROP_GRACE_SECONDS
     max_in_flight: int = MAX_IN_FLIGHT
     #: revert reasons that may mean an earlier transaction of ours already did the work: try ``adopt`` first
@@ -493,7 +493,7 @@ class Outbox(ABC):
                 if record is None:
                     return
                 in_flight += 1
-                nonce += 1
+                nonce = signed.nonce + 1
 
     def send(self, session: Session, item, signed: SignedTx, result: PassResult):
         """Write-ahead commit, fence check, broadcast. Returns the row, or None when the nonce was taken."""
