@@ -74,14 +74,6 @@ def private_node(tmp_path):
     node.close()
 
 
-@pytest.fixture()
-def no_drop_grace(monkeypatch):
-    """Treat an unknown transaction as dropped at once instead of after the grace period."""
-    import node.pipeline.anchorer as anchorer_module
-
-    monkeypatch.setattr(anchorer_module, "DROP_GRACE_SECONDS", 0.0)
-
-
 def test_issue_anchor_and_prove_on_chain(node, dev_network):
     digests = [node.issue(credential(i)) for i in range(5)]
     proofs = node.wait_anchored(digests)
@@ -144,13 +136,13 @@ def w3_receipt_ok(anchorer: Anchorer, tx_hash: str) -> bool:
     return receipt is not None and receipt["status"] == 1
 
 
-def test_crash_before_broadcast_resubmits_once(dev_network, tmp_path, no_drop_grace):
+def test_crash_before_broadcast_resubmits_once(dev_network, tmp_path):
     harness = EmbeddedNode(node_settings(tmp_path, dev_network.chain.rpc_url, dev_network.deployment,
                                         dev_network.issuer.key), pipeline=False)
     try:
         digest = harness.issue(credential(1))
         assert seal_due_batches(harness.runtime.factory, harness.settings, force=True)
-        anchorer = harness.runtime.anchorer()
+        anchorer = harness.runtime.anchorer(drop_grace_seconds=0.0)  # the restart treats unknown as dropped at once
         crashing = Anchorer(anchorer.session_factory, CrashBeforeBroadcast(anchorer.sender.w3, anchorer.sender.account),
                             anchorer.anchor, anchorer.issuer_id)
         with pytest.raises(SystemExit):
@@ -243,9 +235,9 @@ def test_chain_outage_queues_then_anchors(tmp_path):
         chain.stop()
 
 
-def test_reorg_that_drops_an_anchor_is_detected_and_reanchored(private_node, no_drop_grace):
+def test_reorg_that_drops_an_anchor_is_detected_and_reanchored(private_node):
     p = private_node
-    anchorer = p.node.runtime.anchorer()
+    anchorer = p.node.runtime.anchorer(drop_grace_seconds=0.0)
     snapshot = p.w3.provider.make_request("evm_snapshot", [])["result"]
     for _ in range(2):
         anchorer.run_pass()

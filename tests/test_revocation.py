@@ -18,7 +18,7 @@ from node.revocation.changes import (
 )
 from node.revocation.reasons import REASONS, parse_reason
 from node.storage.models import Batch
-from node.storage.revocation_tables import CredentialStatusState, StatusChange
+from node.storage.revocation_tables import CredentialStatusState, StatusChange, TxState
 from tests.db_fixtures import count_rows, make_issuer
 
 PROBLEM = "application/problem+json"
@@ -170,3 +170,29 @@ def test_state_machine(client, issuer, session_factory, settings, engine):
     assert failed.confirmed == "valid" and failed.target == "valid"  # it may be asked for again
     r = client.post(f"/v1/credentials/{digests[4]}/revoke", headers=issuer.headers)
     assert r.status_code == 202 and r.json()["queued"] == 1
+
+
+def test_status_tx_steps_are_checked(client, issuer, session_factory, settings):
+    from node.pipeline.outbox import InvalidTransition
+    from node.revocation.changes import record_tx_reorg
+
+    digests = issue_anchored(client, issuer, session_factory, settings, 3)
+    client.post("/v1/revocations", headers=issuer.headers, json={"action": "revoke", "digests": digests})
+    with session_factory() as s:
+        changes = open_changes(s, issuer.id)
+        tx = record_tx_submission(s, changes[:2], nonce=1, tx_hash="0x" + "cd" * 32, chain_id=31337,
+                                  contract_address=None)
+        assert tx.submitted_at is not None and tx.confirmations == 0
+        with pytest.raises(InvalidTransition, match="status change .*: submitted -> submitted"):
+            record_tx_submission(s, changes[:1], nonce=2, tx_hash="0x" + "ce" * 32, chain_id=31337,
+                                 contract_address=None)
+        s.rollback()
+        tx = s.get(type(tx), tx.id)
+        with pytest.raises(InvalidTransition, match="status tx .*: submitted -> submitted .*starts from confirmed"):
+            record_tx_reorg(s, tx, "not confirmed")
+        record_tx_dropped(s, tx, "gone")
+        with pytest.raises(InvalidTransition, match="dropped -> confirmed"):
+            record_tx_confirmed(s, tx, block_number=1, block_hash="0x" + "01" * 32, gas_used=1)
+        with pytest.raises(InvalidTransition, match="dropped -> failed"):
+            record_tx_dropped(s, tx, "again", TxState.failed)
+        assert len(open_changes(s, issuer.id)) == 3  # the dropped transaction's changes are queued again

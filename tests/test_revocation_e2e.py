@@ -18,18 +18,19 @@ from anchoring.chain.contracts import CredentialAnchor, IssuerKind
 from anchoring.chain.contracts import CredentialStatus as ChainStatus
 from anchoring.chain.transactions import TransactionSender
 from anchoring.errors import ContractRevert
-from anchoring.scheme.encoding import from_hex
+from anchoring.scheme.encoding import from_hex, to_hex
 from anchoring.scheme.keccak import keccak256
-from anchoring.statuslist import check_served_list, decode_list, entry_is_set, get_bit
+from anchoring.statuslist import check_served_list, decode_list, entry_is_set, get_bit, list_id
 from anchoring.verify.context import ChainContext
 from anchoring.verify.run import verify_bundles
 from node.cli.embedded import EmbeddedNode, node_settings
 from node.dev.network import DEV_SCOPE
 from node.pipeline.anchorer import Anchorer
+from node.pipeline.publisher import Publisher
 from node.pipeline.revoker import Revoker
 from node.pipeline.sealer import seal_due_batches
 from node.storage.models import Batch
-from node.storage.revocation_tables import StatusChange, StatusList, StatusTx
+from node.storage.revocation_tables import StatusChange, StatusList, StatusListPublication, StatusTx
 from node.storage.trees import load_tree
 from tests.conftest import CrashBeforeBroadcast
 from tests.conftest import sample_credential as credential
@@ -217,9 +218,7 @@ def test_bulk_revocation_of_1000(dev_network, tmp_path):
         harness.stop()
 
 
-def test_crash_between_write_ahead_and_broadcast(dev_network, tmp_path, monkeypatch):
-    import node.pipeline.revoker as revoker_module
-
+def test_crash_between_write_ahead_and_broadcast(dev_network, tmp_path):
     harness = EmbeddedNode(node_settings(tmp_path, dev_network.chain.rpc_url, dev_network.deployment,
                                         dev_network.issuer.key), pipeline=False)
     try:
@@ -243,8 +242,7 @@ def test_crash_between_write_ahead_and_broadcast(dev_network, tmp_path, monkeypa
             [tx] = s.exec(select(StatusTx)).all()
             assert tx.state == "submitted" and tx.tx_hash and tx.nonce is not None  # written ahead
             assert real.sender.receipt(from_hex(tx.tx_hash)) is None  # never reached the chain
-        monkeypatch.setattr(revoker_module, "DROP_GRACE_SECONDS", 0.0)
-        restarted = rt.revoker()
+        restarted = rt.revoker(drop_grace_seconds=0.0)  # the write-ahead tx is unknown: dropped at once
         deadline = time.monotonic() + 30
         while not harness.http.get(f"/v1/revocations/{r.json()['requestId']}").json()["done"]:
             restarted.run_pass()
@@ -260,6 +258,64 @@ def test_crash_between_write_ahead_and_broadcast(dev_network, tmp_path, monkeypa
             logs = anchor.contract.events.CredentialStatusChanged().get_logs(
                 from_block=0, argument_filters={"digest": from_hex(digest)})
             assert len(logs) == 1
+    finally:
+        harness.stop()
+
+
+def test_publication_crash_before_broadcast_then_adopted_or_resent(dev_network, funder, tmp_path):
+    """A publisher dies after writing a list's publication ahead, twice (one list each time). The first list's
+    hash then reaches the chain through another transaction of the same key (an earlier attempt resurfacing):
+    the restart adopts that transaction. The second was never sent: dropped after the grace and sent again, once."""
+    key = funder.account()  # a key of its own: no other test publishes these lists
+    harness = EmbeddedNode(node_settings(tmp_path, dev_network.chain.rpc_url, dev_network.deployment,
+                                        bytes(key.key)), pipeline=False)
+    try:
+        rt = harness.runtime
+        assert harness.http.post("/v1/status/allocate").status_code == 201  # both lists exist, unpublished
+        real = rt.publisher()
+
+        def crash_once():
+            crashing = Publisher(real.session_factory, CrashBeforeBroadcast(real.sender.w3, rt.account),
+                                 real.anchor, real.issuer_id, config=real.config)
+            with pytest.raises(SystemExit):
+                crashing.run_pass()  # inside the grace the earlier row is left alone; the next list crashes
+
+        crash_once()
+        crash_once()
+        with rt.factory() as s:
+            first, second = s.exec(select(StatusListPublication).order_by(StatusListPublication.id)).all()
+            lst = s.get(StatusList, first.list_id)
+        assert first.list_id != second.list_id
+        for pub in (first, second):
+            assert pub.state == "submitted" and pub.tx_hash and pub.nonce is not None and pub.submitted_at
+            assert real.sender.receipt(from_hex(pub.tx_hash)) is None  # written ahead, never reached the chain
+        other = TransactionSender(real.sender.w3, rt.account)  # an earlier attempt (other gas: other hash)
+        earlier = other.sign(real.anchor.publish_status_list(list_id(lst.url), from_hex(first.list_hash)),
+                             gas=150_000)
+        other.broadcast(earlier)
+        other.wait(earlier.tx_hash)
+        restarted = rt.publisher(drop_grace_seconds=0.0)
+        deadline = time.monotonic() + 30
+        while True:
+            restarted.run_pass()
+            with rt.factory() as s:
+                lists = s.exec(select(StatusList).order_by(StatusList.id)).all()
+                pubs = s.exec(select(StatusListPublication).order_by(StatusListPublication.id)).all()
+            if all(x.published_revision == x.revision for x in lists):
+                break
+            assert time.monotonic() < deadline, [(p.list_id, p.state, p.last_error) for p in pubs]
+            time.sleep(0.1)
+        adopted = [p for p in pubs if p.list_id == first.list_id]
+        assert [p.state for p in adopted] == ["confirmed"] and adopted[0].tx_hash == to_hex(earlier.tx_hash)
+        assert adopted[0].block_number is not None  # pointed at the transaction that did it, with its block
+        resent = [p for p in pubs if p.list_id == second.list_id]
+        assert [p.state for p in resent] == ["dropped", "confirmed"] and resent[1].nonce == second.nonce + 1
+        for x in lists:
+            record = real.anchor.status_list_of(rt.account.address, list_id(x.url))
+            assert record.list_hash == from_hex(x.published_hash) and x.published_version == record.version == 1
+        logs = real.anchor.contract.events.StatusListPublished().get_logs(
+            from_block=0, argument_filters={"issuer": rt.account.address})
+        assert len(logs) == 2  # one publication per list on chain: nothing sent twice
     finally:
         harness.stop()
 
@@ -326,11 +382,9 @@ def test_cli_revoke_with_file_and_suspend(node, dev_network, tmp_path):
     assert states == [ChainStatus.REVOKED, ChainStatus.SUSPENDED, ChainStatus.SUSPENDED]
 
 
-def test_reorg_that_drops_a_revocation_is_detected_and_resent(tmp_path, monkeypatch):
-    import node.pipeline.revoker as revoker_module
+def test_reorg_that_drops_a_revocation_is_detected_and_resent(tmp_path):
     from tests.test_e2e import PrivateNode
 
-    monkeypatch.setattr(revoker_module, "DROP_GRACE_SECONDS", 0.0)
     p = PrivateNode(tmp_path)
     try:
         anchorer = p.node.runtime.anchorer()
@@ -338,7 +392,7 @@ def test_reorg_that_drops_a_revocation_is_detected_and_resent(tmp_path, monkeypa
             anchorer.run_pass()
         r = p.node.http.post(f"/v1/credentials/{p.digest}/revoke", json={"reason": "superseded"})
         assert r.status_code == 202, r.text
-        revoker = p.node.runtime.revoker()
+        revoker = p.node.runtime.revoker(drop_grace_seconds=0.0)
         snapshot = p.w3.provider.make_request("evm_snapshot", [])["result"]
         for _ in range(2):
             revoker.run_pass()

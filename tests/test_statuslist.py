@@ -8,6 +8,7 @@ import gzip
 import zlib
 
 import pytest
+from sqlmodel import select
 
 from anchoring.scheme.keccak import keccak256
 from anchoring.statuslist import (
@@ -152,3 +153,30 @@ def test_a_taken_index_is_drawn_again(client, issuer, monkeypatch):
     first = _allocate(client, issuer, ["revocation"])[0]
     second = _allocate(client, issuer, ["revocation"])[0]
     assert (first["statusListIndex"], second["statusListIndex"]) == ("5", "9")
+
+
+def test_served_published_hash_follows_the_confirmed_publications(client, issuer, session_factory):
+    from node.pipeline.publisher import (
+        record_publication,
+        record_publication_confirmed,
+        record_publication_reorg,
+    )
+    from node.storage.revocation_tables import StatusList
+
+    revocation = _allocate(client, issuer, ["revocation"])[0]
+    url = revocation["statusListCredential"].removeprefix("http://testserver")
+    assert "x-credreg-published-hash" not in client.get(url).headers  # never published
+    first, second = "0x" + "a1" * 32, "0x" + "b2" * 32
+    with session_factory() as s:
+        lst = s.exec(select(StatusList)).one()
+        pub = record_publication(s, lst, revision=0, list_hash=first, nonce=1, tx_hash="0x" + "01" * 32)
+        assert "x-credreg-published-hash" not in client.get(url).headers  # in flight is not published
+        record_publication_confirmed(s, pub, block_number=5, block_hash="0x" + "05" * 32, version=1)
+        assert client.get(url).headers["x-credreg-published-hash"] == first
+        newer = record_publication(s, lst, revision=1, list_hash=second, nonce=2, tx_hash="0x" + "02" * 32)
+        record_publication_confirmed(s, newer, block_number=6, block_hash="0x" + "06" * 32, version=2)
+        assert client.get(url).headers["x-credreg-published-hash"] == second
+        record_publication_reorg(s, newer, "block 6 re-orged away")
+        assert client.get(url).headers["x-credreg-published-hash"] == first  # back to the previous one
+        lst = s.get(StatusList, lst.id)
+        assert (lst.published_revision, lst.published_version) == (0, 1)

@@ -160,6 +160,95 @@ def test_batch_state_machine_and_bundle(session_factory, issuer, settings, engin
         assert s.get(Batch, bid).state == BatchState.failed.value
 
 
+def test_batch_steps_start_only_where_the_table_says(session_factory, issuer, settings):
+    with session_factory() as s:
+        issue_many(s, issuer.id, [cred(i) for i in range(2)], max_bytes=10_000)
+    [bid] = _seal_all(session_factory, settings)
+    h = "0x" + "ab" * 32
+    with session_factory() as s:
+        b = s.get(Batch, bid)
+        with pytest.raises(batches.InvalidTransition, match="batch .*: sealed -> sealed .*starts from submitted"):
+            batches.record_dropped(s, b, "nothing was sent")
+        with pytest.raises(batches.InvalidTransition, match="sealed -> submitted .*starts from confirmed"):
+            batches.record_reorg(s, b, "nothing was confirmed")
+        with pytest.raises(batches.InvalidTransition, match="starts from submitted"):
+            batches.record_confirmations(s, b, confirmations=1)
+        batches.record_failure(s, b, "estimate reverted")  # a note: sealed stays sealed
+        assert (b.state, b.last_error) == ("sealed", "estimate reverted")
+        batches.record_submission(s, b, nonce=1, tx_hash=h)
+        batches.record_confirmation(s, b, block_number=3, block_hash=h, confirmations=1)
+        with pytest.raises(batches.InvalidTransition, match="confirmed -> submitted .*starts from"):
+            batches.record_submission(s, b, nonce=2, tx_hash=h)  # a re-submission is not a re-org
+        with pytest.raises(batches.InvalidTransition, match="confirmed -> confirmed"):
+            batches.record_failure(s, b, "late note")
+        batches.record_reorg(s, b, "block gone")
+        batches.record_failure(s, b, "gave up", final=True)
+        with pytest.raises(batches.InvalidTransition, match="failed -> submitted"):
+            batches.record_submission(s, b, nonce=3, tx_hash=h)
+        assert s.get(Batch, bid).state == "failed"
+
+
+def test_models_match_the_migrations(db_url):
+    """The tables the code declares are exactly what the alembic migrations build, on either database."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    eng = make_engine(db_url)
+    try:
+        upgrade(eng)
+        with eng.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), SQLModel.metadata)
+        assert diff == []
+    finally:
+        eng.dispose()
+
+
+def test_0004_moves_a_publication_in_flight_into_its_own_row_and_back(db_url):
+    eng = make_engine(db_url)
+    tx = "0x" + "aa" * 32
+    try:
+        upgrade(eng, "0003_revocation")
+        with eng.begin() as c:
+            c.execute(sa.text("INSERT INTO issuer (id, name, address, created_at) "
+                              "VALUES (1, 'U', '0x" + "11" * 20 + "', '2026-01-01')"))
+            for pk, purpose, state in ((1, "revocation", "submitted"), (2, "suspension", None)):
+                c.execute(sa.text(
+                    "INSERT INTO status_list (id, issuer_id, purpose, url, size, allocated, revision, enabled,"
+                    " published_revision, publish_state, publish_revision, publish_hash, publish_nonce,"
+                    " publish_tx_hash, publish_submitted_at, created_at, updated_at) VALUES (:pk, 1, :purpose,"
+                    " :url, 131072, 0, 3, true, 2, :state, 3, :h, 9, :tx, '2026-01-02', '2026-01-01', '2026-01-03')"),
+                    {"pk": pk, "purpose": purpose, "url": f"https://n.example/{purpose}", "state": state,
+                     "h": "0x" + "bb" * 32, "tx": tx})
+        upgrade(eng)
+        with eng.connect() as c:
+            pubs = c.execute(sa.text("SELECT list_id, revision, list_hash, state, nonce, tx_hash, confirmations,"
+                                     " submitted_at FROM status_list_publication")).all()
+            columns = {col["name"] for col in sa.inspect(c).get_columns("status_list")}
+        assert [tuple(p[:7]) for p in pubs] == [(1, 3, "0x" + "bb" * 32, "submitted", 9, tx, 0)]
+        assert pubs[0].submitted_at is not None
+        assert "published_revision" in columns and not {c for c in columns if c.startswith("publish_")}
+        upgrade_down(eng, "0003_revocation")
+        with eng.connect() as c:
+            back = c.execute(sa.text("SELECT id, publish_state, publish_revision, publish_nonce, publish_tx_hash"
+                                     " FROM status_list ORDER BY id")).all()
+            assert "status_list_publication" not in sa.inspect(c).get_table_names()
+        assert [tuple(r) for r in back] == [(1, "submitted", 3, 9, tx), (2, None, None, None, None)]
+        upgrade(eng)
+        assert current_revision(eng) == head_revision()
+    finally:
+        eng.dispose()
+
+
+def upgrade_down(engine, revision: str) -> None:
+    from alembic import command
+
+    from node.storage.db import _alembic_config
+
+    with engine.begin() as conn:
+        command.downgrade(_alembic_config(conn), revision)
+
+
 def test_concurrent_duplicate_requests_store_one_row(session_factory, issuer, engine):
     import threading
 

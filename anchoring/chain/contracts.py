@@ -393,6 +393,11 @@ class CredentialAnchor(_Wrapper):
         logs = self._logs("Anchored", [_topic_address(issuer), to_hex(root)], block_number, block_number)
         return logs[0] if logs else None
 
+    def published_event(self, issuer: str, list_id: bytes, block_number: int) -> Any | None:
+        """The last StatusListPublished event of (issuer, listId) in `block_number`, or None."""
+        logs = self._logs("StatusListPublished", [_topic_address(issuer), to_hex(list_id)], block_number, block_number)
+        return logs[-1] if logs else None
+
     def anchors_in(self, tx_hash: bytes) -> list[tuple[str, bytes, int]]:
         """(issuer, root, leaf count) of every Anchored event of one transaction (empty when not mined)."""
         try:

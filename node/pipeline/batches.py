@@ -1,4 +1,5 @@
-"""The batch state machine the anchorer drives: sealed -> submitted -> confirmed (or failed)."""
+"""The batch rows the anchorer drives: sealed -> submitted -> confirmed (or failed); transitions checked by
+``node.pipeline.outbox.transition`` against ``outbox.BATCH``."""
 
 from __future__ import annotations
 
@@ -7,12 +8,18 @@ from datetime import datetime
 from sqlmodel import Session, select
 
 from node import metrics
+from node.pipeline.outbox import (
+    InvalidTransition,
+    Submission,
+    stamp_confirmed,
+    stamp_depth,
+    stamp_dropped,
+    stamp_reorged,
+    stamp_submission,
+    transition,
+)
 from node.storage.db import is_postgres
 from node.storage.models import Batch, BatchState, Credential, CredentialStatus, utcnow
-
-
-class InvalidTransition(RuntimeError):
-    pass
 
 
 # ----------------------------------------------------------------------------------------- anchor state machine
@@ -39,13 +46,6 @@ def submitted_batches(session: Session, issuer_id: int | None = None) -> list[Ba
     return list(session.exec(q).all())
 
 
-def _require(batch: Batch, *states: BatchState) -> None:
-    if batch.state not in {s.value for s in states}:
-        raise InvalidTransition(
-            f"batch {batch.id} is {batch.state}, expected {' or '.join(s.value for s in states)}"
-        )
-
-
 def _done(session: Session, batch: Batch, commit: bool) -> Batch:
     session.add(batch)
     if commit:
@@ -56,36 +56,20 @@ def _done(session: Session, batch: Batch, commit: bool) -> Batch:
 
 
 def record_submission(session: Session, batch: Batch, *, nonce: int, tx_hash: str, chain_id: int | None = None,
-                      contract_address: str | None = None, now: datetime | None = None,
-                      commit: bool = True) -> Batch:
+                      contract_address: str | None = None, fence_token: int | None = None,
+                      now: datetime | None = None, commit: bool = True) -> Batch:
     """sealed|submitted -> submitted: store nonce and tx hash (commit before broadcasting!). Re-submission
     (replacement tx, same or new nonce) is allowed from ``submitted``. Increments ``attempts``."""
-    _require(batch, BatchState.sealed, BatchState.submitted)
-    batch.state = BatchState.submitted.value
-    batch.nonce = nonce
-    batch.tx_hash = tx_hash.lower() if tx_hash else tx_hash
-    if chain_id is not None:
-        batch.chain_id = chain_id
-    if contract_address is not None:
-        from eth_utils import to_checksum_address
-
-        batch.contract_address = to_checksum_address(contract_address)
-    batch.block_number = batch.block_hash = batch.block_timestamp = None
-    batch.confirmations = 0
+    stamp_submission(batch, Submission(nonce, tx_hash, chain_id, contract_address, fence_token), now)
+    batch.block_timestamp = None
     batch.attempts = (batch.attempts or 0) + 1
-    batch.submitted_at = now or utcnow()
     return _done(session, batch, commit)
 
 
 def record_confirmations(session: Session, batch: Batch, *, confirmations: int, block_number: int | None = None,
                          block_hash: str | None = None, commit: bool = True) -> Batch:
     """While ``submitted``: note the inclusion block and current depth (not yet final)."""
-    _require(batch, BatchState.submitted)
-    batch.confirmations = confirmations
-    if block_number is not None:
-        batch.block_number = block_number
-    if block_hash is not None:
-        batch.block_hash = block_hash.lower()
+    stamp_depth(batch, confirmations, block_number, block_hash)
     return _done(session, batch, commit)
 
 
@@ -95,17 +79,11 @@ def record_confirmation(session: Session, batch: Batch, *, block_number: int, bl
     """submitted -> confirmed; every credential of the batch -> anchored (same transaction).
     ``block_timestamp``: the anchoring block's Unix time (needed for bundles). Also observes the anchor
     latency and gas metrics."""
-    _require(batch, BatchState.submitted)
     now = now or utcnow()
-    batch.state = BatchState.confirmed.value
-    batch.block_number = block_number
-    batch.block_hash = block_hash.lower()
-    batch.confirmations = confirmations
-    batch.gas_used = gas_used
+    stamp_confirmed(batch, block_number=block_number, block_hash=block_hash, confirmations=confirmations,
+                    gas_used=gas_used, now=now)
     if block_timestamp is not None:
         batch.block_timestamp = block_timestamp
-    batch.confirmed_at = now
-    batch.last_error = None
     t = Credential.__table__
     session.execute(
         t.update().where(t.c.batch_id == batch.id)
@@ -117,25 +95,20 @@ def record_confirmation(session: Session, batch: Batch, *, block_number: int, bl
 
 
 def record_dropped(session: Session, batch: Batch, reason: str, *, commit: bool = True) -> Batch:
-    """submitted -> sealed: the tx vanished (dropped/replaced); the anchorer will submit again.
-    The old nonce stays in ``batch.nonce`` for reference; tx and block fields are cleared."""
-    _require(batch, BatchState.submitted)
-    batch.state = BatchState.sealed.value
+    """submitted -> sealed: the tx vanished (dropped/replaced) or reverted for a reason worth retrying; the
+    anchorer will submit again. The old nonce stays in ``batch.nonce`` for reference; tx and block fields are
+    cleared."""
+    stamp_dropped(batch, reason)
     batch.tx_hash = None
     batch.block_number = batch.block_hash = batch.block_timestamp = None
     batch.confirmations = 0
-    batch.last_error = reason
     return _done(session, batch, commit)
 
 
 def record_reorg(session: Session, batch: Batch, reason: str, *, commit: bool = True) -> Batch:
     """confirmed -> submitted: the confirming block was re-orged away; credentials go back to batched."""
-    _require(batch, BatchState.confirmed)
-    batch.state = BatchState.submitted.value
-    batch.block_number = batch.block_hash = batch.block_timestamp = None
-    batch.confirmations = 0
-    batch.confirmed_at = None
-    batch.last_error = reason
+    stamp_reorged(batch, reason)
+    batch.block_timestamp = None
     t = Credential.__table__
     session.execute(
         t.update().where(t.c.batch_id == batch.id).values(status=CredentialStatus.batched.value, anchored_at=None)
@@ -145,10 +118,22 @@ def record_reorg(session: Session, batch: Batch, reason: str, *, commit: bool = 
 
 def record_failure(session: Session, batch: Batch, error: str, *, final: bool = False,
                    commit: bool = True) -> Batch:
-    """Note an error (``last_error``); with ``final=True``: sealed|submitted -> failed."""
-    _require(batch, BatchState.sealed, BatchState.submitted)
+    """Note an error (``last_error``; sealed|submitted stay where they are); with ``final=True``:
+    sealed|submitted -> failed."""
+    transition(batch, BatchState.failed.value if final else batch.state)  # a note: the self-loop must be allowed
     batch.last_error = error[:4000]
-    if final:
-        batch.state = BatchState.failed.value
     metrics.ANCHOR_ERRORS.labels(kind="final" if final else "retry").inc()
     return _done(session, batch, commit)
+
+
+__all__ = [
+    "InvalidTransition",
+    "next_sealed_batch",
+    "record_confirmation",
+    "record_confirmations",
+    "record_dropped",
+    "record_failure",
+    "record_reorg",
+    "record_submission",
+    "submitted_batches",
+]

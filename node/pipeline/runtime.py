@@ -19,11 +19,12 @@ from anchoring.errors import ChainError
 from node.auth.signers import load_signing_account
 from node.auth.tokens import get_or_create_issuer
 from node.errors import ConfigurationError
-from node.pipeline.anchorer import Anchorer, AnchorerLoop
+from node.pipeline.anchorer import Anchorer
+from node.pipeline.publisher import Publisher
 from node.pipeline.retry import RetryLoop
 from node.pipeline.revoker import Revoker
 from node.pipeline.sealer import seal_due_batches
-from node.pipeline.signer import SignerPasses
+from node.pipeline.signer import SignerLoop, SignerPasses
 from node.registry.indexer import Indexer, IndexerLoop
 from node.revocation.statuslists import StatusListConfig
 from node.settings import Settings
@@ -80,26 +81,35 @@ class NodeRuntime:
             issuer_id = issuer.id
         return cls(settings, engine, factory, deployment, account, issuer_id, settings.rpc_url)
 
-    def anchorer(self) -> Anchorer:
+    # each outbox kind gets a connection and a sender of its own; ``options`` go to the outbox core
+    # (``drop_grace_seconds``, ``fence``)
+    def anchorer(self, **options) -> Anchorer:
         w3 = connect(self.rpc_url, deployment=self.deployment)
         return Anchorer(self.factory, TransactionSender(w3, self.account),
                         CredentialAnchor(w3, self.deployment.credential_anchor), self.issuer_id,
-                        self.settings.confirmations, self.deployment.chain_id)
+                        self.settings.confirmations, self.deployment.chain_id, **options)
 
-    def revoker(self) -> Revoker:
+    def revoker(self, **options) -> Revoker:
         w3 = connect(self.rpc_url, deployment=self.deployment)
         return Revoker(self.factory, TransactionSender(w3, self.account),
                        CredentialAnchor(w3, self.deployment.credential_anchor), self.issuer_id,
-                       self.settings.confirmations, StatusListConfig.from_settings(self.settings))
+                       self.settings.confirmations, StatusListConfig.from_settings(self.settings), **options)
+
+    def publisher(self, **options) -> Publisher:
+        w3 = connect(self.rpc_url, deployment=self.deployment)
+        return Publisher(self.factory, TransactionSender(w3, self.account),
+                         CredentialAnchor(w3, self.deployment.credential_anchor), self.issuer_id,
+                         self.settings.confirmations, StatusListConfig.from_settings(self.settings), **options)
 
     def indexer(self) -> Indexer:
         w3 = connect(self.rpc_url, deployment=self.deployment)
         return Indexer(self.factory, w3, self.deployment, self.settings.confirmations)
 
     def start_pipeline(self) -> None:
-        """Start the batcher, the anchorer + revoker (one thread, one key, one lock) and the indexer."""
-        signer = SignerPasses(self.anchorer(), self.revoker())
-        self.loops = [BatcherLoop(self.factory, self.settings), AnchorerLoop(signer, self.engine),
+        """Start the batcher, the anchorer + revoker + status-list publisher (one thread, one key, one lock)
+        and the indexer."""
+        signer = SignerPasses(self.anchorer(), self.revoker(), self.publisher())
+        self.loops = [BatcherLoop(self.factory, self.settings), SignerLoop(signer, self.engine),
                       IndexerLoop(self.indexer())]
         for loop in self.loops:
             thread = threading.Thread(target=self._guard(loop), name=type(loop).__name__, daemon=True)

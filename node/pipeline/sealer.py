@@ -14,7 +14,7 @@ from sqlmodel import Session
 from anchoring.scheme.encoding import from_hex, to_hex
 from anchoring.scheme.merkle import MerkleTree
 from node import metrics
-from node.pipeline.batches import InvalidTransition
+from node.pipeline.outbox import NEW, InvalidTransition, transition
 from node.storage.db import is_postgres, is_sqlite
 from node.storage.models import Batch, BatchState, Credential, CredentialStatus, utcnow
 
@@ -72,10 +72,9 @@ def seal_batch(session: Session, issuer_id: int, max_size: int) -> Batch | None:
     if not rows:
         return None
     tree = MerkleTree.build([from_hex(r[1]) for r in rows])
-    batch = Batch(
-        issuer_id=issuer_id, root=to_hex(tree.root), size=len(rows), state=BatchState.sealed.value,
-        tree=tree.to_bytes(), created_at=utcnow(),
-    )
+    batch = Batch(issuer_id=issuer_id, root=to_hex(tree.root), size=len(rows), state=NEW, tree=tree.to_bytes(),
+                  created_at=utcnow())
+    transition(batch, BatchState.sealed.value)
     session.add(batch)
     session.flush()
     first, last = rows[0][0], rows[-1][0]
@@ -99,7 +98,9 @@ def seal_batch(session: Session, issuer_id: int, max_size: int) -> Batch | None:
     if claimed is None:
         claimed = session.execute(sa.select(sa.func.count()).where(t.c.batch_id == batch.id)).scalar()
     if claimed != len(rows):
-        raise InvalidTransition(f"issuer {issuer_id}: {len(rows) - claimed} credentials were claimed concurrently")
+        raise InvalidTransition(f"{len(rows) - claimed} credentials of issuer {issuer_id}",
+                                CredentialStatus.pending.value, CredentialStatus.batched.value,
+                                "claimed concurrently by another worker")
     return batch
 
 

@@ -1,30 +1,49 @@
-"""One loop per issuer key: the anchorer, the revoker and the status-list publisher take turns, so nonces never collide."""
+"""One loop per issuer key: the anchorer, the revoker and the status-list publisher take turns in one thread,
+under the key's single-signer lock, so their nonces never collide."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 
-from node.pipeline.revoker import Revoker
+from node.pipeline.locks import anchorer_lock
+from node.pipeline.outbox import FenceLost, InvalidTransition, Outbox, PassResult
+from node.pipeline.retry import RetryLoop
 
 
 class SignerPasses:
-    """The anchorer and the revoker as one pass for ``AnchorerLoop``: same key, same lock, same thread,
-    one after the other (nonces never collide). Quacks like an Anchorer (``address``, ``run_pass``)."""
+    """The outbox kinds of one key as one pass: same key, same lock, same thread, one after the other.
+    Quacks like one of them (``address``, ``run_pass``)."""
 
-    def __init__(self, anchorer, revoker: Revoker):
-        self.anchorer = anchorer
-        self.revoker = revoker
+    def __init__(self, *outboxes: Outbox):
+        if not outboxes:
+            raise ValueError("SignerPasses needs at least one outbox")
+        addresses = {o.address for o in outboxes}
+        if len(addresses) != 1:
+            raise ValueError(f"one key per loop, got {sorted(addresses)}")
+        self.outboxes = outboxes
 
     @property
     def address(self) -> str:
-        return self.anchorer.address
+        return self.outboxes[0].address
 
-    def run_pass(self):
-        first = self.anchorer.run_pass()
-        second = self.revoker.run_pass()
-        return _Both(first.progressed or second.progressed)
+    def run_pass(self) -> PassResult:
+        total = PassResult()
+        for outbox in self.outboxes:
+            total.add(outbox.run_pass())
+        return total
 
 
-@dataclass
-class _Both:
-    progressed: bool
+class SignerLoop(RetryLoop):
+    """Runs ``passes.run_pass`` until stopped, holding the single-signer lock of its key throughout."""
+
+    def __init__(self, passes: SignerPasses | Outbox, engine: Engine, interval: float = 0.25,
+                 max_backoff: float = 10.0):
+        super().__init__("signer", lambda: passes.run_pass().progressed, interval, max_backoff,
+                         expected=(InvalidTransition, FenceLost, sa.exc.OperationalError))
+        self.passes = passes
+        self.engine = engine
+
+    def run(self) -> None:
+        with anchorer_lock(self.engine, self.passes.address):
+            super().run()

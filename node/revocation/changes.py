@@ -1,10 +1,20 @@
-"""The state machine of queued status changes and their transactions, driven by the revoker."""
+"""Queued status changes and their transactions, driven by the revoker; every state change is checked by
+``node.pipeline.outbox.transition`` (tables ``STATUS_CHANGE`` and ``STATUS_TX``)."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from node.pipeline.outbox import (
+    NEW,
+    Submission,
+    stamp_confirmed,
+    stamp_dropped,
+    stamp_reorged,
+    stamp_submission,
+    transition,
+)
 from node.revocation.statuslists import apply_status
 from node.storage.models import Credential, utcnow
 from node.storage.revocation_tables import (
@@ -17,7 +27,6 @@ from node.storage.revocation_tables import (
 )
 
 
-# ----------------------------------------------------------------------------------------- state machine
 def open_changes(session: Session, issuer_id: int) -> list[StatusChange]:
     """Queued changes that may be sent now: for each credential only its oldest unfinished change (so a
     suspend is on chain before the reinstate that follows it), in request order."""
@@ -47,25 +56,28 @@ def tx_changes(session: Session, tx: StatusTx) -> list[StatusChange]:
 
 
 def record_tx_submission(session: Session, changes: list[StatusChange], *, nonce: int, tx_hash: str,
-                         chain_id: int | None, contract_address: str | None) -> StatusTx:
-    """Write-ahead: the transaction row and its changes -> submitted. Commit BEFORE broadcasting."""
+                         chain_id: int | None, contract_address: str | None, fence_token: int | None = None,
+                         commit: bool = True) -> StatusTx:
+    """Write-ahead: the transaction row and its changes (queued -> submitted). Commit BEFORE broadcasting."""
     first = changes[0]
     tx = StatusTx(issuer_id=first.issuer_id, batch_id=first.batch_id, root=first.root, action=first.action,
-                  reason=first.reason, size=len(changes), state=TxState.submitted.value, chain_id=chain_id,
-                  contract_address=contract_address, nonce=nonce, tx_hash=tx_hash.lower())
+                  reason=first.reason, size=len(changes), state=NEW)
+    stamp_submission(tx, Submission(nonce, tx_hash, chain_id, contract_address, fence_token))
+    for ch in changes:
+        transition(ch, ChangeState.submitted.value, expect=(ChangeState.queued.value,))
     session.add(tx)
     session.flush()
     for ch in changes:
-        if ch.state != ChangeState.queued.value:
-            raise RuntimeError(f"status change {ch.id} is {ch.state}, expected queued")
-        ch.state, ch.tx_id, ch.attempts = ChangeState.submitted.value, tx.id, ch.attempts + 1
+        ch.tx_id, ch.attempts = tx.id, ch.attempts + 1
         session.add(ch)
-    session.commit()
+    if commit:
+        session.commit()
     return tx
 
 
 def _confirm_change(session: Session, ch: StatusChange, now) -> None:
-    ch.state, ch.confirmed_at, ch.last_error = ChangeState.confirmed.value, now, None
+    transition(ch, ChangeState.confirmed.value)
+    ch.confirmed_at, ch.last_error = now, None
     session.add(ch)
     st = session.get(CredentialStatusState, ch.credential_id)
     status = ACTION_RESULT[ch.action]
@@ -78,12 +90,12 @@ def _confirm_change(session: Session, ch: StatusChange, now) -> None:
 
 
 def record_tx_confirmed(session: Session, tx: StatusTx, *, block_number: int | None, block_hash: str | None,
-                        gas_used: int | None) -> None:
-    """submitted -> confirmed, with every change of the transaction and the status-list bits (one commit)."""
+                        gas_used: int | None, confirmations: int = 0) -> None:
+    """submitted -> confirmed, with every change of the transaction and the status-list bits (one commit).
+    Without a block: confirmed from chain state (the changes are on chain, by an earlier transaction)."""
     now = utcnow()
-    tx.state, tx.block_number, tx.block_hash, tx.gas_used, tx.confirmed_at = (
-        TxState.confirmed.value, block_number, block_hash, gas_used, now)
-    tx.last_error = None
+    stamp_confirmed(tx, block_number=block_number, block_hash=block_hash, confirmations=confirmations,
+                    gas_used=gas_used, now=now)
     session.add(tx)
     for ch in tx_changes(session, tx):
         _confirm_change(session, ch, now)
@@ -92,24 +104,37 @@ def record_tx_confirmed(session: Session, tx: StatusTx, *, block_number: int | N
 
 def record_tx_dropped(session: Session, tx: StatusTx, reason: str, state: TxState = TxState.dropped) -> None:
     """submitted -> dropped|failed: its changes go back to queued (the revoker sends them again)."""
-    tx.state, tx.last_error = state.value, reason[:4000]
+    stamp_dropped(tx, reason, state.value)
     session.add(tx)
     for ch in tx_changes(session, tx):
         if ch.state == ChangeState.submitted.value:
-            ch.state, ch.tx_id, ch.last_error = ChangeState.queued.value, None, reason[:4000]
+            transition(ch, ChangeState.queued.value)
+            ch.tx_id, ch.last_error = None, reason[:4000]
             session.add(ch)
     session.commit()
+
+
+def record_tx_failed(session: Session, tx: StatusTx, reason: str) -> int:
+    """submitted -> failed for good: every change of the transaction fails too (the revert was final).
+    Returns the number of changes given up."""
+    stamp_dropped(tx, reason, TxState.failed.value)
+    session.add(tx)
+    changes = tx_changes(session, tx)
+    for ch in changes:
+        _fail_change(session, ch, f"{tx.action} reverted: {reason}")
+    session.commit()
+    return len(changes)
 
 
 def record_tx_reorg(session: Session, tx: StatusTx, reason: str) -> None:
     """confirmed -> submitted: the confirming block left the canonical chain. The changes go back to
     submitted and each credential's confirmed status (and status-list bits) back to its previous confirmed
     change; the next settle re-confirms the transaction if it is mined again, or drops and requeues it."""
-    tx.state, tx.block_number, tx.block_hash, tx.confirmed_at, tx.last_error = (
-        TxState.submitted.value, None, None, None, reason[:4000])
+    stamp_reorged(tx, reason)
     session.add(tx)
     for ch in tx_changes(session, tx):
-        ch.state, ch.confirmed_at = ChangeState.submitted.value, None
+        transition(ch, ChangeState.submitted.value, expect=(ChangeState.confirmed.value,))
+        ch.confirmed_at = None
         session.add(ch)
         session.flush()
         prev = session.exec(select(StatusChange).where(
@@ -133,9 +158,9 @@ def record_change_already(session: Session, ch: StatusChange) -> None:
     session.commit()
 
 
-def record_change_failed(session: Session, ch: StatusChange, error: str) -> None:
-    """Give up on one change; the credential's target status falls back to what remains asked for."""
-    ch.state, ch.last_error = ChangeState.failed.value, error[:4000]
+def _fail_change(session: Session, ch: StatusChange, error: str) -> None:
+    transition(ch, ChangeState.failed.value)
+    ch.last_error = error[:4000]
     session.add(ch)
     session.flush()
     st = session.get(CredentialStatusState, ch.credential_id)
@@ -146,4 +171,9 @@ def record_change_failed(session: Session, ch: StatusChange, error: str) -> None
         st.target = ACTION_RESULT[last.action] if last else st.confirmed
         st.target_reason = last.reason if last else st.confirmed_reason
         session.add(st)
+
+
+def record_change_failed(session: Session, ch: StatusChange, error: str) -> None:
+    """Give up on one change; the credential's target status falls back to what remains asked for."""
+    _fail_change(session, ch, error)
     session.commit()

@@ -133,6 +133,8 @@ class Batch(SQLModel, table=True):
     confirmations: int = Field(default=0, sa_column=sa.Column(sa.Integer(), nullable=False, server_default="0"))
     gas_used: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger(), nullable=True))
     attempts: int = Field(default=0, sa_column=sa.Column(sa.Integer(), nullable=False, server_default="0"))
+    #: the pipeline lease's fencing token when the transaction was written ahead (None: no lease)
+    fence_token: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger(), nullable=True))
     last_error: str | None = Field(default=None, sa_column=sa.Column(sa.Text(), nullable=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=sa.Column(sa.DateTime(), nullable=False))
     submitted_at: datetime | None = Field(default=None, sa_column=sa.Column(sa.DateTime(), nullable=True))

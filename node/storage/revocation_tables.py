@@ -9,8 +9,10 @@
   with the same write-ahead fields as ``batch`` (nonce + tx hash stored before broadcast).
 * ``status_list`` / ``status_list_entry``: Bitstring Status Lists per issuer and purpose; entries are
   reserved indexes (random, unique per list), linked to a digest once the credential that carries them is
-  known; ``bit`` is the entry's current bit. ``revision`` counts bit changes; the publish fields follow
-  the on-chain ``publishStatusList`` transaction (write-ahead like the others).
+  known; ``bit`` is the entry's current bit. ``revision`` counts bit changes; ``published_*`` summarise the
+  last confirmed publication.
+* ``status_list_publication``: one on-chain ``publishStatusList`` transaction per row, write-ahead like
+  ``batch`` and ``status_tx`` (see ``node.pipeline.outbox``).
 
 Conventions as in ``node.models`` (hex strings, naive UTC timestamps).
 """
@@ -32,6 +34,7 @@ __all__ = [
     "StatusChange",
     "StatusList",
     "StatusListEntry",
+    "StatusListPublication",
     "StatusTx",
     "TxState",
 ]
@@ -94,9 +97,12 @@ class StatusTx(SQLModel, table=True):
     tx_hash: str | None = Field(default=None, sa_column=sa.Column(sa.String(66), nullable=True, index=True))
     block_number: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger(), nullable=True))
     block_hash: str | None = Field(default=None, sa_column=sa.Column(sa.String(66), nullable=True))
+    confirmations: int = Field(default=0, sa_column=sa.Column(sa.Integer(), nullable=False, server_default="0"))
     gas_used: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger(), nullable=True))
+    fence_token: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger(), nullable=True))
     last_error: str | None = Field(default=None, sa_column=sa.Column(sa.Text(), nullable=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=sa.Column(sa.DateTime(), nullable=False))
+    submitted_at: datetime | None = Field(default=None, sa_column=sa.Column(sa.DateTime(), nullable=True))
     confirmed_at: datetime | None = Field(default=None, sa_column=sa.Column(sa.DateTime(), nullable=True))
 
 
@@ -138,18 +144,12 @@ class StatusList(SQLModel, table=True):
     allocated: int = Field(default=0, sa_column=sa.Column(sa.Integer(), nullable=False, server_default="0"))
     revision: int = Field(default=0, sa_column=sa.Column(sa.Integer(), nullable=False, server_default="0"))
     enabled: bool = Field(default=True, sa_column=sa.Column(sa.Boolean(), nullable=False, server_default=sa.true()))
-    # the last confirmed publication on chain
+    # the last confirmed publication on chain (a summary of status_list_publication, for the read side)
     published_revision: int | None = Field(default=None, sa_column=sa.Column(sa.Integer(), nullable=True))
     published_hash: str | None = Field(default=None, sa_column=sa.Column(sa.String(66), nullable=True))
     published_version: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger(), nullable=True))
     published_at: datetime | None = Field(default=None, sa_column=sa.Column(sa.DateTime(), nullable=True))
-    # the publication in flight (write-ahead)
-    publish_state: str | None = Field(default=None, sa_column=sa.Column(sa.String(16), nullable=True))
-    publish_revision: int | None = Field(default=None, sa_column=sa.Column(sa.Integer(), nullable=True))
-    publish_hash: str | None = Field(default=None, sa_column=sa.Column(sa.String(66), nullable=True))
-    publish_nonce: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger(), nullable=True))
-    publish_tx_hash: str | None = Field(default=None, sa_column=sa.Column(sa.String(66), nullable=True))
-    publish_submitted_at: datetime | None = Field(default=None, sa_column=sa.Column(sa.DateTime(), nullable=True))
+    #: why the last publication attempt did not confirm (cleared by the next confirmed one)
     last_error: str | None = Field(default=None, sa_column=sa.Column(sa.Text(), nullable=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=sa.Column(sa.DateTime(), nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=sa.Column(sa.DateTime(), nullable=False))
@@ -169,3 +169,37 @@ class StatusListEntry(SQLModel, table=True):
     digest: str | None = Field(default=None, sa_column=sa.Column(sa.String(66), nullable=True))
     bit: bool = Field(default=False, sa_column=sa.Column(sa.Boolean(), nullable=False, server_default=sa.false()))
     allocated_at: datetime = Field(default_factory=utcnow, sa_column=sa.Column(sa.DateTime(), nullable=False))
+
+
+class StatusListPublication(SQLModel, table=True):
+    """One ``publishStatusList`` transaction of a list (one row per attempt), with the same write-ahead fields
+    and states as ``status_tx``: submitted -> confirmed | dropped | failed."""
+
+    __tablename__ = "status_list_publication"
+    __table_args__ = (
+        sa.Index("ix_status_list_publication_issuer_state", "issuer_id", "state", "id"),
+        sa.Index("ix_status_list_publication_list_state", "list_id", "state", "id"),
+    )
+
+    id: int | None = Field(default=None, sa_column=sa.Column(BigId, primary_key=True, autoincrement=True))
+    issuer_id: int = Field(sa_column=sa.Column(BigId, sa.ForeignKey("issuer.id"), nullable=False))
+    list_id: int = Field(sa_column=sa.Column(BigId, sa.ForeignKey("status_list.id"), nullable=False))
+    #: the list's revision and the keccak256 of its encodedList at signing time
+    revision: int = Field(sa_column=sa.Column(sa.Integer(), nullable=False))
+    list_hash: str = Field(sa_column=sa.Column(sa.String(66), nullable=False))
+    state: str = Field(default=TxState.submitted.value, sa_column=sa.Column(sa.String(16), nullable=False))
+    chain_id: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger(), nullable=True))
+    contract_address: str | None = Field(default=None, sa_column=sa.Column(sa.String(42), nullable=True))
+    nonce: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger(), nullable=True))
+    tx_hash: str | None = Field(default=None, sa_column=sa.Column(sa.String(66), nullable=True, index=True))
+    block_number: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger(), nullable=True))
+    block_hash: str | None = Field(default=None, sa_column=sa.Column(sa.String(66), nullable=True))
+    confirmations: int = Field(default=0, sa_column=sa.Column(sa.Integer(), nullable=False, server_default="0"))
+    gas_used: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger(), nullable=True))
+    #: the on-chain version counter once confirmed
+    version: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger(), nullable=True))
+    fence_token: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger(), nullable=True))
+    last_error: str | None = Field(default=None, sa_column=sa.Column(sa.Text(), nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=sa.Column(sa.DateTime(), nullable=False))
+    submitted_at: datetime | None = Field(default=None, sa_column=sa.Column(sa.DateTime(), nullable=True))
+    confirmed_at: datetime | None = Field(default=None, sa_column=sa.Column(sa.DateTime(), nullable=True))
