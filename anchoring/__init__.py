@@ -40,7 +40,14 @@ _EXPORTS = {
     "verify_bundles": "anchoring.verify.run",
 }
 
-__all__ = ["__version__", *sorted(_EXPORTS)]
+__all__ = [
+    "__version__", "AnchoringError", "BundleFormatError", "CanonicalizationError", "ChainContext",
+    "ChainError", "ChainUnreachable", "Check", "ContractRevert", "CredentialAnchor", "Deployment",
+    "DigestRule", "FormatError", "Inclusion", "IssuerRegistry", "MerkleTree", "TransactionSender",
+    "VerificationReport", "WrongChain", "canonicalize", "connect", "credential_digest", "digest_of",
+    "from_hex", "hash_credential", "keccak256", "load_bundle", "loads_bundle", "to_hex", "verify_bundle",
+    "verify_bundles", "verify_proof",
+]
 
 
 def __getattr__(name: str) -> Any:
