@@ -267,6 +267,9 @@ def test_publication_crash_before_broadcast_then_adopted_or_resent(dev_network, 
     hash then reaches the chain through another transaction of the same key (an earlier attempt resurfacing):
     the restart adopts that transaction. The second was never sent: dropped after the grace and sent again, once."""
     key = funder.account()  # a key of its own: no other test publishes these lists
+    w3 = dev_network.chain.web3()  # CredentialAnchor 2 takes status lists from registered TIs only
+    TransactionSender(w3, dev_network.tao).transact(dev_network.registry(w3).accredit(
+        key.address, IssuerKind.TI, f"did:example:lists-{key.address[-6:]}", keccak256(b"lists"), DEV_SCOPE))
     harness = EmbeddedNode(node_settings(tmp_path, dev_network.chain.rpc_url, dev_network.deployment,
                                         bytes(key.key)), pipeline=False)
     try:
