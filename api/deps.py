@@ -20,7 +20,6 @@ __all__ = [
     "get_session",
     "get_settings_dep",
     "media_type",
-    "read_body",
     "require_role",
 ]
 
@@ -82,32 +81,6 @@ def require_role(*roles: TokenRole):
 
 def media_type(request: Request) -> str:
     return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-
-
-async def read_body(request: Request, limit: int) -> bytes:
-    """The body, refusing (413 problem) anything over ``limit`` bytes without reading it all."""
-    declared = request.headers.get("content-length")
-    if declared is not None:
-        try:
-            if int(declared) > limit:
-                raise _too_large(limit)
-        except ValueError:
-            raise problem(400, "invalid Content-Length header", errors=[
-                {"pointer": "", "field": "header.Content-Length", "message": "not an integer"}]) from None
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _too_large(limit)
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _too_large(limit: int):
-    return problem(413, f"request body exceeds the limit of {limit} bytes", slug="too-large",
-                   title="Content too large", errors=[{"pointer": "", "field": "body",
-                                                       "message": f"at most {limit} bytes"}])
 
 
 #: any valid token (issuer or reader role)

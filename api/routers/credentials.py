@@ -8,9 +8,9 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from api.deps import AnyToken, IssuerToken, Principal, media_type, read_body
+from api.deps import AnyToken, IssuerToken, Principal, media_type
 from api.errors import PROBLEM_JSON, problem
-from api.parsing import parse_json, parse_ndjson
+from api.parsing import parse_json, parse_ndjson, read_body
 from api.schemas import Accepted, BulkAccepted, CredentialStatusView, ProblemDetail
 from node.issuance.accept import IssueResult, issue_many
 from node.reads.bundles import bundle_for

@@ -10,8 +10,9 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from api.deps import AnyToken, IssuerToken, media_type, read_body
+from api.deps import AnyToken, IssuerToken, media_type
 from api.errors import PROBLEM_JSON, problem
+from api.parsing import read_body
 from api.schemas import ProblemDetail
 from node.revocation.reasons import parse_action, parse_reason
 from node.revocation.requests import (

@@ -11,8 +11,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
 from anchoring.statuslist import list_hash
-from api.deps import IssuerToken, read_body
+from api.deps import IssuerToken
 from api.errors import PROBLEM_JSON, problem
+from api.parsing import read_body
 from api.schemas import ProblemDetail
 from node.revocation.statuslists import (
     PURPOSES,

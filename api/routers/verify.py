@@ -33,8 +33,8 @@ from anchoring.scheme.strict_json import DuplicateKey, strict_loads
 from anchoring.verify.context import ChainContext
 from anchoring.verify.report import VerificationReport
 from anchoring.verify.run import verify_bundles
-from api.deps import read_body
 from api.errors import PROBLEM_JSON, problem
+from api.parsing import read_body
 
 __all__ = ["STATIC_DIR", "mount_verifier_page", "router"]
 

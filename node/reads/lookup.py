@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from node.issuance.accept import Problem
+from node.errors import Invalid, NotFound
 from node.storage.models import Batch, BatchState, Credential, CredentialStatus, Issuer
 
 
@@ -15,14 +15,15 @@ def iso(dt: datetime | None) -> str | None:
 
 
 def normalize_digest(digest: str) -> str:
-    """Lower-case ``0x`` + 64 hex; raises a 422 Problem naming ``digest`` otherwise."""
+    """Lower-case ``0x`` + 64 hex; raises :class:`Invalid` naming ``path.digest`` otherwise."""
     d = (digest or "").strip()
     if not d.startswith(("0x", "0X")):
         d = "0x" + d
     d = "0x" + d[2:].lower()
     if len(d) != 66 or any(c not in "0123456789abcdef" for c in d[2:]):
-        raise Problem(422, "invalid-digest", "Invalid digest", "a digest is 0x followed by 64 hex digits",
-                      [{"pointer": "", "field": "path.digest", "message": "expected 0x + 64 hex digits"}])
+        raise Invalid("a digest is 0x followed by 64 hex digits",
+                      [{"pointer": "", "field": "path.digest", "message": "expected 0x + 64 hex digits"}],
+                      slug="invalid-digest", title="Invalid digest")
     return d
 
 
@@ -30,9 +31,9 @@ def get_credential(session: Session, digest: str) -> Credential | None:
     return session.exec(select(Credential).where(Credential.digest == normalize_digest(digest))).first()
 
 
-def _not_found(digest: str) -> Problem:
-    return Problem(404, "not-found", "Not found", f"no credential with digest {digest}",
-                   [{"pointer": "", "field": "path.digest", "message": "unknown digest"}])
+def _not_found(digest: str) -> NotFound:
+    return NotFound(f"no credential with digest {digest}",
+                    [{"pointer": "", "field": "path.digest", "message": "unknown digest"}])
 
 
 def _state(cred: Credential, batch: Batch | None) -> str:

@@ -13,7 +13,7 @@ from node.storage.trees import load_tree
 
 
 def proof_for(session: Session, digest: str) -> dict:
-    """Public proof view (no personal data). Raises a 404 Problem for an unknown digest."""
+    """Public proof view (no personal data). Raises NotFound for an unknown digest."""
     cred, batch, issuer = _load(session, digest)
     out: dict[str, Any] = {"digest": cred.digest, "state": _state(cred, batch)}
     if batch is not None:

@@ -10,9 +10,9 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from node.issuance.accept import Problem
+from node.errors import Conflict, Invalid, NotFound
 from node.reads.lookup import normalize_digest
-from node.revocation.reasons import REASON_NAMES, _invalid
+from node.revocation.reasons import REASON_NAMES, invalid_field
 from node.storage.db import is_postgres
 from node.storage.models import Batch, Credential, CredentialStatus, utcnow
 from node.storage.revocation_tables import (
@@ -72,11 +72,11 @@ def _transition(action: str, target: str) -> str:
 
 def request_changes(session: Session, issuer_id: int, action: str, reason: int, digests: Sequence[str], *,
                     field: str = "digests") -> RequestResult:
-    """Validate every digest, then queue the changes in one transaction (commits). Raises Problem."""
+    """Validate every digest, then queue the changes in one transaction (commits). Raises Invalid, NotFound or Conflict."""
     if not digests:
-        raise _invalid(field, "at least one digest is required")
+        raise invalid_field(field, "at least one digest is required")
     if len(digests) > MAX_DIGESTS_PER_REQUEST:
-        raise _invalid(field, f"at most {MAX_DIGESTS_PER_REQUEST} digests per request")
+        raise invalid_field(field, f"at most {MAX_DIGESTS_PER_REQUEST} digests per request")
     normalized: list[str] = []
     errors: list[dict] = []
     for i, d in enumerate(digests):
@@ -85,15 +85,14 @@ def request_changes(session: Session, issuer_id: int, action: str, reason: int, 
             continue
         try:
             normalized.append(normalize_digest(d))
-        except Problem:
+        except Invalid:
             errors.append({**_where(field, i), "message": "expected 0x + 64 hex digits"})
     if errors:
-        raise Problem(422, "invalid-digest", "Invalid digest", f"{len(errors)} invalid digest(s)", errors)
+        raise Invalid(f"{len(errors)} invalid digest(s)", errors, slug="invalid-digest", title="Invalid digest")
     seen: dict[str, int] = {}
     for i, d in enumerate(normalized):
         if d in seen:
-            raise Problem(422, "invalid-request", "Invalid request", f"digest {d} appears twice",
-                          [{**_where(field, i), "message": f"duplicate of item {seen[d]}"}])
+            raise Invalid(f"digest {d} appears twice", [{**_where(field, i), "message": f"duplicate of item {seen[d]}"}])
         seen[d] = i
 
     c = Credential.__table__
@@ -131,12 +130,11 @@ def request_changes(session: Session, issuer_id: int, action: str, reason: int, 
         plan.append((d, row, verdict))
     if not_found:
         session.rollback()
-        raise Problem(404, "not-found", "Not found", f"{len(not_found)} unknown digest(s); nothing was queued",
-                      not_found)
+        raise NotFound(f"{len(not_found)} unknown digest(s); nothing was queued", not_found)
     if conflicts:
         session.rollback()
-        raise Problem(409, "status-conflict", "Conflict",
-                      f"{len(conflicts)} credential(s) cannot be {action}d; nothing was queued", conflicts)
+        raise Conflict(f"{len(conflicts)} credential(s) cannot be {action}d; nothing was queued", conflicts,
+                       slug="status-conflict")
 
     request_id = str(uuid.uuid4())
     now = utcnow()
@@ -167,8 +165,8 @@ def request_changes(session: Session, issuer_id: int, action: str, reason: int, 
         session.commit()
     except IntegrityError:
         session.rollback()
-        raise Problem(409, "concurrent-change", "Conflict",
-                      "another request changed one of these credentials at the same time; retry", []) from None
+        raise Conflict("another request changed one of these credentials at the same time; retry",
+                       slug="concurrent-change") from None
     return RequestResult(request_id, action, reason, items)
 
 
@@ -178,8 +176,8 @@ def request_summary(session: Session, issuer_id: int, request_id: str) -> dict:
                                                    StatusChange.issuer_id == issuer_id)
                         .order_by(StatusChange.id)).all()
     if not rows:
-        raise Problem(404, "not-found", "Not found", f"no status-change request {request_id} of this issuer",
-                      [{"pointer": "", "field": "path.requestId", "message": "unknown request"}])
+        raise NotFound(f"no status-change request {request_id} of this issuer",
+                       [{"pointer": "", "field": "path.requestId", "message": "unknown request"}])
     counts = {s.value: 0 for s in ChangeState}
     for r in rows:
         counts[r.state] += 1
@@ -198,8 +196,8 @@ def credential_revocation(session: Session, issuer_id: int, digest: str) -> dict
     digest = normalize_digest(digest)
     cred = session.exec(select(Credential).where(Credential.digest == digest)).first()
     if cred is None or cred.issuer_id != issuer_id:
-        raise Problem(404, "not-found", "Not found", f"no credential with digest {digest}",
-                      [{"pointer": "", "field": "path.digest", "message": "unknown digest"}])
+        raise NotFound(f"no credential with digest {digest}",
+                       [{"pointer": "", "field": "path.digest", "message": "unknown digest"}])
     st = session.get(CredentialStatusState, cred.id)
     changes = session.exec(select(StatusChange).where(StatusChange.credential_id == cred.id)
                            .order_by(StatusChange.id)).all()
