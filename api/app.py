@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
 from api.errors import install_error_handlers
+from api.pages import mount_pages
 from api.routers import credentials, health, proofs, registry, revocation, statuslist, verify
 from node.settings import Settings, get_settings
 from node.storage.db import make_engine, upgrade
@@ -69,7 +70,6 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(proofs.router)
     app.include_router(health.router)
     app.include_router(registry.router)
-    registry.mount_registry_page(app)
     app.include_router(verify.router)
-    verify.mount_verifier_page(app)
+    mount_pages(app)
     return app

@@ -1,4 +1,4 @@
-"""Public, read-only registry API (from the chain index that ``node.indexer`` keeps) and the /registry page.
+"""Public, read-only registry API (from the chain index that ``node.registry.indexer`` keeps).
 
     GET /v1/registry/issuers                     ?kind&status&accreditor&country&limit&offset
     GET /v1/registry/issuers/{address}           entry + accreditation chain up to the RootTAO + document check
@@ -8,17 +8,18 @@
     GET /v1/registry/issuers/{address}/document  the accreditation document as stored (hash in headers)
     GET /v1/registry/tree                        the accreditation forest
     GET /v1/registry/export.csv | export.json    the registry and its history
+
+The page at ``/registry`` is served by ``api/pages.py``.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from pathlib import Path
 
 import sqlalchemy as sa
-from fastapi import APIRouter, FastAPI, Query, Request
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, Response
 from web3 import Web3
 
 from api.errors import PROBLEM_JSON, problem
@@ -27,10 +28,9 @@ from node.registry import index, operations
 from node.registry.accreditation import check_document, find_document
 from node.storage.registry_tables import IndexerCursor
 
-__all__ = ["mount_registry_page", "router"]
+__all__ = ["router"]
 
 router = APIRouter(prefix="/v1/registry", tags=["registry"])
-STATIC = Path(__file__).resolve().parent.parent / "static"
 _ERRORS = {c: {"model": ProblemDetail, "content": {PROBLEM_JSON: {}}} for c in (404, 422)}
 
 Limit = Query(50, ge=1, le=500, description="Page size (1-500).")
@@ -219,15 +219,3 @@ def export_json(request: Request):
         doc = index.export_document(session)
         doc["index"] = _index_info(session)
     return JSONResponse(doc, headers={"Content-Disposition": 'attachment; filename="credreg-registry.json"'})
-
-
-def mount_registry_page(app: FastAPI) -> None:
-    """Serve the registry page at /registry (plain HTML + one small script, no CDN)."""
-
-    @app.get("/registry", include_in_schema=False)
-    def registry_page():
-        return HTMLResponse((STATIC / "registry.html").read_text(encoding="utf-8"))
-
-    @app.get("/registry/registry.js", include_in_schema=False)
-    def registry_script():
-        return FileResponse(STATIC / "registry.js", media_type="text/javascript")

@@ -1,4 +1,4 @@
-"""Public verification: ``POST /v1/verify`` (no account) and the verifier page at ``/verify``.
+"""Public verification: ``POST /v1/verify`` (no account; the verifier page at ``/verify`` posts here).
 
 Body: one bundle, ``{"bundles": [...]}``, or a JSON array of bundles.
 
@@ -11,20 +11,16 @@ Body: one bundle, ``{"bundles": [...]}``, or a JSON array of bundles.
 * the chain unreachable or on the wrong chain id -> ``200`` with ``error`` checks and verdict ``error``:
   verification ran, the chain could not be asked; the report says which check and why.  Never 500.
 * no chain configured on this node (no ``rpc_url`` / deployment file) -> ``503`` problem+json.
-
-Integration (``api/app.py``, in ``create_app``): ``app.include_router(verify.router)`` and
-``verify.mount_verifier_page(app)``.
 """
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse
 
 from anchoring.bundle.v1 import BUNDLE_FORMAT
 from anchoring.chain.deployment import Deployment, DeploymentFileError
@@ -36,19 +32,9 @@ from anchoring.verify.run import verify_bundles
 from api.errors import PROBLEM_JSON, problem
 from api.parsing import read_body
 
-__all__ = ["STATIC_DIR", "mount_verifier_page", "router"]
+__all__ = ["router"]
 
-STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
 router = APIRouter(prefix="/v1", tags=["verification"])
-
-_PAGE_HEADERS = {
-    # everything from this origin, nothing from anywhere else: the page works offline and leaks nothing
-    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-                               "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-cache",
-}
 
 
 def _pointer(field: str) -> str:
@@ -169,21 +155,3 @@ def _items(body: Any, limit: int) -> tuple[list, bool]:
                       title="Content too large",
                       errors=[{"pointer": "/bundles", "field": "bundles", "message": f"at most {limit} items"}])
     return items, single
-
-
-def mount_verifier_page(app: FastAPI, path: str = "/verify") -> None:
-    """Serve the verifier page at ``path`` and its assets under ``path/assets/`` (no CDN, works offline)."""
-
-    def _asset(name: str, media_type: str):
-        async def serve():
-            return FileResponse(STATIC_DIR / name, media_type=media_type, headers=_PAGE_HEADERS)
-        return serve
-
-    app.add_api_route(path, _asset("verify.html", "text/html; charset=utf-8"), methods=["GET"],
-                      include_in_schema=False)
-    app.add_api_route(path + "/", lambda: RedirectResponse(path, status_code=308), methods=["GET"],
-                      include_in_schema=False)
-    app.add_api_route(path + "/assets/verify.js", _asset("verify.js", "text/javascript; charset=utf-8"),
-                      methods=["GET"], include_in_schema=False)
-    app.add_api_route(path + "/assets/verify.css", _asset("verify.css", "text/css; charset=utf-8"),
-                      methods=["GET"], include_in_schema=False)
