@@ -22,7 +22,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.schemas import ProblemDetail
+from api.schemas.problems import ProblemDetail
 from node.errors import (
     ConfigurationError,
     Conflict,

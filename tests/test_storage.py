@@ -146,9 +146,9 @@ def test_batch_state_machine_and_bundle(session_factory, issuer, settings, engin
         rows = s.exec(sa.select(Credential.status, Credential.anchored_at)).all()
         assert all(st == "anchored" and at is not None for st, at in rows)
         p = proofs.proof_for(s, results[3].digest)
-        assert p["state"] == "anchored" and p["anchor"]["txHash"] == "0x" + "cd" * 32
-        assert p["anchor"]["blockNumber"] == 12 and p["anchor"]["issuer"] == issuer.address
-        assert verify_proof(from_hex(p["root"]), from_hex(p["digest"]), [from_hex(x) for x in p["proof"]])
+        assert p.state == "anchored" and p.anchor.tx_hash == "0x" + "cd" * 32
+        assert p.anchor.block_number == 12 and p.anchor.issuer == issuer.address
+        assert verify_proof(from_hex(p.root), from_hex(p.digest), [from_hex(x) for x in p.proof])
         doc = bundles.bundle_for(s, results[3].digest, issuer.id)
         pb = ProofBundle.load(doc, check_integrity=True)
         assert pb.anchor.chain_id == 31337 and pb.anchor.anchored_at == 1_780_000_000

@@ -29,8 +29,12 @@ from anchoring.scheme.strict_json import DuplicateKey, strict_loads
 from anchoring.verify.context import ChainContext
 from anchoring.verify.report import VerificationReport
 from anchoring.verify.run import verify_bundles
-from api.errors import PROBLEM_JSON, problem
+from api.deps import SettingsDep
+from api.errors import problem, problem_responses
 from api.parsing import read_body
+from api.schemas.verify import BatchReport, Report
+from node.errors import Invalid, TooLarge, Unavailable
+from node.settings import Settings
 
 __all__ = ["router"]
 
@@ -59,19 +63,18 @@ def _parse(body: bytes) -> Any:
                       errors=[{"pointer": "", "field": "body", "message": "not valid JSON"}]) from None
 
 
-def _chain(request: Request) -> ChainContext:
-    settings = request.app.state.settings
+def _chain(settings: Settings) -> ChainContext:
     if not settings.rpc_url or not settings.deployment_file:
-        raise problem(503, "this node has no chain configured (rpc_url, deployment_file): it cannot verify",
-                      slug="verification-unavailable", title="Verification unavailable")
+        raise Unavailable("this node has no chain configured (rpc_url, deployment_file): it cannot verify",
+                          slug="verification-unavailable", title="Verification unavailable")
     try:
         deployment = Deployment.load(settings.deployment_file)
     except DeploymentFileError as exc:
-        raise problem(503, f"this node's deployment file is unusable: {exc}",
-                      slug="verification-unavailable", title="Verification unavailable") from None
-    timeout = float(getattr(settings, "chain_probe_timeout_seconds", 5.0)) * 2.5
+        raise Unavailable(f"this node's deployment file is unusable: {exc}",
+                          slug="verification-unavailable", title="Verification unavailable") from None
+    timeout = settings.chain_probe_timeout_seconds * 2.5
     return ChainContext(settings.rpc_url, deployment, timeout=timeout,
-                        min_confirmations=max(1, int(getattr(settings, "confirmations", 1) or 1)),
+                        min_confirmations=max(1, settings.confirmations),
                         redact_endpoint="the node's RPC endpoint")  # RPC URLs often carry API keys
 
 
@@ -90,9 +93,10 @@ def _overall(counts: dict[str, int]) -> str:
     "/verify",
     summary="Verify one proof bundle or many (public, no account)",
     description=__doc__,
+    response_model=Report | BatchReport,
     responses={
         200: {"description": "The report (one bundle) or `{verdict, counts, reports}` (many)."},
-        **{c: {"content": {PROBLEM_JSON: {}}, "description": "problem+json"} for c in (400, 413, 422, 503)},
+        **problem_responses(400, 413, 422, 503),
     },
     openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {
         "oneOf": [{"type": "object", "description": f"a {BUNDLE_FORMAT} proof bundle"},
@@ -100,11 +104,10 @@ def _overall(counts: dict[str, int]) -> str:
                    "required": ["bundles"]},
                   {"type": "array", "items": {"type": "object"}}]}}}}},
 )
-async def verify(request: Request):
-    settings = request.app.state.settings
+async def verify(request: Request, settings: SettingsDep) -> JSONResponse:
     body = await read_body(request, settings.max_request_bytes)
-    chain = _chain(request)
-    return await run_in_threadpool(_verify_body, body, chain, int(getattr(settings, "max_bulk_items", 10_000)))
+    chain = _chain(settings)
+    return await run_in_threadpool(_verify_body, body, chain, settings.max_bulk_items)
 
 
 def _verify_body(raw: bytes, chain: ChainContext, limit: int) -> JSONResponse:
@@ -118,9 +121,10 @@ def _verify_body(raw: bytes, chain: ChainContext, limit: int) -> JSONResponse:
             fmt = report.check("format")
             if fmt.status == "fail":
                 field = fmt.details.get("field", "")
-                raise problem(422, fmt.reason, slug="invalid-bundle", title="Not a valid proof bundle",
-                              errors=[{"pointer": _pointer(field), "field": field, "message": fmt.reason,
-                                       "check": "format"}])
+                raise Invalid(fmt.reason, [{"pointer": _pointer(field), "field": field, "message": fmt.reason,
+                                            "check": "format"}],
+                              slug="invalid-bundle", title="Not a valid proof bundle")
+            # thousands of reports in a batch: the report's own dict, not a model validated again
             return JSONResponse(report.to_dict())
         for i, r in enumerate(reports):
             r.source = f"bundles[{i}]"
@@ -151,7 +155,6 @@ def _items(body: Any, limit: int) -> tuple[list, bool]:
         raise problem(422, "no bundles to verify",
                       errors=[{"pointer": "/bundles", "field": "bundles", "message": "empty"}])
     if len(items) > limit:
-        raise problem(413, f"at most {limit} bundles per request; got {len(items)}", slug="too-large",
-                      title="Content too large",
-                      errors=[{"pointer": "/bundles", "field": "bundles", "message": f"at most {limit} items"}])
+        raise TooLarge(f"at most {limit} bundles per request; got {len(items)}",
+                       [{"pointer": "/bundles", "field": "bundles", "message": f"at most {limit} items"}])
     return items, single

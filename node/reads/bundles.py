@@ -8,7 +8,7 @@ from sqlmodel import Session
 
 from anchoring.scheme.encoding import to_hex
 from node.errors import Conflict
-from node.reads.lookup import _load, _not_found, _state
+from node.reads.lookup import lifecycle_state, load_credential, not_found
 from node.storage.models import Batch, CredentialStatus, Issuer
 from node.storage.trees import load_tree
 
@@ -17,12 +17,12 @@ def bundle_for(session: Session, digest: str, issuer_id: int) -> dict:
     """The learner's proof bundle (format ``credreg-bundle/1``) once anchored.
 
     NotFound for unknown / other issuer's digests, Conflict before anchoring."""
-    cred, batch, issuer = _load(session, digest)
+    cred, batch, issuer = load_credential(session, digest)
     if cred.issuer_id != issuer_id:
-        raise _not_found(cred.digest)
+        raise not_found(cred.digest)
     if cred.status != CredentialStatus.anchored.value or batch is None:
-        raise Conflict(f"credential {cred.digest} is not yet anchored (state: {_state(cred, batch)}); a bundle "
-                       "exists once its batch is confirmed on chain",
+        raise Conflict(f"credential {cred.digest} is not yet anchored (state: {lifecycle_state(cred, batch)}); "
+                       "a bundle exists once its batch is confirmed on chain",
                        [{"pointer": "", "field": "path.digest", "message": "not anchored yet"}],
                        slug="not-anchored", title="Not yet anchored")
     tree = load_tree(batch)
