@@ -39,6 +39,7 @@ __all__ = [
     "PROBLEM_JSON",
     "STATUS_OF",
     "HTTPProblem",
+    "document_problems",
     "install_error_handlers",
     "problem",
     "problem_responses",
@@ -98,6 +99,32 @@ def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {code: {"model": ProblemDetail, "description": _phrase(code),
                    "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/ProblemDetail"}}}}
             for code in codes}
+
+
+_PROBLEM_REF = "#/components/schemas/ProblemDetail"
+_FASTAPI_422_REF = "#/components/schemas/HTTPValidationError"
+
+
+def document_problems(openapi: dict[str, Any]) -> dict[str, Any]:
+    """Make an OpenAPI document say what the error responses are: application/problem+json only.
+
+    FastAPI files a response ``model`` under the route's own media type (application/json) as well, and gives
+    every route with parameters a 422 ``HTTPValidationError`` body that this API never sends (request validation
+    errors are problems too, see ``_on_validation``). Both are rewritten here, in place; returns ``openapi``."""
+    for path in openapi.get("paths", {}).values():
+        for operation in path.values():
+            for code, response in operation.get("responses", {}).items():
+                content = response.get("content", {})
+                if content.get("application/json", {}).get("schema", {}).get("$ref") == _FASTAPI_422_REF:
+                    response["description"] = _phrase(int(code))
+                    response["content"] = {PROBLEM_JSON: {"schema": {"$ref": _PROBLEM_REF}}}
+                elif PROBLEM_JSON in content:
+                    content.pop("application/json", None)
+    schemas = openapi.get("components", {}).get("schemas", {})
+    if _FASTAPI_422_REF.rsplit("/", 1)[1] in schemas and _FASTAPI_422_REF not in repr(openapi.get("paths")):
+        schemas.pop("HTTPValidationError", None)
+        schemas.pop("ValidationError", None)
+    return openapi
 
 
 def _phrase(status: int) -> str:

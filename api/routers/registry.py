@@ -44,7 +44,8 @@ from node.storage.registry_tables import RegistryIssuer
 __all__ = ["router"]
 
 router = APIRouter(prefix="/v1/registry", tags=["registry"])
-_ERRORS = problem_responses(404, 422)
+_ERRORS = problem_responses(404, 422)  # an entry by address: unknown (404) or not an address (422)
+_QUERY_ERRORS = problem_responses(422)
 
 Limit = Query(50, ge=1, le=500, description="Page size (1-500).")
 Offset = Query(0, ge=0, description="Items to skip.")
@@ -83,7 +84,7 @@ def _next_page(request: Request, offset: int, limit: int, total: int) -> str | N
     return None
 
 
-@router.get("/issuers", response_model=IssuerPage, responses=_ERRORS,
+@router.get("/issuers", response_model=IssuerPage, responses=_QUERY_ERRORS,
             summary="Registry entries (filter by kind, status, accreditor, country)")
 def list_issuers(request: Request, session: SessionDep, kind: str | None = None, status: str | None = None,
                  accreditor: str | None = None, country: str | None = Query(None, max_length=64),
@@ -174,7 +175,7 @@ def _chain_check(settings: Settings, address: str, timestamp: int | None, block:
                       else f"the chain says {status}, the index says {indexed}")
 
 
-@router.get("/issuers/{address}/anchors", response_model=AnchorPageView, responses=_ERRORS,
+@router.get("/issuers/{address}/anchors", response_model=AnchorPageView, responses=_QUERY_ERRORS,
             summary="Batches anchored by an issuer")
 def get_anchors(address: str, session: SessionDep, limit: int = Limit, offset: int = Offset) -> AnchorPageView:
     address = _address(address)
