@@ -154,7 +154,7 @@ def get_status(address: str, session: SessionDep, settings: SettingsDep,
 def _chain_check(settings: Settings, address: str, timestamp: int | None, block: int | None,
                  indexed: str) -> ChainCheck:
     if not settings.rpc_url:
-        return ChainCheck(result="error", reason="this node has no RPC endpoint configured")
+        return ChainCheck(result="error", status=None, reason="this node has no RPC endpoint configured")
     try:
         from anchoring.chain.contracts import IssuerRegistry
         from anchoring.chain.deployment import Deployment
@@ -169,7 +169,7 @@ def _chain_check(settings: Settings, address: str, timestamp: int | None, block:
             raw = registry.contract.functions.getIssuer(address).call(block_identifier=block)
             status = operations.status_name(raw[2])
     except Exception as exc:  # noqa: BLE001 - an unreachable chain is an error, not an answer
-        return ChainCheck(result="error", reason=f"{type(exc).__name__}: {exc}"[:300])
+        return ChainCheck(result="error", status=None, reason=f"{type(exc).__name__}: {exc}"[:300])
     return ChainCheck(result="pass" if status == indexed else "fail", status=status,
                       reason="the chain agrees with the index" if status == indexed
                       else f"the chain says {status}, the index says {indexed}")
