@@ -16,7 +16,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
-from api.errors import install_error_handlers
+from api.errors import document_problems, install_error_handlers
+from api.pages import mount_pages
 from api.routers import credentials, health, proofs, registry, revocation, statuslist, verify
 from node.settings import Settings, get_settings
 from node.storage.db import make_engine, upgrade
@@ -69,7 +70,19 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(proofs.router)
     app.include_router(health.router)
     app.include_router(registry.router)
-    registry.mount_registry_page(app)
     app.include_router(verify.router)
-    verify.mount_verifier_page(app)
+    mount_pages(app)
+    _document_problems_once(app)
     return app
+
+
+def _document_problems_once(app: FastAPI) -> None:
+    """``app.openapi()`` with error responses documented as problem+json (see ``api.errors.document_problems``)."""
+    build = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_problems(build())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

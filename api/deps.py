@@ -1,8 +1,12 @@
-"""Request dependencies: settings, DB sessions, bearer-token auth with roles, bounded body reading."""
+"""Request dependencies: settings, DB sessions, bearer-token auth with roles.
+
+Handlers take ``SettingsDep`` and ``SessionDep`` (or ``SessionFactoryDep`` when the work runs in a thread of its
+own) instead of reaching into ``request.app.state``; write routes take ``IssuerToken``, issuer reads ``AnyToken``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -15,12 +19,17 @@ from node.settings import Settings
 from node.storage.models import TokenRole
 
 __all__ = [
+    "AnyToken",
+    "IssuerToken",
     "Principal",
+    "SessionDep",
+    "SessionFactoryDep",
+    "SettingsDep",
     "current_principal",
     "get_session",
+    "get_session_factory",
     "get_settings_dep",
     "media_type",
-    "read_body",
     "require_role",
 ]
 
@@ -38,12 +47,24 @@ def get_settings_dep(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    session = request.app.state.session_factory()
+def get_session_factory(request: Request) -> Callable[[], Session]:
+    return request.app.state.session_factory
+
+
+def get_session(factory: Annotated[Callable[[], Session], Depends(get_session_factory)]) -> Iterator[Session]:
+    session = factory()
     try:
         yield session
     finally:
         session.close()
+
+
+#: the node's settings
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+#: one database session for the request, closed after it
+SessionDep = Annotated[Session, Depends(get_session)]
+#: the session factory, for work handed to a thread of its own (``run_in_threadpool``)
+SessionFactoryDep = Annotated[Callable[[], Session], Depends(get_session_factory)]
 
 
 def _unauthorized(detail: str):
@@ -51,15 +72,18 @@ def _unauthorized(detail: str):
                    errors=[{"pointer": "", "field": "header.Authorization", "message": detail}])
 
 
-def current_principal(request: Request) -> Principal:
-    """Any valid, unrevoked bearer token. 401 problem otherwise."""
+def current_principal(request: Request, factory: SessionFactoryDep) -> Principal:
+    """Any valid, unrevoked bearer token. 401 problem otherwise.
+
+    Looks the token up in a session of its own, closed at once: the handler's session must not start inside a
+    read transaction (SQLite cannot upgrade it to a write under concurrency)."""
     header = request.headers.get("authorization")
     if not header:
         raise _unauthorized("missing Authorization: Bearer <token> header")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise _unauthorized("Authorization header must be 'Bearer <token>'")
-    with request.app.state.session_factory() as session:
+    with factory() as session:
         found = authenticate(session, token.strip())
     if found is None:
         raise _unauthorized("invalid or revoked token")
@@ -82,32 +106,6 @@ def require_role(*roles: TokenRole):
 
 def media_type(request: Request) -> str:
     return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-
-
-async def read_body(request: Request, limit: int) -> bytes:
-    """The body, refusing (413 problem) anything over ``limit`` bytes without reading it all."""
-    declared = request.headers.get("content-length")
-    if declared is not None:
-        try:
-            if int(declared) > limit:
-                raise _too_large(limit)
-        except ValueError:
-            raise problem(400, "invalid Content-Length header", errors=[
-                {"pointer": "", "field": "header.Content-Length", "message": "not an integer"}]) from None
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _too_large(limit)
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _too_large(limit: int):
-    return problem(413, f"request body exceeds the limit of {limit} bytes", slug="too-large",
-                   title="Content too large", errors=[{"pointer": "", "field": "body",
-                                                       "message": f"at most {limit} bytes"}])
 
 
 #: any valid token (issuer or reader role)

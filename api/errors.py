@@ -1,7 +1,14 @@
-"""RFC 9457 problem details for every error the API returns (``application/problem+json``).
+"""RFC 9457 problem details for every error the API returns (``application/problem+json``), in one place.
 
 Body: ``{type, title, status, detail, instance, errors: [{pointer, field, message, ...}]}``.
 ``type`` is ``urn:credreg:problem:<slug>``; ``instance`` is the request path.
+
+Two sources of problems:
+
+* the node's domain errors (``node.errors.NodeError`` and its subclasses): their class decides the status
+  code (:data:`STATUS_OF`), their ``slug``, ``title``, ``detail`` and ``errors`` fill the body;
+* errors only HTTP knows (401 without a token, 415 for a media type, a body over the size limit, an unknown
+  route): :func:`problem` builds an :class:`HTTPProblem` to raise.
 """
 
 from __future__ import annotations
@@ -15,22 +22,109 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from node.issuance.accept import Problem
+from api.schemas.problems import ProblemDetail
+from node.errors import (
+    ConfigurationError,
+    Conflict,
+    Forbidden,
+    Invalid,
+    Malformed,
+    NodeError,
+    NotFound,
+    TooLarge,
+    Unavailable,
+)
 
-__all__ = ["PROBLEM_JSON", "Problem", "install_error_handlers", "problem", "problem_response"]
+__all__ = [
+    "PROBLEM_JSON",
+    "STATUS_OF",
+    "HTTPProblem",
+    "document_problems",
+    "install_error_handlers",
+    "problem",
+    "problem_responses",
+    "status_of",
+]
 
 log = logging.getLogger("credreg.api")
 PROBLEM_JSON = "application/problem+json"
+
+#: the HTTP status of each domain error (a subclass not listed takes its nearest listed base)
+STATUS_OF: dict[type[NodeError], int] = {
+    Malformed: 400,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    TooLarge: 413,
+    Invalid: 422,
+    Unavailable: 503,
+    ConfigurationError: 503,  # the node cannot serve this until its operator fixes a setting
+}
 
 _SLUGS = {400: "bad-request", 401: "unauthorized", 403: "forbidden", 404: "not-found", 405: "method-not-allowed",
           406: "not-acceptable", 409: "conflict", 413: "too-large", 415: "unsupported-media-type",
           422: "invalid-request", 429: "too-many-requests", 500: "internal-error", 503: "unavailable"}
 
 
+class HTTPProblem(Exception):
+    """An error only HTTP knows about, rendered as problem+json with ``status`` (and ``headers``)."""
+
+    def __init__(self, status: int, slug: str, title: str, detail: str, errors: list[dict[str, Any]] | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.status, self.slug, self.title, self.detail = status, slug, title, detail
+        self.errors: list[dict[str, Any]] = list(errors or [])
+        self.headers: dict[str, str] = dict(headers or {})
+
+    def __str__(self) -> str:
+        return f"{self.status} {self.title}: {self.detail}"
+
+
 def problem(status: int, detail: str, *, slug: str | None = None, title: str | None = None,
-            errors: list[dict] | None = None, headers: dict[str, str] | None = None) -> Problem:
-    return Problem(status=status, slug=slug or _SLUGS.get(status, "error"), title=title or _phrase(status),
-                   detail=detail, errors=errors or [], headers=headers or {})
+            errors: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None) -> HTTPProblem:
+    """An :class:`HTTPProblem`; ``slug`` and ``title`` default from the status code."""
+    return HTTPProblem(status, slug or _SLUGS.get(status, "error"), title or _phrase(status), detail, errors, headers)
+
+
+def status_of(exc: NodeError) -> int:
+    """The status code of a domain error: its class or its nearest base in :data:`STATUS_OF`; else 500."""
+    for cls in type(exc).__mro__:
+        if cls in STATUS_OF:
+            return STATUS_OF[cls]  # type: ignore[index]
+    return 500
+
+
+def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` for a route: each code documented as problem+json with the :class:`ProblemDetail` body."""
+    return {code: {"model": ProblemDetail, "description": _phrase(code),
+                   "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/ProblemDetail"}}}}
+            for code in codes}
+
+
+_PROBLEM_REF = "#/components/schemas/ProblemDetail"
+_FASTAPI_422_REF = "#/components/schemas/HTTPValidationError"
+
+
+def document_problems(openapi: dict[str, Any]) -> dict[str, Any]:
+    """Make an OpenAPI document say what the error responses are: application/problem+json only.
+
+    FastAPI files a response ``model`` under the route's own media type (application/json) as well, and gives
+    every route with parameters a 422 ``HTTPValidationError`` body that this API never sends (request validation
+    errors are problems too, see ``_on_validation``). Both are rewritten here, in place; returns ``openapi``."""
+    for path in openapi.get("paths", {}).values():
+        for operation in path.values():
+            for code, response in operation.get("responses", {}).items():
+                content = response.get("content", {})
+                if content.get("application/json", {}).get("schema", {}).get("$ref") == _FASTAPI_422_REF:
+                    response["description"] = _phrase(int(code))
+                    response["content"] = {PROBLEM_JSON: {"schema": {"$ref": _PROBLEM_REF}}}
+                elif PROBLEM_JSON in content:
+                    content.pop("application/json", None)
+    schemas = openapi.get("components", {}).get("schemas", {})
+    if _FASTAPI_422_REF.rsplit("/", 1)[1] in schemas and _FASTAPI_422_REF not in repr(openapi.get("paths")):
+        schemas.pop("HTTPValidationError", None)
+        schemas.pop("ValidationError", None)
+    return openapi
 
 
 def _phrase(status: int) -> str:
@@ -40,16 +134,17 @@ def _phrase(status: int) -> str:
         return "Error"
 
 
-def problem_response(request: Request | None, p: Problem) -> JSONResponse:
+def _render(request: Request | None, *, status: int, slug: str, title: str, detail: str,
+            errors: list[dict[str, Any]], headers: dict[str, str] | None = None) -> JSONResponse:
     body: dict[str, Any] = {
-        "type": f"urn:credreg:problem:{p.slug}",
-        "title": p.title,
-        "status": p.status,
-        "detail": p.detail,
+        "type": f"urn:credreg:problem:{slug}",
+        "title": title,
+        "status": status,
+        "detail": detail,
         "instance": request.url.path if request is not None else None,
-        "errors": p.errors or [],
+        "errors": errors or [],
     }
-    return JSONResponse(body, status_code=p.status, media_type=PROBLEM_JSON, headers=p.headers or None)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers or None)
 
 
 def _loc_to_field(loc: tuple) -> tuple[str, str]:
@@ -62,8 +157,15 @@ def _loc_to_field(loc: tuple) -> tuple[str, str]:
     return ".".join(rest), pointer
 
 
-async def _on_problem(request: Request, exc: Problem) -> JSONResponse:
-    return problem_response(request, exc)
+async def _on_node_error(request: Request, exc: NodeError) -> JSONResponse:
+    headers = {"Retry-After": str(max(1, round(exc.retry_after)))} if exc.retry_after is not None else None
+    return _render(request, status=status_of(exc), slug=exc.slug, title=exc.title, detail=exc.detail,
+                   errors=exc.errors, headers=headers)
+
+
+async def _on_http_problem(request: Request, exc: HTTPProblem) -> JSONResponse:
+    return _render(request, status=exc.status, slug=exc.slug, title=exc.title, detail=exc.detail,
+                   errors=exc.errors, headers=exc.headers)
 
 
 async def _on_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -71,26 +173,27 @@ async def _on_validation(request: Request, exc: RequestValidationError) -> JSONR
     for e in exc.errors():
         field, pointer = _loc_to_field(tuple(e.get("loc", ())))
         errors.append({"pointer": pointer, "field": field, "message": e.get("msg", "invalid")})
-    return problem_response(request, problem(422, "the request is invalid", slug="invalid-request",
-                                             title="Invalid request", errors=errors))
+    return _render(request, status=422, slug="invalid-request", title="Invalid request",
+                   detail="the request is invalid", errors=errors)
 
 
 async def _on_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     detail = exc.detail if isinstance(exc.detail, str) else _phrase(exc.status_code)
     field = "path" if exc.status_code in (404, 405) else ""
-    p = problem(exc.status_code, detail, headers=dict(exc.headers or {}),
-                errors=[{"pointer": "", "field": field, "message": detail}])
-    return problem_response(request, p)
+    return _render(request, status=exc.status_code, slug=_SLUGS.get(exc.status_code, "error"),
+                   title=_phrase(exc.status_code), detail=detail, headers=dict(exc.headers or {}),
+                   errors=[{"pointer": "", "field": field, "message": detail}])
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return problem_response(request, problem(500, "an unexpected error occurred; it has been logged",
-                                             slug="internal-error", errors=[]))
+    return _render(request, status=500, slug="internal-error", title=_phrase(500),
+                   detail="an unexpected error occurred; it has been logged", errors=[])
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(Problem, _on_problem)
-    app.add_exception_handler(RequestValidationError, _on_validation)
-    app.add_exception_handler(StarletteHTTPException, _on_http)
+    app.add_exception_handler(NodeError, _on_node_error)  # type: ignore[arg-type]
+    app.add_exception_handler(HTTPProblem, _on_http_problem)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _on_validation)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, _on_http)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _on_unexpected)

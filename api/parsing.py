@@ -1,44 +1,80 @@
-"""Strict, bounded readers of request bodies (JSON and NDJSON)."""
+"""Strict, bounded readers of request bodies: the size-limited body, strict JSON and NDJSON.
+
+Syntax errors are :class:`node.errors.Malformed` (``malformed-json``, 400) naming the line; a body over its
+limit or a bad ``Content-Length`` is an HTTP problem (413 / 400) raised before the body is read in full.
+"""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+from fastapi import Request
+
 from anchoring.scheme.strict_json import strict_loads
-from node.issuance.accept import MAX_REPORTED_ERRORS, Problem
+from api.errors import HTTPProblem, problem
+from node.errors import Malformed
+from node.issuance.accept import MAX_REPORTED_ERRORS
+
+__all__ = ["parse_json", "parse_ndjson", "read_body"]
 
 
-# ----------------------------------------------------------------------------------------- parsing
+def _malformed(detail: str, errors: list[dict[str, Any]]) -> Malformed:
+    return Malformed(detail, errors, slug="malformed-json", title="Malformed JSON")
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, refusing (413 problem) anything over ``limit`` bytes without reading it all."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            if int(declared) > limit:
+                raise _too_large(limit)
+        except ValueError:
+            raise problem(400, "invalid Content-Length header", errors=[
+                {"pointer": "", "field": "header.Content-Length", "message": "not an integer"}]) from None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(limit: int) -> HTTPProblem:
+    return problem(413, f"request body exceeds the limit of {limit} bytes", slug="too-large",
+                   title="Content too large", errors=[{"pointer": "", "field": "body",
+                                                       "message": f"at most {limit} bytes"}])
+
+
 def parse_json(body: bytes) -> Any:
-    """Strict JSON (no NaN/Infinity, no duplicate keys, UTF-8). Raises a 400 Problem."""
+    """Strict JSON (no NaN/Infinity, no duplicate keys, UTF-8). Raises :class:`Malformed`."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise Problem(400, "malformed-json", "Malformed JSON", f"body is not UTF-8 (byte {exc.start})",
-                      [{"pointer": "", "field": "", "message": "body is not valid UTF-8"}]) from None
+        raise _malformed(f"body is not UTF-8 (byte {exc.start})",
+                         [{"pointer": "", "field": "", "message": "body is not valid UTF-8"}]) from None
     if not text.strip():
-        raise Problem(400, "malformed-json", "Malformed JSON", "request body is empty",
-                      [{"pointer": "", "field": "", "message": "empty body"}])
+        raise _malformed("request body is empty", [{"pointer": "", "field": "", "message": "empty body"}])
     try:
         return strict_loads(text)
     except json.JSONDecodeError as exc:
-        raise Problem(400, "malformed-json", "Malformed JSON",
-                      f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
-                      [{"pointer": "", "field": "", "line": exc.lineno, "column": exc.colno,
-                        "message": exc.msg}]) from None
+        raise _malformed(f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
+                         [{"pointer": "", "field": "", "line": exc.lineno, "column": exc.colno,
+                           "message": exc.msg}]) from None
     except (ValueError, RecursionError) as exc:
-        raise Problem(400, "malformed-json", "Malformed JSON", str(exc),
-                      [{"pointer": "", "field": "", "message": str(exc)}]) from None
+        raise _malformed(str(exc), [{"pointer": "", "field": "", "message": str(exc)}]) from None
 
 
 def parse_ndjson(body: bytes) -> list[Any]:
-    """One JSON value per non-empty line. Raises a 400 Problem naming the line (and item index)."""
+    """One JSON value per non-empty line. Raises :class:`Malformed` naming the line (and item index)."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise Problem(400, "malformed-json", "Malformed JSON", f"body is not UTF-8 (byte {exc.start})",
-                      [{"pointer": "", "field": "", "message": "body is not valid UTF-8"}]) from None
+        raise _malformed(f"body is not UTF-8 (byte {exc.start})",
+                         [{"pointer": "", "field": "", "message": "body is not valid UTF-8"}]) from None
     items: list[Any] = []
     errors: list[dict] = []
     for lineno, line in enumerate(text.splitlines(), start=1):
@@ -54,9 +90,7 @@ def parse_ndjson(body: bytes) -> list[Any]:
             if len(errors) >= MAX_REPORTED_ERRORS:
                 break
     if errors:
-        raise Problem(400, "malformed-json", "Malformed JSON",
-                      f"{len(errors)} NDJSON line(s) are not valid JSON; nothing was stored", errors)
+        raise _malformed(f"{len(errors)} NDJSON line(s) are not valid JSON; nothing was stored", errors)
     if not items:
-        raise Problem(400, "malformed-json", "Malformed JSON", "request body holds no credentials",
-                      [{"pointer": "", "field": "", "message": "empty body"}])
+        raise _malformed("request body holds no credentials", [{"pointer": "", "field": "", "message": "empty body"}])
     return items

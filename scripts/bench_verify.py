@@ -98,7 +98,6 @@ def bench_api_path(network, bundles, chunk: int, in_thread: bool = False) -> dic
     import uvicorn
 
     from api.app import create_app
-    from api.routers import verify as verify_router
     from node.settings import Settings
     from node.storage.db import make_engine, upgrade
 
@@ -109,8 +108,6 @@ def bench_api_path(network, bundles, chunk: int, in_thread: bool = False) -> dic
     engine = make_engine(settings.database_url)
     upgrade(engine)
     app = create_app(settings, engine=engine)
-    if "/v1/verify" not in {getattr(r, "path", None) for r in app.routes}:
-        app.include_router(verify_router.router)
     port = free_port()
     # the server runs in its own (forked) process, as in production: the client's JSON work does not
     # share its GIL.  --api-in-thread measures the single-process set-up the tests use.

@@ -46,8 +46,8 @@ def test_seals_by_size_and_leaves_the_young_remainder(session_factory, issuer, s
             for r in members:
                 assert tree.digests[r.leaf_index] == from_hex(r.digest)
                 p = proof_for(s, r.digest)
-                assert p["state"] == "batched" and p["root"] == b.root
-                assert verify_proof(from_hex(b.root), from_hex(r.digest), [from_hex(x) for x in p["proof"]])
+                assert p.state == "batched" and p.root == b.root
+                assert verify_proof(from_hex(b.root), from_hex(r.digest), [from_hex(x) for x in p.proof])
     assert sealer.seal_due_batches(session_factory, cfg) == []
     assert len(digests) == 25
 

@@ -72,7 +72,7 @@ def test_indexes_other_nodes_issuers_from_the_deployment_block(indexer, session_
         assert (tao.kind, tao.accreditor) == ("tao", root.address)
         assert (ti.kind, ti.status, ti.accreditor) == ("ti", "active", tao.address)
         chain = index.accreditation_chain(s, ti)
-        assert [c["address"] for c in chain] == [tao.address, root.address]
+        assert [c.address for c in chain] == [tao.address, root.address]
     # a second pass finds nothing new
     again = indexer.run_once()
     assert again.ranges == 0 and again.registry_events == 0
@@ -99,14 +99,14 @@ def test_history_and_point_in_time_status(indexer, session_factory, dev_network)
                   life["reinstate"][0] + 1: "active", life["revoke"][0]: "revoked", life["revoke"][0] + 10**6: "revoked"}
         for when, expected in probes.items():
             got = index.status_at(s, row, timestamp=when)
-            assert got["status"] == expected, when
+            assert got.status == expected, when
             assert IssuerStatus[expected.upper()] == registry.status_at(ti, when)  # the chain agrees
-        assert index.status_at(s, row, timestamp=life["suspend"][0] + 1)["activeTI"] is False
-        assert index.status_at(s, row, timestamp=life["reinstate"][0] + 1)["activeTI"] is True
+        assert index.status_at(s, row, timestamp=life["suspend"][0] + 1).active_ti is False
+        assert index.status_at(s, row, timestamp=life["reinstate"][0] + 1).active_ti is True
         for name, expected in (("accredited", "active"), ("suspend", "suspended"), ("reinstate", "active"),
                                ("revoke", "revoked")):
-            assert index.status_at(s, row, block=life[name][1])["status"] == expected
-        assert index.status_at(s, row, block=life["accredited"][1] - 1)["status"] == "none"
+            assert index.status_at(s, row, block=life[name][1]).status == expected
+        assert index.status_at(s, row, block=life["accredited"][1] - 1).status == "none"
 
 
 def test_resumes_from_the_cursor_in_small_ranges(session_factory, dev_network, db_url):

@@ -19,18 +19,6 @@ from node.registry.indexer import Indexer
 from tests.test_indexer import SCOPE, lifecycle, send
 
 
-def with_registry(app):
-    """Add the registry router and page unless api/app.py already does."""
-    from api.routers.registry import mount_registry_page, router
-
-    paths = {getattr(r, "path", None) for r in app.routes}
-    if "/v1/registry/tree" not in paths:
-        app.include_router(router)
-    if "/registry" not in paths:
-        mount_registry_page(app)
-    return app
-
-
 @pytest.fixture()
 def indexed(session_factory, dev_network):
     w3 = dev_network.chain.web3()
@@ -47,7 +35,7 @@ def api(settings, engine, dev_network, tmp_path):
     deployment_file = tmp_path / "deployment.json"
     dev_network.deployment.save(deployment_file)
     s = settings.model_copy(update={"rpc_url": dev_network.chain.rpc_url, "deployment_file": deployment_file})
-    with TestClient(with_registry(create_app(s, engine=engine)), raise_server_exceptions=False) as c:
+    with TestClient(create_app(s, engine=engine), raise_server_exceptions=False) as c:
         yield c
 
 

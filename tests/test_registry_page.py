@@ -22,7 +22,6 @@ from node.settings import Settings
 from node.storage.db import make_engine, upgrade
 from tests.conftest import REPO, require
 from tests.test_indexer import advance, send
-from tests.test_registry_api import with_registry
 
 CHROMIUM = os.environ.get("CREDREG_CHROMIUM", "/usr/bin/chromium")
 XSS_DID = '<img src=x onerror="window.__xss=1">did:example:evil'
@@ -39,9 +38,13 @@ const { chromium } = require('playwright-core');
     const page = await browser.newPage();
     page.on('pageerror', e => out.errors.push(String(e)));
     page.on('request', r => out.requests.push(r.url()));
+    await page.addInitScript(() => document.addEventListener('securitypolicyviolation',
+                                                            () => { window.__csp = (window.__csp || 0) + 1; }));
     await page.goto(url + '/registry', { waitUntil: 'load' });
     await page.waitForSelector('#tree li', { timeout: 15000 });
     out.treeStatus = await page.textContent('#tree-status');
+    out.headerBackground = await page.$eval('header', h => getComputedStyle(h).backgroundColor);
+    out.cspViolations = await page.evaluate(() => window.__csp || 0);
     out.nodes = await page.$$eval('#tree li', lis => lis.map(li => ({
       address: li.getAttribute('data-address'),
       depth: (() => { let d = 0, p = li.parentElement; while (p && p.id !== 'tree') { if (p.tagName === 'UL') d++; p = p.parentElement; } return d; })(),
@@ -104,7 +107,7 @@ def served(tmp_path, dev_network):
     from node.storage.db import session_factory
 
     Indexer(session_factory(engine), w3, dev_network.deployment, confirmations=1).run_once()
-    app = with_registry(create_app(Settings(data_dir=tmp_path, database_url=url, _env_file=None), engine=engine))
+    app = create_app(Settings(data_dir=tmp_path, database_url=url, _env_file=None), engine=engine)
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -131,6 +134,8 @@ def test_registry_page_tree_and_history(browser_ready, served, dev_network, tmp_
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert out["errors"] == []
     assert all(u.startswith(base) for u in out["requests"]), "the page loads nothing from elsewhere (no CDN)"
+    assert out["headerBackground"] == "rgb(31, 58, 95)", "registry.css applies under the page's CSP"
+    assert out["cspViolations"] == 0
     depth = {n["address"]: n["depth"] for n in out["nodes"]}
     assert depth[dev_network.root_tao.address] == 0
     assert depth[dev_network.tao.address] == 1
@@ -153,7 +158,7 @@ def test_page_and_script_are_served(tmp_path):
 
     url = f"sqlite:///{tmp_path / 'p.db'}"
     upgrade(url)
-    app = with_registry(create_app(Settings(data_dir=tmp_path, database_url=url, _env_file=None)))
+    app = create_app(Settings(data_dir=tmp_path, database_url=url, _env_file=None))
     with TestClient(app) as c:
         page = c.get("/registry")
         assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")

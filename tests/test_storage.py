@@ -12,7 +12,8 @@ from anchoring.scheme.digest import hash_credential
 from anchoring.scheme.encoding import from_hex
 from anchoring.scheme.merkle import verify_proof
 from node.auth.tokens import authenticate, create_token, revoke_token
-from node.issuance.accept import Problem, issue_many, issue_one
+from node.errors import Conflict, Invalid
+from node.issuance.accept import issue_many, issue_one
 from node.pipeline import batches, sealer
 from node.reads import bundles, proofs
 from node.storage.db import current_revision, head_revision, make_engine, upgrade
@@ -58,9 +59,9 @@ def test_issue_stores_pending_with_verifiable_digest(session_factory, issuer, en
 def test_bulk_is_all_or_nothing(session_factory, issuer, engine):
     items = [cred(i) for i in range(50)]
     items[37] = {"id": "urn:test:37", "score": float("nan")}
-    with session_factory() as s, pytest.raises(Problem) as ei:
+    with session_factory() as s, pytest.raises(Invalid) as ei:
         issue_many(s, issuer.id, items, max_bytes=10_000)
-    assert ei.value.status == 422
+    assert ei.value.slug == "invalid-credential"
     assert ei.value.errors[0]["index"] == 37 and ei.value.errors[0]["field"] == "[37].score"
     assert count_rows(engine, "credential") == 0
 
@@ -73,12 +74,12 @@ def test_idempotency_by_id_and_key(session_factory, issuer, engine):
         k1 = issue_one(s, issuer.id, {"x": 1}, max_bytes=10_000, idempotency_key="k-1")
         k2 = issue_one(s, issuer.id, {"x": 1}, max_bytes=10_000, idempotency_key="k-1")
         assert (k2.digest, k2.created) == (k1.digest, False)
-        with pytest.raises(Problem) as ei:
+        with pytest.raises(Conflict) as ei:
             issue_one(s, issuer.id, {"x": 2}, max_bytes=10_000, idempotency_key="k-1")
-        assert ei.value.status == 409 and ei.value.errors[0]["field"] == "header.Idempotency-Key"
-        with pytest.raises(Problem) as ei:
+        assert ei.value.errors[0]["field"] == "header.Idempotency-Key"
+        with pytest.raises(Conflict) as ei:
             issue_one(s, issuer.id, cred(1, extra=True), max_bytes=10_000)
-        assert ei.value.status == 409 and ei.value.errors[0]["field"] == "id"
+        assert ei.value.errors[0]["field"] == "id"
     assert count_rows(engine, "credential") == 2
 
 
@@ -135,9 +136,9 @@ def test_batch_state_machine_and_bundle(session_factory, issuer, settings, engin
         batches.record_dropped(s, b, "tx not found")
         assert s.get(Batch, bid).state == "sealed"
         batches.record_submission(s, s.get(Batch, bid), nonce=8, tx_hash="0x" + "cd" * 32)
-        with pytest.raises(Problem) as ei:
+        with pytest.raises(Conflict) as ei:
             bundles.bundle_for(s, results[0].digest, issuer.id)
-        assert ei.value.status == 409
+        assert ei.value.slug == "not-anchored"
         b = s.get(Batch, bid)
         batches.record_confirmation(s, b, block_number=12, block_hash="0x" + "EF" * 32, confirmations=1,
                                     block_timestamp=1_780_000_000, gas_used=51_000)
@@ -145,9 +146,9 @@ def test_batch_state_machine_and_bundle(session_factory, issuer, settings, engin
         rows = s.exec(sa.select(Credential.status, Credential.anchored_at)).all()
         assert all(st == "anchored" and at is not None for st, at in rows)
         p = proofs.proof_for(s, results[3].digest)
-        assert p["state"] == "anchored" and p["anchor"]["txHash"] == "0x" + "cd" * 32
-        assert p["anchor"]["blockNumber"] == 12 and p["anchor"]["issuer"] == issuer.address
-        assert verify_proof(from_hex(p["root"]), from_hex(p["digest"]), [from_hex(x) for x in p["proof"]])
+        assert p.state == "anchored" and p.anchor.tx_hash == "0x" + "cd" * 32
+        assert p.anchor.block_number == 12 and p.anchor.issuer == issuer.address
+        assert verify_proof(from_hex(p.root), from_hex(p.digest), [from_hex(x) for x in p.proof])
         doc = bundles.bundle_for(s, results[3].digest, issuer.id)
         pb = ProofBundle.load(doc, check_integrity=True)
         assert pb.anchor.chain_id == 31337 and pb.anchor.anchored_at == 1_780_000_000

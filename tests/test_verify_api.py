@@ -16,9 +16,8 @@ pytestmark = pytest.mark.chain
 
 
 def build_app(tmp_path, rpc_url: str, deployment: Deployment, **overrides):
-    """create_app with the verify router and page (included here until create_app wires them itself)."""
+    """create_app on a fresh SQLite database, verifying against ``deployment`` on ``rpc_url``."""
     from api.app import create_app
-    from api.routers import verify as verify_router
     from node.settings import Settings
     from node.storage.db import make_engine, upgrade
 
@@ -28,13 +27,7 @@ def build_app(tmp_path, rpc_url: str, deployment: Deployment, **overrides):
                         deployment_file=dep_file, **overrides)
     engine = make_engine(settings.database_url)
     upgrade(engine)
-    app = create_app(settings, engine=engine)
-    paths = {getattr(r, "path", None) for r in app.routes}
-    if "/v1/verify" not in paths:
-        app.include_router(verify_router.router)
-    if "/verify" not in paths:
-        verify_router.mount_verifier_page(app)
-    return app
+    return create_app(settings, engine=engine)
 
 
 @pytest.fixture(scope="module")

@@ -2,25 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
+from sqlmodel import Session
 
-from api.deps import AnyToken, IssuerToken, Principal, media_type, read_body
-from api.errors import PROBLEM_JSON, problem
-from api.parsing import parse_json, parse_ndjson
-from api.schemas import Accepted, BulkAccepted, CredentialStatusView, ProblemDetail
+from api.deps import AnyToken, IssuerToken, SessionDep, SessionFactoryDep, SettingsDep, media_type
+from api.errors import problem, problem_responses
+from api.parsing import parse_json, parse_ndjson, read_body
+from api.schemas.credentials import Accepted, BulkAccepted, BulkItem, CredentialStatusView, ProofBundle
+from node.errors import Invalid
 from node.issuance.accept import IssueResult, issue_many
 from node.reads.bundles import bundle_for
 from node.reads.status import credential_status
+from node.settings import Settings
 
 router = APIRouter(prefix="/v1/credentials", tags=["credentials"])
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ProblemDetail, "content": {PROBLEM_JSON: {}}} for code in (400, 401, 403, 409, 413, 415, 422)
-}
+_WRITE_ERRORS = problem_responses(400, 401, 403, 409, 413, 415, 422)
+_READ_ERRORS = problem_responses(401, 404, 422)
 _JSON_TYPES = {"application/json", "application/ld+json", "application/vc+ld+json", "application/vc"}
 _NDJSON_TYPES = {"application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines",
                  "application/jsonlines", "application/json-lines"}
@@ -42,96 +44,95 @@ def _unsupported(mt: str, accepted: str):
                    errors=[{"pointer": "", "field": "header.Content-Type", "message": f"expected {accepted}"}])
 
 
-def _status_url(request: Request, digest: str) -> str:
-    return f"{request.app.state.settings.public_base_url.rstrip('/')}/v1/credentials/{digest}"
+def _status_url(settings: Settings, digest: str) -> str:
+    return f"{settings.public_base_url.rstrip('/')}/v1/credentials/{digest}"
 
 
-def _profile(request: Request, profile: str | None) -> str | None:
+def _profile(settings: Settings, profile: str | None) -> str | None:
     if profile is None:
-        return request.app.state.settings.default_profile
+        return settings.default_profile
     return None if profile in ("", "none") else profile
 
 
-def _run_issue(request: Request, principal: Principal, items: list, *, profile: str | None, key: str | None,
-               bulk: bool) -> list[IssueResult]:
-    s = request.app.state.settings
-    with request.app.state.session_factory() as session:
-        return issue_many(session, principal.issuer_id, items, max_bytes=s.max_credential_bytes,
-                          max_items=s.max_bulk_items if bulk else None, profile=profile,
+def _run_issue(factory: Callable[[], Session], settings: Settings, issuer_id: int, items: list, *,
+               profile: str | None, key: str | None, bulk: bool) -> list[IssueResult]:
+    with factory() as session:
+        return issue_many(session, issuer_id, items, max_bytes=settings.max_credential_bytes,
+                          max_items=settings.max_bulk_items if bulk else None, profile=profile,
                           idempotency_key=key, bulk=bulk)
 
 
-@router.post("", status_code=202, response_model=Accepted, responses=_ERRORS,
+@router.post("", status_code=202, response_model=Accepted, responses=_WRITE_ERRORS,
              openapi_extra={"requestBody": _CRED_BODY},
              summary="Accept one credential (stored pending, anchored in the next batch)")
 async def issue_credential(
     request: Request,
+    response: Response,
     principal: IssuerToken,
+    settings: SettingsDep,
+    factory: SessionFactoryDep,
     profile: str | None = Query(None, description="validation profile, e.g. eu-microcredential"),
     idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
-):
+) -> Accepted:
     mt = media_type(request)
     if not _is_json(mt):
         raise _unsupported(mt, "application/json")
-    body = await read_body(request, request.app.state.settings.max_credential_bytes)
+    body = await read_body(request, settings.max_credential_bytes)
     cred = parse_json(body)
-    [res] = await run_in_threadpool(_run_issue, request, principal, [cred], profile=_profile(request, profile),
-                                    key=idempotency_key, bulk=False)
-    out = Accepted(digest=res.digest, status=res.status, statusUrl=_status_url(request, res.digest),
+    [res] = await run_in_threadpool(_run_issue, factory, settings, principal.issuer_id, [cred],
+                                    profile=_profile(settings, profile), key=idempotency_key, bulk=False)
+    out = Accepted(digest=res.digest, status=res.status, status_url=_status_url(settings, res.digest),
                    created=res.created)
-    headers = {"Location": out.statusUrl}
+    response.headers["Location"] = out.status_url
     if not res.created:
-        headers["Idempotent-Replayed"] = "true"
-    return JSONResponse(out.model_dump(), status_code=202, headers=headers)
+        response.headers["Idempotent-Replayed"] = "true"
+    return out
 
 
-@router.post("/bulk", status_code=202, response_model=BulkAccepted, responses=_ERRORS,
+@router.post("/bulk", status_code=202, response_model=BulkAccepted, responses=_WRITE_ERRORS,
              openapi_extra={"requestBody": _BULK_BODY},
              summary="Accept many credentials at once (JSON array or NDJSON); all or nothing")
 async def issue_bulk(
     request: Request,
     principal: IssuerToken,
+    settings: SettingsDep,
+    factory: SessionFactoryDep,
     profile: str | None = Query(None, description="validation profile, e.g. eu-microcredential"),
     idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
-):
+) -> JSONResponse:
     mt = media_type(request)
     ndjson = mt in _NDJSON_TYPES
     if not ndjson and not _is_json(mt):
         raise _unsupported(mt, "application/json (an array) or application/x-ndjson")
-    body = await read_body(request, request.app.state.settings.max_request_bytes)
+    body = await read_body(request, settings.max_request_bytes)
     if ndjson:
         items = await run_in_threadpool(parse_ndjson, body)
     else:
         items = await run_in_threadpool(parse_json, body)
         if not isinstance(items, list):
-            raise problem(422, "the bulk body must be a JSON array of credential objects (or NDJSON)",
-                          slug="invalid-credential", title="Invalid credential",
-                          errors=[{"pointer": "", "field": "", "message": "expected a JSON array"}])
-    results = await run_in_threadpool(_run_issue, request, principal, items, profile=_profile(request, profile),
-                                      key=idempotency_key, bulk=True)
-    base = request.app.state.settings.public_base_url.rstrip("/")
-    items_out = [{"index": r.index, "digest": r.digest, "status": r.status,
-                  "statusUrl": f"{base}/v1/credentials/{r.digest}", "created": r.created} for r in results]
-    body_out = {"count": len(results), "created": sum(1 for r in results if r.created),
-                "digests": [r.digest for r in results], "items": items_out}
-    headers = {} if body_out["created"] else {"Idempotent-Replayed": "true"}
-    return JSONResponse(body_out, status_code=202, headers=headers)
+            raise Invalid("the bulk body must be a JSON array of credential objects (or NDJSON)",
+                          [{"pointer": "", "field": "", "message": "expected a JSON array"}],
+                          slug="invalid-credential", title="Invalid credential")
+    results = await run_in_threadpool(_run_issue, factory, settings, principal.issuer_id, items,
+                                      profile=_profile(settings, profile), key=idempotency_key, bulk=True)
+    out = BulkAccepted(count=len(results), created=sum(1 for r in results if r.created),
+                       digests=[r.digest for r in results],
+                       items=[BulkItem(index=r.index, digest=r.digest, status=r.status,
+                                       status_url=_status_url(settings, r.digest), created=r.created)
+                              for r in results])
+    headers = {} if out.created else {"Idempotent-Replayed": "true"}
+    # up to max_bulk_items items: serialise once, here, rather than validate the model again on the way out
+    return JSONResponse(out.model_dump(by_alias=True), status_code=202, headers=headers)
 
 
-def _status(request: Request, digest: str, principal: Principal) -> dict:
-    with request.app.state.session_factory() as session:
-        return credential_status(session, digest, principal.issuer_id)
-
-
-@router.get("/{digest}", response_model=CredentialStatusView, responses=_ERRORS,
+@router.get("/{digest}", response_model=CredentialStatusView, responses=_READ_ERRORS,
             summary="Status of one of this issuer's credentials")
-def get_status(request: Request, digest: str, principal: AnyToken):
-    return _status(request, digest, principal)
+def get_status(digest: str, principal: AnyToken, session: SessionDep) -> CredentialStatusView:
+    return CredentialStatusView.model_validate(credential_status(session, digest, principal.issuer_id))
 
 
-@router.get("/{digest}/bundle", responses=_ERRORS,
+@router.get("/{digest}/bundle", response_model=ProofBundle, responses=problem_responses(401, 404, 409, 422),
             summary="The learner's proof bundle (credreg-bundle/1); 409 until anchored")
-def get_bundle(request: Request, digest: str, principal: AnyToken):
-    with request.app.state.session_factory() as session:
-        doc = bundle_for(session, digest, principal.issuer_id)
+def get_bundle(digest: str, principal: AnyToken, session: SessionDep) -> JSONResponse:
+    doc = bundle_for(session, digest, principal.issuer_id)
     return JSONResponse(doc, headers={"Cache-Control": "no-store"})

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
+from api.deps import SessionFactoryDep
 from api.errors import PROBLEM_JSON
+from api.schemas.health import Health, NotReadyProblem, Readiness
 from node import metrics
 from node.storage.db import current_revision, head_revision, ping
 
@@ -16,13 +21,12 @@ router = APIRouter(tags=["health"])
 log = logging.getLogger("credreg.api")
 
 
-@router.get("/healthz", summary="The process is up")
-def healthz():
-    return {"status": "ok"}
+@router.get("/healthz", response_model=Health, summary="The process is up")
+def healthz() -> Health:
+    return Health(status="ok")
 
 
-def _db_check(request: Request) -> dict:
-    engine = request.app.state.engine
+def _db_check(engine: Engine) -> dict:
     try:
         ping(engine)
     except Exception as exc:  # noqa: BLE001 - reported, not raised
@@ -36,8 +40,7 @@ def _db_check(request: Request) -> dict:
     return {"ok": True, "message": "reachable, schema up to date"}
 
 
-def _chain_check(request: Request) -> dict | None:
-    probe = getattr(request.app.state, "chain_probe", None)
+def _chain_check(probe: Callable[[], int] | None) -> dict | None:
     if probe is None:
         return None
     try:
@@ -47,14 +50,17 @@ def _chain_check(request: Request) -> dict | None:
     return {"ok": True, "message": f"block {block}"}
 
 
-@router.get("/readyz", summary="Database reachable and migrated; chain reachable if configured")
-async def readyz(request: Request):
-    checks = {"database": await run_in_threadpool(_db_check, request)}
-    chain = await run_in_threadpool(_chain_check, request)
+@router.get("/readyz", response_model=Readiness,
+            responses={503: {"model": NotReadyProblem, "description": "a dependency is down",
+                             "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/NotReadyProblem"}}}}},
+            summary="Database reachable and migrated; chain reachable if configured")
+async def readyz(request: Request) -> Readiness | JSONResponse:
+    checks = {"database": await run_in_threadpool(_db_check, request.app.state.engine)}
+    chain = await run_in_threadpool(_chain_check, getattr(request.app.state, "chain_probe", None))
     if chain is not None:
         checks["chain"] = chain
     if all(c["ok"] for c in checks.values()):
-        return {"status": "ready", "checks": checks}
+        return Readiness.model_validate({"status": "ready", "checks": checks})
     failed = [k for k, c in checks.items() if not c["ok"]]
     return JSONResponse(
         {"type": "urn:credreg:problem:not-ready", "title": "Service Unavailable", "status": 503,
@@ -64,15 +70,15 @@ async def readyz(request: Request):
         status_code=503, media_type=PROBLEM_JSON)
 
 
-def _refresh(request: Request) -> None:
-    with request.app.state.session_factory() as session:
+def _refresh(factory: Callable[[], Session]) -> None:
+    with factory() as session:
         metrics.refresh_from_db(session)
 
 
-@router.get("/metrics", summary="Prometheus metrics", include_in_schema=True)
-async def prometheus(request: Request):
+@router.get("/metrics", response_class=PlainTextResponse, summary="Prometheus metrics (text exposition format)")
+async def prometheus(factory: SessionFactoryDep) -> Response:
     try:
-        await run_in_threadpool(_refresh, request)
+        await run_in_threadpool(_refresh, factory)
     except Exception:
         log.warning("metrics: could not read queue depth from the database", exc_info=True)
     return Response(metrics.render(), media_type=metrics.CONTENT_TYPE_LATEST)

@@ -1,4 +1,4 @@
-"""Public, read-only registry API (from the chain index that ``node.indexer`` keeps) and the /registry page.
+"""Public, read-only registry API (from the chain index that ``node.registry.indexer`` keeps).
 
     GET /v1/registry/issuers                     ?kind&status&accreditor&country&limit&offset
     GET /v1/registry/issuers/{address}           entry + accreditation chain up to the RootTAO + document check
@@ -8,42 +8,55 @@
     GET /v1/registry/issuers/{address}/document  the accreditation document as stored (hash in headers)
     GET /v1/registry/tree                        the accreditation forest
     GET /v1/registry/export.csv | export.json    the registry and its history
+
+The page at ``/registry`` is served by ``api/pages.py``.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from pathlib import Path
+from dataclasses import asdict
+from typing import Any
 
-import sqlalchemy as sa
-from fastapi import APIRouter, FastAPI, Query, Request
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, Response
 from web3 import Web3
 
 from anchoring.chain.contracts import IssuerRegistry
 from anchoring.chain.deployment import Deployment, DeploymentFileError
 from anchoring.chain.rpc import connect
 from anchoring.errors import ChainError
-from api.errors import PROBLEM_JSON, problem
-from api.schemas import ProblemDetail
+from api.deps import SessionDep, SettingsDep
+from api.errors import problem_responses
+from api.schemas.registry import (
+    AnchorPageView,
+    ChainCheck,
+    HistoryView,
+    IssuerDetail,
+    IssuerPage,
+    RegistryExport,
+    StatusAtView,
+    TreeView,
+)
+from node.errors import Invalid, NotFound
 from node.registry import index, operations
 from node.registry.accreditation import check_document, find_document
-from node.storage.registry_tables import IndexerCursor
+from node.settings import Settings
+from node.storage.registry_tables import RegistryIssuer
 
-__all__ = ["mount_registry_page", "router"]
+__all__ = ["router"]
 
 router = APIRouter(prefix="/v1/registry", tags=["registry"])
-STATIC = Path(__file__).resolve().parent.parent / "static"
-_ERRORS = {c: {"model": ProblemDetail, "content": {PROBLEM_JSON: {}}} for c in (404, 422)}
+_ERRORS = problem_responses(404, 422)  # an entry by address: unknown (404) or not an address (422)
+_QUERY_ERRORS = problem_responses(422)
 
 Limit = Query(50, ge=1, le=500, description="Page size (1-500).")
 Offset = Query(0, ge=0, description="Items to skip.")
 
 
-def _bad(field: str, message: str):
-    return problem(422, message, slug="invalid-request", title="Invalid request",
-                   errors=[{"pointer": "", "field": field, "message": message}])
+def _bad(field: str, message: str) -> Invalid:
+    return Invalid(message, [{"pointer": "", "field": field, "message": message}])
 
 
 def _address(value: str) -> str:
@@ -61,69 +74,65 @@ def _choice(field: str, value: str | None, allowed: tuple[str, ...]) -> str | No
     return v
 
 
-def _issuer_or_404(session, address: str):
+def _issuer_or_404(session, address: str) -> RegistryIssuer:
     row = index.get_index_issuer(session, address)
     if row is None:
-        raise problem(404, f"{address} is not in the indexed registry", errors=[
-            {"pointer": "", "field": "path.address", "message": "unknown issuer"}])
+        raise NotFound(f"{address} is not in the indexed registry", title="Not Found",
+                       errors=[{"pointer": "", "field": "path.address", "message": "unknown issuer"}])
     return row
 
 
-def _page_links(request: Request, offset: int, limit: int, total: int) -> dict:
-    nxt = None
+def _next_page(request: Request, offset: int, limit: int, total: int) -> str | None:
     if offset + limit < total:
-        nxt = str(request.url.include_query_params(offset=offset + limit, limit=limit))
-    return {"total": total, "limit": limit, "offset": offset, "next": nxt}
+        return str(request.url.include_query_params(offset=offset + limit, limit=limit))
+    return None
 
 
-def _index_info(session) -> dict | None:
-    cur = session.execute(sa.select(IndexerCursor).order_by(IndexerCursor.updated_at.desc()).limit(1)).scalars().first()
-    if cur is None:
-        return None
-    return {"lastBlock": cur.last_block, "lastBlockHash": cur.last_block_hash, "reorgs": cur.reorgs}
-
-
-@router.get("/issuers", responses=_ERRORS, summary="Registry entries (filter by kind, status, accreditor, country)")
-def list_issuers(request: Request, kind: str | None = None, status: str | None = None,
+@router.get("/issuers", response_model=IssuerPage, responses=_QUERY_ERRORS,
+            summary="Registry entries (filter by kind, status, accreditor, country)")
+def list_issuers(request: Request, session: SessionDep, kind: str | None = None, status: str | None = None,
                  accreditor: str | None = None, country: str | None = Query(None, max_length=64),
-                 limit: int = Limit, offset: int = Offset):
+                 limit: int = Limit, offset: int = Offset) -> IssuerPage:
     kind = _choice("kind", kind, index.INDEX_KINDS)
     status = _choice("status", status, index.INDEX_STATUSES)
     if accreditor:
         if not Web3.is_address(accreditor):
             raise _bad("query.accreditor", "accreditor must be an Ethereum address")
         accreditor = Web3.to_checksum_address(accreditor)
-    with request.app.state.session_factory() as session:
-        rows, total = index.query_issuers(session, kind=kind, status=status, accreditor=accreditor, country=country,
+    rows, total = index.query_issuers(session, kind=kind, status=status, accreditor=accreditor, country=country,
                                       limit=limit, offset=offset)
-        return {"items": [index.index_issuer_dict(r) for r in rows], **_page_links(request, offset, limit, total),
-                "index": _index_info(session)}
+    return IssuerPage.model_validate({
+        "items": [index.issuer_entry(r) for r in rows], "total": total, "limit": limit, "offset": offset,
+        "next": _next_page(request, offset, limit, total), "index": index.index_position(session)})
 
 
-@router.get("/issuers/{address}", responses=_ERRORS, summary="One entry with its accreditation chain")
-def get_issuer(request: Request, address: str):
+@router.get("/issuers/{address}", response_model=IssuerDetail, responses=_ERRORS,
+            summary="One entry with its accreditation chain")
+def get_issuer(address: str, session: SessionDep) -> IssuerDetail:
     address = _address(address)
-    with request.app.state.session_factory() as session:
-        row = _issuer_or_404(session, address)
-        return {**index.index_issuer_dict(row), "accreditationChain": index.accreditation_chain(session, row),
-                "document": check_document(session, address, row.document_hash).to_dict(),
-                "index": _index_info(session)}
+    row = _issuer_or_404(session, address)
+    return IssuerDetail.model_validate({
+        **asdict(index.issuer_entry(row)), "accreditation_chain": index.accreditation_chain(session, row),
+        "document": check_document(session, address, row.document_hash), "index": index.index_position(session)})
 
 
-@router.get("/issuers/{address}/history", responses=_ERRORS, summary="Every change of an entry")
-def get_history(request: Request, address: str):
+@router.get("/issuers/{address}/history", response_model=HistoryView, responses=_ERRORS,
+            summary="Every change of an entry")
+def get_history(address: str, session: SessionDep) -> HistoryView:
     address = _address(address)
-    with request.app.state.session_factory() as session:
-        _issuer_or_404(session, address)
-        return {"address": address, "items": [index.event_dict(e) for e in index.issuer_history(session, address)]}
+    _issuer_or_404(session, address)
+    return HistoryView.model_validate({
+        "address": address, "items": [index.history_event(e) for e in index.issuer_history(session, address)]})
 
 
-@router.get("/issuers/{address}/status", responses=_ERRORS, summary="Status at a time or block")
-def get_status(request: Request, address: str,
+@router.get("/issuers/{address}/status", response_model=StatusAtView, responses=_ERRORS,
+            summary="Status at a time or block")
+def get_status(address: str, session: SessionDep, settings: SettingsDep,
                at: str | None = Query(None, description="Unix seconds or ISO 8601 time (default: the newest "
                                                         "indexed block)."),
                block: int | None = Query(None, ge=0, description="Block number."),
-               verify: bool = Query(False, description="Also ask the chain (statusAt / getIssuer at that block).")):
+               verify: bool = Query(False, description="Also ask the chain (statusAt / getIssuer at that block).")
+               ) -> StatusAtView:
     address = _address(address)
     if at is not None and block is not None:
         raise _bad("query.at", "give either at or block, not both")
@@ -135,21 +144,21 @@ def get_status(request: Request, address: str,
             raise _bad("query.at", str(exc)) from None
         if timestamp < 0:
             raise _bad("query.at", "at must not be negative")
-    with request.app.state.session_factory() as session:
-        row = _issuer_or_404(session, address)
-        if timestamp is None and block is None:  # "now" = the newest block the index has (chain time, not ours)
-            info = _index_info(session)
-            block = info["lastBlock"] if info else row.updated_block
-        answer = index.status_at(session, row, timestamp=timestamp, block=block)
+    row = _issuer_or_404(session, address)
+    if timestamp is None and block is None:  # "now" = the newest block the index has (chain time, not ours)
+        position = index.index_position(session)
+        block = position.last_block if position else row.updated_block
+    answer = StatusAtView.model_validate(index.status_at(session, row, timestamp=timestamp, block=block))
+    session.close()  # the chain check below may wait on the RPC: do not hold a connection meanwhile
     if verify:
-        answer["chain"] = _chain_check(request, address, timestamp, block, answer["status"])
+        answer.chain = _chain_check(settings, address, timestamp, block, answer.status)
     return answer
 
 
-def _chain_check(request: Request, address: str, timestamp: int | None, block: int | None, indexed: str) -> dict:
-    settings = request.app.state.settings
+def _chain_check(settings: Settings, address: str, timestamp: int | None, block: int | None,
+                 indexed: str) -> ChainCheck:
     if not settings.rpc_url:
-        return {"result": "error", "reason": "this node has no RPC endpoint configured"}
+        return ChainCheck(result="error", status=None, reason="this node has no RPC endpoint configured")
     try:
         deployment = Deployment.load(settings.deployment_file)
         w3 = connect(settings.rpc_url, timeout=settings.chain_probe_timeout_seconds, deployment=deployment)
@@ -160,51 +169,49 @@ def _chain_check(request: Request, address: str, timestamp: int | None, block: i
             entry = registry.find_issuer(address, block=block)
             status = entry.status.label if entry is not None else "none"
     except (ChainError, DeploymentFileError) as exc:  # an unreachable chain is an error, not an answer
-        return {"result": "error", "reason": str(exc)[:300]}
-    if status == "none" and block is not None:
-        pass
-    return {"result": "pass" if status == indexed else "fail", "status": status,
-            "reason": "the chain agrees with the index" if status == indexed
-            else f"the chain says {status}, the index says {indexed}"}
+        return ChainCheck(result="error", status=None, reason=str(exc)[:300])
+    return ChainCheck(result="pass" if status == indexed else "fail", status=status,
+                      reason="the chain agrees with the index" if status == indexed
+                      else f"the chain says {status}, the index says {indexed}")
 
 
-@router.get("/issuers/{address}/anchors", responses=_ERRORS, summary="Batches anchored by an issuer")
-def get_anchors(request: Request, address: str, limit: int = Limit, offset: int = Offset):
+@router.get("/issuers/{address}/anchors", response_model=AnchorPageView, responses=_QUERY_ERRORS,
+            summary="Batches anchored by an issuer")
+def get_anchors(address: str, session: SessionDep, limit: int = Limit, offset: int = Offset) -> AnchorPageView:
     address = _address(address)
-    with request.app.state.session_factory() as session:
-        return index.issuer_anchors(session, address, limit, offset)
+    return AnchorPageView.model_validate(index.issuer_anchors(session, address, limit, offset))
 
 
-@router.get("/issuers/{address}/document", responses=_ERRORS,
+@router.get("/issuers/{address}/document", response_model=dict[str, Any], responses=_ERRORS,
             summary="The accreditation document as stored (its keccak256(JCS) is the on-chain documentHash)")
-def get_document(request: Request, address: str):
+def get_document(address: str, session: SessionDep) -> Response:
     address = _address(address)
-    with request.app.state.session_factory() as session:
-        row = index.get_index_issuer(session, address)
-        wanted = row.document_hash if row is not None else None
-        doc = find_document(session, address, wanted)
-        if doc is None:
-            raise problem(404, f"this node holds no accreditation document for {address}", errors=[
-                {"pointer": "", "field": "path.address", "message": "no document"}])
-        headers = {"X-Credreg-Document-Hash": doc.document_hash}
-        if row is not None:
-            check = check_document(session, address, row.document_hash)
-            headers["X-Credreg-Onchain-Hash"] = row.document_hash
-            headers["X-Credreg-Document-Check"] = check.result
-        return Response(doc.document.encode(), media_type="application/json", headers=headers)
+    row = index.get_index_issuer(session, address)
+    wanted = row.document_hash if row is not None else None
+    doc = find_document(session, address, wanted)
+    if doc is None:
+        raise NotFound(f"this node holds no accreditation document for {address}", title="Not Found",
+                       errors=[{"pointer": "", "field": "path.address", "message": "no document"}])
+    headers = {"X-Credreg-Document-Hash": doc.document_hash}
+    if row is not None:
+        check = check_document(session, address, row.document_hash)
+        headers["X-Credreg-Onchain-Hash"] = row.document_hash
+        headers["X-Credreg-Document-Check"] = check.result
+    return Response(doc.document.encode(), media_type="application/json", headers=headers)
 
 
-@router.get("/tree", summary="The accreditation forest (RootTAO -> TAO -> TI)")
-def get_tree(request: Request):
-    with request.app.state.session_factory() as session:
-        return {"roots": index.accreditation_tree(session), "index": _index_info(session)}
+@router.get("/tree", response_model=TreeView, summary="The accreditation forest (RootTAO -> TAO -> TI)")
+def get_tree(session: SessionDep) -> TreeView:
+    return TreeView.model_validate({"roots": index.accreditation_tree(session),
+                                    "index": index.index_position(session)})
 
 
 @router.get("/export.csv", summary="The registry and its history as CSV (one row per change)",
-            response_class=Response, responses={200: {"content": {"text/csv": {}}}})
-def export_csv(request: Request):
-    with request.app.state.session_factory() as session:
-        rows = index.export_rows(session)
+            response_class=Response,
+            responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}},
+                             "description": "one row per registry event, with the entry's current state"}})
+def export_csv(session: SessionDep) -> Response:
+    rows = index.export_rows(session)
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=index.EXPORT_COLUMNS, lineterminator="\r\n")
     writer.writeheader()
@@ -213,21 +220,6 @@ def export_csv(request: Request):
                     headers={"Content-Disposition": 'attachment; filename="credreg-registry.csv"'})
 
 
-@router.get("/export.json", summary="The registry and its history as JSON")
-def export_json(request: Request):
-    with request.app.state.session_factory() as session:
-        doc = index.export_document(session)
-        doc["index"] = _index_info(session)
-    return JSONResponse(doc, headers={"Content-Disposition": 'attachment; filename="credreg-registry.json"'})
-
-
-def mount_registry_page(app: FastAPI) -> None:
-    """Serve the registry page at /registry (plain HTML + one small script, no CDN)."""
-
-    @app.get("/registry", include_in_schema=False)
-    def registry_page():
-        return HTMLResponse((STATIC / "registry.html").read_text(encoding="utf-8"))
-
-    @app.get("/registry/registry.js", include_in_schema=False)
-    def registry_script():
-        return FileResponse(STATIC / "registry.js", media_type="text/javascript")
+@router.get("/export.json", response_model=RegistryExport, summary="The registry and its history as JSON")
+def export_json(session: SessionDep) -> JSONResponse:
+    return JSONResponse(index.export_document(session), headers={"Content-Disposition": 'attachment; filename="credreg-registry.json"'})

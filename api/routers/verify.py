@@ -1,4 +1,4 @@
-"""Public verification: ``POST /v1/verify`` (no account) and the verifier page at ``/verify``.
+"""Public verification: ``POST /v1/verify`` (no account; the verifier page at ``/verify`` posts here).
 
 Body: one bundle, ``{"bundles": [...]}``, or a JSON array of bundles.
 
@@ -11,20 +11,16 @@ Body: one bundle, ``{"bundles": [...]}``, or a JSON array of bundles.
 * the chain unreachable or on the wrong chain id -> ``200`` with ``error`` checks and verdict ``error``:
   verification ran, the chain could not be asked; the report says which check and why.  Never 500.
 * no chain configured on this node (no ``rpc_url`` / deployment file) -> ``503`` problem+json.
-
-Integration (``api/app.py``, in ``create_app``): ``app.include_router(verify.router)`` and
-``verify.mount_verifier_page(app)``.
 """
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse
 
 from anchoring.bundle.v1 import BUNDLE_FORMAT
 from anchoring.chain.deployment import Deployment, DeploymentFileError
@@ -33,22 +29,16 @@ from anchoring.scheme.strict_json import DuplicateKey, strict_loads
 from anchoring.verify.context import ChainContext
 from anchoring.verify.report import VerificationReport
 from anchoring.verify.run import verify_bundles
-from api.deps import read_body
-from api.errors import PROBLEM_JSON, problem
+from api.deps import SettingsDep
+from api.errors import problem, problem_responses
+from api.parsing import read_body
+from api.schemas.verify import BatchReport, Report
+from node.errors import Invalid, TooLarge, Unavailable
+from node.settings import Settings
 
-__all__ = ["STATIC_DIR", "mount_verifier_page", "router"]
+__all__ = ["router"]
 
-STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
 router = APIRouter(prefix="/v1", tags=["verification"])
-
-_PAGE_HEADERS = {
-    # everything from this origin, nothing from anywhere else: the page works offline and leaks nothing
-    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-                               "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-cache",
-}
 
 
 def _pointer(field: str) -> str:
@@ -73,19 +63,18 @@ def _parse(body: bytes) -> Any:
                       errors=[{"pointer": "", "field": "body", "message": "not valid JSON"}]) from None
 
 
-def _chain(request: Request) -> ChainContext:
-    settings = request.app.state.settings
+def _chain(settings: Settings) -> ChainContext:
     if not settings.rpc_url or not settings.deployment_file:
-        raise problem(503, "this node has no chain configured (rpc_url, deployment_file): it cannot verify",
-                      slug="verification-unavailable", title="Verification unavailable")
+        raise Unavailable("this node has no chain configured (rpc_url, deployment_file): it cannot verify",
+                          slug="verification-unavailable", title="Verification unavailable")
     try:
         deployment = Deployment.load(settings.deployment_file)
     except DeploymentFileError as exc:
-        raise problem(503, f"this node's deployment file is unusable: {exc}",
-                      slug="verification-unavailable", title="Verification unavailable") from None
-    timeout = float(getattr(settings, "chain_probe_timeout_seconds", 5.0)) * 2.5
+        raise Unavailable(f"this node's deployment file is unusable: {exc}",
+                          slug="verification-unavailable", title="Verification unavailable") from None
+    timeout = settings.chain_probe_timeout_seconds * 2.5
     return ChainContext(settings.rpc_url, deployment, timeout=timeout,
-                        min_confirmations=max(1, int(getattr(settings, "confirmations", 1) or 1)),
+                        min_confirmations=max(1, settings.confirmations),
                         redact_endpoint="the node's RPC endpoint")  # RPC URLs often carry API keys
 
 
@@ -104,9 +93,10 @@ def _overall(counts: dict[str, int]) -> str:
     "/verify",
     summary="Verify one proof bundle or many (public, no account)",
     description=__doc__,
+    response_model=Report | BatchReport,
     responses={
         200: {"description": "The report (one bundle) or `{verdict, counts, reports}` (many)."},
-        **{c: {"content": {PROBLEM_JSON: {}}, "description": "problem+json"} for c in (400, 413, 422, 503)},
+        **problem_responses(400, 413, 422, 503),
     },
     openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {
         "oneOf": [{"type": "object", "description": f"a {BUNDLE_FORMAT} proof bundle"},
@@ -114,11 +104,10 @@ def _overall(counts: dict[str, int]) -> str:
                    "required": ["bundles"]},
                   {"type": "array", "items": {"type": "object"}}]}}}}},
 )
-async def verify(request: Request):
-    settings = request.app.state.settings
+async def verify(request: Request, settings: SettingsDep) -> JSONResponse:
     body = await read_body(request, settings.max_request_bytes)
-    chain = _chain(request)
-    return await run_in_threadpool(_verify_body, body, chain, int(getattr(settings, "max_bulk_items", 10_000)))
+    chain = _chain(settings)
+    return await run_in_threadpool(_verify_body, body, chain, settings.max_bulk_items)
 
 
 def _verify_body(raw: bytes, chain: ChainContext, limit: int) -> JSONResponse:
@@ -132,9 +121,10 @@ def _verify_body(raw: bytes, chain: ChainContext, limit: int) -> JSONResponse:
             fmt = report.check("format")
             if fmt.status == "fail":
                 field = fmt.details.get("field", "")
-                raise problem(422, fmt.reason, slug="invalid-bundle", title="Not a valid proof bundle",
-                              errors=[{"pointer": _pointer(field), "field": field, "message": fmt.reason,
-                                       "check": "format"}])
+                raise Invalid(fmt.reason, [{"pointer": _pointer(field), "field": field, "message": fmt.reason,
+                                            "check": "format"}],
+                              slug="invalid-bundle", title="Not a valid proof bundle")
+            # thousands of reports in a batch: the report's own dict, not a model validated again
             return JSONResponse(report.to_dict())
         for i, r in enumerate(reports):
             r.source = f"bundles[{i}]"
@@ -165,25 +155,6 @@ def _items(body: Any, limit: int) -> tuple[list, bool]:
         raise problem(422, "no bundles to verify",
                       errors=[{"pointer": "/bundles", "field": "bundles", "message": "empty"}])
     if len(items) > limit:
-        raise problem(413, f"at most {limit} bundles per request; got {len(items)}", slug="too-large",
-                      title="Content too large",
-                      errors=[{"pointer": "/bundles", "field": "bundles", "message": f"at most {limit} items"}])
+        raise TooLarge(f"at most {limit} bundles per request; got {len(items)}",
+                       [{"pointer": "/bundles", "field": "bundles", "message": f"at most {limit} items"}])
     return items, single
-
-
-def mount_verifier_page(app: FastAPI, path: str = "/verify") -> None:
-    """Serve the verifier page at ``path`` and its assets under ``path/assets/`` (no CDN, works offline)."""
-
-    def _asset(name: str, media_type: str):
-        async def serve():
-            return FileResponse(STATIC_DIR / name, media_type=media_type, headers=_PAGE_HEADERS)
-        return serve
-
-    app.add_api_route(path, _asset("verify.html", "text/html; charset=utf-8"), methods=["GET"],
-                      include_in_schema=False)
-    app.add_api_route(path + "/", lambda: RedirectResponse(path, status_code=308), methods=["GET"],
-                      include_in_schema=False)
-    app.add_api_route(path + "/assets/verify.js", _asset("verify.js", "text/javascript; charset=utf-8"),
-                      methods=["GET"], include_in_schema=False)
-    app.add_api_route(path + "/assets/verify.css", _asset("verify.css", "text/css; charset=utf-8"),
-                      methods=["GET"], include_in_schema=False)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,6 +13,7 @@ from sqlmodel import Session
 from anchoring.scheme.digest import hash_credential
 from anchoring.scheme.encoding import to_hex
 from anchoring.scheme.jcs import CanonicalizationError
+from node.errors import Conflict, Invalid, TooLarge
 from node.issuance.profiles import UnknownProfile, check_profile
 from node.storage.models import Credential, CredentialStatus, utcnow
 
@@ -29,24 +30,6 @@ _LOOKUP_CHUNK = 500
 
 
 _PENDING = CredentialStatus.pending.value  # enum .value is slow in hot loops
-
-
-@dataclass
-class Problem(Exception):
-    """A client-facing error, rendered by the API as RFC 9457 problem+json.
-
-    ``errors`` items: ``{"pointer": "/credentialSubject/id", "field": "credentialSubject.id",
-    "message": ...}`` plus ``"index"`` for bulk items."""
-
-    status: int
-    slug: str
-    title: str
-    detail: str
-    errors: list[dict] = field(default_factory=list)
-    headers: dict[str, str] = field(default_factory=dict)
-
-    def __str__(self) -> str:  # pragma: no cover - debugging aid
-        return f"{self.status} {self.title}: {self.detail}"
 
 
 @dataclass(frozen=True)
@@ -113,9 +96,9 @@ def _validate_key(idempotency_key: str | None) -> None:
     if not idempotency_key or len(idempotency_key) > MAX_IDEMPOTENCY_KEY_LEN or not all(
         32 < ord(c) < 127 for c in idempotency_key
     ):
-        raise Problem(422, "invalid-idempotency-key", "Invalid Idempotency-Key",
-                      f"Idempotency-Key must be 1-{MAX_IDEMPOTENCY_KEY_LEN} printable ASCII characters",
-                      [{"pointer": "", "field": "header.Idempotency-Key", "message": "invalid Idempotency-Key"}])
+        raise Invalid(f"Idempotency-Key must be 1-{MAX_IDEMPOTENCY_KEY_LEN} printable ASCII characters",
+                      [{"pointer": "", "field": "header.Idempotency-Key", "message": "invalid Idempotency-Key"}],
+                      slug="invalid-idempotency-key", title="Invalid Idempotency-Key")
 
 
 def _prepare(credentials: Sequence[Any], *, max_bytes: int, profile: str | None,
@@ -123,8 +106,8 @@ def _prepare(credentials: Sequence[Any], *, max_bytes: int, profile: str | None,
     try:
         check_profile(profile, {})
     except UnknownProfile as exc:
-        raise Problem(422, "unknown-profile", "Unknown profile", str(exc),
-                      [{"pointer": "", "field": "query.profile", "message": str(exc)}]) from None
+        raise Invalid(str(exc), [{"pointer": "", "field": "query.profile", "message": str(exc)}],
+                      slug="unknown-profile", title="Unknown profile") from None
     prepared: list[_Prepared] = []
     errors: list[dict] = []
     too_large: list[dict] = []
@@ -162,11 +145,11 @@ def _prepare(credentials: Sequence[Any], *, max_bytes: int, profile: str | None,
         prepared.append(_Prepared(i, hashed.digest, hashed.salt, hashed.canonical, ext, key))
     if errors:
         what = "credential" if not bulk else f"{len({e.get('index') for e in errors})} item(s)"
-        raise Problem(422, "invalid-credential", "Invalid credential",
-                      f"the {what} failed validation; nothing was stored", errors[:MAX_REPORTED_ERRORS])
+        raise Invalid(f"the {what} failed validation; nothing was stored", errors[:MAX_REPORTED_ERRORS],
+                      slug="invalid-credential", title="Invalid credential")
     if too_large:
-        raise Problem(413, "credential-too-large", "Credential too large",
-                      f"credential exceeds {max_bytes} bytes; nothing was stored", too_large)
+        raise TooLarge(f"credential exceeds {max_bytes} bytes; nothing was stored", too_large,
+                       slug="credential-too-large", title="Credential too large")
     return prepared
 
 
@@ -255,9 +238,8 @@ def _store(session: Session, issuer_id: int, items: list[_Prepared], profile: st
         })
         results[pos] = IssueResult(p.index, digest, _PENDING, True)
     if conflicts:
-        raise Problem(409, "idempotency-conflict", "Conflict",
-                      "an Idempotency-Key or credential id was already used for a different credential; "
-                      "nothing was stored", conflicts[:MAX_REPORTED_ERRORS])
+        raise Conflict("an Idempotency-Key or credential id was already used for a different credential; "
+                       "nothing was stored", conflicts[:MAX_REPORTED_ERRORS], slug="idempotency-conflict")
     for pos, r in enumerate(results):
         if isinstance(r, tuple):
             first = results[r[1]]
@@ -273,12 +255,12 @@ def issue_many(session: Session, issuer_id: int, credentials: Sequence[Any], *, 
     """Validate and store ``credentials`` for ``issuer_id`` atomically; commits. Results in input order."""
     _validate_key(idempotency_key)
     if max_items is not None and len(credentials) > max_items:
-        raise Problem(413, "too-many-items", "Too many credentials",
-                      f"{len(credentials)} credentials in one request, the limit is {max_items}",
-                      [{"pointer": "", "field": "", "message": f"at most {max_items} items per request"}])
+        raise TooLarge(f"{len(credentials)} credentials in one request, the limit is {max_items}",
+                       [{"pointer": "", "field": "", "message": f"at most {max_items} items per request"}],
+                       slug="too-many-items", title="Too many credentials")
     if bulk and not credentials:
-        raise Problem(422, "invalid-credential", "Invalid credential", "no credentials in the request",
-                      [{"pointer": "", "field": "", "message": "the array is empty"}])
+        raise Invalid("no credentials in the request", [{"pointer": "", "field": "", "message": "the array is empty"}],
+                      slug="invalid-credential", title="Invalid credential")
     items = _prepare(credentials, max_bytes=max_bytes, profile=profile, idempotency_key=idempotency_key, bulk=bulk)
     for attempt in range(3):
         try:
@@ -288,8 +270,8 @@ def issue_many(session: Session, issuer_id: int, credentials: Sequence[Any], *, 
             # a concurrent request stored the same key/id first: retry, the lookup now finds it
             session.rollback()
             if attempt == 2:
-                raise Problem(409, "idempotency-conflict", "Conflict",
-                              "concurrent requests with the same Idempotency-Key or credential id; retry") from None
+                raise Conflict("concurrent requests with the same Idempotency-Key or credential id; retry",
+                               slug="idempotency-conflict") from None
             continue
         except BaseException:
             session.rollback()

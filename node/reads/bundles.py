@@ -7,8 +7,8 @@ import json
 from sqlmodel import Session
 
 from anchoring.scheme.encoding import to_hex
-from node.issuance.accept import Problem
-from node.reads.lookup import _load, _not_found, _state
+from node.errors import Conflict
+from node.reads.lookup import lifecycle_state, load_credential, not_found
 from node.storage.models import Batch, CredentialStatus, Issuer
 from node.storage.trees import load_tree
 
@@ -16,14 +16,15 @@ from node.storage.trees import load_tree
 def bundle_for(session: Session, digest: str, issuer_id: int) -> dict:
     """The learner's proof bundle (format ``credreg-bundle/1``) once anchored.
 
-    404 for unknown / other issuer's digests, 409 before anchoring."""
-    cred, batch, issuer = _load(session, digest)
+    NotFound for unknown / other issuer's digests, Conflict before anchoring."""
+    cred, batch, issuer = load_credential(session, digest)
     if cred.issuer_id != issuer_id:
-        raise _not_found(cred.digest)
+        raise not_found(cred.digest)
     if cred.status != CredentialStatus.anchored.value or batch is None:
-        raise Problem(409, "not-anchored", "Not yet anchored",
-                      f"credential {cred.digest} is not yet anchored (state: {_state(cred, batch)}); a bundle "
-                      "exists once its batch is confirmed on chain", [{"pointer": "", "field": "path.digest", "message": "not anchored yet"}])
+        raise Conflict(f"credential {cred.digest} is not yet anchored (state: {lifecycle_state(cred, batch)}); "
+                       "a bundle exists once its batch is confirmed on chain",
+                       [{"pointer": "", "field": "path.digest", "message": "not anchored yet"}],
+                       slug="not-anchored", title="Not yet anchored")
     tree = load_tree(batch)
     proof = tree.proof_at(cred.leaf_index)
     credential = json.loads(bytes(cred.canonical))
@@ -40,9 +41,9 @@ def _make_bundle(*, credential: dict, salt: bytes, digest: str, proof: list[str]
                               ("tx_hash", batch.tx_hash), ("block_number", batch.block_number),
                               ("block_timestamp", batch.block_timestamp)) if v is None]
     if missing:
-        raise Problem(409, "not-anchored", "Anchor incomplete",
-                      f"batch {batch.id} is confirmed but lacks {', '.join(missing)}; cannot build a bundle",
-                      [{"pointer": "", "field": "path.digest", "message": "anchor data incomplete"}])
+        raise Conflict(f"batch {batch.id} is confirmed but lacks {', '.join(missing)}; cannot build a bundle",
+                       [{"pointer": "", "field": "path.digest", "message": "anchor data incomplete"}],
+                       slug="not-anchored", title="Anchor incomplete")
     anchor = Anchor(chain_id=int(batch.chain_id), contract=batch.contract_address, tx_hash=from_hex(batch.tx_hash),
                     block_number=int(batch.block_number), issuer=issuer.address,
                     anchored_at=int(batch.block_timestamp))

@@ -165,10 +165,6 @@ class DocumentCheck:
     stored_hash: str | None = None
     recomputed_hash: str | None = None
 
-    def to_dict(self) -> dict:
-        return {"result": self.result, "reason": self.reason, "onchainHash": self.onchain_hash,
-                "storedHash": self.stored_hash, "recomputedHash": self.recomputed_hash}
-
 
 def check_document(session: Session, address: str, onchain_hash: str) -> DocumentCheck:
     """Re-hash the stored document (never trust the stored hash column) and compare with the chain."""

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from node.issuance.accept import Problem
-from node.storage.revocation_tables import (
-    StatusAction,
-)
+from node.errors import Invalid
+from node.storage.revocation_tables import StatusAction
 
 #: RFC 5280 CRLReason codes (7 is unused there, 8 removeFromCRL is only meaningful for reinstate)
 RFC5280_REASONS = {
@@ -41,17 +39,17 @@ REASON_NAMES = {v: k for k, v in REASONS.items()}
 DEFAULT_REASON = {"revoke": "unspecified", "suspend": "certificateHold", "reinstate": "removeFromCRL"}
 
 
-def _invalid(field: str, message: str, status: int = 422, slug: str = "invalid-request") -> Problem:
+def invalid_field(field: str, message: str) -> Invalid:
+    """An :class:`Invalid` naming one request field (``reason``, ``digests``)."""
     pointer = "/" + field.replace(".", "/") if field else ""
-    return Problem(status, slug, "Invalid request" if status == 422 else "Conflict", message,
-                   [{"pointer": pointer, "field": field, "message": message}])
+    return Invalid(message, [{"pointer": pointer, "field": field, "message": message}])
 
 
 def parse_action(value) -> str:
     try:
         return StatusAction(value).value
     except ValueError:
-        raise _invalid("action", "action must be one of revoke, suspend, reinstate") from None
+        raise invalid_field("action", "action must be one of revoke, suspend, reinstate") from None
 
 
 def parse_reason(value, action: str, field: str = "reason") -> int:
@@ -59,21 +57,21 @@ def parse_reason(value, action: str, field: str = "reason") -> int:
     if value is None:
         value = DEFAULT_REASON[action]
     if isinstance(value, bool):
-        raise _invalid(field, "reason must be a reason code name")
+        raise invalid_field(field, "reason must be a reason code name")
     if isinstance(value, int):
         if value not in REASON_NAMES:
-            raise _invalid(field, f"unknown reason code {value}")
+            raise invalid_field(field, f"unknown reason code {value}")
         name = REASON_NAMES[value]
     elif isinstance(value, str) and value in REASONS:
         name = value
     else:
-        raise _invalid(field, f"unknown reason {str(value)[:60]!r}; one of {', '.join(REASONS)}")
+        raise invalid_field(field, f"unknown reason {str(value)[:60]!r}; one of {', '.join(REASONS)}")
     if action == "reinstate":
         if name not in ("removeFromCRL", "unspecified"):
-            raise _invalid(field, "reinstate takes no reason (or removeFromCRL)")
+            raise invalid_field(field, "reinstate takes no reason (or removeFromCRL)")
         return 0
     if name == "removeFromCRL":
-        raise _invalid(field, "removeFromCRL is only for reinstate")
+        raise invalid_field(field, "removeFromCRL is only for reinstate")
     if action == "revoke" and name == "certificateHold":
-        raise _invalid(field, "certificateHold is a suspension; use suspend")
+        raise invalid_field(field, "certificateHold is a suspension; use suspend")
     return REASONS[name]

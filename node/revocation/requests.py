@@ -10,9 +10,9 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from node.issuance.accept import Problem
+from node.errors import Conflict, Invalid, NotFound
 from node.reads.lookup import normalize_digest
-from node.revocation.reasons import REASON_NAMES, _invalid
+from node.revocation.reasons import REASON_NAMES, invalid_field
 from node.storage.db import is_postgres
 from node.storage.models import Batch, Credential, CredentialStatus, utcnow
 from node.storage.revocation_tables import (
@@ -37,21 +37,71 @@ class RequestItem:
 class RequestResult:
     request_id: str
     action: str
-    reason: int
+    reason: int  # the uint8 reason code sent on chain
     items: list[RequestItem]
+
+    @property
+    def reason_name(self) -> str | None:
+        """The reason's name (``keyCompromise``, ``fraud``, ...); None for a reinstatement."""
+        return None if self.action == "reinstate" else REASON_NAMES.get(self.reason, str(self.reason))
 
     @property
     def queued(self) -> int:
         return sum(1 for i in self.items if i.result == "queued")
 
-    def to_dict(self, base_url: str = "") -> dict:
-        return {
-            "requestId": self.request_id, "action": self.action, "reasonCode": self.reason,
-            "reason": REASON_NAMES.get(self.reason, str(self.reason)) if self.action != "reinstate" else None,
-            "count": len(self.items), "queued": self.queued, "unchanged": len(self.items) - self.queued,
-            "statusUrl": f"{base_url.rstrip('/')}/v1/revocations/{self.request_id}",
-            "items": [{"digest": i.digest, "result": i.result, "status": i.status} for i in self.items],
-        }
+    @property
+    def unchanged(self) -> int:
+        return len(self.items) - self.queued
+
+
+@dataclass(frozen=True)
+class ChangeProgress:
+    """One credential of a request: its change's state and, once sent, the transaction that carries it."""
+
+    digest: str
+    state: str  # queued | submitted | confirmed | failed
+    tx_hash: str | None
+    block_number: int | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class RequestSummary:
+    """Progress of one status-change request: how many changes are in each state."""
+
+    request_id: str
+    action: str
+    count: int
+    queued: int
+    submitted: int
+    confirmed: int
+    failed: int
+    items: list[ChangeProgress]
+
+    @property
+    def done(self) -> bool:
+        return self.queued + self.submitted == 0
+
+
+@dataclass(frozen=True)
+class ChangeRecord:
+    request_id: str
+    action: str
+    reason_code: int
+    state: str
+    error: str | None
+
+
+@dataclass(frozen=True)
+class CredentialRevocation:
+    """The confirmed (on chain) and requested status of one credential, with every change asked for."""
+
+    digest: str
+    status: str  # confirmed: valid | suspended | revoked
+    reason_code: int
+    reason: str | None  # name of the confirmed reason; None while valid
+    target_status: str  # what the issuer asked for last
+    changes: list[ChangeRecord]
 
 
 def _where(field: str, i: int) -> dict:
@@ -72,11 +122,11 @@ def _transition(action: str, target: str) -> str:
 
 def request_changes(session: Session, issuer_id: int, action: str, reason: int, digests: Sequence[str], *,
                     field: str = "digests") -> RequestResult:
-    """Validate every digest, then queue the changes in one transaction (commits). Raises Problem."""
+    """Validate every digest, then queue the changes in one transaction (commits). Raises Invalid, NotFound or Conflict."""
     if not digests:
-        raise _invalid(field, "at least one digest is required")
+        raise invalid_field(field, "at least one digest is required")
     if len(digests) > MAX_DIGESTS_PER_REQUEST:
-        raise _invalid(field, f"at most {MAX_DIGESTS_PER_REQUEST} digests per request")
+        raise invalid_field(field, f"at most {MAX_DIGESTS_PER_REQUEST} digests per request")
     normalized: list[str] = []
     errors: list[dict] = []
     for i, d in enumerate(digests):
@@ -85,15 +135,14 @@ def request_changes(session: Session, issuer_id: int, action: str, reason: int, 
             continue
         try:
             normalized.append(normalize_digest(d))
-        except Problem:
+        except Invalid:
             errors.append({**_where(field, i), "message": "expected 0x + 64 hex digits"})
     if errors:
-        raise Problem(422, "invalid-digest", "Invalid digest", f"{len(errors)} invalid digest(s)", errors)
+        raise Invalid(f"{len(errors)} invalid digest(s)", errors, slug="invalid-digest", title="Invalid digest")
     seen: dict[str, int] = {}
     for i, d in enumerate(normalized):
         if d in seen:
-            raise Problem(422, "invalid-request", "Invalid request", f"digest {d} appears twice",
-                          [{**_where(field, i), "message": f"duplicate of item {seen[d]}"}])
+            raise Invalid(f"digest {d} appears twice", [{**_where(field, i), "message": f"duplicate of item {seen[d]}"}])
         seen[d] = i
 
     c = Credential.__table__
@@ -131,12 +180,11 @@ def request_changes(session: Session, issuer_id: int, action: str, reason: int, 
         plan.append((d, row, verdict))
     if not_found:
         session.rollback()
-        raise Problem(404, "not-found", "Not found", f"{len(not_found)} unknown digest(s); nothing was queued",
-                      not_found)
+        raise NotFound(f"{len(not_found)} unknown digest(s); nothing was queued", not_found)
     if conflicts:
         session.rollback()
-        raise Problem(409, "status-conflict", "Conflict",
-                      f"{len(conflicts)} credential(s) cannot be {action}d; nothing was queued", conflicts)
+        raise Conflict(f"{len(conflicts)} credential(s) cannot be {action}d; nothing was queued", conflicts,
+                       slug="status-conflict")
 
     request_id = str(uuid.uuid4())
     now = utcnow()
@@ -167,48 +215,50 @@ def request_changes(session: Session, issuer_id: int, action: str, reason: int, 
         session.commit()
     except IntegrityError:
         session.rollback()
-        raise Problem(409, "concurrent-change", "Conflict",
-                      "another request changed one of these credentials at the same time; retry", []) from None
+        raise Conflict("another request changed one of these credentials at the same time; retry",
+                       slug="concurrent-change") from None
     return RequestResult(request_id, action, reason, items)
 
 
 # ----------------------------------------------------------------------------------------- reads
-def request_summary(session: Session, issuer_id: int, request_id: str) -> dict:
+def request_summary(session: Session, issuer_id: int, request_id: str) -> RequestSummary:
     rows = session.exec(select(StatusChange).where(StatusChange.request_id == request_id,
                                                    StatusChange.issuer_id == issuer_id)
                         .order_by(StatusChange.id)).all()
     if not rows:
-        raise Problem(404, "not-found", "Not found", f"no status-change request {request_id} of this issuer",
-                      [{"pointer": "", "field": "path.requestId", "message": "unknown request"}])
+        raise NotFound(f"no status-change request {request_id} of this issuer",
+                       [{"pointer": "", "field": "path.requestId", "message": "unknown request"}])
     counts = {s.value: 0 for s in ChangeState}
     for r in rows:
         counts[r.state] += 1
     txs = {r.tx_id for r in rows if r.tx_id is not None}
     tx_rows = {t.id: t for t in session.exec(select(StatusTx).where(StatusTx.id.in_(txs)))} if txs else {}
-    return {
-        "requestId": request_id, "action": rows[0].action, "count": len(rows), **counts,
-        "done": counts["queued"] + counts["submitted"] == 0,
-        "items": [{"digest": r.digest, "state": r.state, "txHash": tx_rows[r.tx_id].tx_hash if r.tx_id in tx_rows
-                   else None, "blockNumber": tx_rows[r.tx_id].block_number if r.tx_id in tx_rows else None,
-                   "error": r.last_error} for r in rows],
-    }
+    items = []
+    for r in rows:
+        tx = tx_rows.get(r.tx_id) if r.tx_id is not None else None
+        items.append(ChangeProgress(digest=r.digest, state=r.state, tx_hash=tx.tx_hash if tx else None,
+                                    block_number=tx.block_number if tx else None, error=r.last_error))
+    return RequestSummary(request_id=request_id, action=rows[0].action, count=len(rows),
+                          queued=counts[ChangeState.queued.value], submitted=counts[ChangeState.submitted.value],
+                          confirmed=counts[ChangeState.confirmed.value], failed=counts[ChangeState.failed.value],
+                          items=items)
 
 
-def credential_revocation(session: Session, issuer_id: int, digest: str) -> dict:
+def credential_revocation(session: Session, issuer_id: int, digest: str) -> CredentialRevocation:
     digest = normalize_digest(digest)
     cred = session.exec(select(Credential).where(Credential.digest == digest)).first()
     if cred is None or cred.issuer_id != issuer_id:
-        raise Problem(404, "not-found", "Not found", f"no credential with digest {digest}",
-                      [{"pointer": "", "field": "path.digest", "message": "unknown digest"}])
+        raise NotFound(f"no credential with digest {digest}",
+                       [{"pointer": "", "field": "path.digest", "message": "unknown digest"}])
     st = session.get(CredentialStatusState, cred.id)
     changes = session.exec(select(StatusChange).where(StatusChange.credential_id == cred.id)
                            .order_by(StatusChange.id)).all()
-    return {
-        "digest": digest,
-        "status": st.confirmed if st else "valid",
-        "reasonCode": st.confirmed_reason if st else 0,
-        "reason": REASON_NAMES.get(st.confirmed_reason) if st and st.confirmed != "valid" else None,
-        "targetStatus": st.target if st else "valid",
-        "changes": [{"requestId": c.request_id, "action": c.action, "reasonCode": c.reason, "state": c.state,
-                     "error": c.last_error} for c in changes],
-    }
+    return CredentialRevocation(
+        digest=digest,
+        status=st.confirmed if st else "valid",
+        reason_code=st.confirmed_reason if st else 0,
+        reason=REASON_NAMES.get(st.confirmed_reason) if st and st.confirmed != "valid" else None,
+        target_status=st.target if st else "valid",
+        changes=[ChangeRecord(request_id=c.request_id, action=c.action, reason_code=c.reason, state=c.state,
+                              error=c.last_error) for c in changes],
+    )

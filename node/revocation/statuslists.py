@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from anchoring.statuslist import MIN_LIST_BITS, bitstring, encode_bits
-from node.issuance.accept import Problem
+from node.errors import Conflict, Forbidden, NotFound, Unavailable
 from node.storage.models import Issuer, utcnow
 from node.storage.revocation_tables import StatusList, StatusListEntry
 
@@ -83,16 +83,16 @@ def allocate(session: Session, issuer: Issuer, purposes: list[str], base_url: st
              config: StatusListConfig) -> list[dict]:
     """Reserve one random, unused index per purpose; returns the credentialStatus entries (commits)."""
     if not config.allows(issuer):
-        raise Problem(403, "status-list-disabled", "Status lists disabled",
-                      "status lists are not enabled for this issuer (CREDREG_STATUS_LIST_ISSUERS)",
-                      [{"pointer": "", "field": "header.Authorization", "message": "issuer not enabled"}])
+        raise Forbidden("status lists are not enabled for this issuer (CREDREG_STATUS_LIST_ISSUERS)",
+                        [{"pointer": "", "field": "header.Authorization", "message": "issuer not enabled"}],
+                        slug="status-list-disabled", title="Status lists disabled")
     entries = []
     for purpose in purposes:
         lst = get_or_create_list(session, issuer, purpose, base_url, config)
         if lst.allocated >= lst.size * MAX_FILL:
-            raise Problem(409, "status-list-full", "Status list full",
-                          f"the {purpose} list of this issuer has no free index left",
-                          [{"pointer": "/purposes", "field": "purposes", "message": "list full"}])
+            raise Conflict(f"the {purpose} list of this issuer has no free index left",
+                           [{"pointer": "/purposes", "field": "purposes", "message": "list full"}],
+                           slug="status-list-full", title="Status list full")
         for _ in range(64):
             index = secrets.randbelow(lst.size)
             try:
@@ -103,7 +103,7 @@ def allocate(session: Session, issuer: Issuer, purposes: list[str], base_url: st
             except IntegrityError:
                 continue  # taken: draw again
         else:  # pragma: no cover - needs a nearly full list
-            raise Problem(503, "status-list-busy", "Try again", "could not find a free index", [])
+            raise Unavailable("could not find a free index", slug="status-list-busy", title="Try again")
         session.execute(sa.update(StatusList.__table__).where(StatusList.__table__.c.id == lst.id)
                         .values(allocated=StatusList.__table__.c.allocated + 1))
         entries.append(entry_json(lst, index))
@@ -203,12 +203,12 @@ def list_credential(lst: StatusList, issuer: Issuer, encoded: str, config: Statu
 
 def find_list(session: Session, issuer_ref: str, purpose: str) -> tuple[StatusList, Issuer]:
     if purpose not in PURPOSES:
-        raise Problem(404, "not-found", "Not found", f"unknown status purpose {purpose!r}",
-                      [{"pointer": "", "field": "path.purpose", "message": f"one of {', '.join(PURPOSES)}"}])
+        raise NotFound(f"unknown status purpose {purpose!r}",
+                       [{"pointer": "", "field": "path.purpose", "message": f"one of {', '.join(PURPOSES)}"}])
     issuer = session.exec(select(Issuer).where(sa.func.lower(Issuer.address) == issuer_ref.lower())).first()
     lst = None if issuer is None else session.exec(
         select(StatusList).where(StatusList.issuer_id == issuer.id, StatusList.purpose == purpose)).first()
     if lst is None:
-        raise Problem(404, "not-found", "Not found", f"no {purpose} status list for issuer {issuer_ref}",
-                      [{"pointer": "", "field": "path.issuerId", "message": "unknown issuer or list"}])
+        raise NotFound(f"no {purpose} status list for issuer {issuer_ref}",
+                       [{"pointer": "", "field": "path.issuerId", "message": "unknown issuer or list"}])
     return lst, issuer

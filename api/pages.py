@@ -1,0 +1,56 @@
+"""The node's web pages (the verifier at ``/verify``, the registry at ``/registry``): static HTML and its assets,
+served from ``api/static`` with one set of security headers.
+
+Every page works offline and talks only to this origin: no CDN, no inline script or style (the policy below
+forbids them), nothing that leaks the page's URL (a verifier's page may hold a digest) to anyone else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.responses import FileResponse, RedirectResponse
+
+__all__ = ["PAGE_HEADERS", "STATIC_DIR", "mount_page", "mount_pages"]
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+PAGE_HEADERS = {
+    # everything from this origin, nothing from anywhere else: the page works offline and leaks nothing
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+                               "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-cache",
+}
+
+_MEDIA_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
+                ".css": "text/css; charset=utf-8"}
+
+
+def _serve(name: str):
+    path = STATIC_DIR / name
+    media_type = _MEDIA_TYPES[path.suffix]
+
+    async def serve() -> FileResponse:
+        return FileResponse(path, media_type=media_type, headers=PAGE_HEADERS)
+
+    return serve
+
+
+def mount_page(app: FastAPI, path: str, page: str, assets: Mapping[str, str]) -> None:
+    """Serve ``static/<page>`` at ``path`` (``path/`` redirects there) and each ``static/<file>`` of ``assets`` at
+    ``path/<url>`` (``{url: file}``), all with :data:`PAGE_HEADERS`; none of it is in the OpenAPI document."""
+    app.add_api_route(path, _serve(page), methods=["GET"], include_in_schema=False)
+    app.add_api_route(path + "/", lambda: RedirectResponse(path, status_code=308), methods=["GET"],
+                      include_in_schema=False)
+    for url, name in assets.items():
+        app.add_api_route(f"{path}/{url}", _serve(name), methods=["GET"], include_in_schema=False)
+
+
+def mount_pages(app: FastAPI) -> None:
+    """Every page of the node."""
+    mount_page(app, "/verify", "verify.html", {"assets/verify.js": "verify.js", "assets/verify.css": "verify.css"})
+    mount_page(app, "/registry", "registry.html", {"registry.js": "registry.js", "registry.css": "registry.css"})

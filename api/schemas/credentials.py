@@ -1,0 +1,73 @@
+"""Issuing credentials, the issuer's view of one, and the learner's proof bundle."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.schemas.base import IsoTime, WireModel
+from api.schemas.proofs import AnchorInfo
+
+__all__ = ["Accepted", "BulkAccepted", "BulkItem", "BundleAnchor", "CredentialStatusView", "ProofBundle"]
+
+
+class Accepted(WireModel):
+    digest: str = Field(description="0x keccak256(salt || JCS(credential)): the credential's public identifier")
+    status: str = Field(description="pending | batched | anchored")
+    status_url: str
+    created: bool = Field(description="false when this was an idempotent replay of an earlier request")
+
+
+class BulkItem(WireModel):
+    index: int
+    digest: str
+    status: str
+    status_url: str
+    created: bool
+
+
+class BulkAccepted(WireModel):
+    count: int
+    created: int
+    digests: list[str] = Field(description="digests in request order")
+    items: list[BulkItem]
+
+
+class CredentialStatusView(WireModel):
+    digest: str
+    status: str
+    state: str
+    id: str | None = Field(None, validation_alias="external_id", description="the credential's own `id`")
+    profile: str | None = None
+    created_at: IsoTime | None = None
+    batch_id: int | None = None
+    leaf_index: int | None = None
+    root: str | None = None
+    anchored_at: IsoTime | None = None
+    anchor: AnchorInfo | None = None
+    last_error: str | None = None
+
+
+class BundleAnchor(BaseModel):
+    chainId: int
+    contract: str = Field(description="CredentialAnchor contract address (EIP-55)")
+    txHash: str
+    blockNumber: int
+    issuer: str = Field(description="the address that anchored the root (EIP-55)")
+    anchoredAt: int = Field(description="Unix time in seconds (UTC) of the anchoring block")
+
+
+class ProofBundle(BaseModel):
+    """A ``credreg-bundle/1`` document (``anchoring/bundle/schema-v1.json``): everything a verifier needs except
+    chain state. A published format: its members are spelled as in the format, not by a naming rule."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    format: Literal["credreg-bundle/1"]
+    credential: dict[str, Any] = Field(description="the credential; its RFC 8785 canonical form is hashed")
+    salt: str = Field(description="32 random bytes, 0x hex; digest = keccak256(salt || JCS(credential))")
+    digest: str
+    proof: list[str] = Field(description="OpenZeppelin StandardMerkleTree proof, leaf upwards")
+    root: str
+    anchor: BundleAnchor
