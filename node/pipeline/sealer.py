@@ -57,8 +57,12 @@ def seal_batch(session: Session, issuer_id: int, max_size: int) -> Batch | None:
     t = Credential.__table__
     pg = is_postgres(session)
     if pg:
+        # advisory locks are per database: the schema in the key keeps nodes (and test schemas) sharing one
+        # database from taking each other's seal locks
         key = zlib.crc32(f"credreg-seal:{issuer_id}".encode()) & 0x7FFFFFFF
-        if not session.execute(sa.text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": key}).scalar():
+        got = session.execute(sa.text("SELECT pg_try_advisory_xact_lock(hashtext(current_schema()), :k)"),
+                              {"k": key}).scalar()
+        if not got:
             return None
     q = (
         sa.select(t.c.id, t.c.digest)
