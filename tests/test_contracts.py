@@ -26,10 +26,9 @@ from anchoring.chain.contracts import (
     deploy_contracts,
     registry_reader,
 )
-from anchoring.chain.transactions import TransactionSender
 from anchoring.scheme.keccak import keccak256
 from anchoring.scheme.merkle import MerkleTree
-from tests.contract_helpers import advance, chain_time, read, read_refuses, refuses, send
+from tests.contract_helpers import advance, chain_time, read, read_refuses, refuses, send, sender
 
 pytestmark = pytest.mark.chain
 
@@ -86,8 +85,10 @@ def test_accreditation_refusals(any_network, any_funder):
     outsider, ti, target = any_funder.account(), any_funder.account(), any_funder.account()
     send(w3, tao, registry.accredit(ti.address, IssuerKind.TI, "did:x:ti", ZERO, ""))
     # who may accredit which kind: a TAO only TIs, a TI nobody, an outsider nothing
-    for who, kind, caller_kind in [(tao, IssuerKind.TAO, IssuerKind.TAO), (tao, IssuerKind.ROOT_TAO, IssuerKind.TAO),
-                                   (ti, IssuerKind.TI, IssuerKind.TI), (outsider, IssuerKind.TI, IssuerKind.NONE)]:
+    for who, kind, caller_kind in [(tao, IssuerKind.TAO, IssuerKind.TAO),
+                                   (tao, IssuerKind.ROOT_TAO, IssuerKind.TAO),
+                                   (ti, IssuerKind.TI, IssuerKind.TI),
+                                   (outsider, IssuerKind.TI, IssuerKind.NONE)]:
         refuses(w3, who, registry.accredit(target.address, kind, "did:x", ZERO, ""), "NotAccreditor",
                 caller=who.address, callerKind=caller_kind, requestedKind=kind)
     # input checks come first, whoever the caller
@@ -105,7 +106,8 @@ def test_accreditation_refusals(any_network, any_funder):
             account=ti.address)
     # an entry has no power over its own status; unknown accounts have no status
     refuses(w3, ti, registry.suspend(ti.address, "self"), "NotAuthorized", caller=ti.address, account=ti.address)
-    refuses(w3, outsider, registry.suspend(ti.address), "NotAuthorized", caller=outsider.address, account=ti.address)
+    refuses(w3, outsider, registry.suspend(ti.address), "NotAuthorized", caller=outsider.address,
+            account=ti.address)
     refuses(w3, root, registry.suspend(target.address), "UnknownIssuer", account=target.address)
     read_refuses(registry.contract.functions.getIssuer(target.address), "UnknownIssuer", account=target.address)
     assert registry.find_issuer(target.address) is None
@@ -290,7 +292,8 @@ def test_multiproof_status_changes_are_bound_to_the_anchoring_issuer(any_network
     refuses(w3, other, anchor.suspend(tree.root, leaves, proof, flags, 1), "UnknownRoot",
             issuer=other.address, root=tree.root)
     unknown = os.urandom(32)
-    refuses(w3, university, anchor.revoke(unknown, leaves, proof, flags, 1), "UnknownRoot", issuer=me, root=unknown)
+    refuses(w3, university, anchor.revoke(unknown, leaves, proof, flags, 1), "UnknownRoot", issuer=me,
+            root=unknown)
     # a digest outside the batch cannot be slipped in; malformed proofs and batch sizes are refused
     bad_leaves = [os.urandom(32), *leaves[1:]]
     refuses(w3, university, anchor.revoke(tree.root, bad_leaves, proof, flags, 1), "InvalidProof",
@@ -324,7 +327,8 @@ def test_multiproof_status_changes_are_bound_to_the_anchoring_issuer(any_network
     assert (record.status, record.reason, record.block_number) == (CredentialStatus.REVOKED, 4,
                                                                    revoked.block_number)
     assert record.changed_at == w3.eth.get_block(revoked.block_number)["timestamp"]
-    assert anchor.status_of(me, tree.root, chosen[0], block=revoked.block_number - 1).status == CredentialStatus.VALID
+    before = anchor.status_of(me, tree.root, chosen[0], block=revoked.block_number - 1)
+    assert before.status == CredentialStatus.VALID
     # the other issuer's namespace saw nothing
     assert anchor.status_of(other.address, tree.root, chosen[0]).status == CredentialStatus.VALID
     # revocation is final
@@ -371,10 +375,11 @@ def test_status_list_hashes_are_versioned_per_issuer(any_network, any_funder, un
 
 # ----------------------------------------------------------------------------------------------- version 1
 def test_version_1_deployments_are_still_read(any_network, any_funder):
-    """The frozen v1 contracts (anchors keyed by root alone) answer the v2 read questions through the v1 readers."""
+    """The frozen v1 contracts (anchors keyed by root alone) answer the v2 read questions through the v1
+    readers."""
     w3 = any_funder.w3
     root, tao, ti, other = (any_funder.account() for _ in range(4))
-    deployment = deploy_contracts(TransactionSender(w3, root), "did:example:v1-root", major=1)
+    deployment = deploy_contracts(sender(w3, root), "did:example:v1-root", major=1)
     assert deployment.version == "1" and deployment.current.major == 1
     registry = registry_reader(w3, deployment.current)
     anchor = anchor_reader(w3, deployment.current)
@@ -410,4 +415,5 @@ def test_version_1_deployments_are_still_read(any_network, any_funder):
     assert registry.verification_key(ti.address, keccak256(b"key")) is None
     # the v2 readers of the same chain are separate contracts
     v2 = any_network.deployment.current
-    assert isinstance(anchor_reader(w3, v2), CredentialAnchor) and isinstance(registry_reader(w3, v2), IssuerRegistry)
+    assert isinstance(anchor_reader(w3, v2), CredentialAnchor)
+    assert isinstance(registry_reader(w3, v2), IssuerRegistry)
