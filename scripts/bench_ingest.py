@@ -169,12 +169,15 @@ def run_once(chain, network, kind: str, count: int, bulk: bool, chunk: int, prog
             database.drop()
 
 
+JSON_OUT = typer.Option(None, "--json", help="Also write the results to this JSON file.")
+
+
 def main(
     sizes: str = typer.Option("10000,100000", help="Comma-separated credential counts for the bulk runs."),
     databases: str = typer.Option("sqlite,postgres", help="sqlite, postgres or both."),
     baseline: int = typer.Option(1000, help="Credentials in the one-request-per-credential baseline."),
     chunk: int = typer.Option(5000, help="Credentials per bulk request."),
-    json_out: Path = typer.Option(None, "--json", help="Also write the results to this JSON file."),
+    json_out: Path = JSON_OUT,
 ) -> None:
     """Measure end-to-end ingest (request -> anchored) on a fresh Anvil."""
     chain = start_local_chain("anvil")
