@@ -1,0 +1,133 @@
+"""POST /v1/verify (public) and GET /verify: reports as JSON, problem+json for malformed input, never 500."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+from fastapi.testclient import TestClient
+
+from anchoring.chain.deployment import Deployment
+from node.dev.chains import free_port
+from tests.helpers.bundles import make_batch
+from tests.helpers.credentials import credential
+from tests.helpers.nodes import build_app
+
+pytestmark = pytest.mark.chain
+
+
+
+
+@pytest.fixture(scope="module")
+def batch(dev_network):
+    return make_batch(dev_network, [credential(i) for i in range(4)])
+
+
+@pytest.fixture()
+def client(dev_network, tmp_path):
+    with TestClient(build_app(tmp_path, dev_network.chain.rpc_url, dev_network.deployment)) as c:
+        yield c
+
+
+def is_problem(r, status):
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    return r.json()
+
+
+def test_one_valid_bundle(client, batch):
+    r = client.post("/v1/verify", json=batch.bundles[0])  # no Authorization header: public
+    assert r.status_code == 200, r.text
+    report = r.json()
+    assert report["verdict"] == "valid"
+    assert [c["status"] for c in report["checks"]] == ["pass"] * 7
+    assert report["summary"]["issuer_did"] == "did:example:dev-university"
+
+
+def test_tampered_bundle_is_200_invalid_naming_the_check(client, batch):
+    b = copy.deepcopy(batch.bundles[1])
+    b["credential"]["credentialSubject"]["score"] = 99
+    report = client.post("/v1/verify", json=b).json()
+    assert report["verdict"] == "invalid"
+    assert [c["name"] for c in report["checks"] if c["status"] == "fail"] == ["integrity"]
+
+
+def test_many_bundles_as_object_or_array(client, batch):
+    bad = copy.deepcopy(batch.bundles[2])
+    del bad["anchor"]["txHash"]
+    for body in ({"bundles": batch.bundles[:2] + [bad]}, batch.bundles[:2] + [bad]):
+        r = client.post("/v1/verify", json=body)
+        assert r.status_code == 200, r.text
+        doc = r.json()
+        assert doc["verdict"] == "invalid"
+        assert doc["counts"] == {"total": 3, "valid": 2, "invalid": 1, "error": 0}
+        fmt = doc["reports"][2]["checks"][0]
+        assert fmt["name"] == "format" and fmt["status"] == "fail" and fmt["details"]["field"] == "anchor.txHash"
+        assert doc["reports"][2]["source"] == "bundles[2]"
+
+
+def test_malformed_input_is_problem_json_naming_the_field(client, batch):
+    bad = copy.deepcopy(batch.bundles[0])
+    bad["proof"][1] = "0x1234"
+    p = is_problem(client.post("/v1/verify", json=bad), 422)
+    assert p["errors"][0]["field"] == "proof[1]" and p["errors"][0]["pointer"] == "/proof/1"
+    assert p["type"] == "urn:credreg:problem:invalid-bundle"
+    bad = copy.deepcopy(batch.bundles[0])
+    bad["anchor"]["issuer"] = bad["anchor"]["issuer"].lower()
+    assert is_problem(client.post("/v1/verify", json=bad), 422)["errors"][0]["field"] == "anchor.issuer"
+    p = is_problem(client.post("/v1/verify", content=b"{not json", headers={"content-type": "application/json"}), 400)
+    assert p["errors"][0]["field"] == "body"
+    assert is_problem(client.post("/v1/verify", content=b""), 400)["errors"][0]["field"] == "body"
+    assert is_problem(client.post("/v1/verify", json="a string"), 422)["errors"][0]["field"] == "body"
+    assert is_problem(client.post("/v1/verify", json={"bundles": {}}), 422)["errors"][0]["field"] == "bundles"
+    assert is_problem(client.post("/v1/verify", json={"bundles": []}), 422)["errors"][0]["field"] == "bundles"
+    assert is_problem(client.post("/v1/verify", json=[]), 422)["errors"][0]["field"] == "bundles"
+    text = json.dumps(batch.bundles[0])[:-1] + ', "root": "0x00"}'
+    assert is_problem(client.post("/v1/verify", content=text.encode()), 400)["errors"][0]["field"] == "root"
+
+
+def test_too_many_bundles_is_413(dev_network, tmp_path, batch):
+    app = build_app(tmp_path, dev_network.chain.rpc_url, dev_network.deployment, max_bulk_items=2)
+    with TestClient(app) as c:
+        assert is_problem(c.post("/v1/verify", json=batch.bundles[:3]), 413)["errors"][0]["field"] == "bundles"
+
+
+def test_chain_down_is_200_with_error_checks_and_no_endpoint_secrets(dev_network, tmp_path, batch):
+    app = build_app(tmp_path, f"http://127.0.0.1:{free_port()}/v3/SECRET-API-KEY", dev_network.deployment,
+                    chain_probe_timeout_seconds=0.5)
+    with TestClient(app) as c:
+        r = c.post("/v1/verify", json=batch.bundles[0])
+        assert r.status_code == 200
+        report = r.json()
+        assert report["verdict"] == "error"
+        assert {c["name"]: c["status"] for c in report["checks"]}["anchored"] == "error"
+        assert "cannot reach the node's RPC endpoint" in report["checks"][3]["reason"]
+        assert "SECRET" not in r.text and "127.0.0.1" not in r.text
+
+
+def test_wrong_chain_is_200_with_error(dev_network, tmp_path, batch):
+    d = dev_network.deployment
+    wrong = Deployment(d.chain_id + 1, d.issuer_registry, d.credential_anchor, d.deployment_block)
+    with TestClient(build_app(tmp_path, dev_network.chain.rpc_url, wrong)) as c:
+        report = c.post("/v1/verify", json=batch.bundles[0]).json()
+        assert report["verdict"] == "error" and "serves chain" in report["checks"][3]["reason"]
+        assert dev_network.chain.rpc_url not in json.dumps(report)
+
+
+def test_no_chain_configured_is_503(dev_network, tmp_path, batch):
+    app = build_app(tmp_path, dev_network.chain.rpc_url, dev_network.deployment)
+    app.state.settings.rpc_url = None
+    with TestClient(app) as c:
+        assert is_problem(c.post("/v1/verify", json=batch.bundles[0]), 503)["type"].endswith("verification-unavailable")
+
+
+def test_verifier_page_and_assets_are_served(client):
+    r = client.get("/verify")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    assert "default-src 'self'" in r.headers["content-security-policy"]
+    assert 'src="verify/assets/verify.js"' in r.text
+    assert "http://" not in r.text and "https://" not in r.text  # no CDN
+    assert client.get("/verify/assets/verify.js").headers["content-type"].startswith("text/javascript")
+    assert client.get("/verify/assets/verify.css").status_code == 200
+    assert "/v1/verify" in client.get("/openapi.json").json()["paths"]

@@ -1,0 +1,103 @@
+"""`credreg verify`: exit codes 0 / 1 / 2, readable output, --json, files holding many bundles."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from anchoring.cli import verify
+from node.dev.chains import free_port
+from node.dev.network import DEV_DIDS
+from tests.helpers.bundles import make_batch
+from tests.helpers.credentials import credential
+
+pytestmark = pytest.mark.chain
+
+app = typer.Typer()
+app.command()(verify)
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def files(dev_network, tmp_path_factory):
+    d = tmp_path_factory.mktemp("cli")
+    batch = make_batch(dev_network, [credential(i) for i in range(3)])
+    dev_network.deployment.save(d / "deployment.json")
+    (d / "valid.json").write_text(json.dumps(batch.bundles[0]))
+    (d / "valid2.json").write_text(json.dumps(batch.bundles[1]))
+    tampered = copy.deepcopy(batch.bundles[2])
+    tampered["credential"]["name"] = "Forged"
+    (d / "tampered.json").write_text(json.dumps(tampered))
+    (d / "many.json").write_text(json.dumps({"bundles": batch.bundles}))
+    (d / "garbage.json").write_text("this is not json")
+    return d
+
+
+def run(files, rpc, *args):
+    return runner.invoke(app, [*args, "--rpc", rpc, "--deployment", str(files / "deployment.json")])
+
+
+def test_valid_bundle_exits_0_with_a_readable_table(dev_network, files):
+    result = run(files, dev_network.chain.rpc_url, str(files / "valid.json"))
+    assert result.exit_code == 0, result.output
+    assert "VALID" in result.output
+    for name in ("format", "integrity", "inclusion", "anchored", "issuer_trusted", "not_revoked", "issuer_matches"):
+        assert name in result.output
+    assert DEV_DIDS["issuer"] in result.output
+
+
+def test_tampered_bundle_exits_1_and_names_the_check(dev_network, files):
+    result = run(files, dev_network.chain.rpc_url, str(files / "valid.json"), str(files / "tampered.json"))
+    assert result.exit_code == 1, result.output
+    assert "INVALID" in result.output and "integrity" in result.output
+    result = run(files, dev_network.chain.rpc_url, str(files / "garbage.json"))
+    assert result.exit_code == 1 and "format" in result.output
+
+
+def test_json_output(dev_network, files):
+    result = run(files, dev_network.chain.rpc_url, "--json", str(files / "many.json"), str(files / "tampered.json"))
+    assert result.exit_code == 1
+    doc = json.loads(result.stdout)
+    assert doc["verdict"] == "invalid"
+    assert doc["counts"] == {"total": 4, "valid": 3, "invalid": 1, "error": 0}
+    assert [r["verdict"] for r in doc["reports"]] == ["valid", "valid", "valid", "invalid"]
+    assert doc["reports"][0]["source"].endswith("many.json[0]")
+    bad = doc["reports"][3]
+    assert [c["name"] for c in bad["checks"] if c["status"] == "fail"] == ["integrity"]
+
+
+def test_chain_down_exits_2(files):
+    result = run(files, f"http://127.0.0.1:{free_port()}", "--json", "--timeout", "2", str(files / "valid.json"))
+    assert result.exit_code == 2
+    doc = json.loads(result.stdout)
+    assert doc["verdict"] == "error"
+    assert doc["reports"][0]["checks"][3]["status"] == "error"
+
+
+def test_wrong_chain_exits_2(dev_network, files, tmp_path):
+    d = dev_network.deployment.to_dict()
+    d["chain_id"] += 1
+    (tmp_path / "wrong.json").write_text(json.dumps(d))
+    result = runner.invoke(app, [str(files / "valid.json"), "--rpc", dev_network.chain.rpc_url,
+                                 "--deployment", str(tmp_path / "wrong.json")])
+    assert result.exit_code == 2
+    assert "serves chain" in result.output
+
+
+def test_usage_errors_exit_2(dev_network, files, tmp_path):
+    assert runner.invoke(app, ["--rpc", dev_network.chain.rpc_url]).exit_code == 2  # no bundle, no deployment
+    result = run(files, dev_network.chain.rpc_url, str(tmp_path / "missing.json"))
+    assert result.exit_code == 2 and "cannot read" in result.output
+    result = runner.invoke(app, [str(files / "valid.json"), "--rpc", dev_network.chain.rpc_url,
+                                 "--deployment", str(tmp_path / "nope.json")])
+    assert result.exit_code == 2 and "deployment file not found" in result.output
+
+
+def test_progress_bar_for_many_bundles(dev_network, files):
+    result = run(files, dev_network.chain.rpc_url, "--progress", str(files / "many.json"))
+    assert result.exit_code == 0, result.output
+    assert "3 valid" in result.output

@@ -1,0 +1,106 @@
+"""Sealing batches by size and by age, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from anchoring.scheme.encoding import from_hex
+from anchoring.scheme.merkle import MerkleTree, verify_proof
+from node.issuance.accept import issue_many
+from node.pipeline import sealer
+from node.reads.proofs import proof_for
+from node.storage.models import Batch, Credential, utcnow
+from tests.helpers.db import make_issuer
+
+
+def _issue(session_factory, issuer_id: int, n: int, start: int = 0) -> list[str]:
+    with session_factory() as s:
+        res = issue_many(s, issuer_id, [{"id": f"urn:c:{issuer_id}:{i}", "n": i} for i in range(start, start + n)],
+                         max_bytes=10_000)
+    return [r.digest for r in res]
+
+
+def _settings(settings, size: int, age: float):
+    return settings.model_copy(update={"batch_max_size": size, "batch_max_age_seconds": age})
+
+
+def test_seals_by_size_and_leaves_the_young_remainder(session_factory, issuer, settings):
+    digests = _issue(session_factory, issuer.id, 25)
+    cfg = _settings(settings, 10, 3600)
+    ids = sealer.seal_due_batches(session_factory, cfg)
+    assert len(ids) == 2  # 10 + 10; the 5 left are younger than an hour
+    with session_factory() as s:
+        batches = [s.get(Batch, i) for i in ids]
+        assert [b.size for b in batches] == [10, 10] and all(b.state == "sealed" for b in batches)
+        rows = s.exec(sa.select(Credential).order_by(Credential.id)).scalars().all()
+        assert [r.status for r in rows] == ["batched"] * 20 + ["pending"] * 5
+        # oldest first, leaf_index = position in the tree's input order, tree proves every one
+        for b in batches:
+            members = [r for r in rows if r.batch_id == b.id]
+            assert sorted(r.leaf_index for r in members) == list(range(10))
+            tree = MerkleTree.from_bytes(b.tree, verify=True)
+            assert "0x" + tree.root.hex() == b.root
+            for r in members:
+                assert tree.digests[r.leaf_index] == from_hex(r.digest)
+                p = proof_for(s, r.digest)
+                assert p.state == "batched" and p.root == b.root
+                assert verify_proof(from_hex(b.root), from_hex(r.digest), [from_hex(x) for x in p.proof])
+    assert sealer.seal_due_batches(session_factory, cfg) == []
+    assert len(digests) == 25
+
+
+def test_seals_by_age(session_factory, issuer, settings):
+    _issue(session_factory, issuer.id, 3)
+    cfg = _settings(settings, 1000, 60)
+    assert sealer.seal_due_batches(session_factory, cfg) == []  # young and few: nothing
+    ids = sealer.seal_due_batches(session_factory, cfg, now=utcnow() + timedelta(seconds=61))
+    assert len(ids) == 1
+    with session_factory() as s:
+        assert s.get(Batch, ids[0]).size == 3
+        assert s.execute(sa.select(sa.func.count()).where(Credential.status == "pending")).scalar() == 0
+
+
+def test_batches_are_per_issuer(session_factory, issuer, settings):
+    other = make_issuer(session_factory, "Other Uni", "0x" + "22" * 20)
+    _issue(session_factory, issuer.id, 4)
+    _issue(session_factory, other.id, 6)
+    ids = sealer.seal_due_batches(session_factory, _settings(settings, 5, 3600))
+    assert len(ids) == 1  # only "other" reached the size limit
+    with session_factory() as s:
+        b = s.get(Batch, ids[0])
+        assert (b.issuer_id, b.size) == (other.id, 5)
+    ids = sealer.seal_due_batches(session_factory, _settings(settings, 5, 0))
+    with session_factory() as s:
+        assert sorted((s.get(Batch, i).issuer_id, s.get(Batch, i).size) for i in ids) == sorted(
+            [(issuer.id, 4), (other.id, 1)])
+
+
+def test_concurrent_sealers_never_share_a_credential(session_factory, issuer, settings):
+    _issue(session_factory, issuer.id, 400)
+    cfg = _settings(settings, 7, 0)
+    results: list[list[int]] = []
+    errors: list[BaseException] = []
+
+    def worker():
+        try:
+            results.append(sealer.seal_due_batches(session_factory, cfg))
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors
+    all_ids = [i for r in results for i in r]
+    assert len(all_ids) == len(set(all_ids))
+    with session_factory() as s:
+        assert s.execute(sa.select(sa.func.count()).where(Credential.status == "pending")).scalar() == 0
+        sizes = s.execute(sa.select(sa.func.sum(Batch.size))).scalar()
+        assert sizes == 400
+        per_batch = dict(s.execute(sa.select(Credential.batch_id, sa.func.count()).group_by(Credential.batch_id)).all())
+        assert all(per_batch[b.id] == b.size for b in s.exec(sa.select(Batch)).scalars())
