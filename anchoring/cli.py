@@ -30,9 +30,16 @@ __all__ = ["verify"]
 EXIT_VALID, EXIT_INVALID, EXIT_ERROR = 0, 1, 2
 PROGRESS_THRESHOLD = 20  # show a progress bar from this many bundles on
 
-_MARK = {PASS: "[green]✔ pass[/green]", FAIL: "[red]✘ fail[/red]", ERROR: "[bright_black]? error[/bright_black]"}
-_VERDICT = {"valid": "[bold green]VALID[/bold green]", "invalid": "[bold red]INVALID[/bold red]",
-            "error": "[bold yellow]ERROR[/bold yellow]"}
+_MARK = {
+    PASS: "[green]✔ pass[/green]",
+    FAIL: "[red]✘ fail[/red]",
+    ERROR: "[bright_black]? error[/bright_black]",
+}
+_VERDICT = {
+    "valid": "[bold green]VALID[/bold green]",
+    "invalid": "[bold red]INVALID[/bold red]",
+    "error": "[bold yellow]ERROR[/bold yellow]",
+}
 
 
 def _read(path: Path) -> list[tuple[str, Any]]:
@@ -83,8 +90,10 @@ def _print_one(console: Console, report: VerificationReport) -> None:
     if s.get("issuer_did"):
         facts.append(f"issuer [bold]{escape(s['issuer_did'])}[/bold] ({s.get('issuer_address')})")
     if s.get("anchored_at_iso"):
-        facts.append(f"anchored {s['anchored_at_iso']} in block {s.get('block')} "
-                     f"({s.get('confirmations')} confirmations) on chain {s.get('chain_id')}")
+        facts.append(
+            f"anchored {s['anchored_at_iso']} in block {s.get('block')} "
+            f"({s.get('confirmations')} confirmations) on chain {s.get('chain_id')}"
+        )
     if s.get("digest"):
         facts.append(f"digest {s['digest']}")
     for f in facts:
@@ -102,30 +111,44 @@ def _print_many(console: Console, reports: list[VerificationReport]) -> None:
     for r in shown[:200]:
         bad = [c for c in r.checks if c.status == FAIL] or [c for c in r.checks if c.status == ERROR][:1]
         why = "; ".join(f"{c.name}: {c.reason}" for c in bad)
-        table.add_row(escape(r.source or ""), _VERDICT[r.verdict], escape(r.summary.get("issuer_did", "")),
-                      r.summary.get("anchored_at_iso", "") or "", escape(why))
+        table.add_row(
+            escape(r.source or ""),
+            _VERDICT[r.verdict],
+            escape(r.summary.get("issuer_did", "")),
+            r.summary.get("anchored_at_iso", "") or "",
+            escape(why),
+        )
     if len(shown) < len(reports):
         table.caption = f"{len(reports) - len(shown)} valid bundles not listed"
     if len(shown) > 200:
         table.caption = (table.caption or "") + f"; {len(shown) - 200} more not listed (use --json)"
     console.print(table)
     c = _counts(reports)
-    console.print(f"[green]{c['valid']} valid[/green], [red]{c['invalid']} invalid[/red], "
-                  f"[yellow]{c['error']} error[/yellow] of {c['total']}")
+    console.print(
+        f"[green]{c['valid']} valid[/green], [red]{c['invalid']} invalid[/red], "
+        f"[yellow]{c['error']} error[/yellow] of {c['total']}"
+    )
 
 
 def verify(
-    bundles: list[Path] = typer.Argument(  # noqa: B008
-        ..., help="Proof bundle files (JSON: one bundle, an array, or {\"bundles\": [...]})."),
+    bundles: list[Path] = typer.Argument(
+        ..., help='Proof bundle files (JSON: one bundle, an array, or {"bundles": [...]}).'
+    ),
     rpc: str = typer.Option(..., "--rpc", envvar="CREDREG_VERIFY_RPC_URL", help="JSON-RPC URL of the chain."),
-    deployment: Path = typer.Option(..., "--deployment", envvar="CREDREG_VERIFY_DEPLOYMENT",
-                                    help="Deployment file naming the chain id and contract addresses."),
+    deployment: Path = typer.Option(
+        ...,
+        "--deployment",
+        envvar="CREDREG_VERIFY_DEPLOYMENT",
+        help="Deployment file naming the chain id and contract addresses.",
+    ),
     json_output: bool = typer.Option(False, "--json", help="Print the reports as JSON on stdout."),
     timeout: float = typer.Option(10.0, "--timeout", min=0.1, help="RPC timeout in seconds."),
-    min_confirmations: int = typer.Option(1, "--min-confirmations", min=1,
-                                          help="Confirmations an anchor needs to count (fewer: error)."),
-    progress: bool | None = typer.Option(None, "--progress/--no-progress",
-                                            help="Progress bar (default: on for many bundles on a terminal)."),
+    min_confirmations: int = typer.Option(
+        1, "--min-confirmations", min=1, help="Confirmations an anchor needs to count (fewer: error)."
+    ),
+    progress: bool | None = typer.Option(
+        None, "--progress/--no-progress", help="Progress bar (default: on for many bundles on a terminal)."
+    ),
 ) -> None:
     """Verify proof bundles against the chain alone. Exit 0 all valid, 1 any invalid, 2 any error."""
     err = Console(stderr=True)
@@ -139,7 +162,9 @@ def verify(
         try:
             items.extend(_read(path))
         except OSError as exc:
-            err.print(f"[red]error:[/red] cannot read {escape(str(path))}: {escape(exc.strerror or str(exc))}")
+            err.print(
+                f"[red]error:[/red] cannot read {escape(str(path))}: {escape(exc.strerror or str(exc))}"
+            )
             raise typer.Exit(EXIT_ERROR) from None
     if not items:
         err.print("[red]error:[/red] no bundles in the given files")
@@ -148,16 +173,30 @@ def verify(
     show = progress if progress is not None else (len(items) >= PROGRESS_THRESHOLD and err.is_terminal)
     sources = [s for s, _ in items]
     if show:
-        with Progress(TextColumn("verifying"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                      console=err, transient=True) as bar:
+        with Progress(
+            TextColumn("verifying"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=err,
+            transient=True,
+        ) as bar:
             task = bar.add_task("verify", total=len(items))
-            reports = verify_bundles([b for _, b in items], chain, sources=sources,
-                                     progress=lambda n: bar.update(task, completed=n))
+            reports = verify_bundles(
+                [b for _, b in items],
+                chain,
+                sources=sources,
+                progress=lambda n: bar.update(task, completed=n),
+            )
     else:
         reports = verify_bundles([b for _, b in items], chain, sources=sources)
     code = exit_code(reports)
     if json_output:
-        doc = {"verdict": _overall(reports), "counts": _counts(reports), "reports": [r.to_dict() for r in reports]}
+        doc = {
+            "verdict": _overall(reports),
+            "counts": _counts(reports),
+            "reports": [r.to_dict() for r in reports],
+        }
         sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
         sys.stdout.flush()
     else:

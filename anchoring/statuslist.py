@@ -85,18 +85,29 @@ def check_served_list(document: dict[str, Any], anchor: AnchorReader, issuer_add
     url = document.get("id")
     encoded = (document.get("credentialSubject") or {}).get("encodedList")
     if not isinstance(url, str) or not isinstance(encoded, str):
-        return ListCheck(False, "not a BitstringStatusListCredential (id / encodedList missing)", "", None, None)
+        return ListCheck(
+            False, "not a BitstringStatusListCredential (id / encodedList missing)", "", None, None
+        )
     decode_list(encoded)  # raises ValueError when malformed
     served = to_hex(list_hash(encoded))
     record = anchor.status_list_of(issuer_address, list_id(url))
     if record is None:
-        return ListCheck(False, f"no status list published on chain by {issuer_address} for {url}", served,
-                         None, None)
+        return ListCheck(
+            False, f"no status list published on chain by {issuer_address} for {url}", served, None, None
+        )
     onchain = to_hex(record.list_hash)
     if onchain != served:
-        return ListCheck(False, f"served list differs from version {record.version} published on chain "
-                                f"(changed since, or tampered)", served, onchain, record.version)
-    return ListCheck(True, f"matches version {record.version} published on chain", served, onchain, record.version)
+        return ListCheck(
+            False,
+            f"served list differs from version {record.version} published on chain "
+            f"(changed since, or tampered)",
+            served,
+            onchain,
+            record.version,
+        )
+    return ListCheck(
+        True, f"matches version {record.version} published on chain", served, onchain, record.version
+    )
 
 
 def entry_is_set(document: dict[str, Any], entry: dict[str, Any]) -> bool:

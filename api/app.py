@@ -54,7 +54,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         title="credreg node",
         version="0.1.0",
         description="Blockchain-anchored credential registry: issue, batch, anchor and prove micro-credentials. "
-                    "Errors are RFC 9457 application/problem+json.",
+        "Errors are RFC 9457 application/problem+json.",
         lifespan=lifespan,
     )
     app.state.settings = settings

@@ -68,8 +68,13 @@ SessionFactoryDep = Annotated[Callable[[], Session], Depends(get_session_factory
 
 
 def _unauthorized(detail: str):
-    return problem(401, detail, slug="unauthorized", headers={"WWW-Authenticate": 'Bearer realm="credreg"'},
-                   errors=[{"pointer": "", "field": "header.Authorization", "message": detail}])
+    return problem(
+        401,
+        detail,
+        slug="unauthorized",
+        headers={"WWW-Authenticate": 'Bearer realm="credreg"'},
+        errors=[{"pointer": "", "field": "header.Authorization", "message": detail}],
+    )
 
 
 def current_principal(request: Request, factory: SessionFactoryDep) -> Principal:
@@ -96,9 +101,12 @@ def require_role(*roles: TokenRole):
 
     def dep(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
         if principal.role not in allowed:
-            raise problem(403, f"this token's role '{principal.role}' may not do this (needs {', '.join(sorted(allowed))})",
-                          slug="forbidden", errors=[{"pointer": "", "field": "header.Authorization",
-                                                     "message": "insufficient role"}])
+            raise problem(
+                403,
+                f"this token's role '{principal.role}' may not do this (needs {', '.join(sorted(allowed))})",
+                slug="forbidden",
+                errors=[{"pointer": "", "field": "header.Authorization", "message": "insufficient role"}],
+            )
         return principal
 
     return dep

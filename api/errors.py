@@ -61,16 +61,35 @@ STATUS_OF: dict[type[NodeError], int] = {
     ConfigurationError: 503,  # the node cannot serve this until its operator fixes a setting
 }
 
-_SLUGS = {400: "bad-request", 401: "unauthorized", 403: "forbidden", 404: "not-found", 405: "method-not-allowed",
-          406: "not-acceptable", 409: "conflict", 413: "too-large", 415: "unsupported-media-type",
-          422: "invalid-request", 429: "too-many-requests", 500: "internal-error", 503: "unavailable"}
+_SLUGS = {
+    400: "bad-request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    406: "not-acceptable",
+    409: "conflict",
+    413: "too-large",
+    415: "unsupported-media-type",
+    422: "invalid-request",
+    429: "too-many-requests",
+    500: "internal-error",
+    503: "unavailable",
+}
 
 
 class HTTPProblem(Exception):
     """An error only HTTP knows about, rendered as problem+json with ``status`` (and ``headers``)."""
 
-    def __init__(self, status: int, slug: str, title: str, detail: str, errors: list[dict[str, Any]] | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        slug: str,
+        title: str,
+        detail: str,
+        errors: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(detail)
         self.status, self.slug, self.title, self.detail = status, slug, title, detail
         self.errors: list[dict[str, Any]] = list(errors or [])
@@ -80,10 +99,19 @@ class HTTPProblem(Exception):
         return f"{self.status} {self.title}: {self.detail}"
 
 
-def problem(status: int, detail: str, *, slug: str | None = None, title: str | None = None,
-            errors: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None) -> HTTPProblem:
+def problem(
+    status: int,
+    detail: str,
+    *,
+    slug: str | None = None,
+    title: str | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> HTTPProblem:
     """An :class:`HTTPProblem`; ``slug`` and ``title`` default from the status code."""
-    return HTTPProblem(status, slug or _SLUGS.get(status, "error"), title or _phrase(status), detail, errors, headers)
+    return HTTPProblem(
+        status, slug or _SLUGS.get(status, "error"), title or _phrase(status), detail, errors, headers
+    )
 
 
 def status_of(exc: NodeError) -> int:
@@ -96,9 +124,14 @@ def status_of(exc: NodeError) -> int:
 
 def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     """``responses=`` for a route: each code documented as problem+json with the :class:`ProblemDetail` body."""
-    return {code: {"model": ProblemDetail, "description": _phrase(code),
-                   "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/ProblemDetail"}}}}
-            for code in codes}
+    return {
+        code: {
+            "model": ProblemDetail,
+            "description": _phrase(code),
+            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/ProblemDetail"}}},
+        }
+        for code in codes
+    }
 
 
 _PROBLEM_REF = "#/components/schemas/ProblemDetail"
@@ -134,8 +167,16 @@ def _phrase(status: int) -> str:
         return "Error"
 
 
-def _render(request: Request | None, *, status: int, slug: str, title: str, detail: str,
-            errors: list[dict[str, Any]], headers: dict[str, str] | None = None) -> JSONResponse:
+def _render(
+    request: Request | None,
+    *,
+    status: int,
+    slug: str,
+    title: str,
+    detail: str,
+    errors: list[dict[str, Any]],
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
     body: dict[str, Any] = {
         "type": f"urn:credreg:problem:{slug}",
         "title": title,
@@ -159,13 +200,27 @@ def _loc_to_field(loc: tuple) -> tuple[str, str]:
 
 async def _on_node_error(request: Request, exc: NodeError) -> JSONResponse:
     headers = {"Retry-After": str(max(1, round(exc.retry_after)))} if exc.retry_after is not None else None
-    return _render(request, status=status_of(exc), slug=exc.slug, title=exc.title, detail=exc.detail,
-                   errors=exc.errors, headers=headers)
+    return _render(
+        request,
+        status=status_of(exc),
+        slug=exc.slug,
+        title=exc.title,
+        detail=exc.detail,
+        errors=exc.errors,
+        headers=headers,
+    )
 
 
 async def _on_http_problem(request: Request, exc: HTTPProblem) -> JSONResponse:
-    return _render(request, status=exc.status, slug=exc.slug, title=exc.title, detail=exc.detail,
-                   errors=exc.errors, headers=exc.headers)
+    return _render(
+        request,
+        status=exc.status,
+        slug=exc.slug,
+        title=exc.title,
+        detail=exc.detail,
+        errors=exc.errors,
+        headers=exc.headers,
+    )
 
 
 async def _on_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -173,22 +228,40 @@ async def _on_validation(request: Request, exc: RequestValidationError) -> JSONR
     for e in exc.errors():
         field, pointer = _loc_to_field(tuple(e.get("loc", ())))
         errors.append({"pointer": pointer, "field": field, "message": e.get("msg", "invalid")})
-    return _render(request, status=422, slug="invalid-request", title="Invalid request",
-                   detail="the request is invalid", errors=errors)
+    return _render(
+        request,
+        status=422,
+        slug="invalid-request",
+        title="Invalid request",
+        detail="the request is invalid",
+        errors=errors,
+    )
 
 
 async def _on_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     detail = exc.detail if isinstance(exc.detail, str) else _phrase(exc.status_code)
     field = "path" if exc.status_code in (404, 405) else ""
-    return _render(request, status=exc.status_code, slug=_SLUGS.get(exc.status_code, "error"),
-                   title=_phrase(exc.status_code), detail=detail, headers=dict(exc.headers or {}),
-                   errors=[{"pointer": "", "field": field, "message": detail}])
+    return _render(
+        request,
+        status=exc.status_code,
+        slug=_SLUGS.get(exc.status_code, "error"),
+        title=_phrase(exc.status_code),
+        detail=detail,
+        headers=dict(exc.headers or {}),
+        errors=[{"pointer": "", "field": field, "message": detail}],
+    )
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return _render(request, status=500, slug="internal-error", title=_phrase(500),
-                   detail="an unexpected error occurred; it has been logged", errors=[])
+    return _render(
+        request,
+        status=500,
+        slug="internal-error",
+        title=_phrase(500),
+        detail="an unexpected error occurred; it has been logged",
+        errors=[],
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:

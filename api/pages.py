@@ -20,14 +20,17 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 PAGE_HEADERS = {
     # everything from this origin, nothing from anywhere else: the page works offline and leaks nothing
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-                               "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-cache",
 }
 
-_MEDIA_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
-                ".css": "text/css; charset=utf-8"}
+_MEDIA_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+}
 
 
 def _serve(name: str):
@@ -44,13 +47,18 @@ def mount_page(app: FastAPI, path: str, page: str, assets: Mapping[str, str]) ->
     """Serve ``static/<page>`` at ``path`` (``path/`` redirects there) and each ``static/<file>`` of ``assets`` at
     ``path/<url>`` (``{url: file}``), all with :data:`PAGE_HEADERS`; none of it is in the OpenAPI document."""
     app.add_api_route(path, _serve(page), methods=["GET"], include_in_schema=False)
-    app.add_api_route(path + "/", lambda: RedirectResponse(path, status_code=308), methods=["GET"],
-                      include_in_schema=False)
+    app.add_api_route(
+        path + "/", lambda: RedirectResponse(path, status_code=308), methods=["GET"], include_in_schema=False
+    )
     for url, name in assets.items():
         app.add_api_route(f"{path}/{url}", _serve(name), methods=["GET"], include_in_schema=False)
 
 
 def mount_pages(app: FastAPI) -> None:
     """Every page of the node."""
-    mount_page(app, "/verify", "verify.html", {"assets/verify.js": "verify.js", "assets/verify.css": "verify.css"})
-    mount_page(app, "/registry", "registry.html", {"registry.js": "registry.js", "registry.css": "registry.css"})
+    mount_page(
+        app, "/verify", "verify.html", {"assets/verify.js": "verify.js", "assets/verify.css": "verify.css"}
+    )
+    mount_page(
+        app, "/registry", "registry.html", {"registry.js": "registry.js", "registry.css": "registry.css"}
+    )

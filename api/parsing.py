@@ -31,8 +31,11 @@ async def read_body(request: Request, limit: int) -> bytes:
             if int(declared) > limit:
                 raise _too_large(limit)
         except ValueError:
-            raise problem(400, "invalid Content-Length header", errors=[
-                {"pointer": "", "field": "header.Content-Length", "message": "not an integer"}]) from None
+            raise problem(
+                400,
+                "invalid Content-Length header",
+                errors=[{"pointer": "", "field": "header.Content-Length", "message": "not an integer"}],
+            ) from None
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
@@ -44,9 +47,13 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 
 def _too_large(limit: int) -> HTTPProblem:
-    return problem(413, f"request body exceeds the limit of {limit} bytes", slug="too-large",
-                   title="Content too large", errors=[{"pointer": "", "field": "body",
-                                                       "message": f"at most {limit} bytes"}])
+    return problem(
+        413,
+        f"request body exceeds the limit of {limit} bytes",
+        slug="too-large",
+        title="Content too large",
+        errors=[{"pointer": "", "field": "body", "message": f"at most {limit} bytes"}],
+    )
 
 
 def parse_json(body: bytes) -> Any:
@@ -54,16 +61,19 @@ def parse_json(body: bytes) -> Any:
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise _malformed(f"body is not UTF-8 (byte {exc.start})",
-                         [{"pointer": "", "field": "", "message": "body is not valid UTF-8"}]) from None
+        raise _malformed(
+            f"body is not UTF-8 (byte {exc.start})",
+            [{"pointer": "", "field": "", "message": "body is not valid UTF-8"}],
+        ) from None
     if not text.strip():
         raise _malformed("request body is empty", [{"pointer": "", "field": "", "message": "empty body"}])
     try:
         return strict_loads(text)
     except json.JSONDecodeError as exc:
-        raise _malformed(f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
-                         [{"pointer": "", "field": "", "line": exc.lineno, "column": exc.colno,
-                           "message": exc.msg}]) from None
+        raise _malformed(
+            f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
+            [{"pointer": "", "field": "", "line": exc.lineno, "column": exc.colno, "message": exc.msg}],
+        ) from None
     except (ValueError, RecursionError) as exc:
         raise _malformed(str(exc), [{"pointer": "", "field": "", "message": str(exc)}]) from None
 
@@ -73,8 +83,10 @@ def parse_ndjson(body: bytes) -> list[Any]:
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise _malformed(f"body is not UTF-8 (byte {exc.start})",
-                         [{"pointer": "", "field": "", "message": "body is not valid UTF-8"}]) from None
+        raise _malformed(
+            f"body is not UTF-8 (byte {exc.start})",
+            [{"pointer": "", "field": "", "message": "body is not valid UTF-8"}],
+        ) from None
     items: list[Any] = []
     errors: list[dict] = []
     for lineno, line in enumerate(text.splitlines(), start=1):
@@ -84,13 +96,22 @@ def parse_ndjson(body: bytes) -> list[Any]:
             items.append(strict_loads(line))
         except (ValueError, RecursionError) as exc:
             msg = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
-            errors.append({"index": len(items), "line": lineno, "pointer": f"/{len(items)}",
-                           "field": f"[{len(items)}]", "message": msg})
+            errors.append(
+                {
+                    "index": len(items),
+                    "line": lineno,
+                    "pointer": f"/{len(items)}",
+                    "field": f"[{len(items)}]",
+                    "message": msg,
+                }
+            )
             items.append(None)
             if len(errors) >= MAX_REPORTED_ERRORS:
                 break
     if errors:
         raise _malformed(f"{len(errors)} NDJSON line(s) are not valid JSON; nothing was stored", errors)
     if not items:
-        raise _malformed("request body holds no credentials", [{"pointer": "", "field": "", "message": "empty body"}])
+        raise _malformed(
+            "request body holds no credentials", [{"pointer": "", "field": "", "message": "empty body"}]
+        )
     return items

@@ -16,8 +16,15 @@ class NodeError(Exception):
     slug = "error"
     title = "Error"
 
-    def __init__(self, detail: str, errors: list[dict[str, Any]] | None = None, *, slug: str | None = None,
-                 title: str | None = None, retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        detail: str,
+        errors: list[dict[str, Any]] | None = None,
+        *,
+        slug: str | None = None,
+        title: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.errors: list[dict[str, Any]] = list(errors or [])
@@ -82,8 +89,11 @@ class ConfigurationError(NodeError):
 def field_error(field: str, message: str, pointer: str | None = None, **extra: Any) -> dict[str, Any]:
     """One entry of ``errors``: ``field`` as a dotted path (``query.profile``), ``pointer`` as a JSON Pointer."""
     if pointer is None:
-        pointer = "" if not field or "." in field and field.split(".", 1)[0] in _LOCATIONS else \
-            "/" + field.replace(".", "/")
+        pointer = (
+            ""
+            if not field or ("." in field and field.split(".", 1)[0] in _LOCATIONS)
+            else "/" + field.replace(".", "/")
+        )
     return {"pointer": pointer, "field": field, "message": message, **extra}
 
 

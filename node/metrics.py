@@ -33,7 +33,9 @@ __all__ = [
 REGISTRY = CollectorRegistry(auto_describe=True)
 
 QUEUE_DEPTH = Gauge(
-    "credreg_pending_credentials", "Credentials accepted and not yet in a batch (queue depth)", registry=REGISTRY
+    "credreg_pending_credentials",
+    "Credentials accepted and not yet in a batch (queue depth)",
+    registry=REGISTRY,
 )
 BATCHES = Gauge("credreg_batches", "Batches by state", ["state"], registry=REGISTRY)
 ANCHOR_LATENCY = Histogram(
@@ -44,10 +46,14 @@ ANCHOR_LATENCY = Histogram(
 )
 GAS_USED = Counter("credreg_anchor_gas_used", "Gas used by anchor transactions", registry=REGISTRY)
 CREDENTIALS_ACCEPTED = Counter(
-    "credreg_credentials_accepted", "Credentials newly stored (idempotent replays not counted)", registry=REGISTRY
+    "credreg_credentials_accepted",
+    "Credentials newly stored (idempotent replays not counted)",
+    registry=REGISTRY,
 )
 BATCHES_SEALED = Counter("credreg_batches_sealed", "Batches sealed", registry=REGISTRY)
-ANCHOR_ERRORS = Counter("credreg_anchor_errors", "Anchoring attempts that failed", ["kind"], registry=REGISTRY)
+ANCHOR_ERRORS = Counter(
+    "credreg_anchor_errors", "Anchoring attempts that failed", ["kind"], registry=REGISTRY
+)
 
 
 def observe_confirmation(batch) -> None:

@@ -54,14 +54,23 @@ class Settings(BaseSettings):
     default_profile: str | None = None
 
     # W3C Bitstring Status List (see docs/revocation.md)
-    status_list_size: int = Field(default=131_072, ge=131_072, multiple_of=8,
-                                  description="bits per list; the spec's minimum is 131,072 (herd privacy)")
-    status_list_max_age_seconds: int = Field(default=60, ge=0, description="Cache-Control max-age of served lists")
+    status_list_size: int = Field(
+        default=131_072,
+        ge=131_072,
+        multiple_of=8,
+        description="bits per list; the spec's minimum is 131,072 (herd privacy)",
+    )
+    status_list_max_age_seconds: int = Field(
+        default=60, ge=0, description="Cache-Control max-age of served lists"
+    )
     status_list_publish_interval_seconds: float = Field(
-        default=30.0, ge=0, description="at most one on-chain hash publication per list per interval")
+        default=30.0, ge=0, description="at most one on-chain hash publication per list per interval"
+    )
     status_list_issuers: str = Field(
-        default="", description="issuers allowed to allocate status entries (names or addresses, comma-separated); "
-                                "empty = every issuer")
+        default="",
+        description="issuers allowed to allocate status entries (names or addresses, comma-separated); "
+        "empty = every issuer",
+    )
 
     # issuer key (never logged)
     issuer_keystore: Path | None = None

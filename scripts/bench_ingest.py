@@ -29,6 +29,9 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))  # measure the checkout this script is in
+
 from node.auth.tokens import create_token, get_or_create_issuer
 from node.dev.chains import free_port, start_local_chain
 from node.dev.network import bootstrap_dev_network
@@ -36,20 +39,27 @@ from node.storage.db import make_engine, normalize_url, session_scope, upgrade
 from node.storage.db import session_factory as make_session_factory
 from node.storage.models import Credential
 
-POSTGRES_URL = os.environ.get("CREDREG_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+POSTGRES_URL = os.environ.get(
+    "CREDREG_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 console = Console()
 
 
 def make_credentials(count: int, run: str) -> list[dict]:
-    return [{
-        "@context": ["https://www.w3.org/ns/credentials/v2"],
-        "id": f"urn:uuid:{run}-{i}",
-        "type": ["VerifiableCredential", "OpenBadgeCredential"],
-        "issuer": {"id": "did:example:dev-university", "name": "Dev University"},
-        "validFrom": "2026-06-30T00:00:00Z",
-        "credentialSubject": {"id": f"did:example:learner-{i}",
-                              "achievement": {"name": "Data Literacy", "ects": 3, "eqfLevel": 6}},
-    } for i in range(count)]
+    return [
+        {
+            "@context": ["https://www.w3.org/ns/credentials/v2"],
+            "id": f"urn:uuid:{run}-{i}",
+            "type": ["VerifiableCredential", "OpenBadgeCredential"],
+            "issuer": {"id": "did:example:dev-university", "name": "Dev University"},
+            "validFrom": "2026-06-30T00:00:00Z",
+            "credentialSubject": {
+                "id": f"did:example:learner-{i}",
+                "achievement": {"name": "Data Literacy", "ects": 3, "eqfLevel": 6},
+            },
+        }
+        for i in range(count)
+    ]
 
 
 class Database:
@@ -83,14 +93,22 @@ class ServedNode:
             issuer = get_or_create_issuer(session, "bench university", network.issuer.address)
             token = create_token(session, issuer.id, label="bench").token
         port = free_port()
-        env = dict(os.environ, CREDREG_DATA_DIR=str(folder), CREDREG_DATABASE_URL=database_url,
-                   CREDREG_RPC_URL=chain.rpc_url, CREDREG_DEPLOYMENT_FILE=str(folder / "deployment.json"),
-                   CREDREG_ISSUER_PRIVATE_KEY="0x" + network.issuer.key.hex(), CREDREG_PORT=str(port))
+        env = dict(
+            os.environ,
+            CREDREG_DATA_DIR=str(folder),
+            CREDREG_DATABASE_URL=database_url,
+            CREDREG_RPC_URL=chain.rpc_url,
+            CREDREG_DEPLOYMENT_FILE=str(folder / "deployment.json"),
+            CREDREG_ISSUER_PRIVATE_KEY="0x" + network.issuer.key.hex(),
+            CREDREG_PORT=str(port),
+        )
         with open(folder / "node.log", "wb") as log:  # the child keeps its own descriptor
-            self.process = subprocess.Popen([sys.executable, "-m", "node.cli", "serve"], env=env,
-                                            stdout=log, stderr=log)
-        self.http = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120,
-                                 headers={"Authorization": f"Bearer {token}"})
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "node.cli", "serve"], env=env, stdout=log, stderr=log
+            )
+        self.http = httpx.Client(
+            base_url=f"http://127.0.0.1:{port}", timeout=120, headers={"Authorization": f"Bearer {token}"}
+        )
         deadline = time.monotonic() + 60
         while True:
             try:
@@ -145,9 +163,10 @@ def run_once(chain, network, kind: str, count: int, bulk: bool, chunk: int, prog
             start = time.perf_counter()
             if bulk:
                 for i in range(0, count, chunk):
-                    body = json.dumps(creds[i:i + chunk], separators=(",", ":"))
-                    response = node.http.post("/v1/credentials/bulk", content=body,
-                                              headers={"Content-Type": "application/json"})
+                    body = json.dumps(creds[i : i + chunk], separators=(",", ":"))
+                    response = node.http.post(
+                        "/v1/credentials/bulk", content=body, headers={"Content-Type": "application/json"}
+                    )
                     response.raise_for_status()
                     progress.advance(sent, min(chunk, count - i))
             else:
@@ -160,9 +179,17 @@ def run_once(chain, network, kind: str, count: int, bulk: bool, chunk: int, prog
             p50, p99 = latencies(node)
             with node.engine.connect() as conn:
                 batches = conn.execute(sa.text("SELECT count(*) FROM batch")).scalar()
-            return {"database": kind, "mode": "bulk" if bulk else "single", "credentials": count,
-                    "batches": batches, "accept_s": accepted, "total_s": total, "per_s": count / total,
-                    "p50_s": p50, "p99_s": p99}
+            return {
+                "database": kind,
+                "mode": "bulk" if bulk else "single",
+                "credentials": count,
+                "batches": batches,
+                "accept_s": accepted,
+                "total_s": total,
+                "per_s": count / total,
+                "p50_s": p50,
+                "p99_s": p99,
+            }
         finally:
             if node is not None:
                 node.stop()
@@ -187,19 +214,42 @@ def main(
         with Progress(console=console, transient=True) as progress:
             for kind in databases.split(","):
                 results.append(run_once(chain, network, kind, baseline, False, chunk, progress))
-                for size in (int(s) for s in sizes.split(",")):
-                    results.append(run_once(chain, network, kind, size, True, chunk, progress))
+                results.extend(
+                    run_once(chain, network, kind, int(size), True, chunk, progress)
+                    for size in sizes.split(",")
+                )
     finally:
         chain.stop()
-    table = Table(title="End-to-end ingest: first request -> last anchored (Anvil, default batch 1,000 / 2 s)")
-    for column in ("database", "mode", "credentials", "batches", "accepted in", "anchored in", "credentials/s",
-                   "vs baseline", "p50 accept->anchored", "p99"):
+    table = Table(
+        title="End-to-end ingest: first request -> last anchored (Anvil, default batch 1,000 / 2 s)"
+    )
+    for column in (
+        "database",
+        "mode",
+        "credentials",
+        "batches",
+        "accepted in",
+        "anchored in",
+        "credentials/s",
+        "vs baseline",
+        "p50 accept->anchored",
+        "p99",
+    ):
         table.add_column(column, justify="right")
     for r in results:
         base = next(b for b in results if b["database"] == r["database"] and b["mode"] == "single")
-        table.add_row(r["database"], r["mode"], f"{r['credentials']:,}", str(r["batches"]), f"{r['accept_s']:.2f} s",
-                      f"{r['total_s']:.2f} s", f"{r['per_s']:,.0f}", f"{r['per_s'] / base['per_s']:.1f}x",
-                      f"{r['p50_s']:.2f} s", f"{r['p99_s']:.2f} s")
+        table.add_row(
+            r["database"],
+            r["mode"],
+            f"{r['credentials']:,}",
+            str(r["batches"]),
+            f"{r['accept_s']:.2f} s",
+            f"{r['total_s']:.2f} s",
+            f"{r['per_s']:,.0f}",
+            f"{r['per_s'] / base['per_s']:.1f}x",
+            f"{r['p50_s']:.2f} s",
+            f"{r['p99_s']:.2f} s",
+        )
     console.print(table)
     if json_out:
         json_out.write_text(json.dumps(results, indent=2))

@@ -68,11 +68,19 @@ def make_bundles(network, n_bundles: int, n_batches: int) -> list[dict]:
         tree = MerkleTree.build([h.digest for h in hashed])
         conf = sender.transact(anchor.anchor(tree.root, per))
         at = w3.eth.get_block(conf.block_number)["timestamp"]
-        a = Anchor(network.deployment.chain_id, network.deployment.credential_anchor,
-                   bytes(conf.receipt["transactionHash"]), conf.block_number, network.issuer.address, at)
+        a = Anchor(
+            network.deployment.chain_id,
+            network.deployment.credential_anchor,
+            bytes(conf.receipt["transactionHash"]),
+            conf.block_number,
+            network.issuer.address,
+            at,
+        )
         proofs = tree.all_proofs()
-        batch = [ProofBundle(c, h.salt, h.digest, tuple(proofs[i]), tree.root, a).dump()
-                 for i, (c, h) in enumerate(zip(creds, hashed))]
+        batch = [
+            ProofBundle(c, h.salt, h.digest, tuple(proofs[i]), tree.root, a).dump()
+            for i, (c, h) in enumerate(zip(creds, hashed, strict=False))
+        ]
         if b == 3:  # some revoked, some suspended: the status path is exercised
             multi = tree.multiproof([hashed[i].digest for i in (1, 2, 3)])
             sender.transact(anchor.revoke(tree.root, multi.leaves, multi.proof, multi.proof_flags, 4))
@@ -89,8 +97,13 @@ def bench_cli_path(network, bundles) -> dict:
     reports = verify_bundles(bundles, chain)
     elapsed = time.perf_counter() - t
     verdicts = {v: sum(r.verdict == v for r in reports) for v in ("valid", "invalid", "error")}
-    return {"bundles": len(bundles), "seconds": elapsed, "per_second": len(bundles) / elapsed,
-            "rpc_calls": provider.calls, "verdicts": verdicts}
+    return {
+        "bundles": len(bundles),
+        "seconds": elapsed,
+        "per_second": len(bundles) / elapsed,
+        "rpc_calls": provider.calls,
+        "verdicts": verdicts,
+    }
 
 
 def bench_api_path(network, bundles, chunk: int, in_thread: bool = False) -> dict:
@@ -103,8 +116,12 @@ def bench_api_path(network, bundles, chunk: int, in_thread: bool = False) -> dic
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-verify-"))
     network.deployment.save(tmp / "deployment.json")
-    settings = Settings(data_dir=tmp, database_url=f"sqlite:///{tmp / 'node.db'}", rpc_url=network.chain.rpc_url,
-                        deployment_file=tmp / "deployment.json")
+    settings = Settings(
+        data_dir=tmp,
+        database_url=f"sqlite:///{tmp / 'node.db'}",
+        rpc_url=network.chain.rpc_url,
+        deployment_file=tmp / "deployment.json",
+    )
     engine = make_engine(settings.database_url)
     upgrade(engine)
     app = create_app(settings, engine=engine)
@@ -117,11 +134,17 @@ def bench_api_path(network, bundles, chunk: int, in_thread: bool = False) -> dic
         thread.start()
         while not server.started:
             time.sleep(0.05)
-        stop = lambda: (setattr(server, "should_exit", True), thread.join(timeout=10))
+
+        def stop():
+            return (setattr(server, "should_exit", True), thread.join(timeout=10))
     else:
         ctx = multiprocessing.get_context("fork")
-        proc = ctx.Process(target=uvicorn.run, args=(app,), kwargs={"host": "127.0.0.1", "port": port,
-                                                                    "log_level": "warning"}, daemon=True)
+        proc = ctx.Process(
+            target=uvicorn.run,
+            args=(app,),
+            kwargs={"host": "127.0.0.1", "port": port, "log_level": "warning"},
+            daemon=True,
+        )
         proc.start()
         deadline = time.time() + 30
         while True:
@@ -132,9 +155,14 @@ def bench_api_path(network, bundles, chunk: int, in_thread: bool = False) -> dic
                 if time.time() > deadline:
                     raise
                 time.sleep(0.1)
-        stop = lambda: (proc.terminate(), proc.join(timeout=10))
+
+        def stop():
+            return (proc.terminate(), proc.join(timeout=10))
+
     try:
-        bodies = [json.dumps({"bundles": bundles[i:i + chunk]}).encode() for i in range(0, len(bundles), chunk)]
+        bodies = [
+            json.dumps({"bundles": bundles[i : i + chunk]}).encode() for i in range(0, len(bundles), chunk)
+        ]
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=300) as client:
             valid = 0
             t = time.perf_counter()
@@ -145,8 +173,15 @@ def bench_api_path(network, bundles, chunk: int, in_thread: bool = False) -> dic
             elapsed = time.perf_counter() - t
     finally:
         stop()
-    return {"bundles": len(bundles), "chunk": chunk, "server": "thread" if in_thread else "process", "requests": len(bodies), "seconds": elapsed,
-            "per_second": len(bundles) / elapsed, "valid": valid}
+    return {
+        "bundles": len(bundles),
+        "chunk": chunk,
+        "server": "thread" if in_thread else "process",
+        "requests": len(bodies),
+        "seconds": elapsed,
+        "per_second": len(bundles) / elapsed,
+        "valid": valid,
+    }
 
 
 def bench_naive(network, bundles, sample: int) -> dict:
@@ -159,8 +194,12 @@ def bench_naive(network, bundles, sample: int) -> dict:
         b = ProofBundle.load(obj)
         anchor.verify(b.digest, b.root, b.proof)
     elapsed = time.perf_counter() - t
-    return {"bundles": len(chosen), "seconds": elapsed, "per_second": len(chosen) / elapsed,
-            "rpc_calls": len(chosen)}
+    return {
+        "bundles": len(chosen),
+        "seconds": elapsed,
+        "per_second": len(chosen) / elapsed,
+        "rpc_calls": len(chosen),
+    }
 
 
 def main() -> None:
@@ -184,19 +223,30 @@ def main() -> None:
         api = bench_api_path(network, bundles, args.chunk, args.api_in_thread)
     finally:
         chain.stop()
-    result = {"setup_seconds": setup, "naive": naive, "verify_bundles": cli, "api": api,
-              "speedup_verify_bundles": cli["per_second"] / naive["per_second"],
-              "speedup_api": api["per_second"] / naive["per_second"]}
+    result = {
+        "setup_seconds": setup,
+        "naive": naive,
+        "verify_bundles": cli,
+        "api": api,
+        "speedup_verify_bundles": cli["per_second"] / naive["per_second"],
+        "speedup_api": api["per_second"] / naive["per_second"],
+    }
     if args.json:
         print(json.dumps(result, indent=2))
         return
     print(f"{len(bundles)} bundles in {args.batches} batches (built and anchored in {setup:.1f} s)")
-    print(f"naive baseline  : {naive['per_second']:8.0f} bundles/s  ({naive['bundles']} sampled, "
-          f"ProofBundle.load + 1 CredentialAnchor.verify call each)")
-    print(f"verify_bundles  : {cli['per_second']:8.0f} bundles/s  ({cli['seconds']:.2f} s, {cli['rpc_calls']} RPC "
-          f"calls, {cli['verdicts']})  x{result['speedup_verify_bundles']:.1f} vs naive")
-    print(f"POST /v1/verify : {api['per_second']:8.0f} bundles/s  ({api['requests']} requests of {api['chunk']}, "
-          f"{api['seconds']:.2f} s, server in a {api['server']})  x{result['speedup_api']:.1f} vs naive")
+    print(
+        f"naive baseline  : {naive['per_second']:8.0f} bundles/s  ({naive['bundles']} sampled, "
+        f"ProofBundle.load + 1 CredentialAnchor.verify call each)"
+    )
+    print(
+        f"verify_bundles  : {cli['per_second']:8.0f} bundles/s  ({cli['seconds']:.2f} s, {cli['rpc_calls']} RPC "
+        f"calls, {cli['verdicts']})  x{result['speedup_verify_bundles']:.1f} vs naive"
+    )
+    print(
+        f"POST /v1/verify : {api['per_second']:8.0f} bundles/s  ({api['requests']} requests of {api['chunk']}, "
+        f"{api['seconds']:.2f} s, server in a {api['server']})  x{result['speedup_api']:.1f} vs naive"
+    )
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Compile contracts/ with Hardhat (npm solc, offline) and refresh the artifacts shipped in `anchoring`.
 
-    python scripts/build_artifacts.py            # rewrite anchoring/chain/artifacts/*.json
-    python scripts/build_artifacts.py --check    # exit 1 when the shipped artifacts are stale
+python scripts/build_artifacts.py            # rewrite anchoring/chain/artifacts/*.json
+python scripts/build_artifacts.py --check    # exit 1 when the shipped artifacts are stale
 """
 
 from __future__ import annotations
@@ -29,7 +29,11 @@ def compile_contracts(work_dir: Path) -> dict[str, dict]:
     )
     subprocess.run(
         [str(REPO / "node_modules" / ".bin" / "hardhat"), "compile", "--quiet"],
-        cwd=REPO, env=env, check=True, capture_output=True, text=True,
+        cwd=REPO,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     artifacts = {}
     for name in CONTRACTS:
@@ -48,12 +52,17 @@ def render(artifact: dict) -> str:
     return json.dumps(artifact, indent=1, sort_keys=True) + "\n"
 
 
-def main(check: bool = typer.Option(False, help="Only compare; exit 1 when shipped artifacts differ.")) -> None:
+def main(
+    check: bool = typer.Option(False, help="Only compare; exit 1 when shipped artifacts differ."),
+) -> None:
     """Compile the contracts and write (or check) the artifacts shipped in anchoring/chain/artifacts."""
     with tempfile.TemporaryDirectory() as tmp:
         fresh = compile_contracts(Path(tmp))
-    stale = [n for n, a in fresh.items() if not (SHIPPED / f"{n}.json").exists()
-             or (SHIPPED / f"{n}.json").read_text() != render(a)]
+    stale = [
+        n
+        for n, a in fresh.items()
+        if not (SHIPPED / f"{n}.json").exists() or (SHIPPED / f"{n}.json").read_text() != render(a)
+    ]
     if check:
         if stale:
             typer.echo(f"stale artifacts: {', '.join(stale)} (run `make artifacts`)", err=True)
@@ -63,8 +72,10 @@ def main(check: bool = typer.Option(False, help="Only compare; exit 1 when shipp
     SHIPPED.mkdir(parents=True, exist_ok=True)
     for name, artifact in fresh.items():
         (SHIPPED / f"{name}.json").write_text(render(artifact))
-    typer.echo(f"wrote {len(fresh)} artifacts to {SHIPPED.relative_to(REPO)}"
-               + (f" (changed: {', '.join(stale)})" if stale else " (unchanged)"))
+    typer.echo(
+        f"wrote {len(fresh)} artifacts to {SHIPPED.relative_to(REPO)}"
+        + (f" (changed: {', '.join(stale)})" if stale else " (unchanged)")
+    )
 
 
 if __name__ == "__main__":

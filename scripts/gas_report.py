@@ -10,10 +10,15 @@ from __future__ import annotations
 
 import json
 import os
+import sys
+from pathlib import Path
 
 import typer
 from rich.console import Console
 from rich.table import Table
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))  # measure the checkout this script is in
 
 from anchoring.chain.contracts import CredentialAnchor, IssuerKind, IssuerRegistry, deploy_contracts
 from anchoring.chain.transactions import TransactionSender
@@ -35,19 +40,24 @@ def measure() -> list[tuple[str, int, str]]:
         # deployment, measured one transaction at a time
         start = w3.eth.block_number
         deployment = deploy_contracts(root_sender, "did:example:root", keccak256(b"charter"))
-        receipts = [w3.eth.get_transaction_receipt(tx) for n in range(start + 1, w3.eth.block_number + 1)
-                    for tx in w3.eth.get_block(n)["transactions"]]
+        receipts = [
+            w3.eth.get_transaction_receipt(tx)
+            for n in range(start + 1, w3.eth.block_number + 1)
+            for tx in w3.eth.get_block(n)["transactions"]
+        ]
         rows.append(("deploy IssuerRegistry", receipts[0]["gasUsed"], "once per network"))
         rows.append(("deploy CredentialAnchor", receipts[1]["gasUsed"], "once per anchor contract version"))
 
         registry = IssuerRegistry(w3, deployment.issuer_registry)
         anchor = CredentialAnchor(w3, deployment.credential_anchor)
         scope = '{"credentialTypes":["MicroCredential"],"eqfLevels":[5,6,7]}'
-        gas = root_sender.transact(registry.accredit(tao.address, IssuerKind.TAO, "did:example:tao",
-                                                     keccak256(b"tao"), "*")).gas_used
+        gas = root_sender.transact(
+            registry.accredit(tao.address, IssuerKind.TAO, "did:example:tao", keccak256(b"tao"), "*")
+        ).gas_used
         rows.append(("accredit TAO", gas, "by a RootTAO; DID and scope stored on chain"))
-        gas = tao_sender.transact(registry.accredit(ti.address, IssuerKind.TI, "did:example:university",
-                                                    keccak256(b"ti"), scope)).gas_used
+        gas = tao_sender.transact(
+            registry.accredit(ti.address, IssuerKind.TI, "did:example:university", keccak256(b"ti"), scope)
+        ).gas_used
         rows.append(("accredit TI", gas, f"by its TAO; scope of {len(scope)} bytes"))
         tao_sender.transact(registry.accredit(extra.address, IssuerKind.TI, "did:example:x", b"\0" * 32, ""))
         for action, reason in (("suspend", "accreditation under review"), ("reinstate", "review closed")):
@@ -72,12 +82,21 @@ def measure() -> list[tuple[str, int, str]]:
         rows.append(("revoke 1 credential", gas, "per transaction (1,000-leaf batch)"))
         for chosen in (digests[1:101], digests[101:613]):
             gas = ti_sender.transact(anchor.revoke(tree.root, *_multi(tree, chosen), 1)).gas_used
-            rows.append((f"revoke {len(chosen)} in one transaction", gas, f"{gas // len(chosen):,} per credential"))
+            rows.append(
+                (f"revoke {len(chosen)} in one transaction", gas, f"{gas // len(chosen):,} per credential")
+            )
         list_id = keccak256(b"https://node.example/status/revocation")
         for version in (1, 2):
-            gas = ti_sender.transact(anchor.publish_status_list(list_id, keccak256(bytes([version])))).gas_used
-            rows.append((f"publish status list hash (version {version})", gas,
-                         "first write" if version == 1 else "update"))
+            gas = ti_sender.transact(
+                anchor.publish_status_list(list_id, keccak256(bytes([version])))
+            ).gas_used
+            rows.append(
+                (
+                    f"publish status list hash (version {version})",
+                    gas,
+                    "first write" if version == 1 else "update",
+                )
+            )
     finally:
         chain.stop()
     return rows

@@ -23,8 +23,12 @@ import pytest
 pytest_plugins = ["tests.helpers.chain", "tests.helpers.db"]
 
 _HERE = Path(__file__).parent
-_MARKS = {"contracts": ("chain",), "e2e": ("chain",), "browser": ("chain", "browser"),
-          "interop": ("chain", "interop")}
+_MARKS = {
+    "contracts": ("chain",),
+    "e2e": ("chain",),
+    "browser": ("chain", "browser"),
+    "interop": ("chain", "interop"),
+}
 _CHAIN_FREE = ("unit", "node", "api")
 _CHAIN_FIXTURES = {"dev_network", "any_network", "w3", "funder", "any_funder"}
 _DB_FIXTURES = {"db_url", "engine", "session_factory", "settings", "app", "client", "issuer"}
@@ -37,7 +41,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(getattr(pytest.mark, mark))
         used = set(getattr(item, "fixturenames", ()))
         if folder in _CHAIN_FREE and used & _CHAIN_FIXTURES:
-            raise pytest.UsageError(f"{item.nodeid} uses {sorted(used & _CHAIN_FIXTURES)}: a test that needs a chain "
-                                    "belongs in contracts/, e2e/, browser/ or interop/")
+            raise pytest.UsageError(
+                f"{item.nodeid} uses {sorted(used & _CHAIN_FIXTURES)}: a test that needs a chain "
+                "belongs in contracts/, e2e/, browser/ or interop/"
+            )
         if folder == "unit" and used & _DB_FIXTURES:
             raise pytest.UsageError(f"{item.nodeid} uses a database: it belongs in node/ or api/")

@@ -17,8 +17,10 @@ __all__ = ["CURRENT_FORMAT", "FORMATS", "AnyBundle", "BundleFormatError", "Inclu
 #: a bundle of any published format (each exposes credential, digest_rule, salt, digest, inclusions)
 AnyBundle = v1.ProofBundle | v2.ProofBundle
 #: every published format and the class that reads it
-FORMATS: dict[str, type[v1.ProofBundle] | type[v2.ProofBundle]] = {v1.BUNDLE_FORMAT: v1.ProofBundle,
-                                                                   v2.BUNDLE_FORMAT: v2.ProofBundle}
+FORMATS: dict[str, type[v1.ProofBundle] | type[v2.ProofBundle]] = {
+    v1.BUNDLE_FORMAT: v1.ProofBundle,
+    v2.BUNDLE_FORMAT: v2.ProofBundle,
+}
 #: what nodes issue now
 CURRENT_FORMAT = v2.BUNDLE_FORMAT
 
@@ -30,8 +32,9 @@ def load(obj: Any, *, check_integrity: bool = True) -> AnyBundle:
     fmt = obj.get("format")
     reader = FORMATS.get(fmt) if isinstance(fmt, str) else None
     if reader is None:
-        raise BundleFormatError("format", f"unknown bundle format {fmt!r:.60}; this verifier reads "
-                                          f"{', '.join(sorted(FORMATS))}")
+        raise BundleFormatError(
+            "format", f"unknown bundle format {fmt!r:.60}; this verifier reads {', '.join(sorted(FORMATS))}"
+        )
     return reader.load(obj, check_integrity=check_integrity)
 
 

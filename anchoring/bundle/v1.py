@@ -85,8 +85,19 @@ class ProofBundle:
     @property
     def inclusions(self) -> tuple[Inclusion, ...]:
         a = self.anchor
-        return (Inclusion(self.root, self.proof, a.chain_id, a.contract, None, a.tx_hash, a.block_number, a.issuer,
-                          a.anchored_at),)
+        return (
+            Inclusion(
+                self.root,
+                self.proof,
+                a.chain_id,
+                a.contract,
+                None,
+                a.tx_hash,
+                a.block_number,
+                a.issuer,
+                a.anchored_at,
+            ),
+        )
 
     @property
     def verification_methods(self) -> tuple[dict[str, Any], ...]:
@@ -165,12 +176,12 @@ def _error_field(err: ValidationError) -> str:
         required = err.validator_value if isinstance(err.validator_value, list) else []
         missing = [k for k in required if isinstance(err.instance, dict) and k not in err.instance]
         if missing:
-            return _path(base + [missing[0]])
+            return _path([*base, missing[0]])
     if err.validator == "additionalProperties" and isinstance(err.instance, dict):
         allowed = set(err.schema.get("properties", {})) if isinstance(err.schema, dict) else set()
         extra = sorted(k for k in err.instance if k not in allowed)
         if extra:
-            return _path(base + [extra[0]])
+            return _path([*base, extra[0]])
     return _path(base)
 
 
@@ -184,8 +195,12 @@ def _validate_fields(obj: dict[str, Any]) -> None:
         raise BundleFormatError(fld, f"{err.message}")
     anchor = obj["anchor"]
     # JSON Schema's "$" (Python re semantics) lets a trailing newline through: re-check every hex field whole.
-    hex_fields = [("salt", obj["salt"]), ("digest", obj["digest"]), ("root", obj["root"]),
-                  ("anchor.txHash", anchor["txHash"])] + [(f"proof[{i}]", p) for i, p in enumerate(obj["proof"])]
+    hex_fields = [
+        ("salt", obj["salt"]),
+        ("digest", obj["digest"]),
+        ("root", obj["root"]),
+        ("anchor.txHash", anchor["txHash"]),
+    ] + [(f"proof[{i}]", p) for i, p in enumerate(obj["proof"])]
     for fld, value in hex_fields:
         if not _BYTES32_HEX.fullmatch(value):
             raise BundleFormatError(fld, f"{value!r:.80} is not 0x followed by 64 lower-case hex digits")

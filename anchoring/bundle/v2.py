@@ -50,16 +50,31 @@ def _validator() -> jsonschema.Draft202012Validator:
 
 
 def dump_inclusion(inc: Inclusion) -> dict[str, Any]:
-    return {"root": to_hex(inc.root), "proof": [to_hex(p) for p in inc.proof], "chainId": inc.chain_id,
-            "contract": inc.contract, "contractVersion": inc.contract_version or "", "txHash": to_hex(inc.tx_hash),
-            "blockNumber": inc.block_number, "issuer": inc.issuer, "anchoredAt": inc.anchored_at}
+    return {
+        "root": to_hex(inc.root),
+        "proof": [to_hex(p) for p in inc.proof],
+        "chainId": inc.chain_id,
+        "contract": inc.contract,
+        "contractVersion": inc.contract_version or "",
+        "txHash": to_hex(inc.tx_hash),
+        "blockNumber": inc.block_number,
+        "issuer": inc.issuer,
+        "anchoredAt": inc.anchored_at,
+    }
 
 
 def _load_inclusion(obj: dict[str, Any]) -> Inclusion:
-    return Inclusion(root=from_hex(obj["root"]), proof=tuple(from_hex(p) for p in obj["proof"]),
-                     chain_id=obj["chainId"], contract=obj["contract"], contract_version=obj["contractVersion"],
-                     tx_hash=from_hex(obj["txHash"]), block_number=obj["blockNumber"], issuer=obj["issuer"],
-                     anchored_at=obj["anchoredAt"])
+    return Inclusion(
+        root=from_hex(obj["root"]),
+        proof=tuple(from_hex(p) for p in obj["proof"]),
+        chain_id=obj["chainId"],
+        contract=obj["contract"],
+        contract_version=obj["contractVersion"],
+        tx_hash=from_hex(obj["txHash"]),
+        block_number=obj["blockNumber"],
+        issuer=obj["issuer"],
+        anchored_at=obj["anchoredAt"],
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,24 +115,40 @@ class ProofBundle:
 
     def dumps(self, *, indent: int | None = 2) -> str:
         return json.dumps(self.dump(), indent=indent, ensure_ascii=False, allow_nan=False) + (
-            "\n" if indent is not None else "")
+            "\n" if indent is not None else ""
+        )
 
     # ------------------------------------------------------------------ input
     @classmethod
     def load(cls, obj: Any, *, check_integrity: bool = True) -> ProofBundle:
         """Validate a parsed bundle (schema + semantics) and return it; raises :class:`BundleFormatError`."""
         validate(obj, check_integrity=check_integrity)
-        return cls(credential=copy.deepcopy(obj["credential"]), digest_rule=DigestRule(obj["digestRule"]),
-                   digest=from_hex(obj["digest"]), inclusions=tuple(_load_inclusion(a) for a in obj["anchors"]),
-                   salt=from_hex(obj["salt"]) if "salt" in obj else None,
-                   verification_methods=tuple(copy.deepcopy(obj.get("verificationMethods", []))),
-                   format=obj["format"])
+        return cls(
+            credential=copy.deepcopy(obj["credential"]),
+            digest_rule=DigestRule(obj["digestRule"]),
+            digest=from_hex(obj["digest"]),
+            inclusions=tuple(_load_inclusion(a) for a in obj["anchors"]),
+            salt=from_hex(obj["salt"]) if "salt" in obj else None,
+            verification_methods=tuple(copy.deepcopy(obj.get("verificationMethods", []))),
+            format=obj["format"],
+        )
 
 
 _KEYS = frozenset(("format", "credential", "digestRule", "digest", "anchors"))
 _OPTIONAL = frozenset(("salt", "verificationMethods"))
-_INCLUSION_KEYS = frozenset(("root", "proof", "chainId", "contract", "contractVersion", "txHash", "blockNumber",
-                             "issuer", "anchoredAt"))
+_INCLUSION_KEYS = frozenset(
+    (
+        "root",
+        "proof",
+        "chainId",
+        "contract",
+        "contractVersion",
+        "txHash",
+        "blockNumber",
+        "issuer",
+        "anchoredAt",
+    )
+)
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 _VERSION = re.compile(r"[0-9]+(\.[0-9]+){0,2}")
 _UINT64_MAX = 2**64 - 1
@@ -132,7 +163,11 @@ def well_formed(obj: Any) -> bool:
     """True when `obj` passes the JSON Schema and the field checks of :meth:`ProofBundle.load`, decided without
     jsonschema (about 2 ms a bundle). At least as strict as the schema; False only means "run the full
     validation", which names the bad field. The credential itself is left to canonicalisation."""
-    if type(obj) is not dict or obj.get("format") != BUNDLE_FORMAT or not _KEYS <= obj.keys() <= _KEYS | _OPTIONAL:
+    if (
+        type(obj) is not dict
+        or obj.get("format") != BUNDLE_FORMAT
+        or not _KEYS <= obj.keys() <= _KEYS | _OPTIONAL
+    ):
         return False
     rule, credential, anchors = obj["digestRule"], obj["credential"], obj["anchors"]
     if rule not in ("salted-jcs", "jcs", "compact") or (rule == "salted-jcs") != ("salt" in obj):
@@ -189,11 +224,18 @@ def _validate_fields(obj: dict[str, Any]) -> None:
         raise BundleFormatError(_error_field(err), err.message)
     rule = DigestRule(obj["digestRule"])
     if (rule == DigestRule.SALTED_JCS) != ("salt" in obj):
-        raise BundleFormatError("salt", "required with digestRule salted-jcs" if rule == DigestRule.SALTED_JCS
-                                else f"not used with digestRule {rule.value}: remove it")
+        raise BundleFormatError(
+            "salt",
+            "required with digestRule salted-jcs"
+            if rule == DigestRule.SALTED_JCS
+            else f"not used with digestRule {rule.value}: remove it",
+        )
     if (rule == DigestRule.COMPACT) != isinstance(obj["credential"], str):
-        raise BundleFormatError("credential", "digestRule compact needs a compact serialisation (a string); "
-                                              "the other rules a credential JSON object")
+        raise BundleFormatError(
+            "credential",
+            "digestRule compact needs a compact serialisation (a string); "
+            "the other rules a credential JSON object",
+        )
     hex_fields = [("digest", obj["digest"])] + ([("salt", obj["salt"])] if "salt" in obj else [])
     seen_issuers = set()
     for i, a in enumerate(obj["anchors"]):
@@ -205,11 +247,15 @@ def _validate_fields(obj: dict[str, Any]) -> None:
                 raise BundleFormatError(f"{where}.{key}", f"{a[key]!r} must be an integer without fraction")
         for key in ("contract", "issuer"):
             if not is_checksum_address(a[key]):
-                raise BundleFormatError(f"{where}.{key}", f"{a[key]} is not an EIP-55 checksummed address "
-                                                          f"(expected {_checksum_or_none(a[key])})")
+                raise BundleFormatError(
+                    f"{where}.{key}",
+                    f"{a[key]} is not an EIP-55 checksummed address (expected {_checksum_or_none(a[key])})",
+                )
         key_pair = (a["contract"], a["issuer"])
         if key_pair in seen_issuers:
-            raise BundleFormatError(f"{where}.issuer", "two inclusions of the same issuer in the same contract")
+            raise BundleFormatError(
+                f"{where}.issuer", "two inclusions of the same issuer in the same contract"
+            )
         seen_issuers.add(key_pair)
     for fld, value in hex_fields:  # JSON Schema's "$" lets a trailing newline through: check whole
         if not _BYTES32_HEX.fullmatch(value):
@@ -230,8 +276,10 @@ def _validate_content(obj: dict[str, Any], *, check_integrity: bool) -> None:
     salt = from_hex(obj["salt"]) if "salt" in obj else None
     digest = from_hex(obj["digest"])
     if digest_of(rule, obj["credential"], salt, canonical) != digest:
-        raise BundleFormatError("digest", f"does not equal the {rule.value} digest of the credential: "
-                                          "credential, salt or digest altered")
+        raise BundleFormatError(
+            "digest",
+            f"does not equal the {rule.value} digest of the credential: credential, salt or digest altered",
+        )
     for i, a in enumerate(obj["anchors"]):
         if not verify_proof(from_hex(a["root"]), digest, [from_hex(p) for p in a["proof"]]):
             raise BundleFormatError(f"anchors[{i}].proof", "does not lead from the digest's leaf to root")

@@ -216,7 +216,9 @@ def _address(value: str) -> str | None:
 class _Wrapper:
     def __init__(self, w3: Web3, address: str, name: str, major: int) -> None:
         self.w3 = w3
-        self.contract: Contract = w3.eth.contract(address=Web3.to_checksum_address(address), abi=abi(name, major))
+        self.contract: Contract = w3.eth.contract(
+            address=Web3.to_checksum_address(address), abi=abi(name, major)
+        )
         self.address: str = self.contract.address
         self._endpoint: str | None = getattr(w3.provider, "endpoint_uri", None)
 
@@ -225,10 +227,16 @@ class _Wrapper:
 
     def _logs(self, event: str, topics: list[Any], from_block: int, to_block: BlockIdentifier) -> list[Any]:
         """Decoded logs of `event` (topics after the signature as given: None, a value, or a list of values)."""
-        abi_item = cast(ABIEvent, next(i for i in self.contract.abi
-                                       if i.get("type") == "event" and i.get("name") == event))
-        params = {"address": self.address, "fromBlock": from_block, "toBlock": to_block,
-                  "topics": [to_hex(event_abi_to_log_topic(abi_item)), *topics]}
+        abi_item = cast(
+            ABIEvent,
+            next(i for i in self.contract.abi if i.get("type") == "event" and i.get("name") == event),
+        )
+        params = {
+            "address": self.address,
+            "fromBlock": from_block,
+            "toBlock": to_block,
+            "topics": [to_hex(event_abi_to_log_topic(abi_item)), *topics],
+        }
         logs = call_chain(lambda: self.w3.eth.get_logs(params), self._endpoint)  # type: ignore[arg-type]
         decoder = getattr(self.contract.events, event)()
         return [decoder.process_log(lg) for lg in logs if not lg.get("removed")]
@@ -253,8 +261,18 @@ class _RegistryReads(_Wrapper):
     def get_issuer(self, account: str, block: BlockIdentifier = "latest") -> IssuerEntry:
         """The entry of `account`; ContractRevert ``UnknownIssuer`` when it has none."""
         r = self._read(self.contract.functions.getIssuer(account), block)
-        return IssuerEntry(r[0], IssuerKind(r[1]), IssuerStatus(r[2]), _address(r[3]), int(r[4]), int(r[5]),
-                           bytes(r[6]), r[7], r[8], int(r[9]))
+        return IssuerEntry(
+            r[0],
+            IssuerKind(r[1]),
+            IssuerStatus(r[2]),
+            _address(r[3]),
+            int(r[4]),
+            int(r[5]),
+            bytes(r[6]),
+            r[7],
+            r[8],
+            int(r[9]),
+        )
 
     def find_issuer(self, account: str, block: BlockIdentifier = "latest") -> IssuerEntry | None:
         """The entry of `account`, or None when the registry does not know it."""
@@ -266,14 +284,18 @@ class _RegistryReads(_Wrapper):
             raise
 
     def history(self, account: str, block: BlockIdentifier = "latest") -> list[StatusChange]:
-        return [StatusChange(int(t), int(b), IssuerStatus(s), _address(by))
-                for t, b, s, by in self._read(self.contract.functions.history(account), block)]
+        return [
+            StatusChange(int(t), int(b), IssuerStatus(s), _address(by))
+            for t, b, s, by in self._read(self.contract.functions.history(account), block)
+        ]
 
     def accounts(self, block: BlockIdentifier = "latest") -> list[str]:
         count = int(self._read(self.contract.functions.issuerCount(), block))
         return [str(self._read(self.contract.functions.issuerAt(i), block)) for i in range(count)]
 
-    def verification_key(self, account: str, key_hash: bytes, block: BlockIdentifier = "latest") -> KeyRecord | None:
+    def verification_key(
+        self, account: str, key_hash: bytes, block: BlockIdentifier = "latest"
+    ) -> KeyRecord | None:
         """The record of one of `account`'s verification keys, or None when it was never added."""
         r = self._read(self.contract.functions.verificationKey(account, key_hash), block)
         record = KeyRecord(int(r[0]), int(r[1]), int(r[2]), int(r[3]))
@@ -287,10 +309,19 @@ class IssuerRegistry(_RegistryReads):
         super().__init__(w3, address, "IssuerRegistry", 2)
 
     # writes
-    def accredit(self, account: str, kind: IssuerKind, did: str, document_hash: bytes, scope: str,
-                 valid_from: int = 0, valid_until: int = 0) -> ContractFunction:
-        return self.contract.functions.accredit(account, int(kind), did, valid_from, valid_until,
-                                                document_hash, scope)
+    def accredit(
+        self,
+        account: str,
+        kind: IssuerKind,
+        did: str,
+        document_hash: bytes,
+        scope: str,
+        valid_from: int = 0,
+        valid_until: int = 0,
+    ) -> ContractFunction:
+        return self.contract.functions.accredit(
+            account, int(kind), did, valid_from, valid_until, document_hash, scope
+        )
 
     def suspend(self, account: str, reason: str = "") -> ContractFunction:
         return self.contract.functions.suspend(account, reason)
@@ -313,7 +344,10 @@ class IssuerRegistry(_RegistryReads):
 
     def verification_keys(self, account: str, block: BlockIdentifier = "latest") -> list[bytes]:
         count = int(self._read(self.contract.functions.verificationKeyCount(account), block))
-        return [bytes(self._read(self.contract.functions.verificationKeyAt(account, i), block)) for i in range(count)]
+        return [
+            bytes(self._read(self.contract.functions.verificationKeyAt(account, i), block))
+            for i in range(count)
+        ]
 
 
 class IssuerRegistryV1(_RegistryReads):
@@ -325,7 +359,9 @@ class IssuerRegistryV1(_RegistryReads):
     def version(self, block: BlockIdentifier = "latest") -> str:
         return "1"
 
-    def verification_key(self, account: str, key_hash: bytes, block: BlockIdentifier = "latest") -> KeyRecord | None:
+    def verification_key(
+        self, account: str, key_hash: bytes, block: BlockIdentifier = "latest"
+    ) -> KeyRecord | None:
         return None  # version 1 binds no keys
 
 
@@ -343,16 +379,29 @@ class CredentialAnchor(_Wrapper):
     def anchor(self, root: bytes, leaf_count: int) -> ContractFunction:
         return self.contract.functions.anchor(root, leaf_count)
 
-    def revoke(self, root: bytes, digests: Sequence[bytes], proof: Sequence[bytes],
-               proof_flags: Sequence[bool], reason: int) -> ContractFunction:
+    def revoke(
+        self,
+        root: bytes,
+        digests: Sequence[bytes],
+        proof: Sequence[bytes],
+        proof_flags: Sequence[bool],
+        reason: int,
+    ) -> ContractFunction:
         return self.contract.functions.revoke(root, list(digests), list(proof), list(proof_flags), reason)
 
-    def suspend(self, root: bytes, digests: Sequence[bytes], proof: Sequence[bytes],
-                proof_flags: Sequence[bool], reason: int) -> ContractFunction:
+    def suspend(
+        self,
+        root: bytes,
+        digests: Sequence[bytes],
+        proof: Sequence[bytes],
+        proof_flags: Sequence[bool],
+        reason: int,
+    ) -> ContractFunction:
         return self.contract.functions.suspend(root, list(digests), list(proof), list(proof_flags), reason)
 
-    def reinstate(self, root: bytes, digests: Sequence[bytes], proof: Sequence[bytes],
-                  proof_flags: Sequence[bool]) -> ContractFunction:
+    def reinstate(
+        self, root: bytes, digests: Sequence[bytes], proof: Sequence[bytes], proof_flags: Sequence[bool]
+    ) -> ContractFunction:
         return self.contract.functions.reinstate(root, list(digests), list(proof), list(proof_flags))
 
     def publish_status_list(self, list_id: bytes, list_hash: bytes) -> ContractFunction:
@@ -366,13 +415,15 @@ class CredentialAnchor(_Wrapper):
             return None
         return AnchorRecord(Web3.to_checksum_address(issuer), int(at), int(number), int(leaves))
 
-    def status_of(self, issuer: str, root: bytes, digest: bytes,
-                  block: BlockIdentifier = "latest") -> CredentialStatusRecord:
+    def status_of(
+        self, issuer: str, root: bytes, digest: bytes, block: BlockIdentifier = "latest"
+    ) -> CredentialStatusRecord:
         status, reason, at, number = self._read(self.contract.functions.statusOf(issuer, root, digest), block)
         return CredentialStatusRecord(CredentialStatus(status), int(reason), int(at), int(number))
 
-    def status_changes(self, pairs: Iterable[tuple[str, bytes]], from_block: int,
-                       to_block: BlockIdentifier = "latest") -> list[StatusChangeEvent]:
+    def status_changes(
+        self, pairs: Iterable[tuple[str, bytes]], from_block: int, to_block: BlockIdentifier = "latest"
+    ) -> list[StatusChangeEvent]:
         """Every CredentialStatusChanged event of the given (issuer, root) pairs, oldest first (one query)."""
         wanted = {(Web3.to_checksum_address(i), bytes(r)) for i, r in pairs}
         if not wanted:
@@ -384,8 +435,17 @@ class CredentialAnchor(_Wrapper):
             a = ev["args"]
             key = (Web3.to_checksum_address(a["issuer"]), bytes(a["root"]))
             if key in wanted:
-                out.append(StatusChangeEvent(key[0], key[1], bytes(a["digest"]), CredentialStatus(a["status"]),
-                                             int(a["reason"]), int(ev["blockNumber"]), int(ev["logIndex"])))
+                out.append(
+                    StatusChangeEvent(
+                        key[0],
+                        key[1],
+                        bytes(a["digest"]),
+                        CredentialStatus(a["status"]),
+                        int(a["reason"]),
+                        int(ev["blockNumber"]),
+                        int(ev["logIndex"]),
+                    )
+                )
         return sorted(out, key=lambda e: (e.block_number, e.log_index))
 
     def anchored_event(self, issuer: str, root: bytes, block_number: int) -> Any | None:
@@ -395,14 +455,18 @@ class CredentialAnchor(_Wrapper):
 
     def published_event(self, issuer: str, list_id: bytes, block_number: int) -> Any | None:
         """The last StatusListPublished event of (issuer, listId) in `block_number`, or None."""
-        logs = self._logs("StatusListPublished", [_topic_address(issuer), to_hex(list_id)], block_number, block_number)
+        logs = self._logs(
+            "StatusListPublished", [_topic_address(issuer), to_hex(list_id)], block_number, block_number
+        )
         return logs[-1] if logs else None
 
     def anchors_in(self, tx_hash: bytes) -> list[tuple[str, bytes, int]]:
         """(issuer, root, leaf count) of every Anchored event of one transaction (empty when not mined)."""
         try:
-            receipt = call_chain(lambda: self.w3.eth.get_transaction_receipt(to_hex(tx_hash)),  # type: ignore[arg-type]
-                                 self._endpoint)
+            receipt = call_chain(
+                lambda: self.w3.eth.get_transaction_receipt(to_hex(tx_hash)),  # type: ignore[arg-type]
+                self._endpoint,
+            )
         except TransactionNotFound:
             return []
         out: list[tuple[str, bytes, int]] = []
@@ -413,22 +477,45 @@ class CredentialAnchor(_Wrapper):
                 ev = self.contract.events.Anchored().process_log(lg)
             except MismatchedABI:
                 continue
-            out.append((Web3.to_checksum_address(ev["args"]["issuer"]), bytes(ev["args"]["root"]),
-                        int(ev["args"]["leafCount"])))
+            out.append(
+                (
+                    Web3.to_checksum_address(ev["args"]["issuer"]),
+                    bytes(ev["args"]["root"]),
+                    int(ev["args"]["leafCount"]),
+                )
+            )
         return out
 
-    def status_list_of(self, issuer: str, list_id: bytes, block: BlockIdentifier = "latest") -> StatusListRecord | None:
-        list_hash, at, number, version = self._read(self.contract.functions.statusListOf(issuer, list_id), block)
+    def status_list_of(
+        self, issuer: str, list_id: bytes, block: BlockIdentifier = "latest"
+    ) -> StatusListRecord | None:
+        list_hash, at, number, version = self._read(
+            self.contract.functions.statusListOf(issuer, list_id), block
+        )
         if int(version) == 0:
             return None
         return StatusListRecord(bytes(list_hash), int(at), int(number), int(version))
 
-    def verify(self, issuer: str, digest: bytes, root: bytes, proof: Sequence[bytes],
-               block: BlockIdentifier = "latest") -> CredentialView:
+    def verify(
+        self,
+        issuer: str,
+        digest: bytes,
+        root: bytes,
+        proof: Sequence[bytes],
+        block: BlockIdentifier = "latest",
+    ) -> CredentialView:
         r = self._read(self.contract.functions.verify(issuer, digest, root, list(proof)), block)
-        return CredentialView(included=r[0], anchored=r[1], anchored_at=int(r[2]), anchored_block=int(r[3]),
-                              leaf_count=int(r[4]), status=CredentialStatus(r[5]), reason=int(r[6]),
-                              status_changed_at=int(r[7]), status_block=int(r[8]))
+        return CredentialView(
+            included=r[0],
+            anchored=r[1],
+            anchored_at=int(r[2]),
+            anchored_block=int(r[3]),
+            leaf_count=int(r[4]),
+            status=CredentialStatus(r[5]),
+            reason=int(r[6]),
+            status_changed_at=int(r[7]),
+            status_block=int(r[8]),
+        )
 
     def registry_address(self, block: BlockIdentifier = "latest") -> str:
         return str(self._read(self.contract.functions.registry(), block))
@@ -458,13 +545,15 @@ class CredentialAnchorV1(_Wrapper):
         who, _, _ = self._read(self.contract.functions.anchorOf(root), block)
         return _address(who)
 
-    def status_of(self, issuer: str, root: bytes, digest: bytes,
-                  block: BlockIdentifier = "latest") -> CredentialStatusRecord:
+    def status_of(
+        self, issuer: str, root: bytes, digest: bytes, block: BlockIdentifier = "latest"
+    ) -> CredentialStatusRecord:
         status, reason, at, number = self._read(self.contract.functions.statusOf(root, digest), block)
         return CredentialStatusRecord(CredentialStatus(status), int(reason), int(at), int(number))
 
-    def status_changes(self, pairs: Iterable[tuple[str, bytes]], from_block: int,
-                       to_block: BlockIdentifier = "latest") -> list[StatusChangeEvent]:
+    def status_changes(
+        self, pairs: Iterable[tuple[str, bytes]], from_block: int, to_block: BlockIdentifier = "latest"
+    ) -> list[StatusChangeEvent]:
         wanted = {(Web3.to_checksum_address(i), bytes(r)) for i, r in pairs}
         if not wanted:
             return []
@@ -474,12 +563,25 @@ class CredentialAnchorV1(_Wrapper):
             a = ev["args"]
             key = (Web3.to_checksum_address(a["issuer"]), bytes(a["root"]))
             if key in wanted:
-                out.append(StatusChangeEvent(key[0], key[1], bytes(a["digest"]), CredentialStatus(a["status"]),
-                                             int(a["reason"]), int(ev["blockNumber"]), int(ev["logIndex"])))
+                out.append(
+                    StatusChangeEvent(
+                        key[0],
+                        key[1],
+                        bytes(a["digest"]),
+                        CredentialStatus(a["status"]),
+                        int(a["reason"]),
+                        int(ev["blockNumber"]),
+                        int(ev["logIndex"]),
+                    )
+                )
         return sorted(out, key=lambda e: (e.block_number, e.log_index))
 
-    def status_list_of(self, issuer: str, list_id: bytes, block: BlockIdentifier = "latest") -> StatusListRecord | None:
-        list_hash, at, number, version = self._read(self.contract.functions.statusListOf(issuer, list_id), block)
+    def status_list_of(
+        self, issuer: str, list_id: bytes, block: BlockIdentifier = "latest"
+    ) -> StatusListRecord | None:
+        list_hash, at, number, version = self._read(
+            self.contract.functions.statusListOf(issuer, list_id), block
+        )
         if int(version) == 0:
             return None
         return StatusListRecord(bytes(list_hash), int(at), int(number), int(version))
@@ -494,35 +596,58 @@ def _topic_address(address: str) -> str:
 
 def anchor_reader(w3: Web3, contracts: ContractSet) -> AnchorReader:
     """The reader for the CredentialAnchor of `contracts`, whatever its version."""
-    return CredentialAnchorV1(w3, contracts.credential_anchor) if contracts.major == 1 \
+    return (
+        CredentialAnchorV1(w3, contracts.credential_anchor)
+        if contracts.major == 1
         else CredentialAnchor(w3, contracts.credential_anchor)
+    )
 
 
 def registry_reader(w3: Web3, contracts: ContractSet) -> RegistryReader:
     """The reader for the IssuerRegistry of `contracts`, whatever its version."""
-    return IssuerRegistryV1(w3, contracts.issuer_registry) if contracts.major == 1 \
+    return (
+        IssuerRegistryV1(w3, contracts.issuer_registry)
+        if contracts.major == 1
         else IssuerRegistry(w3, contracts.issuer_registry)
+    )
 
 
 # ----------------------------------------------------------------------------------------------- deployment
-def _deploy(sender: TransactionSender, name: str, *args: Any, confirmations: int = 1,
-            major: int = 2) -> tuple[str, int]:
+def _deploy(
+    sender: TransactionSender, name: str, *args: Any, confirmations: int = 1, major: int = 2
+) -> tuple[str, int]:
     artifact = load_artifact(name, major)
     factory = sender.w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
     confirmation = sender.transact(factory.constructor(*args), confirmations=max(1, confirmations))
     return str(confirmation.receipt["contractAddress"]), confirmation.block_number
 
 
-def deploy_contracts(sender: TransactionSender, root_did: str, root_document_hash: bytes = ZERO_HASH,
-                     root_tao: str | None = None, confirmations: int = 1, major: int = 2) -> Deployment:
+def deploy_contracts(
+    sender: TransactionSender,
+    root_did: str,
+    root_document_hash: bytes = ZERO_HASH,
+    root_tao: str | None = None,
+    confirmations: int = 1,
+    major: int = 2,
+) -> Deployment:
     """Deploy IssuerRegistry (with `root_tao`, default the sender, as first RootTAO) and CredentialAnchor.
     ``major=1`` deploys the frozen version-1 contracts (for compatibility tests)."""
     root_tao = root_tao or sender.account.address
-    registry, first_block = _deploy(sender, "IssuerRegistry", root_tao, root_did, root_document_hash,
-                                    confirmations=confirmations, major=major)
+    registry, first_block = _deploy(
+        sender,
+        "IssuerRegistry",
+        root_tao,
+        root_did,
+        root_document_hash,
+        confirmations=confirmations,
+        major=major,
+    )
     anchor, _ = _deploy(sender, "CredentialAnchor", registry, confirmations=confirmations, major=major)
     version = "1" if major == 1 else CURRENT_VERSION
-    return Deployment(chain_id=sender.chain_id, issuer_registry=Web3.to_checksum_address(registry),
-                      credential_anchor=Web3.to_checksum_address(anchor), deployment_block=first_block,
-                      version=version)
-
+    return Deployment(
+        chain_id=sender.chain_id,
+        issuer_registry=Web3.to_checksum_address(registry),
+        credential_anchor=Web3.to_checksum_address(anchor),
+        deployment_block=first_block,
+        version=version,
+    )

@@ -58,11 +58,15 @@ class ContractSet:
         prefix = f"{where}." if where else ""
         version = data.get("version", "1")
         if not isinstance(version, str) or version not in READABLE_VERSIONS:
-            raise DeploymentFileError(f"{prefix}version: {version!r} is not a contract version this verifier "
-                                      f"reads ({', '.join(READABLE_VERSIONS)})")
+            raise DeploymentFileError(
+                f"{prefix}version: {version!r} is not a contract version this verifier "
+                f"reads ({', '.join(READABLE_VERSIONS)})"
+            )
         block = data.get("deployment_block")
         if not isinstance(block, int) or isinstance(block, bool) or block < 0:
-            raise DeploymentFileError(f"{prefix}deployment_block: expected a non-negative integer, got {block!r}")
+            raise DeploymentFileError(
+                f"{prefix}deployment_block: expected a non-negative integer, got {block!r}"
+            )
         addresses = {}
         for name in ("issuer_registry", "credential_anchor"):
             value = data.get(name)
@@ -72,8 +76,12 @@ class ContractSet:
         return cls(version, addresses["issuer_registry"], addresses["credential_anchor"], block)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"version": self.version, "issuer_registry": self.issuer_registry,
-                "credential_anchor": self.credential_anchor, "deployment_block": self.deployment_block}
+        return {
+            "version": self.version,
+            "issuer_registry": self.issuer_registry,
+            "credential_anchor": self.credential_anchor,
+            "deployment_block": self.deployment_block,
+        }
 
 
 @dataclass(frozen=True)
@@ -105,11 +113,19 @@ class Deployment:
     def with_previous(self, older: Deployment) -> Deployment:
         """This deployment, remembering `older` (and what it remembered) as previous sets."""
         if older.chain_id != self.chain_id:
-            raise DeploymentFileError(f"the older deployment is on chain {older.chain_id}, this one on {self.chain_id}")
+            raise DeploymentFileError(
+                f"the older deployment is on chain {older.chain_id}, this one on {self.chain_id}"
+            )
         known = {c.credential_anchor for c in self.contract_sets}
         extra = tuple(c for c in older.contract_sets if c.credential_anchor not in known)
-        return Deployment(self.chain_id, self.issuer_registry, self.credential_anchor, self.deployment_block,
-                          self.version, self.previous + extra)
+        return Deployment(
+            self.chain_id,
+            self.issuer_registry,
+            self.credential_anchor,
+            self.deployment_block,
+            self.version,
+            self.previous + extra,
+        )
 
     @classmethod
     def from_dict(cls, data: Any) -> Deployment:
@@ -123,8 +139,14 @@ class Deployment:
         if not isinstance(previous, list):
             raise DeploymentFileError("previous: expected a list of contract sets")
         older = tuple(ContractSet.from_dict(p, f"previous[{i}]") for i, p in enumerate(previous))
-        return cls(chain_id, current.issuer_registry, current.credential_anchor, current.deployment_block,
-                   current.version, older)
+        return cls(
+            chain_id,
+            current.issuer_registry,
+            current.credential_anchor,
+            current.deployment_block,
+            current.version,
+            older,
+        )
 
     @classmethod
     def load(cls, path: str | Path) -> Deployment:

@@ -49,8 +49,11 @@ def decode_revert(data: bytes | str | None) -> ContractRevert:
     selector, body = data[:4], data[4:]
     if selector in _ERRORS:
         name, names, types = _ERRORS[selector]
-        values = [to_checksum_address(v) if t == "address" else v for t, v in zip(types, abi_decode(types, body))]
-        return ContractRevert(name, dict(zip(names, values)), data)
+        values = [
+            to_checksum_address(v) if t == "address" else v
+            for t, v in zip(types, abi_decode(types, body), strict=False)
+        ]
+        return ContractRevert(name, dict(zip(names, values, strict=False)), data)
     if selector == _ERROR_STRING:
         return ContractRevert("Error", {"message": abi_decode(["string"], body)[0]}, data)
     if selector == _PANIC:

@@ -76,8 +76,10 @@ def call_chain(fn: Callable[[], T], endpoint: str | None = None) -> T:
     except UNREACHABLE_ERRORS as exc:
         raise ChainUnreachable(f"cannot reach {_label(endpoint)}: {type(exc).__name__}") from exc
     except BadFunctionCallOutput as exc:
-        raise ChainRequestFailed(f"{_label(endpoint)} returned no data for a contract call: no contract at that "
-                                 "address on this chain (wrong deployment file or chain?)") from exc
+        raise ChainRequestFailed(
+            f"{_label(endpoint)} returned no data for a contract call: no contract at that "
+            "address on this chain (wrong deployment file or chain?)"
+        ) from exc
     except Web3RPCError as exc:
         raise ChainRequestFailed(f"{_label(endpoint)} answered with an error: {_rpc_message(exc)}") from exc
     except Web3Exception as exc:
@@ -100,6 +102,7 @@ def connect(rpc_url: str, timeout: float = 10.0, deployment: Deployment | None =
     w3 = Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
     chain_id = call_chain(lambda: w3.eth.chain_id, rpc_url)
     if deployment is not None and chain_id != deployment.chain_id:
-        raise WrongChain(f"{redact_url(rpc_url)} serves chain {chain_id}, the deployment is on chain "
-                         f"{deployment.chain_id}")
+        raise WrongChain(
+            f"{redact_url(rpc_url)} serves chain {chain_id}, the deployment is on chain {deployment.chain_id}"
+        )
     return w3

@@ -60,10 +60,6 @@ class Confirmation:
         return self.receipt["gasUsed"]
 
 
-
-
-
-
 class TransactionSender:
     """Signs with a local key and sends to one chain. Not thread-safe; one per key and process."""
 
@@ -105,15 +101,22 @@ class TransactionSender:
         try:
             return self._rpc(lambda: call.estimate_gas({"from": self.account.address}))
         except ContractRevert as exc:
-            if not exc.raw and isinstance(call, ContractFunction):  # some nodes give revert data to eth_call only
+            if not exc.raw and isinstance(
+                call, ContractFunction
+            ):  # some nodes give revert data to eth_call only
                 try:
                     self._rpc(lambda: call.call({"from": self.account.address}))
                 except ContractRevert as call_exc:
                     raise call_exc from None
             raise
 
-    def sign(self, call: ContractFunction | ContractConstructor, nonce: int | None = None, gas: int | None = None,
-             fees: dict[str, int] | None = None) -> SignedTx:
+    def sign(
+        self,
+        call: ContractFunction | ContractConstructor,
+        nonce: int | None = None,
+        gas: int | None = None,
+        fees: dict[str, int] | None = None,
+    ) -> SignedTx:
         """Build and sign `call` without sending it."""
         latest: Mapping[str, Any] | None = None
         if gas is None or fees is None:
@@ -131,8 +134,9 @@ class TransactionSender:
         }
         tx = call.build_transaction(cast(TxParams, params))
         signed = self.account.sign_transaction(cast(dict[str, Any], tx))
-        return SignedTx(bytes(signed.raw_transaction), bytes(signed.hash), int(params["nonce"]),
-                        self.account.address, gas)
+        return SignedTx(
+            bytes(signed.raw_transaction), bytes(signed.hash), int(params["nonce"]), self.account.address, gas
+        )
 
     def broadcast(self, signed: SignedTx) -> None:
         """Send a signed transaction; sending one the node already knows is not an error."""
@@ -145,7 +149,9 @@ class TransactionSender:
             if "nonce too low" in message or "nonce is too low" in message:
                 if self.is_known(signed.tx_hash):
                     return  # it was mined already: a re-broadcast after a crash
-                raise NonceConsumed(f"nonce {signed.nonce} of {signed.sender} was used by another transaction") from exc
+                raise NonceConsumed(
+                    f"nonce {signed.nonce} of {signed.sender} was used by another transaction"
+                ) from exc
             raise
 
     def receipt(self, tx_hash: bytes) -> TxReceipt | None:
@@ -203,7 +209,9 @@ class TransactionSender:
             return ContractRevert("OutOfGas", {"gas": tx["gas"]})
         return ContractRevert("Reverted without reason", {})
 
-    def transact(self, call: ContractFunction | ContractConstructor, confirmations: int = 1, timeout: float = 60.0) -> Confirmation:
+    def transact(
+        self, call: ContractFunction | ContractConstructor, confirmations: int = 1, timeout: float = 60.0
+    ) -> Confirmation:
         """Sign, send and wait: for one-off operations that need no crash recovery."""
         signed = self.sign(call)
         self.broadcast(signed)

@@ -14,21 +14,29 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from anchoring.errors import FormatError
 from anchoring.scheme.jcs import canonicalize
 from anchoring.scheme.keccak import keccak256
 
-__all__ = ["DIGEST_LENGTH", "SALT_LENGTH", "DigestRule", "HashedCredential", "credential_digest", "digest_of",
-           "hash_credential", "new_salt"]
+__all__ = [
+    "DIGEST_LENGTH",
+    "SALT_LENGTH",
+    "DigestRule",
+    "HashedCredential",
+    "credential_digest",
+    "digest_of",
+    "hash_credential",
+    "new_salt",
+]
 
 SALT_LENGTH = 32
 DIGEST_LENGTH = 32
 
 
-class DigestRule(str, Enum):
+class DigestRule(StrEnum):
     SALTED_JCS = "salted-jcs"
     JCS = "jcs"
     COMPACT = "compact"
@@ -48,7 +56,9 @@ def credential_digest(salt: bytes, canonical: bytes) -> bytes:
     return keccak256(bytes(salt) + bytes(canonical))
 
 
-def digest_of(rule: DigestRule, credential: Any, salt: bytes | None = None, canonical: bytes | None = None) -> bytes:
+def digest_of(
+    rule: DigestRule, credential: Any, salt: bytes | None = None, canonical: bytes | None = None
+) -> bytes:
     """The digest of `credential` under `rule`; `canonical` may pass JCS(credential) already computed."""
     if rule == DigestRule.COMPACT:
         if not isinstance(credential, str):

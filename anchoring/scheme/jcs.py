@@ -160,7 +160,8 @@ def fast_canonicalize(credential: Any, max_depth: int = MAX_DEPTH) -> bytes | No
     if type(credential) is not dict or not _jcs_simple(credential, 0, max_depth):
         return None
     try:
-        return json.dumps(credential, ensure_ascii=False, separators=(",", ":"), sort_keys=True,
-                          allow_nan=False).encode("utf-8")
+        return json.dumps(
+            credential, ensure_ascii=False, separators=(",", ":"), sort_keys=True, allow_nan=False
+        ).encode("utf-8")
     except (ValueError, TypeError, UnicodeEncodeError):  # lone surrogates and the like
         return None

@@ -295,8 +295,8 @@ class MerkleTree:
             if left >= size:
                 yield order[last - i], pr
             else:
-                push((left + 1, [tree[left]] + pr))
-                push((left, [tree[left + 1]] + pr))
+                push((left + 1, [tree[left], *pr]))
+                push((left, [tree[left + 1], *pr]))
 
     def all_proofs(self) -> list[list[bytes]]:
         """All proofs in input order (``all_proofs()[i] == proof_at(i)``), without rebuilding the tree.
@@ -359,8 +359,8 @@ class MerkleTree:
             prefix += "".join(("\u2514\u2500 ", "\u251c\u2500 ")[p] for p in path[-1:])
             lines.append(f"{prefix}{i}) 0x{tree[i].hex()}")
             if 2 * i + 2 < size:
-                stack.append((2 * i + 2, path + [0]))
-                stack.append((2 * i + 1, path + [1]))
+                stack.append((2 * i + 2, [*path, 0]))
+                stack.append((2 * i + 1, [*path, 1]))
         return "\n".join(lines)
 
     # ------------------------------------------------------------------ persistence
@@ -491,7 +491,7 @@ def _fill_inner(tree: list[bytes], n: int) -> None:
         hi = min((1 << (depth + 1)) - 2, last_inner)
         left = tree[2 * lo + 1 : 2 * hi + 2 : 2]
         right = tree[2 * lo + 2 : 2 * hi + 3 : 2]
-        tree[lo : hi + 1] = [k(a + b if a < b else b + a).digest() for a, b in zip(left, right)]
+        tree[lo : hi + 1] = [k(a + b if a < b else b + a).digest() for a, b in zip(left, right, strict=False)]
         depth -= 1
 
 

@@ -9,5 +9,16 @@ from anchoring.verify.context import ChainContext
 from anchoring.verify.report import CHECKS, ERROR, FAIL, INVALID, PASS, VALID, Check, VerificationReport
 from anchoring.verify.run import verify_bundle, verify_bundles
 
-__all__ = ["CHECKS", "ERROR", "FAIL", "INVALID", "PASS", "VALID", "ChainContext", "Check", "VerificationReport",
-           "verify_bundle", "verify_bundles"]
+__all__ = [
+    "CHECKS",
+    "ERROR",
+    "FAIL",
+    "INVALID",
+    "PASS",
+    "VALID",
+    "ChainContext",
+    "Check",
+    "VerificationReport",
+    "verify_bundle",
+    "verify_bundles",
+]

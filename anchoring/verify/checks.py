@@ -99,7 +99,9 @@ class Evidence:
 
 
 def _chain_error(name: str, exc: ChainError, chain: ChainContext) -> Check:
-    return Check(name, ERROR, f"could not ask the chain: {chain.describe(exc)}", {"error": type(exc).__name__})
+    return Check(
+        name, ERROR, f"could not ask the chain: {chain.describe(exc)}", {"error": type(exc).__name__}
+    )
 
 
 _RANK = {PASS: 0, ERROR: 1, FAIL: 2}
@@ -112,8 +114,16 @@ def combine(name: str, parts: list[tuple[str, Check]]) -> Check:
     status = max((c.status for _, c in parts), key=_RANK.__getitem__)
     shown = [(who, c) for who, c in parts if c.status == status]
     reason = "; ".join(f"{who}: {c.reason}" for who, c in shown)
-    return Check(name, status, reason, {"anchors": [{"issuer": who, "status": c.status, "reason": c.reason,
-                                                     **c.details} for who, c in parts]})
+    return Check(
+        name,
+        status,
+        reason,
+        {
+            "anchors": [
+                {"issuer": who, "status": c.status, "reason": c.reason, **c.details} for who, c in parts
+            ]
+        },
+    )
 
 
 # ---------------------------------------------------------------------------------------------- offline
@@ -135,11 +145,21 @@ def _fast_load(obj: Any) -> tuple[ProofBundle, bytes] | None:
             return None
     fh = bytes.fromhex
     bundle = ProofBundle(
-        credential=cred, salt=fh(obj["salt"][2:]), digest=fh(obj["digest"][2:]),
-        proof=tuple(fh(p[2:]) for p in proof), root=fh(obj["root"][2:]),
-        anchor=Anchor(chain_id=a["chainId"], contract=a["contract"], tx_hash=fh(a["txHash"][2:]),
-                      block_number=a["blockNumber"], issuer=a["issuer"], anchored_at=a["anchoredAt"]),
-        format=BUNDLE_FORMAT)
+        credential=cred,
+        salt=fh(obj["salt"][2:]),
+        digest=fh(obj["digest"][2:]),
+        proof=tuple(fh(p[2:]) for p in proof),
+        root=fh(obj["root"][2:]),
+        anchor=Anchor(
+            chain_id=a["chainId"],
+            contract=a["contract"],
+            tx_hash=fh(a["txHash"][2:]),
+            block_number=a["blockNumber"],
+            issuer=a["issuer"],
+            anchored_at=a["anchoredAt"],
+        ),
+        format=BUNDLE_FORMAT,
+    )
     return bundle, canonical
 
 
@@ -158,7 +178,9 @@ def check_format(ev: Evidence) -> Check:
             if fast is not None:
                 bundle, ev.canonical = fast
             elif isinstance(obj, (str, bytes, bytearray)):
-                bundle = loads_bundle(bytes(obj) if isinstance(obj, bytearray) else obj, check_integrity=False)
+                bundle = loads_bundle(
+                    bytes(obj) if isinstance(obj, bytearray) else obj, check_integrity=False
+                )
             else:
                 bundle = load_bundle(obj, check_integrity=False)
     except BundleFormatError as exc:
@@ -180,16 +202,27 @@ def check_integrity(ev: Evidence) -> Check:
         recomputed = digest_of(rule, b.credential, b.salt)
     what = _RULE_TEXT[rule]
     if recomputed == b.digest:
-        return Check("integrity", PASS, f"{what} equals the digest", {"digest": to_hex(recomputed),
-                                                                       "digest_rule": rule.value})
-    return Check("integrity", FAIL, f"{what} does not equal the bundle's digest: the credential"
-                                    f"{', the salt' if rule == DigestRule.SALTED_JCS else ''} or the digest was "
-                                    "altered", {"expected": to_hex(b.digest), "recomputed": to_hex(recomputed),
-                                                "digest_rule": rule.value})
+        return Check(
+            "integrity",
+            PASS,
+            f"{what} equals the digest",
+            {"digest": to_hex(recomputed), "digest_rule": rule.value},
+        )
+    return Check(
+        "integrity",
+        FAIL,
+        f"{what} does not equal the bundle's digest: the credential"
+        f"{', the salt' if rule == DigestRule.SALTED_JCS else ''} or the digest was "
+        "altered",
+        {"expected": to_hex(b.digest), "recomputed": to_hex(recomputed), "digest_rule": rule.value},
+    )
 
 
-_RULE_TEXT = {DigestRule.SALTED_JCS: "keccak256(salt || JCS(credential))", DigestRule.JCS: "keccak256(JCS(credential))",
-              DigestRule.COMPACT: "keccak256(credential as issued)"}
+_RULE_TEXT = {
+    DigestRule.SALTED_JCS: "keccak256(salt || JCS(credential))",
+    DigestRule.JCS: "keccak256(JCS(credential))",
+    DigestRule.COMPACT: "keccak256(credential as issued)",
+}
 
 
 def check_inclusion(ev: Evidence) -> Check:
@@ -199,12 +232,30 @@ def check_inclusion(ev: Evidence) -> Check:
     parts = []
     for inc in b.inclusions:
         if verify_proof(inc.root, b.digest, inc.proof):
-            parts.append((inc.issuer, Check("inclusion", PASS, f"the proof ({plural(len(inc.proof), 'node')}) folds "
-                                                               "from the digest's leaf to the root",
-                                            {"root": to_hex(inc.root), "proof_length": len(inc.proof)})))
+            parts.append(
+                (
+                    inc.issuer,
+                    Check(
+                        "inclusion",
+                        PASS,
+                        f"the proof ({plural(len(inc.proof), 'node')}) folds "
+                        "from the digest's leaf to the root",
+                        {"root": to_hex(inc.root), "proof_length": len(inc.proof)},
+                    ),
+                )
+            )
         else:
-            parts.append((inc.issuer, Check("inclusion", FAIL, "the proof does not lead from the digest's leaf to "
-                                                               "the root", {"root": to_hex(inc.root)})))
+            parts.append(
+                (
+                    inc.issuer,
+                    Check(
+                        "inclusion",
+                        FAIL,
+                        "the proof does not lead from the digest's leaf to the root",
+                        {"root": to_hex(inc.root)},
+                    ),
+                )
+            )
     return combine("inclusion", parts)
 
 
@@ -224,25 +275,37 @@ def _anchored(ae: AnchorEvidence, chain: ChainContext) -> Check:
     try:
         chain_id, head = chain.chain_id, chain.head
         if inc.chain_id != chain_id:
-            raise WrongChain(f"the bundle was anchored on chain {inc.chain_id}; the verifier is connected to chain "
-                             f"{chain_id}: use an RPC endpoint and deployment for that chain")
+            raise WrongChain(
+                f"the bundle was anchored on chain {inc.chain_id}; the verifier is connected to chain "
+                f"{chain_id}: use an RPC endpoint and deployment for that chain"
+            )
         ae.contracts = chain.contracts_for(inc.contract)
         if inc.contract_version is not None and inc.contract_version != ae.contracts.version:
-            raise WrongChain(f"the bundle says CredentialAnchor {inc.contract} is version {inc.contract_version}, "
-                             f"the verifier's deployment file says {ae.contracts.version}")
+            raise WrongChain(
+                f"the bundle says CredentialAnchor {inc.contract} is version {inc.contract_version}, "
+                f"the verifier's deployment file says {ae.contracts.version}"
+            )
         ae.record = chain.anchor_of(ae.contracts, inc.issuer, inc.root)
     except ChainError as exc:
         ae.record = None
         return _chain_error("anchored", exc, chain)
     record = ae.record
     if record is None:
-        return Check("anchored", FAIL, f"{inc.issuer} never anchored this root in CredentialAnchor "
-                                       f"{ae.contracts.credential_anchor} on chain {chain_id}",
-                     {"root": to_hex(inc.root), "issuer": inc.issuer})
+        return Check(
+            "anchored",
+            FAIL,
+            f"{inc.issuer} never anchored this root in CredentialAnchor "
+            f"{ae.contracts.credential_anchor} on chain {chain_id}",
+            {"root": to_hex(inc.root), "issuer": inc.issuer},
+        )
     confirmations = head - record.block_number + 1
     details: dict[str, Any] = {
-        "issuer": record.issuer, "anchored_at": record.anchored_at, "anchored_at_iso": iso_time(record.anchored_at),
-        "block": record.block_number, "head": head, "confirmations": confirmations,
+        "issuer": record.issuer,
+        "anchored_at": record.anchored_at,
+        "anchored_at_iso": iso_time(record.anchored_at),
+        "block": record.block_number,
+        "head": head,
+        "confirmations": confirmations,
         "contract_version": ae.contracts.version,
     }
     if record.leaf_count is not None:
@@ -255,10 +318,20 @@ def _anchored(ae: AnchorEvidence, chain: ChainContext) -> Check:
     if notes:
         details["bundle_differs"] = notes  # chain values are authoritative; reported, not failed
     if confirmations < chain.min_confirmations:
-        return Check("anchored", ERROR, f"anchored in block {record.block_number} but only {confirmations} of "
-                                        f"{chain.min_confirmations} confirmations yet: try again later", details)
-    return Check("anchored", PASS, f"anchored by {record.issuer} at {iso_time(record.anchored_at)} in block "
-                                   f"{record.block_number} ({plural(confirmations, 'confirmation')})", details)
+        return Check(
+            "anchored",
+            ERROR,
+            f"anchored in block {record.block_number} but only {confirmations} of "
+            f"{chain.min_confirmations} confirmations yet: try again later",
+            details,
+        )
+    return Check(
+        "anchored",
+        PASS,
+        f"anchored by {record.issuer} at {iso_time(record.anchored_at)} in block "
+        f"{record.block_number} ({plural(confirmations, 'confirmation')})",
+        details,
+    )
 
 
 def check_anchored(ev: Evidence, chain: ChainContext) -> Check:
@@ -267,9 +340,15 @@ def check_anchored(ev: Evidence, chain: ChainContext) -> Check:
     check = combine("anchored", [(ae.inclusion.issuer, _anchored(ae, chain)) for ae in ev.anchors])
     first = ev.anchors[0].record
     if first is not None:
-        ev.summary.update({"issuer_address": first.issuer, "anchored_at": first.anchored_at,
-                           "anchored_at_iso": iso_time(first.anchored_at), "block": first.block_number,
-                           "confirmations": chain.head - first.block_number + 1})
+        ev.summary.update(
+            {
+                "issuer_address": first.issuer,
+                "anchored_at": first.anchored_at,
+                "anchored_at_iso": iso_time(first.anchored_at),
+                "block": first.block_number,
+                "confirmations": chain.head - first.block_number + 1,
+            }
+        )
     return check
 
 
@@ -284,26 +363,48 @@ def _issuer_trusted(ae: AnchorEvidence, chain: ChainContext) -> Check:
         return _chain_error("issuer_trusted", exc, chain)
     ae.entry_known = True
     entry = ae.entry
-    details: dict[str, Any] = {"issuer": record.issuer, "at": record.anchored_at,
-                               "at_iso": iso_time(record.anchored_at), "registry": contracts.issuer_registry}
+    details: dict[str, Any] = {
+        "issuer": record.issuer,
+        "at": record.anchored_at,
+        "at_iso": iso_time(record.anchored_at),
+        "registry": contracts.issuer_registry,
+    }
     if entry is None:
-        return Check("issuer_trusted", FAIL, f"{record.issuer} is not in the IssuerRegistry "
-                                             f"{contracts.issuer_registry}", details)
-    details.update({"did": entry.did, "kind": entry.kind.label, "current_status": entry.status.label,
-                    "accreditor": entry.accreditor})
+        return Check(
+            "issuer_trusted",
+            FAIL,
+            f"{record.issuer} is not in the IssuerRegistry {contracts.issuer_registry}",
+            details,
+        )
+    details.update(
+        {
+            "did": entry.did,
+            "kind": entry.kind.label,
+            "current_status": entry.status.label,
+            "accreditor": entry.accreditor,
+        }
+    )
     verdict = trusted_at_anchoring(entry, ae.history, record)
     if not verdict.trusted:
         details["status_at_anchoring"] = verdict.status.label
-        return Check("issuer_trusted", FAIL, f"{entry.did} ({record.issuer}) was not an active trusted issuer at "
-                                             f"{iso_time(record.anchored_at)} (block {record.block_number}): "
-                                             f"{verdict.reason}", details)
+        return Check(
+            "issuer_trusted",
+            FAIL,
+            f"{entry.did} ({record.issuer}) was not an active trusted issuer at "
+            f"{iso_time(record.anchored_at)} (block {record.block_number}): "
+            f"{verdict.reason}",
+            details,
+        )
     now = "" if entry.status == IssuerStatus.ACTIVE else f"; its current status is {entry.status.label}"
-    return Check("issuer_trusted", PASS, f"{entry.did} was an active trusted issuer at anchoring time{now}",
-                 details)
+    return Check(
+        "issuer_trusted", PASS, f"{entry.did} was an active trusted issuer at anchoring time{now}", details
+    )
 
 
 def check_issuer_trusted(ev: Evidence, chain: ChainContext) -> Check:
-    check = combine("issuer_trusted", [(ae.inclusion.issuer, _issuer_trusted(ae, chain)) for ae in ev.anchors])
+    check = combine(
+        "issuer_trusted", [(ae.inclusion.issuer, _issuer_trusted(ae, chain)) for ae in ev.anchors]
+    )
     first = ev.anchors[0].entry if ev.anchors else None
     if first is not None:
         ev.summary.update({"issuer_did": first.did, "issuer_status": first.status.label})
@@ -324,10 +425,20 @@ def _not_revoked(ev: Evidence, ae: AnchorEvidence, chain: ChainContext) -> Check
         if st.block:
             detail["reinstated_block"] = st.block
         return Check("not_revoked", PASS, "not revoked or suspended", detail)
-    detail = {"status": st.status.label, "reason_code": st.reason, "changed_at": st.changed_at,
-              "changed_at_iso": iso_time(st.changed_at), "block": st.block}
-    return Check("not_revoked", FAIL, f"{st.status.label} by the issuer at {iso_time(st.changed_at)} "
-                                      f"(block {st.block}), reason code {st.reason}", detail)
+    detail = {
+        "status": st.status.label,
+        "reason_code": st.reason,
+        "changed_at": st.changed_at,
+        "changed_at_iso": iso_time(st.changed_at),
+        "block": st.block,
+    }
+    return Check(
+        "not_revoked",
+        FAIL,
+        f"{st.status.label} by the issuer at {iso_time(st.changed_at)} "
+        f"(block {st.block}), reason code {st.reason}",
+        detail,
+    )
 
 
 def check_not_revoked(ev: Evidence, chain: ChainContext) -> Check:
@@ -336,7 +447,9 @@ def check_not_revoked(ev: Evidence, chain: ChainContext) -> Check:
     if isinstance(status, str):
         ev.summary["status"] = status
     elif "anchors" in check.details:
-        worst = [a.get("status") for a in check.details["anchors"] if a.get("status") in ("revoked", "suspended")]
+        worst = [
+            a.get("status") for a in check.details["anchors"] if a.get("status") in ("revoked", "suspended")
+        ]
         ev.summary["status"] = worst[0] if worst else "valid"
     return check
 
@@ -351,22 +464,41 @@ def _issuer_matches(ev: Evidence, ae: AnchorEvidence, stated: list[str]) -> Chec
         return skipped("issuer_matches", deps)
     entry = ae.entry
     if entry is None:
-        return Check("issuer_matches", FAIL, f"the anchoring address {ae.inclusion.issuer} has no registry entry, "
-                                             "so no DID to compare with", {"stated": stated})
+        return Check(
+            "issuer_matches",
+            FAIL,
+            f"the anchoring address {ae.inclusion.issuer} has no registry entry, so no DID to compare with",
+            {"stated": stated},
+        )
     details = {"stated": stated, "registry_did": entry.did}
     if entry.did in stated:
-        return Check("issuer_matches", PASS, f"the credential's issuer {entry.did} is the registry DID of the "
-                                             "anchoring address", details)
+        return Check(
+            "issuer_matches",
+            PASS,
+            f"the credential's issuer {entry.did} is the registry DID of the anchoring address",
+            details,
+        )
     if not stated:
-        return Check("issuer_matches", FAIL, "the credential names no issuer (neither `issuer` nor `issuer.id`)",
-                     details)
-    return Check("issuer_matches", FAIL, f"the credential says it was issued by {stated[0]}, but the anchoring "
-                                         f"address is registered as {entry.did}", details)
+        return Check(
+            "issuer_matches",
+            FAIL,
+            "the credential names no issuer (neither `issuer` nor `issuer.id`)",
+            details,
+        )
+    return Check(
+        "issuer_matches",
+        FAIL,
+        f"the credential says it was issued by {stated[0]}, but the anchoring "
+        f"address is registered as {entry.did}",
+        details,
+    )
 
 
 def check_issuer_matches(ev: Evidence, chain: ChainContext) -> Check:
     stated = stated_issuer_ids(ev.bundle.credential) if ev.bundle is not None else []
-    return combine("issuer_matches", [(ae.inclusion.issuer, _issuer_matches(ev, ae, stated)) for ae in ev.anchors])
+    return combine(
+        "issuer_matches", [(ae.inclusion.issuer, _issuer_matches(ev, ae, stated)) for ae in ev.anchors]
+    )
 
 
 #: the chain checks, in report order
@@ -381,9 +513,16 @@ def online_checks(ev: Evidence, chain: ChainContext) -> None:
         return
     b = ev.bundle
     first = b.inclusions[0]
-    ev.summary.update({"digest": to_hex(b.digest), "root": to_hex(first.root), "chain_id": first.chain_id,
-                       "contract": first.contract, "tx_hash": to_hex(first.tx_hash),
-                       "credential": credential_summary(b.credential)})
+    ev.summary.update(
+        {
+            "digest": to_hex(b.digest),
+            "root": to_hex(first.root),
+            "chain_id": first.chain_id,
+            "contract": first.contract,
+            "tx_hash": to_hex(first.tx_hash),
+            "credential": credential_summary(b.credential),
+        }
+    )
     if len(b.inclusions) > 1:
         ev.summary["anchoring_issuers"] = [inc.issuer for inc in b.inclusions]
     for check in ONLINE_CHECKS:

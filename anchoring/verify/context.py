@@ -65,8 +65,16 @@ class _Failed:
 class ChainContext:
     """An RPC endpoint plus a deployment, with per-run caches. Create a new one (or :meth:`refresh`) per run."""
 
-    def __init__(self, rpc_url: str, deployment: Deployment, *, timeout: float = 10.0, provider: Any = None,
-                 min_confirmations: int = 1, redact_endpoint: str | None = None) -> None:
+    def __init__(
+        self,
+        rpc_url: str,
+        deployment: Deployment,
+        *,
+        timeout: float = 10.0,
+        provider: Any = None,
+        min_confirmations: int = 1,
+        redact_endpoint: str | None = None,
+    ) -> None:
         """``redact_endpoint``: a label (``"the node's RPC endpoint"``) that replaces even the redacted host in
         reasons, for reports shown to the public."""
         self.rpc_url = rpc_url
@@ -117,8 +125,10 @@ class ChainContext:
             w3.middleware_onion.remove("validation")
             chain_id = call_chain(lambda: w3.eth.chain_id, self.endpoint)
             if chain_id != self.deployment.chain_id:
-                raise WrongChain(f"{self.endpoint} serves chain {chain_id}, "
-                                 f"the deployment is on chain {self.deployment.chain_id}")
+                raise WrongChain(
+                    f"{self.endpoint} serves chain {chain_id}, "
+                    f"the deployment is on chain {self.deployment.chain_id}"
+                )
             head = call_chain(lambda: w3.eth.block_number, self.endpoint)
         except ChainError as exc:
             self._state = _Failed(exc)
@@ -143,16 +153,20 @@ class ChainContext:
         contracts = self.deployment.set_for_anchor(anchor_address)
         if contracts is None:
             listed = ", ".join(c.credential_anchor for c in self.deployment.contract_sets)
-            raise WrongChain(f"CredentialAnchor {anchor_address} is not in the verifier's deployment (it lists "
-                             f"{listed}): use the deployment file of the network that issued it")
+            raise WrongChain(
+                f"CredentialAnchor {anchor_address} is not in the verifier's deployment (it lists "
+                f"{listed}): use the deployment file of the network that issued it"
+            )
         return contracts
 
     def _readers_of(self, contracts: ContractSet) -> tuple[AnchorReader, RegistryReader]:
         found = self._readers.get(contracts.credential_anchor)
         if found is None:
             w3 = self.w3
-            found = self._readers[contracts.credential_anchor] = (anchor_reader(w3, contracts),
-                                                                  registry_reader(w3, contracts))
+            found = self._readers[contracts.credential_anchor] = (
+                anchor_reader(w3, contracts),
+                registry_reader(w3, contracts),
+            )
         return found
 
     def _cached(self, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
@@ -170,30 +184,43 @@ class ChainContext:
 
     # -- reads (cached, pinned to the head) --------------------------------------------------------
     def anchor_of(self, contracts: ContractSet, issuer: str, root: bytes) -> AnchorRecord | None:
-        return self._cached(("anchor", contracts.credential_anchor, issuer.lower(), bytes(root)),
-                            lambda: self._readers_of(contracts)[0].anchor_of(issuer, root, self.head))
+        return self._cached(
+            ("anchor", contracts.credential_anchor, issuer.lower(), bytes(root)),
+            lambda: self._readers_of(contracts)[0].anchor_of(issuer, root, self.head),
+        )
 
     def issuer(self, contracts: ContractSet, account: str) -> IssuerEntry | None:
         """The registry entry of `account`, or None when the registry does not know it."""
-        return self._cached(("issuer", contracts.issuer_registry, account.lower()),
-                            lambda: self._readers_of(contracts)[1].find_issuer(account, self.head))
+        return self._cached(
+            ("issuer", contracts.issuer_registry, account.lower()),
+            lambda: self._readers_of(contracts)[1].find_issuer(account, self.head),
+        )
 
     def history(self, contracts: ContractSet, account: str) -> list[StatusChange]:
         """The registry status history of `account`, oldest first (the first entry is its accreditation)."""
-        return self._cached(("history", contracts.issuer_registry, account.lower()),
-                            lambda: self._readers_of(contracts)[1].history(account, self.head))
+        return self._cached(
+            ("history", contracts.issuer_registry, account.lower()),
+            lambda: self._readers_of(contracts)[1].history(account, self.head),
+        )
 
     def verification_key(self, contracts: ContractSet, account: str, key_hash: bytes) -> KeyRecord | None:
-        return self._cached(("key", contracts.issuer_registry, account.lower(), bytes(key_hash)),
-                            lambda: self._readers_of(contracts)[1].verification_key(account, key_hash, self.head))
+        return self._cached(
+            ("key", contracts.issuer_registry, account.lower(), bytes(key_hash)),
+            lambda: self._readers_of(contracts)[1].verification_key(account, key_hash, self.head),
+        )
 
     def block_time(self, number: int) -> int:
-        return self._cached(("block", number),
-                            lambda: int(call_chain(lambda: self.w3.eth.get_block(number)["timestamp"],
-                                                   self.endpoint)))
+        return self._cached(
+            ("block", number),
+            lambda: int(call_chain(lambda: self.w3.eth.get_block(number)["timestamp"], self.endpoint)),
+        )
 
-    def prefetch_statuses(self, contracts: ContractSet, anchors: Iterable[AnchorRecord | tuple[str, bytes]],
-                          roots: Iterable[bytes] | None = None) -> None:
+    def prefetch_statuses(
+        self,
+        contracts: ContractSet,
+        anchors: Iterable[AnchorRecord | tuple[str, bytes]],
+        roots: Iterable[bytes] | None = None,
+    ) -> None:
         """One ``eth_getLogs`` for the status changes under the given anchors not seen yet.
 
         `anchors` are AnchorRecords with their roots in `roots` (same order), or (issuer, root) pairs whose
@@ -222,7 +249,8 @@ class ChainContext:
         try:
             from_block = max(min(r.block_number for r in pairs.values()), contracts.deployment_block)
             events = self._readers_of(contracts)[0].status_changes(
-                [(r.issuer, k[2]) for k, r in pairs.items()], from_block, self.head)
+                [(r.issuer, k[2]) for k, r in pairs.items()], from_block, self.head
+            )
         except ChainError as exc:  # fall back to statusOf per credential
             self.logs_failed = exc
             return
@@ -249,9 +277,14 @@ class ChainContext:
             return info
 
         def ask() -> StatusInfo:  # logs unavailable: ask the contract, one call per credential
-            record: CredentialStatusRecord = self._readers_of(contracts)[0].status_of(issuer, root, digest,
-                                                                                      self.head)
-            return StatusInfo(record.status, record.reason, record.block_number,
-                              record.changed_at if record.block_number else None)
+            record: CredentialStatusRecord = self._readers_of(contracts)[0].status_of(
+                issuer, root, digest, self.head
+            )
+            return StatusInfo(
+                record.status,
+                record.reason,
+                record.block_number,
+                record.changed_at if record.block_number else None,
+            )
 
         return self._cached(("status", contracts.credential_anchor, issuer.lower(), bytes(root), digest), ask)

@@ -10,8 +10,19 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-__all__ = ["CHECKS", "ERROR", "FAIL", "INVALID", "PASS", "VALID", "Check", "VerificationReport", "iso_time",
-           "plural", "skipped"]
+__all__ = [
+    "CHECKS",
+    "ERROR",
+    "FAIL",
+    "INVALID",
+    "PASS",
+    "VALID",
+    "Check",
+    "VerificationReport",
+    "iso_time",
+    "plural",
+    "skipped",
+]
 
 PASS, FAIL, ERROR = "pass", "fail", "error"
 VALID, INVALID = "valid", "invalid"
@@ -84,5 +95,9 @@ def plural(n: int, word: str) -> str:
 
 
 def skipped(name: str, because: Sequence[str]) -> Check:
-    return Check(name, ERROR, f"not checked: depends on {', '.join(because)}, which did not pass",
-                 {"skipped": True, "depends_on": list(because)})
+    return Check(
+        name,
+        ERROR,
+        f"not checked: depends on {', '.join(because)}, which did not pass",
+        {"skipped": True, "depends_on": list(because)},
+    )

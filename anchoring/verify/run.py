@@ -1,12 +1,12 @@
 """Verifying bundles: the offline checks of each, then one chain snapshot for all of them.
 
-    from anchoring.chain.deployment import Deployment
-    from anchoring.verify import ChainContext, verify_bundle, verify_bundles
+from anchoring.chain.deployment import Deployment
+from anchoring.verify import ChainContext, verify_bundle, verify_bundles
 
-    chain = ChainContext("http://127.0.0.1:8545", Deployment.load("deployment.json"))
-    report = verify_bundle(bundle_dict, chain)          # one bundle
-    reports = verify_bundles(list_of_bundles, chain)    # many, a handful of RPC calls in all
-    report.verdict, report.to_dict()
+chain = ChainContext("http://127.0.0.1:8545", Deployment.load("deployment.json"))
+report = verify_bundle(bundle_dict, chain)          # one bundle
+reports = verify_bundles(list_of_bundles, chain)    # many, a handful of RPC calls in all
+report.verdict, report.to_dict()
 """
 
 from __future__ import annotations
@@ -25,8 +25,13 @@ from anchoring.verify.report import CHECKS, VerificationReport
 __all__ = ["verify_bundle", "verify_bundles"]
 
 
-def verify_bundles(bundles: Iterable[Any], chain: ChainContext, *, sources: Sequence[Any] | None = None,
-                   progress: Callable[[int], object] | None = None) -> list[VerificationReport]:
+def verify_bundles(
+    bundles: Iterable[Any],
+    chain: ChainContext,
+    *,
+    sources: Sequence[Any] | None = None,
+    progress: Callable[[int], object] | None = None,
+) -> list[VerificationReport]:
     """Verify many bundles (dicts, JSON text or ProofBundles) against one chain snapshot.
 
     ``progress`` (optional) is called with the number of bundles done so far (every 50, and at the end).
@@ -40,8 +45,12 @@ def verify_bundle(bundle: Any, chain: ChainContext) -> VerificationReport:
     return verify_bundles([bundle], chain)[0]
 
 
-def _verify(bundles: Iterable[Any], chain: ChainContext, sources: Sequence[Any] | None,
-            progress: Callable[[int], object] | None) -> list[VerificationReport]:
+def _verify(
+    bundles: Iterable[Any],
+    chain: ChainContext,
+    sources: Sequence[Any] | None,
+    progress: Callable[[int], object] | None,
+) -> list[VerificationReport]:
     evidence: list[Evidence] = []
     for i, b in enumerate(bundles, 1):  # the offline checks are most of the work: report them as they go
         evidence.append(parse_offline(b))

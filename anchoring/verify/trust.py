@@ -23,7 +23,13 @@ from dataclasses import dataclass
 from anchoring.chain.contracts import AnchorRecord, IssuerEntry, IssuerKind, IssuerStatus, StatusChange
 from anchoring.verify.report import iso_time
 
-__all__ = ["AccreditorAtAnchoring", "TrustAtAnchoring", "accreditors_at", "status_at_block", "trusted_at_anchoring"]
+__all__ = [
+    "AccreditorAtAnchoring",
+    "TrustAtAnchoring",
+    "accreditors_at",
+    "status_at_block",
+    "trusted_at_anchoring",
+]
 
 
 @dataclass(frozen=True)
@@ -43,19 +49,24 @@ def status_at_block(history: Sequence[StatusChange], block: int) -> IssuerStatus
     return status_before
 
 
-def trusted_at_anchoring(entry: IssuerEntry | None, history: Sequence[StatusChange],
-                         anchor: AnchorRecord) -> TrustAtAnchoring:
+def trusted_at_anchoring(
+    entry: IssuerEntry | None, history: Sequence[StatusChange], anchor: AnchorRecord
+) -> TrustAtAnchoring:
     """Was `entry` an active TI, within its accreditation validity window, when `anchor`'s block was mined?"""
     if entry is None:
         return TrustAtAnchoring(False, IssuerStatus.NONE, f"{anchor.issuer} is not in the IssuerRegistry")
     if entry.kind != IssuerKind.TI:
-        return TrustAtAnchoring(False, entry.status,
-                                f"registered as {entry.kind.title}, not as a trusted issuer (TI)")
+        return TrustAtAnchoring(
+            False, entry.status, f"registered as {entry.kind.title}, not as a trusted issuer (TI)"
+        )
     at = anchor.anchored_at
     if not entry.within_validity(at):
         until = _iso(entry.valid_until) if entry.valid_until else "open"
-        return TrustAtAnchoring(False, entry.status, f"outside its accreditation validity window "
-                                                     f"({_iso(entry.valid_from)} to {until})")
+        return TrustAtAnchoring(
+            False,
+            entry.status,
+            f"outside its accreditation validity window ({_iso(entry.valid_from)} to {until})",
+        )
     status = status_at_block(history, anchor.block_number)
     if status == IssuerStatus.ACTIVE:
         return TrustAtAnchoring(True, status, "active")
@@ -71,8 +82,13 @@ class AccreditorAtAnchoring:
     status_now: IssuerStatus
 
 
-def accreditors_at(entry: IssuerEntry, block: int, lookup: Callable[[str], IssuerEntry | None],
-                   history: Callable[[str], Sequence[StatusChange]], max_depth: int = 8) -> list[AccreditorAtAnchoring]:
+def accreditors_at(
+    entry: IssuerEntry,
+    block: int,
+    lookup: Callable[[str], IssuerEntry | None],
+    history: Callable[[str], Sequence[StatusChange]],
+    max_depth: int = 8,
+) -> list[AccreditorAtAnchoring]:
     """The accreditation chain of `entry` up to a RootTAO, each with its status at `block` and now."""
     out: list[AccreditorAtAnchoring] = []
     seen = {entry.account.lower()}
@@ -82,8 +98,15 @@ def accreditors_at(entry: IssuerEntry, block: int, lookup: Callable[[str], Issue
         parent = lookup(current.accreditor)
         if parent is None:
             break
-        out.append(AccreditorAtAnchoring(parent.account, parent.kind, parent.did,
-                                         status_at_block(history(parent.account), block), parent.status))
+        out.append(
+            AccreditorAtAnchoring(
+                parent.account,
+                parent.kind,
+                parent.did,
+                status_at_block(history(parent.account), block),
+                parent.status,
+            )
+        )
         current = parent
     return out
 

@@ -24,14 +24,27 @@ router = APIRouter(prefix="/v1/credentials", tags=["credentials"])
 _WRITE_ERRORS = problem_responses(400, 401, 403, 409, 413, 415, 422)
 _READ_ERRORS = problem_responses(401, 404, 422)
 _JSON_TYPES = {"application/json", "application/ld+json", "application/vc+ld+json", "application/vc"}
-_NDJSON_TYPES = {"application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines",
-                 "application/jsonlines", "application/json-lines"}
-_CRED_BODY = {"content": {"application/json": {"schema": {"type": "object", "description": "the credential"}}},
-              "required": True}
-_BULK_BODY = {"content": {
-    "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
-    "application/x-ndjson": {"schema": {"type": "string", "description": "one credential JSON object per line"}},
-}, "required": True}
+_NDJSON_TYPES = {
+    "application/x-ndjson",
+    "application/ndjson",
+    "application/jsonl",
+    "application/x-jsonlines",
+    "application/jsonlines",
+    "application/json-lines",
+}
+_CRED_BODY = {
+    "content": {"application/json": {"schema": {"type": "object", "description": "the credential"}}},
+    "required": True,
+}
+_BULK_BODY = {
+    "content": {
+        "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
+        "application/x-ndjson": {
+            "schema": {"type": "string", "description": "one credential JSON object per line"}
+        },
+    },
+    "required": True,
+}
 
 
 def _is_json(mt: str) -> bool:
@@ -39,9 +52,12 @@ def _is_json(mt: str) -> bool:
 
 
 def _unsupported(mt: str, accepted: str):
-    return problem(415, f"Content-Type {mt or '(none)'} is not supported; send {accepted}",
-                   slug="unsupported-media-type",
-                   errors=[{"pointer": "", "field": "header.Content-Type", "message": f"expected {accepted}"}])
+    return problem(
+        415,
+        f"Content-Type {mt or '(none)'} is not supported; send {accepted}",
+        slug="unsupported-media-type",
+        errors=[{"pointer": "", "field": "header.Content-Type", "message": f"expected {accepted}"}],
+    )
 
 
 def _status_url(settings: Settings, digest: str) -> str:
@@ -54,17 +70,37 @@ def _profile(settings: Settings, profile: str | None) -> str | None:
     return None if profile in ("", "none") else profile
 
 
-def _run_issue(factory: Callable[[], Session], settings: Settings, issuer_id: int, items: list, *,
-               profile: str | None, key: str | None, bulk: bool) -> list[IssueResult]:
+def _run_issue(
+    factory: Callable[[], Session],
+    settings: Settings,
+    issuer_id: int,
+    items: list,
+    *,
+    profile: str | None,
+    key: str | None,
+    bulk: bool,
+) -> list[IssueResult]:
     with factory() as session:
-        return issue_many(session, issuer_id, items, max_bytes=settings.max_credential_bytes,
-                          max_items=settings.max_bulk_items if bulk else None, profile=profile,
-                          idempotency_key=key, bulk=bulk)
+        return issue_many(
+            session,
+            issuer_id,
+            items,
+            max_bytes=settings.max_credential_bytes,
+            max_items=settings.max_bulk_items if bulk else None,
+            profile=profile,
+            idempotency_key=key,
+            bulk=bulk,
+        )
 
 
-@router.post("", status_code=202, response_model=Accepted, responses=_WRITE_ERRORS,
-             openapi_extra={"requestBody": _CRED_BODY},
-             summary="Accept one credential (stored pending, anchored in the next batch)")
+@router.post(
+    "",
+    status_code=202,
+    response_model=Accepted,
+    responses=_WRITE_ERRORS,
+    openapi_extra={"requestBody": _CRED_BODY},
+    summary="Accept one credential (stored pending, anchored in the next batch)",
+)
 async def issue_credential(
     request: Request,
     response: Response,
@@ -79,19 +115,36 @@ async def issue_credential(
         raise _unsupported(mt, "application/json")
     body = await read_body(request, settings.max_credential_bytes)
     cred = parse_json(body)
-    [res] = await run_in_threadpool(_run_issue, factory, settings, principal.issuer_id, [cred],
-                                    profile=_profile(settings, profile), key=idempotency_key, bulk=False)
-    out = Accepted(digest=res.digest, status=res.status, status_url=_status_url(settings, res.digest),
-                   created=res.created)
+    [res] = await run_in_threadpool(
+        _run_issue,
+        factory,
+        settings,
+        principal.issuer_id,
+        [cred],
+        profile=_profile(settings, profile),
+        key=idempotency_key,
+        bulk=False,
+    )
+    out = Accepted(
+        digest=res.digest,
+        status=res.status,
+        status_url=_status_url(settings, res.digest),
+        created=res.created,
+    )
     response.headers["Location"] = out.status_url
     if not res.created:
         response.headers["Idempotent-Replayed"] = "true"
     return out
 
 
-@router.post("/bulk", status_code=202, response_model=BulkAccepted, responses=_WRITE_ERRORS,
-             openapi_extra={"requestBody": _BULK_BODY},
-             summary="Accept many credentials at once (JSON array or NDJSON); all or nothing")
+@router.post(
+    "/bulk",
+    status_code=202,
+    response_model=BulkAccepted,
+    responses=_WRITE_ERRORS,
+    openapi_extra={"requestBody": _BULK_BODY},
+    summary="Accept many credentials at once (JSON array or NDJSON); all or nothing",
+)
 async def issue_bulk(
     request: Request,
     principal: IssuerToken,
@@ -110,29 +163,58 @@ async def issue_bulk(
     else:
         items = await run_in_threadpool(parse_json, body)
         if not isinstance(items, list):
-            raise Invalid("the bulk body must be a JSON array of credential objects (or NDJSON)",
-                          [{"pointer": "", "field": "", "message": "expected a JSON array"}],
-                          slug="invalid-credential", title="Invalid credential")
-    results = await run_in_threadpool(_run_issue, factory, settings, principal.issuer_id, items,
-                                      profile=_profile(settings, profile), key=idempotency_key, bulk=True)
-    out = BulkAccepted(count=len(results), created=sum(1 for r in results if r.created),
-                       digests=[r.digest for r in results],
-                       items=[BulkItem(index=r.index, digest=r.digest, status=r.status,
-                                       status_url=_status_url(settings, r.digest), created=r.created)
-                              for r in results])
+            raise Invalid(
+                "the bulk body must be a JSON array of credential objects (or NDJSON)",
+                [{"pointer": "", "field": "", "message": "expected a JSON array"}],
+                slug="invalid-credential",
+                title="Invalid credential",
+            )
+    results = await run_in_threadpool(
+        _run_issue,
+        factory,
+        settings,
+        principal.issuer_id,
+        items,
+        profile=_profile(settings, profile),
+        key=idempotency_key,
+        bulk=True,
+    )
+    out = BulkAccepted(
+        count=len(results),
+        created=sum(1 for r in results if r.created),
+        digests=[r.digest for r in results],
+        items=[
+            BulkItem(
+                index=r.index,
+                digest=r.digest,
+                status=r.status,
+                status_url=_status_url(settings, r.digest),
+                created=r.created,
+            )
+            for r in results
+        ],
+    )
     headers = {} if out.created else {"Idempotent-Replayed": "true"}
     # up to max_bulk_items items: serialise once, here, rather than validate the model again on the way out
     return JSONResponse(out.model_dump(by_alias=True), status_code=202, headers=headers)
 
 
-@router.get("/{digest}", response_model=CredentialStatusView, responses=_READ_ERRORS,
-            summary="Status of one of this issuer's credentials")
+@router.get(
+    "/{digest}",
+    response_model=CredentialStatusView,
+    responses=_READ_ERRORS,
+    summary="Status of one of this issuer's credentials",
+)
 def get_status(digest: str, principal: AnyToken, session: SessionDep) -> CredentialStatusView:
     return CredentialStatusView.model_validate(credential_status(session, digest, principal.issuer_id))
 
 
-@router.get("/{digest}/bundle", response_model=ProofBundle, responses=problem_responses(401, 404, 409, 422),
-            summary="The learner's proof bundle (credreg-bundle/1); 409 until anchored")
+@router.get(
+    "/{digest}/bundle",
+    response_model=ProofBundle,
+    responses=problem_responses(401, 404, 409, 422),
+    summary="The learner's proof bundle (credreg-bundle/1); 409 until anchored",
+)
 def get_bundle(digest: str, principal: AnyToken, session: SessionDep) -> JSONResponse:
     doc = bundle_for(session, digest, principal.issuer_id)
     return JSONResponse(doc, headers={"Cache-Control": "no-store"})

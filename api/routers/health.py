@@ -50,10 +50,18 @@ def _chain_check(probe: Callable[[], int] | None) -> dict | None:
     return {"ok": True, "message": f"block {block}"}
 
 
-@router.get("/readyz", response_model=Readiness,
-            responses={503: {"model": NotReadyProblem, "description": "a dependency is down",
-                             "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/NotReadyProblem"}}}}},
-            summary="Database reachable and migrated; chain reachable if configured")
+@router.get(
+    "/readyz",
+    response_model=Readiness,
+    responses={
+        503: {
+            "model": NotReadyProblem,
+            "description": "a dependency is down",
+            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/NotReadyProblem"}}},
+        }
+    },
+    summary="Database reachable and migrated; chain reachable if configured",
+)
 async def readyz(request: Request) -> Readiness | JSONResponse:
     checks = {"database": await run_in_threadpool(_db_check, request.app.state.engine)}
     chain = await run_in_threadpool(_chain_check, getattr(request.app.state, "chain_probe", None))
@@ -63,11 +71,18 @@ async def readyz(request: Request) -> Readiness | JSONResponse:
         return Readiness.model_validate({"status": "ready", "checks": checks})
     failed = [k for k, c in checks.items() if not c["ok"]]
     return JSONResponse(
-        {"type": "urn:credreg:problem:not-ready", "title": "Service Unavailable", "status": 503,
-         "detail": "not ready: " + ", ".join(f"{k}: {checks[k]['message']}" for k in failed),
-         "instance": request.url.path, "checks": checks,
-         "errors": [{"pointer": "", "field": k, "message": checks[k]["message"]} for k in failed]},
-        status_code=503, media_type=PROBLEM_JSON)
+        {
+            "type": "urn:credreg:problem:not-ready",
+            "title": "Service Unavailable",
+            "status": 503,
+            "detail": "not ready: " + ", ".join(f"{k}: {checks[k]['message']}" for k in failed),
+            "instance": request.url.path,
+            "checks": checks,
+            "errors": [{"pointer": "", "field": k, "message": checks[k]["message"]} for k in failed],
+        },
+        status_code=503,
+        media_type=PROBLEM_JSON,
+    )
 
 
 def _refresh(factory: Callable[[], Session]) -> None:
@@ -75,7 +90,9 @@ def _refresh(factory: Callable[[], Session]) -> None:
         metrics.refresh_from_db(session)
 
 
-@router.get("/metrics", response_class=PlainTextResponse, summary="Prometheus metrics (text exposition format)")
+@router.get(
+    "/metrics", response_class=PlainTextResponse, summary="Prometheus metrics (text exposition format)"
+)
 async def prometheus(factory: SessionFactoryDep) -> Response:
     try:
         await run_in_threadpool(_refresh, factory)

@@ -77,8 +77,11 @@ def _choice(field: str, value: str | None, allowed: tuple[str, ...]) -> str | No
 def _issuer_or_404(session, address: str) -> RegistryIssuer:
     row = index.get_index_issuer(session, address)
     if row is None:
-        raise NotFound(f"{address} is not in the indexed registry", title="Not Found",
-                       errors=[{"pointer": "", "field": "path.address", "message": "unknown issuer"}])
+        raise NotFound(
+            f"{address} is not in the indexed registry",
+            title="Not Found",
+            errors=[{"pointer": "", "field": "path.address", "message": "unknown issuer"}],
+        )
     return row
 
 
@@ -88,51 +91,95 @@ def _next_page(request: Request, offset: int, limit: int, total: int) -> str | N
     return None
 
 
-@router.get("/issuers", response_model=IssuerPage, responses=_QUERY_ERRORS,
-            summary="Registry entries (filter by kind, status, accreditor, country)")
-def list_issuers(request: Request, session: SessionDep, kind: str | None = None, status: str | None = None,
-                 accreditor: str | None = None, country: str | None = Query(None, max_length=64),
-                 limit: int = Limit, offset: int = Offset) -> IssuerPage:
+@router.get(
+    "/issuers",
+    response_model=IssuerPage,
+    responses=_QUERY_ERRORS,
+    summary="Registry entries (filter by kind, status, accreditor, country)",
+)
+def list_issuers(
+    request: Request,
+    session: SessionDep,
+    kind: str | None = None,
+    status: str | None = None,
+    accreditor: str | None = None,
+    country: str | None = Query(None, max_length=64),
+    limit: int = Limit,
+    offset: int = Offset,
+) -> IssuerPage:
     kind = _choice("kind", kind, index.INDEX_KINDS)
     status = _choice("status", status, index.INDEX_STATUSES)
     if accreditor:
         if not Web3.is_address(accreditor):
             raise _bad("query.accreditor", "accreditor must be an Ethereum address")
         accreditor = Web3.to_checksum_address(accreditor)
-    rows, total = index.query_issuers(session, kind=kind, status=status, accreditor=accreditor, country=country,
-                                      limit=limit, offset=offset)
-    return IssuerPage.model_validate({
-        "items": [index.issuer_entry(r) for r in rows], "total": total, "limit": limit, "offset": offset,
-        "next": _next_page(request, offset, limit, total), "index": index.index_position(session)})
+    rows, total = index.query_issuers(
+        session, kind=kind, status=status, accreditor=accreditor, country=country, limit=limit, offset=offset
+    )
+    return IssuerPage.model_validate(
+        {
+            "items": [index.issuer_entry(r) for r in rows],
+            "total": total,
+            "limit": limit,
+            "offset": offset,
+            "next": _next_page(request, offset, limit, total),
+            "index": index.index_position(session),
+        }
+    )
 
 
-@router.get("/issuers/{address}", response_model=IssuerDetail, responses=_ERRORS,
-            summary="One entry with its accreditation chain")
+@router.get(
+    "/issuers/{address}",
+    response_model=IssuerDetail,
+    responses=_ERRORS,
+    summary="One entry with its accreditation chain",
+)
 def get_issuer(address: str, session: SessionDep) -> IssuerDetail:
     address = _address(address)
     row = _issuer_or_404(session, address)
-    return IssuerDetail.model_validate({
-        **asdict(index.issuer_entry(row)), "accreditation_chain": index.accreditation_chain(session, row),
-        "document": check_document(session, address, row.document_hash), "index": index.index_position(session)})
+    return IssuerDetail.model_validate(
+        {
+            **asdict(index.issuer_entry(row)),
+            "accreditation_chain": index.accreditation_chain(session, row),
+            "document": check_document(session, address, row.document_hash),
+            "index": index.index_position(session),
+        }
+    )
 
 
-@router.get("/issuers/{address}/history", response_model=HistoryView, responses=_ERRORS,
-            summary="Every change of an entry")
+@router.get(
+    "/issuers/{address}/history",
+    response_model=HistoryView,
+    responses=_ERRORS,
+    summary="Every change of an entry",
+)
 def get_history(address: str, session: SessionDep) -> HistoryView:
     address = _address(address)
     _issuer_or_404(session, address)
-    return HistoryView.model_validate({
-        "address": address, "items": [index.history_event(e) for e in index.issuer_history(session, address)]})
+    return HistoryView.model_validate(
+        {
+            "address": address,
+            "items": [index.history_event(e) for e in index.issuer_history(session, address)],
+        }
+    )
 
 
-@router.get("/issuers/{address}/status", response_model=StatusAtView, responses=_ERRORS,
-            summary="Status at a time or block")
-def get_status(address: str, session: SessionDep, settings: SettingsDep,
-               at: str | None = Query(None, description="Unix seconds or ISO 8601 time (default: the newest "
-                                                        "indexed block)."),
-               block: int | None = Query(None, ge=0, description="Block number."),
-               verify: bool = Query(False, description="Also ask the chain (statusAt / getIssuer at that block).")
-               ) -> StatusAtView:
+@router.get(
+    "/issuers/{address}/status",
+    response_model=StatusAtView,
+    responses=_ERRORS,
+    summary="Status at a time or block",
+)
+def get_status(
+    address: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    at: str | None = Query(
+        None, description="Unix seconds or ISO 8601 time (default: the newest indexed block)."
+    ),
+    block: int | None = Query(None, ge=0, description="Block number."),
+    verify: bool = Query(False, description="Also ask the chain (statusAt / getIssuer at that block)."),
+) -> StatusAtView:
     address = _address(address)
     if at is not None and block is not None:
         raise _bad("query.at", "give either at or block, not both")
@@ -155,8 +202,9 @@ def get_status(address: str, session: SessionDep, settings: SettingsDep,
     return answer
 
 
-def _chain_check(settings: Settings, address: str, timestamp: int | None, block: int | None,
-                 indexed: str) -> ChainCheck:
+def _chain_check(
+    settings: Settings, address: str, timestamp: int | None, block: int | None, indexed: str
+) -> ChainCheck:
     if not settings.rpc_url:
         return ChainCheck(result="error", status=None, reason="this node has no RPC endpoint configured")
     try:
@@ -170,28 +218,45 @@ def _chain_check(settings: Settings, address: str, timestamp: int | None, block:
             status = entry.status.label if entry is not None else "none"
     except (ChainError, DeploymentFileError) as exc:  # an unreachable chain is an error, not an answer
         return ChainCheck(result="error", status=None, reason=str(exc)[:300])
-    return ChainCheck(result="pass" if status == indexed else "fail", status=status,
-                      reason="the chain agrees with the index" if status == indexed
-                      else f"the chain says {status}, the index says {indexed}")
+    return ChainCheck(
+        result="pass" if status == indexed else "fail",
+        status=status,
+        reason="the chain agrees with the index"
+        if status == indexed
+        else f"the chain says {status}, the index says {indexed}",
+    )
 
 
-@router.get("/issuers/{address}/anchors", response_model=AnchorPageView, responses=_QUERY_ERRORS,
-            summary="Batches anchored by an issuer")
-def get_anchors(address: str, session: SessionDep, limit: int = Limit, offset: int = Offset) -> AnchorPageView:
+@router.get(
+    "/issuers/{address}/anchors",
+    response_model=AnchorPageView,
+    responses=_QUERY_ERRORS,
+    summary="Batches anchored by an issuer",
+)
+def get_anchors(
+    address: str, session: SessionDep, limit: int = Limit, offset: int = Offset
+) -> AnchorPageView:
     address = _address(address)
     return AnchorPageView.model_validate(index.issuer_anchors(session, address, limit, offset))
 
 
-@router.get("/issuers/{address}/document", response_model=dict[str, Any], responses=_ERRORS,
-            summary="The accreditation document as stored (its keccak256(JCS) is the on-chain documentHash)")
+@router.get(
+    "/issuers/{address}/document",
+    response_model=dict[str, Any],
+    responses=_ERRORS,
+    summary="The accreditation document as stored (its keccak256(JCS) is the on-chain documentHash)",
+)
 def get_document(address: str, session: SessionDep) -> Response:
     address = _address(address)
     row = index.get_index_issuer(session, address)
     wanted = row.document_hash if row is not None else None
     doc = find_document(session, address, wanted)
     if doc is None:
-        raise NotFound(f"this node holds no accreditation document for {address}", title="Not Found",
-                       errors=[{"pointer": "", "field": "path.address", "message": "no document"}])
+        raise NotFound(
+            f"this node holds no accreditation document for {address}",
+            title="Not Found",
+            errors=[{"pointer": "", "field": "path.address", "message": "no document"}],
+        )
     headers = {"X-Credreg-Document-Hash": doc.document_hash}
     if row is not None:
         check = check_document(session, address, row.document_hash)
@@ -202,24 +267,38 @@ def get_document(address: str, session: SessionDep) -> Response:
 
 @router.get("/tree", response_model=TreeView, summary="The accreditation forest (RootTAO -> TAO -> TI)")
 def get_tree(session: SessionDep) -> TreeView:
-    return TreeView.model_validate({"roots": index.accreditation_tree(session),
-                                    "index": index.index_position(session)})
+    return TreeView.model_validate(
+        {"roots": index.accreditation_tree(session), "index": index.index_position(session)}
+    )
 
 
-@router.get("/export.csv", summary="The registry and its history as CSV (one row per change)",
-            response_class=Response,
-            responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}},
-                             "description": "one row per registry event, with the entry's current state"}})
+@router.get(
+    "/export.csv",
+    summary="The registry and its history as CSV (one row per change)",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+            "description": "one row per registry event, with the entry's current state",
+        }
+    },
+)
 def export_csv(session: SessionDep) -> Response:
     rows = index.export_rows(session)
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=index.EXPORT_COLUMNS, lineterminator="\r\n")
     writer.writeheader()
     writer.writerows(rows)
-    return Response(buf.getvalue(), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": 'attachment; filename="credreg-registry.csv"'})
+    return Response(
+        buf.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="credreg-registry.csv"'},
+    )
 
 
 @router.get("/export.json", response_model=RegistryExport, summary="The registry and its history as JSON")
 def export_json(session: SessionDep) -> JSONResponse:
-    return JSONResponse(index.export_document(session), headers={"Content-Disposition": 'attachment; filename="credreg-registry.json"'})
+    return JSONResponse(
+        index.export_document(session),
+        headers={"Content-Disposition": 'attachment; filename="credreg-registry.json"'},
+    )

@@ -29,9 +29,19 @@ from node.storage.models import Issuer
 
 router = APIRouter(prefix="/v1/status", tags=["status lists"])
 
-_ALLOCATE_BODY = {"content": {"application/json": {"schema": {
-    "type": "object", "properties": {"purposes": {"type": "array", "items": {"type": "string", "enum": list(PURPOSES)}}}}}},
-    "required": False}
+_ALLOCATE_BODY = {
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "properties": {
+                    "purposes": {"type": "array", "items": {"type": "string", "enum": list(PURPOSES)}}
+                },
+            }
+        }
+    },
+    "required": False,
+}
 
 
 def _config(request: Request, settings: SettingsDep) -> StatusListConfig:
@@ -52,42 +62,73 @@ def _purposes(body: bytes) -> list[str]:
     try:
         data = json.loads(body)
     except ValueError:
-        raise problem(400, "the body is not JSON", errors=[
-            {"pointer": "", "field": "body", "message": "invalid JSON"}]) from None
+        raise problem(
+            400, "the body is not JSON", errors=[{"pointer": "", "field": "body", "message": "invalid JSON"}]
+        ) from None
     if not isinstance(data, dict):
-        raise problem(422, "the body must be a JSON object", errors=[
-            {"pointer": "", "field": "body", "message": "expected an object"}])
+        raise problem(
+            422,
+            "the body must be a JSON object",
+            errors=[{"pointer": "", "field": "body", "message": "expected an object"}],
+        )
     if "purposes" in data:
         purposes = data["purposes"]
-        if (not isinstance(purposes, list) or not purposes or len(set(map(str, purposes))) != len(purposes)
-                or any(p not in PURPOSES for p in purposes)):
-            raise problem(422, f"purposes must be a non-empty list of distinct values among {list(PURPOSES)}",
-                          errors=[{"pointer": "/purposes", "field": "purposes", "message": "invalid purposes"}])
+        if (
+            not isinstance(purposes, list)
+            or not purposes
+            or len(set(map(str, purposes))) != len(purposes)
+            or any(p not in PURPOSES for p in purposes)
+        ):
+            raise problem(
+                422,
+                f"purposes must be a non-empty list of distinct values among {list(PURPOSES)}",
+                errors=[{"pointer": "/purposes", "field": "purposes", "message": "invalid purposes"}],
+            )
     return purposes
 
 
-def _allocate(factory: Callable[[], Session], issuer_id: int, purposes: list[str], base_url: str,
-              config: StatusListConfig) -> list[dict]:
+def _allocate(
+    factory: Callable[[], Session],
+    issuer_id: int,
+    purposes: list[str],
+    base_url: str,
+    config: StatusListConfig,
+) -> list[dict]:
     with factory() as session:
         issuer = session.get(Issuer, issuer_id)
         return allocate(session, issuer, purposes, base_url, config)
 
 
-@router.post("/allocate", status_code=201, response_model=Allocated,
-             responses=problem_responses(400, 401, 403, 409, 413, 422, 503),
-             openapi_extra={"requestBody": _ALLOCATE_BODY},
-             summary="Reserve random status-list indexes; returns the credentialStatus entries to embed")
-async def allocate_entries(request: Request, principal: IssuerToken, settings: SettingsDep, config: ConfigDep,
-                           factory: SessionFactoryDep) -> JSONResponse:
+@router.post(
+    "/allocate",
+    status_code=201,
+    response_model=Allocated,
+    responses=problem_responses(400, 401, 403, 409, 413, 422, 503),
+    openapi_extra={"requestBody": _ALLOCATE_BODY},
+    summary="Reserve random status-list indexes; returns the credentialStatus entries to embed",
+)
+async def allocate_entries(
+    request: Request,
+    principal: IssuerToken,
+    settings: SettingsDep,
+    config: ConfigDep,
+    factory: SessionFactoryDep,
+) -> JSONResponse:
     purposes = _purposes(await read_body(request, 64 * 1024))
     base_url = settings.public_base_url or str(request.base_url)
     entries = await run_in_threadpool(_allocate, factory, principal.issuer_id, purposes, base_url, config)
     return JSONResponse({"credentialStatus": entries}, status_code=201, headers={"Cache-Control": "no-store"})
 
 
-@router.get("/{issuer_id}/{purpose}", response_model=StatusListCredential, responses=problem_responses(404),
-            summary="The issuer's BitstringStatusListCredential for a purpose (public)")
-def get_list(request: Request, issuer_id: str, purpose: str, config: ConfigDep, session: SessionDep) -> Response:
+@router.get(
+    "/{issuer_id}/{purpose}",
+    response_model=StatusListCredential,
+    responses=problem_responses(404),
+    summary="The issuer's BitstringStatusListCredential for a purpose (public)",
+)
+def get_list(
+    request: Request, issuer_id: str, purpose: str, config: ConfigDep, session: SessionDep
+) -> Response:
     lst, issuer = find_list(session, issuer_id, purpose)
     encoded = encoded_list(session, lst)
     doc = list_credential(lst, issuer, encoded, config)
@@ -97,5 +138,10 @@ def get_list(request: Request, issuer_id: str, purpose: str, config: ConfigDep, 
         headers["X-Credreg-Published-Hash"] = lst.published_hash
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)
-    return JSONResponse(doc, headers=headers, media_type="application/vc+ld+json"
-                        if "application/vc" in request.headers.get("accept", "") else "application/json")
+    return JSONResponse(
+        doc,
+        headers=headers,
+        media_type="application/vc+ld+json"
+        if "application/vc" in request.headers.get("accept", "")
+        else "application/json",
+    )

@@ -51,31 +51,50 @@ def _pointer(field: str) -> str:
 
 def _parse(body: bytes) -> Any:
     if not body.strip():
-        raise problem(400, "the request body is empty: send a proof bundle as JSON",
-                      errors=[{"pointer": "", "field": "body", "message": "empty"}])
+        raise problem(
+            400,
+            "the request body is empty: send a proof bundle as JSON",
+            errors=[{"pointer": "", "field": "body", "message": "empty"}],
+        )
     try:
         return strict_loads(body)
     except DuplicateKey as exc:
-        raise problem(400, f"duplicate key {exc.key!r} in the JSON body",
-                      errors=[{"pointer": "", "field": exc.key, "message": "duplicate key"}]) from None
+        raise problem(
+            400,
+            f"duplicate key {exc.key!r} in the JSON body",
+            errors=[{"pointer": "", "field": exc.key, "message": "duplicate key"}],
+        ) from None
     except (ValueError, UnicodeDecodeError) as exc:
-        raise problem(400, f"the request body is not valid JSON: {exc}",
-                      errors=[{"pointer": "", "field": "body", "message": "not valid JSON"}]) from None
+        raise problem(
+            400,
+            f"the request body is not valid JSON: {exc}",
+            errors=[{"pointer": "", "field": "body", "message": "not valid JSON"}],
+        ) from None
 
 
 def _chain(settings: Settings) -> ChainContext:
     if not settings.rpc_url or not settings.deployment_file:
-        raise Unavailable("this node has no chain configured (rpc_url, deployment_file): it cannot verify",
-                          slug="verification-unavailable", title="Verification unavailable")
+        raise Unavailable(
+            "this node has no chain configured (rpc_url, deployment_file): it cannot verify",
+            slug="verification-unavailable",
+            title="Verification unavailable",
+        )
     try:
         deployment = Deployment.load(settings.deployment_file)
     except DeploymentFileError as exc:
-        raise Unavailable(f"this node's deployment file is unusable: {exc}",
-                          slug="verification-unavailable", title="Verification unavailable") from None
+        raise Unavailable(
+            f"this node's deployment file is unusable: {exc}",
+            slug="verification-unavailable",
+            title="Verification unavailable",
+        ) from None
     timeout = settings.chain_probe_timeout_seconds * 2.5
-    return ChainContext(settings.rpc_url, deployment, timeout=timeout,
-                        min_confirmations=max(1, settings.confirmations),
-                        redact_endpoint="the node's RPC endpoint")  # RPC URLs often carry API keys
+    return ChainContext(
+        settings.rpc_url,
+        deployment,
+        timeout=timeout,
+        min_confirmations=max(1, settings.confirmations),
+        redact_endpoint="the node's RPC endpoint",
+    )  # RPC URLs often carry API keys
 
 
 def _counts(reports: list[VerificationReport]) -> dict[str, int]:
@@ -98,11 +117,26 @@ def _overall(counts: dict[str, int]) -> str:
         200: {"description": "The report (one bundle) or `{verdict, counts, reports}` (many)."},
         **problem_responses(400, 413, 422, 503),
     },
-    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {
-        "oneOf": [{"type": "object", "description": f"a {BUNDLE_FORMAT} proof bundle"},
-                  {"type": "object", "properties": {"bundles": {"type": "array", "items": {"type": "object"}}},
-                   "required": ["bundles"]},
-                  {"type": "array", "items": {"type": "object"}}]}}}}},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "oneOf": [
+                            {"type": "object", "description": f"a {BUNDLE_FORMAT} proof bundle"},
+                            {
+                                "type": "object",
+                                "properties": {"bundles": {"type": "array", "items": {"type": "object"}}},
+                                "required": ["bundles"],
+                            },
+                            {"type": "array", "items": {"type": "object"}},
+                        ]
+                    }
+                }
+            },
+        }
+    },
 )
 async def verify(request: Request, settings: SettingsDep) -> JSONResponse:
     body = await read_body(request, settings.max_request_bytes)
@@ -121,16 +155,20 @@ def _verify_body(raw: bytes, chain: ChainContext, limit: int) -> JSONResponse:
             fmt = report.check("format")
             if fmt.status == "fail":
                 field = fmt.details.get("field", "")
-                raise Invalid(fmt.reason, [{"pointer": _pointer(field), "field": field, "message": fmt.reason,
-                                            "check": "format"}],
-                              slug="invalid-bundle", title="Not a valid proof bundle")
+                raise Invalid(
+                    fmt.reason,
+                    [{"pointer": _pointer(field), "field": field, "message": fmt.reason, "check": "format"}],
+                    slug="invalid-bundle",
+                    title="Not a valid proof bundle",
+                )
             # thousands of reports in a batch: the report's own dict, not a model validated again
             return JSONResponse(report.to_dict())
         for i, r in enumerate(reports):
             r.source = f"bundles[{i}]"
         counts = _counts(reports)
-        return JSONResponse({"verdict": _overall(counts), "counts": counts,
-                             "reports": [r.to_dict() for r in reports]})
+        return JSONResponse(
+            {"verdict": _overall(counts), "counts": counts, "reports": [r.to_dict() for r in reports]}
+        )
 
 
 def _items(body: Any, limit: int) -> tuple[list, bool]:
@@ -138,23 +176,37 @@ def _items(body: Any, limit: int) -> tuple[list, bool]:
     if isinstance(body, dict) and "bundles" in body and "format" not in body:
         extra = sorted(k for k in body if k != "bundles")
         if extra:
-            raise problem(422, f"unexpected member {extra[0]!r} beside `bundles`",
-                          errors=[{"pointer": "/" + extra[0], "field": extra[0], "message": "not allowed"}])
+            raise problem(
+                422,
+                f"unexpected member {extra[0]!r} beside `bundles`",
+                errors=[{"pointer": "/" + extra[0], "field": extra[0], "message": "not allowed"}],
+            )
         items = body["bundles"]
         if not isinstance(items, list):
-            raise problem(422, "`bundles` must be an array of proof bundles",
-                          errors=[{"pointer": "/bundles", "field": "bundles", "message": "not an array"}])
+            raise problem(
+                422,
+                "`bundles` must be an array of proof bundles",
+                errors=[{"pointer": "/bundles", "field": "bundles", "message": "not an array"}],
+            )
     elif isinstance(body, list):
         items = body
     elif isinstance(body, dict):
         items, single = [body], True
     else:
-        raise problem(422, "send a proof bundle (a JSON object), {\"bundles\": [...]} or a JSON array of bundles",
-                      errors=[{"pointer": "", "field": "body", "message": f"a JSON {type(body).__name__}"}])
+        raise problem(
+            422,
+            'send a proof bundle (a JSON object), {"bundles": [...]} or a JSON array of bundles',
+            errors=[{"pointer": "", "field": "body", "message": f"a JSON {type(body).__name__}"}],
+        )
     if not items:
-        raise problem(422, "no bundles to verify",
-                      errors=[{"pointer": "/bundles", "field": "bundles", "message": "empty"}])
+        raise problem(
+            422,
+            "no bundles to verify",
+            errors=[{"pointer": "/bundles", "field": "bundles", "message": "empty"}],
+        )
     if len(items) > limit:
-        raise TooLarge(f"at most {limit} bundles per request; got {len(items)}",
-                       [{"pointer": "/bundles", "field": "bundles", "message": f"at most {limit} items"}])
+        raise TooLarge(
+            f"at most {limit} bundles per request; got {len(items)}",
+            [{"pointer": "/bundles", "field": "bundles", "message": f"at most {limit} items"}],
+        )
     return items, single

@@ -13,7 +13,9 @@ __all__ = ["Accepted", "BulkAccepted", "BulkItem", "BundleAnchor", "CredentialSt
 
 
 class Accepted(WireModel):
-    digest: str = Field(description="0x keccak256(salt || JCS(credential)): the credential's public identifier")
+    digest: str = Field(
+        description="0x keccak256(salt || JCS(credential)): the credential's public identifier"
+    )
     status: str = Field(description="pending | batched | anchored")
     status_url: str
     created: bool = Field(description="false when this was an idempotent replay of an earlier request")

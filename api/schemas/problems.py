@@ -12,10 +12,14 @@ class ProblemError(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    pointer: str = Field(description="JSON Pointer into the request body; empty for the whole body or a header, "
-                                     "query or path parameter")
-    field: str = Field(description="dotted path: `credentialSubject.id`, `[3].id`, `query.profile`, "
-                                   "`header.Idempotency-Key`, `path.digest`")
+    pointer: str = Field(
+        description="JSON Pointer into the request body; empty for the whole body or a header, "
+        "query or path parameter"
+    )
+    field: str = Field(
+        description="dotted path: `credentialSubject.id`, `[3].id`, `query.profile`, "
+        "`header.Idempotency-Key`, `path.digest`"
+    )
     message: str
     index: int | None = Field(None, description="the item of a bulk request")
     line: int | None = None
@@ -23,7 +27,9 @@ class ProblemError(BaseModel):
 
 
 class ProblemDetail(BaseModel):
-    type: str = Field(description="`urn:credreg:problem:<slug>`, e.g. `urn:credreg:problem:invalid-credential`")
+    type: str = Field(
+        description="`urn:credreg:problem:<slug>`, e.g. `urn:credreg:problem:invalid-credential`"
+    )
     title: str
     status: int
     detail: str

@@ -32,7 +32,8 @@ class ProofView(WireModel):
     state: str = Field(description="pending | batched | submitted | anchored | failed")
     root: str | None = None
     leaf_index: int | None = None
-    proof: list[str] | None = Field(None, description="sibling hashes from the leaf upwards (OpenZeppelin "
-                                                      "StandardMerkleTree)")
+    proof: list[str] | None = Field(
+        None, description="sibling hashes from the leaf upwards (OpenZeppelin StandardMerkleTree)"
+    )
     batch: BatchInfo | None = None
     anchor: AnchorInfo | None = None

@@ -101,7 +101,9 @@ class DocumentCheckView(WireModel):
 
 
 class IssuerDetail(IssuerEntryView):
-    accreditation_chain: list[ChainLinkView] = Field(description="the accreditors, nearest first, up to the RootTAO")
+    accreditation_chain: list[ChainLinkView] = Field(
+        description="the accreditors, nearest first, up to the RootTAO"
+    )
     document: DocumentCheckView
     index: IndexPositionView | None
 

@@ -37,10 +37,17 @@ class RevocationAccepted(WireModel):
 
     @classmethod
     def of(cls, result: RequestResult, base_url: str) -> RevocationAccepted:
-        return cls(request_id=result.request_id, action=result.action, reason_code=result.reason,
-                   reason=result.reason_name, count=len(result.items), queued=result.queued,
-                   unchanged=result.unchanged, status_url=f"{base_url.rstrip('/')}/v1/revocations/{result.request_id}",
-                   items=[RequestItemView.model_validate(i) for i in result.items])
+        return cls(
+            request_id=result.request_id,
+            action=result.action,
+            reason_code=result.reason,
+            reason=result.reason_name,
+            count=len(result.items),
+            queued=result.queued,
+            unchanged=result.unchanged,
+            status_url=f"{base_url.rstrip('/')}/v1/revocations/{result.request_id}",
+            items=[RequestItemView.model_validate(i) for i in result.items],
+        )
 
 
 class ChangeProgressView(WireModel):

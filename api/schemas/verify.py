@@ -10,8 +10,10 @@ __all__ = ["BatchReport", "CheckResult", "Report", "ReportCounts"]
 
 
 class CheckResult(BaseModel):
-    name: str = Field(description="format | integrity | inclusion | anchored | issuer_trusted | not_revoked | "
-                                  "issuer_matches")
+    name: str = Field(
+        description="format | integrity | inclusion | anchored | issuer_trusted | not_revoked | "
+        "issuer_matches"
+    )
     status: str = Field(description="pass | fail | error")
     reason: str
     details: dict[str, Any]

@@ -20,7 +20,9 @@ class KeystoreError(ValueError):
     """A keystore cannot be read or decrypted; the message names the file, never the key."""
 
 
-def write_keystore(account: LocalAccount, path: str | Path, password: str, iterations: int | None = None) -> Path:
+def write_keystore(
+    account: LocalAccount, path: str | Path, password: str, iterations: int | None = None
+) -> Path:
     """Encrypt `account` into `path` (mode 0600). `iterations` lowers scrypt cost for dev keys only."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

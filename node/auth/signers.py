@@ -15,8 +15,10 @@ def load_signing_account(settings: Settings) -> LocalAccount:
     if settings.issuer_keystore is not None:
         password = settings.keystore_password()
         if password is None:
-            raise ConfigurationError("CREDREG_ISSUER_KEYSTORE is set but neither CREDREG_ISSUER_KEYSTORE_PASSWORD "
-                                     "nor CREDREG_ISSUER_KEYSTORE_PASSWORD_FILE is")
+            raise ConfigurationError(
+                "CREDREG_ISSUER_KEYSTORE is set but neither CREDREG_ISSUER_KEYSTORE_PASSWORD "
+                "nor CREDREG_ISSUER_KEYSTORE_PASSWORD_FILE is"
+            )
         try:
             return read_keystore(settings.issuer_keystore, password)
         except KeystoreError as exc:
@@ -26,4 +28,6 @@ def load_signing_account(settings: Settings) -> LocalAccount:
             return Account.from_key(settings.issuer_private_key.get_secret_value())
         except ValueError:
             raise ConfigurationError("CREDREG_ISSUER_PRIVATE_KEY is not a valid private key") from None
-    raise ConfigurationError("no issuer key: set CREDREG_ISSUER_KEYSTORE (+ password) or CREDREG_ISSUER_PRIVATE_KEY")
+    raise ConfigurationError(
+        "no issuer key: set CREDREG_ISSUER_KEYSTORE (+ password) or CREDREG_ISSUER_PRIVATE_KEY"
+    )

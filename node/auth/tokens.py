@@ -31,7 +31,7 @@ __all__ = [
     "revoke_token",
 ]
 
-TOKEN_PREFIX = "crt_"
+TOKEN_PREFIX = "crt_"  # noqa: S105 - a display prefix, not a secret
 DISPLAY_PREFIX_LEN = 12
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 
@@ -97,7 +97,11 @@ def create_token(
     role = TokenRole(role).value
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     record = ApiToken(
-        issuer_id=issuer_id, token_hash=hash_token(token), prefix=token[:DISPLAY_PREFIX_LEN], role=role, label=label
+        issuer_id=issuer_id,
+        token_hash=hash_token(token),
+        prefix=token[:DISPLAY_PREFIX_LEN],
+        role=role,
+        label=label,
     )
     session.add(record)
     session.flush()

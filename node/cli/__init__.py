@@ -50,8 +50,10 @@ def main() -> None:
     try:
         app = build_app()
     except ModuleNotFoundError as exc:
-        sys.stderr.write(f"credreg: this command needs the node's dependencies ({exc.name} is not installed): "
-                         "pip install 'credreg[node]'\n")
+        sys.stderr.write(
+            f"credreg: this command needs the node's dependencies ({exc.name} is not installed): "
+            "pip install 'credreg[node]'\n"
+        )
         raise SystemExit(2) from None
     app()
 

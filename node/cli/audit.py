@@ -19,12 +19,19 @@ out = Console()
 
 
 def audit(
-    database_url: str = typer.Option(..., "--database-url", envvar="CREDREG_DATABASE_URL",
-                                     help="The node database to audit (a copy is fine; it is only read)."),
+    database_url: str = typer.Option(
+        ...,
+        "--database-url",
+        envvar="CREDREG_DATABASE_URL",
+        help="The node database to audit (a copy is fine; it is only read).",
+    ),
     rpc: str = typer.Option(..., "--rpc", envvar="CREDREG_RPC_URL", help="JSON-RPC endpoint of the chain."),
-    deployment: Path = typer.Option(..., "--deployment", envvar="CREDREG_DEPLOYMENT_FILE",
-                                    help="Deployment file naming the contracts."),
-    json_file: Path | None = typer.Option(None, "--json", help="Also write the machine-readable report here."),
+    deployment: Path = typer.Option(
+        ..., "--deployment", envvar="CREDREG_DEPLOYMENT_FILE", help="Deployment file naming the contracts."
+    ),
+    json_file: Path | None = typer.Option(
+        None, "--json", help="Also write the machine-readable report here."
+    ),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
     """Audit a node's stored batches against the chain (read-only; run it on a copy of the database).
@@ -50,14 +57,25 @@ def audit(
         try:
             total = len(batch_ids(factory))
         except Exception as exc:  # noqa: BLE001 - not a credreg database, unreachable server...
-            typer.echo(f"error: cannot read batches from {safe_url(database_url)}: {type(exc).__name__}: "
-                       f"{str(exc).splitlines()[0][:200]}", err=True)
+            typer.echo(
+                f"error: cannot read batches from {safe_url(database_url)}: {type(exc).__name__}: "
+                f"{str(exc).splitlines()[0][:200]}",
+                err=True,
+            )
             raise typer.Exit(2) from None
-        with Progress(TextColumn("auditing batches"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                      console=console, disable=not progress, transient=True) as bar:
+        with Progress(
+            TextColumn("auditing batches"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            disable=not progress,
+            transient=True,
+        ) as bar:
             task = bar.add_task("audit", total=total)
-            report = audit_database(factory, w3, dep, safe_url(database_url),
-                                    on_batch=lambda _b: bar.advance(task))
+            report = audit_database(
+                factory, w3, dep, safe_url(database_url), on_batch=lambda _b: bar.advance(task)
+            )
     finally:
         engine.dispose()
 
@@ -67,12 +85,21 @@ def audit(
     for b in report.batches:
         style = {"pass": "green", "pending": "yellow"}.get(b.outcome, "red")
         findings = "; ".join(f"{c.name}: {c.reason}" for c in b.checks if c.result in ("fail", "error"))
-        table.add_row(str(b.batch_id), b.root[:18] + "...", (b.issuer or "-")[:12] + "...", b.state,
-                      str(b.stored_leaves), f"[{style}]{b.outcome}[/{style}]", findings or "-")
+        table.add_row(
+            str(b.batch_id),
+            b.root[:18] + "...",
+            (b.issuer or "-")[:12] + "...",
+            b.state,
+            str(b.stored_leaves),
+            f"[{style}]{b.outcome}[/{style}]",
+            findings or "-",
+        )
     out.print(table)
     c = report.counts()
-    out.print(f"{c['pass']} passed, {c['fail']} failed, {c['error']} errors, {c['pending']} not anchored yet; "
-              f"{c['credentials']} credentials checked")
+    out.print(
+        f"{c['pass']} passed, {c['fail']} failed, {c['error']} errors, {c['pending']} not anchored yet; "
+        f"{c['credentials']} credentials checked"
+    )
     if json_file is not None:
         json_file.parent.mkdir(parents=True, exist_ok=True)
         json_file.write_text(json.dumps(report.to_dict(), indent=2) + "\n")

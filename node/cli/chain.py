@@ -10,16 +10,24 @@ from rich.console import Console
 from node.dev.chains import DevChainError
 from node.dev.devchain import DevChainFiles, chain_down, chain_status, chain_up
 
-app = typer.Typer(help="Run a local development chain (Anvil) with the contracts deployed.", no_args_is_help=True)
+app = typer.Typer(
+    help="Run a local development chain (Anvil) with the contracts deployed.", no_args_is_help=True
+)
 console = Console()
 
-DataDir = typer.Option(Path("data"), "--data-dir", envvar="CREDREG_DATA_DIR",
-                       help="Folder holding the chain state, deployment file and dev keystores.")
+DataDir = typer.Option(
+    Path("data"),
+    "--data-dir",
+    envvar="CREDREG_DATA_DIR",
+    help="Folder holding the chain state, deployment file and dev keystores.",
+)
 
 
 @app.command()
-def up(data_dir: Path = DataDir,
-       port: int = typer.Option(None, help="Port for Anvil (default: 8545 when free, else any free port).")) -> None:
+def up(
+    data_dir: Path = DataDir,
+    port: int = typer.Option(None, help="Port for Anvil (default: 8545 when free, else any free port)."),
+) -> None:
     """Start Anvil, deploy the contracts and accredit a dev RootTAO -> TAO -> TI.
 
     Example: credreg chain up --data-dir data
@@ -29,9 +37,11 @@ def up(data_dir: Path = DataDir,
             running = chain_up(data_dir, port)
     except DevChainError as exc:
         console.print(f"[red]chain up failed:[/red] {exc}")
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
     files = DevChainFiles(data_dir)
-    console.print(f"chain {running.how}: {running.rpc_url} (pid {running.pid}, chain id {running.deployment.chain_id})")
+    console.print(
+        f"chain {running.how}: {running.rpc_url} (pid {running.pid}, chain id {running.deployment.chain_id})"
+    )
     console.print(f"IssuerRegistry   {running.deployment.issuer_registry}")
     console.print(f"CredentialAnchor {running.deployment.credential_anchor}")
     console.print(f"deployment file  {files.deployment_file}")

@@ -76,8 +76,10 @@ def token_create(
         raise typer.Exit(2) from None
     finally:
         engine.dispose()
-    err.print(f"token {token_id} ({prefix}...) for issuer {issuer}, role {role.value}; store it now, "
-              "it is not shown again:")
+    err.print(
+        f"token {token_id} ({prefix}...) for issuer {issuer}, role {role.value}; store it now, "
+        "it is not shown again:"
+    )
     print(new.token)
 
 
@@ -92,15 +94,24 @@ def token_list(database_url: str | None = DbOpt) -> None:
         engine.dispose()
     table = Table("id", "prefix", "issuer", "address", "role", "label", "created", "revoked")
     for tok, iss in rows:
-        table.add_row(str(tok.id), tok.prefix + "...", iss.name, iss.address, tok.role, tok.label or "",
-                      tok.created_at.isoformat(timespec="seconds"),
-                      tok.revoked_at.isoformat(timespec="seconds") if tok.revoked_at else "")
+        table.add_row(
+            str(tok.id),
+            tok.prefix + "...",
+            iss.name,
+            iss.address,
+            tok.role,
+            tok.label or "",
+            tok.created_at.isoformat(timespec="seconds"),
+            tok.revoked_at.isoformat(timespec="seconds") if tok.revoked_at else "",
+        )
     console.print(table)
 
 
 @token_app.command("revoke")
-def token_revoke(token: str = typer.Argument(..., help="token id, display prefix or the full token"),
-                 database_url: str | None = DbOpt) -> None:
+def token_revoke(
+    token: str = typer.Argument(..., help="token id, display prefix or the full token"),
+    database_url: str | None = DbOpt,
+) -> None:
     """Revoke a token (takes effect on the next request)."""
     engine = make_engine(_settings(database_url).database_url)
     try:
@@ -109,7 +120,9 @@ def token_revoke(token: str = typer.Argument(..., help="token id, display prefix
             if tok is None:
                 err.print(f"[red]error:[/red] no token {token!r}")
                 raise typer.Exit(1)
-            console.print(f"token {tok.id} ({tok.prefix}...) revoked at {tok.revoked_at.isoformat(timespec='seconds')}")
+            console.print(
+                f"token {tok.id} ({tok.prefix}...) revoked at {tok.revoked_at.isoformat(timespec='seconds')}"
+            )
     except IssuerError as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None

@@ -21,13 +21,23 @@ from node.settings import Settings
 from node.storage.db import session_scope
 
 
-def node_settings(tmp: Path, rpc_url: str, deployment: Deployment, issuer_key: bytes,
-                  database_url: str | None = None, **overrides) -> Settings:
+def node_settings(
+    tmp: Path,
+    rpc_url: str,
+    deployment: Deployment,
+    issuer_key: bytes,
+    database_url: str | None = None,
+    **overrides,
+) -> Settings:
     deployment_file = tmp / "deployment.json"
     deployment.save(deployment_file)
     return Settings(
-        data_dir=tmp, database_url=database_url, rpc_url=rpc_url, deployment_file=deployment_file,
-        issuer_private_key=SecretStr("0x" + issuer_key.hex()), batch_max_age_seconds=0.2,
+        data_dir=tmp,
+        database_url=database_url,
+        rpc_url=rpc_url,
+        deployment_file=deployment_file,
+        issuer_private_key=SecretStr("0x" + issuer_key.hex()),
+        batch_max_age_seconds=0.2,
         **overrides,
     )
 
@@ -52,8 +62,9 @@ class EmbeddedNode:
                 raise RuntimeError("API server did not start")
             time.sleep(0.05)
         self.base_url = f"http://127.0.0.1:{self.port}"
-        self.http = httpx.Client(base_url=self.base_url, timeout=60,
-                                 headers={"Authorization": f"Bearer {self.token}"})
+        self.http = httpx.Client(
+            base_url=self.base_url, timeout=60, headers={"Authorization": f"Bearer {self.token}"}
+        )
         if pipeline:
             self.runtime.start_pipeline()
 

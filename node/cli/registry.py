@@ -34,24 +34,36 @@ from node.registry.accreditation import (
     store_document,
 )
 
-registry_app = typer.Typer(help="Accredit, suspend, reinstate, revoke and inspect issuers in the IssuerRegistry.",
-                           no_args_is_help=True)
-keys_app = typer.Typer(help="Create, import and inspect encrypted keystores (Web3 Secret Storage).",
-                       no_args_is_help=True)
+registry_app = typer.Typer(
+    help="Accredit, suspend, reinstate, revoke and inspect issuers in the IssuerRegistry.",
+    no_args_is_help=True,
+)
+keys_app = typer.Typer(
+    help="Create, import and inspect encrypted keystores (Web3 Secret Storage).", no_args_is_help=True
+)
 console = Console()
 
-PASSWORD_ENV = "CREDREG_KEYSTORE_PASSWORD"
+PASSWORD_ENV = "CREDREG_KEYSTORE_PASSWORD"  # noqa: S105 - the name of a variable
 EXIT_REFUSED = 1  # the contract or the input said no
 EXIT_UNAVAILABLE = 2  # chain unreachable, missing files
 
 # --- shared options ---------------------------------------------------------------------------------
-Keystore = typer.Option(..., "--keystore", envvar="CREDREG_OPERATOR_KEYSTORE",
-                        help="Encrypted keystore of the operator signing the transaction.")
-PasswordFile = typer.Option(None, "--password-file",
-                            help=f"File holding the keystore password (else ${PASSWORD_ENV}).")
+Keystore = typer.Option(
+    ...,
+    "--keystore",
+    envvar="CREDREG_OPERATOR_KEYSTORE",
+    help="Encrypted keystore of the operator signing the transaction.",
+)
+PasswordFile = typer.Option(
+    None, "--password-file", help=f"File holding the keystore password (else ${PASSWORD_ENV})."
+)
 Rpc = typer.Option(..., "--rpc", envvar="CREDREG_RPC_URL", help="JSON-RPC endpoint of the chain.")
-DeploymentOpt = typer.Option(..., "--deployment", envvar="CREDREG_DEPLOYMENT_FILE",
-                             help="Deployment file naming the contracts (deployment.json).")
+DeploymentOpt = typer.Option(
+    ...,
+    "--deployment",
+    envvar="CREDREG_DEPLOYMENT_FILE",
+    help="Deployment file naming the contracts (deployment.json).",
+)
 Confirmations = typer.Option(1, "--confirmations", min=1, help="Blocks to wait for before reporting success.")
 JsonOut = typer.Option(False, "--json", help="Print the result as JSON.")
 
@@ -80,8 +92,10 @@ def cli_errors(action: str | None = None) -> Callable:
             except (DocumentError, ValueError) as exc:
                 raise fail(str(exc)) from None
             except OSError as exc:
-                raise fail(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc),
-                           EXIT_UNAVAILABLE) from None
+                raise fail(
+                    f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc), EXIT_UNAVAILABLE
+                ) from None
+
         return wrapper
 
     return deco
@@ -113,8 +127,10 @@ def _print_result(result: operations.OperationResult, as_json: bool) -> None:
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2))
         return
-    typer.echo(f"{result.action} {result.account}: tx {result.tx_hash} in block {result.block_number} "
-               f"(gas {result.gas_used})")
+    typer.echo(
+        f"{result.action} {result.account}: tx {result.tx_hash} in block {result.block_number} "
+        f"(gas {result.gas_used})"
+    )
     if result.document_hash:
         typer.echo(f"documentHash {result.document_hash}")
 
@@ -126,21 +142,33 @@ def accredit(
     address: str = typer.Argument(..., help="Address that will sign for the new entry."),
     kind: str = typer.Option(..., "--kind", help="ti | tao | root-tao"),
     did: str = typer.Option(..., "--did", help="The entry's DID, e.g. did:web:uni.example."),
-    document: Path = typer.Option(..., "--document", exists=False,
-                                  help="Accreditation document (JSON); keccak256 of its JCS form goes on chain."),
-    scope: str | None = typer.Option(None, "--scope",
-                                        help="Scope JSON (credential types, EQF levels, jurisdiction); "
-                                             "default: the document's \"scope\"."),
+    document: Path = typer.Option(
+        ...,
+        "--document",
+        exists=False,
+        help="Accreditation document (JSON); keccak256 of its JCS form goes on chain.",
+    ),
+    scope: str | None = typer.Option(
+        None,
+        "--scope",
+        help='Scope JSON (credential types, EQF levels, jurisdiction); default: the document\'s "scope".',
+    ),
     valid_from: str | None = typer.Option(None, "--valid-from", help="Unix time or ISO date (default: now)."),
-    valid_until: str | None = typer.Option(None, "--valid-until", help="Unix time or ISO date (default: open-ended)."),
+    valid_until: str | None = typer.Option(
+        None, "--valid-until", help="Unix time or ISO date (default: open-ended)."
+    ),
     keystore: Path = Keystore,
     password_file: Path | None = PasswordFile,
     rpc: str = Rpc,
     deployment: Path = DeploymentOpt,
     confirmations: int = Confirmations,
-    database_url: str | None = typer.Option(None, "--database-url", envvar="CREDREG_DATABASE_URL",
-                                               help="Also store the document in this node database (served at "
-                                                    "/v1/registry/issuers/{address}/document)."),
+    database_url: str | None = typer.Option(
+        None,
+        "--database-url",
+        envvar="CREDREG_DATABASE_URL",
+        help="Also store the document in this node database (served at "
+        "/v1/registry/issuers/{address}/document).",
+    ),
     as_json: bool = JsonOut,
 ) -> None:
     """Accredit ADDRESS as a TI, TAO or RootTAO, signed by the operator's keystore.
@@ -160,15 +188,16 @@ def accredit(
         raise ValueError(f"the document's subject.kind {subject['kind']!r} is not {kind_value.label!r}")
     if scope is None:
         if "scope" not in doc:
-            raise ValueError("no --scope given and the document has no \"scope\"")
+            raise ValueError('no --scope given and the document has no "scope"')
         scope = doc["scope"]
     on_chain_scope = scope_text(scope)
     doc_hash = document_hash(doc)
     start, end = operations.parse_time(valid_from), operations.parse_time(valid_until)
     signer = _signer(keystore, password_file)
     w3, registry = _registry(rpc, deployment)
-    result = operations.accredit(w3, registry, signer, account, kind_value, did, doc_hash, on_chain_scope, start, end,
-                          confirmations)
+    result = operations.accredit(
+        w3, registry, signer, account, kind_value, did, doc_hash, on_chain_scope, start, end, confirmations
+    )
     if database_url:
         from node.storage.db import make_engine, session_factory, session_scope
 
@@ -196,21 +225,38 @@ def _status_command(action: str, verb: str):
         account = _address(address)
         signer = _signer(keystore, password_file)
         w3, registry = _registry(rpc, deployment)
-        _print_result(operations.change_status(w3, registry, signer, action, account, reason, confirmations), as_json)
+        _print_result(
+            operations.change_status(w3, registry, signer, action, account, reason, confirmations), as_json
+        )
 
     return command
 
 
 _STATUS_HELP = {
-    "suspend": ("Suspend an active entry (it can be reinstated). Only its accreditor or an active RootTAO may.",
-                ("credreg registry suspend 0xAbC... --reason 'audit pending' --keystore tao.json "
-                "--rpc http://127.0.0.1:8545 --deployment data/deployment.json"), "suspend"),
-    "reinstate": ("Reinstate a suspended entry. Only its accreditor or an active RootTAO may.",
-                  ("credreg registry reinstate 0xAbC... --reason 'audit passed' --keystore tao.json "
-                  "--rpc http://127.0.0.1:8545 --deployment data/deployment.json"), "reinstate"),
-    "revoke": ("Revoke an entry for good (active or suspended). Only its accreditor or an active RootTAO may.",
-               ("credreg registry revoke 0xAbC... --reason 'accreditation withdrawn' --keystore tao.json "
-               "--rpc http://127.0.0.1:8545 --deployment data/deployment.json"), "revoke"),
+    "suspend": (
+        "Suspend an active entry (it can be reinstated). Only its accreditor or an active RootTAO may.",
+        (
+            "credreg registry suspend 0xAbC... --reason 'audit pending' --keystore tao.json "
+            "--rpc http://127.0.0.1:8545 --deployment data/deployment.json"
+        ),
+        "suspend",
+    ),
+    "reinstate": (
+        "Reinstate a suspended entry. Only its accreditor or an active RootTAO may.",
+        (
+            "credreg registry reinstate 0xAbC... --reason 'audit passed' --keystore tao.json "
+            "--rpc http://127.0.0.1:8545 --deployment data/deployment.json"
+        ),
+        "reinstate",
+    ),
+    "revoke": (
+        "Revoke an entry for good (active or suspended). Only its accreditor or an active RootTAO may.",
+        (
+            "credreg registry revoke 0xAbC... --reason 'accreditation withdrawn' --keystore tao.json "
+            "--rpc http://127.0.0.1:8545 --deployment data/deployment.json"
+        ),
+        "revoke",
+    ),
 }
 for _action, (_help, _example, _verb) in _STATUS_HELP.items():
     _cmd = _status_command(_action, _verb)
@@ -252,8 +298,13 @@ def show(
         table.add_row(h["time"], str(h["block"]), h["status"], h["by"] or "-")
     console.print(table)
     if report["accreditationChain"]:
-        console.print("accreditation chain: " + " <- ".join(
-            [e["address"]] + [f"{c['address']} ({c['kind']}, {c['status']})" for c in report["accreditationChain"]]))
+        console.print(
+            "accreditation chain: "
+            + " <- ".join(
+                [e["address"]]
+                + [f"{c['address']} ({c['kind']}, {c['status']})" for c in report["accreditationChain"]]
+            )
+        )
 
 
 @registry_app.command(name="list")
@@ -285,8 +336,12 @@ def list_(
 
 
 # --- keys -------------------------------------------------------------------------------------------------
-KdfIterations = typer.Option(None, "--kdf-iterations", hidden=True,
-                             help="scrypt cost (power of two); lower it only for throwaway test keys.")
+KdfIterations = typer.Option(
+    None,
+    "--kdf-iterations",
+    hidden=True,
+    help="scrypt cost (power of two); lower it only for throwaway test keys.",
+)
 
 
 def _new_password(password_file: Path | None) -> str:
@@ -329,9 +384,12 @@ def new(
 @cli_errors()
 def import_(
     out: Path = typer.Option(..., "--out", help="Keystore file to create (mode 0600)."),
-    from_env: str | None = typer.Option(None, "--from-env", metavar="VAR",
-                                           help="Read the private key from this environment variable "
-                                                "(default: read it from stdin)."),
+    from_env: str | None = typer.Option(
+        None,
+        "--from-env",
+        metavar="VAR",
+        help="Read the private key from this environment variable (default: read it from stdin).",
+    ),
     password_file: Path | None = PasswordFile,
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
     kdf_iterations: int | None = KdfIterations,

@@ -36,17 +36,29 @@ def _read_digests(digests: list[str], file: Path | None) -> list[str]:
 
 
 def revoke(
-    digests: list[str] = typer.Argument(None, help="Digests (0x...) of anchored credentials.", show_default=False),
-    file: Path = typer.Option(None, "--file", "-f", help="A file with one digest per line (# comments allowed).",
-                              exists=True, dir_okay=False),
-    reason: str = typer.Option(None, help="Reason code: unspecified, keyCompromise, affiliationChanged, superseded, "
-                               "cessationOfOperation, certificateHold, privilegeWithdrawn, fraud, "
-                               "administrativeError, academicMisconduct, ... (see docs/revocation.md)."),
+    digests: list[str] = typer.Argument(
+        None, help="Digests (0x...) of anchored credentials.", show_default=False
+    ),
+    file: Path = typer.Option(
+        None,
+        "--file",
+        "-f",
+        help="A file with one digest per line (# comments allowed).",
+        exists=True,
+        dir_okay=False,
+    ),
+    reason: str = typer.Option(
+        None,
+        help="Reason code: unspecified, keyCompromise, affiliationChanged, superseded, "
+        "cessationOfOperation, certificateHold, privilegeWithdrawn, fraud, "
+        "administrativeError, academicMisconduct, ... (see docs/revocation.md).",
+    ),
     suspend: bool = typer.Option(False, "--suspend", help="Suspend instead of revoking (reversible)."),
     reinstate: bool = typer.Option(False, "--reinstate", help="Reinstate suspended credentials."),
     url: str = typer.Option("http://127.0.0.1:8000", envvar="CREDREG_URL", help="The node's base URL."),
-    token: str = typer.Option(..., envvar="CREDREG_TOKEN", help="Issuer API token (env CREDREG_TOKEN).",
-                              show_default=False),
+    token: str = typer.Option(
+        ..., envvar="CREDREG_TOKEN", help="Issuer API token (env CREDREG_TOKEN).", show_default=False
+    ),
     wait: bool = typer.Option(True, help="Wait until confirmed on chain (--no-wait: just queue)."),
     timeout: float = typer.Option(600, help="Seconds to wait for confirmation."),
 ) -> None:
@@ -66,7 +78,7 @@ def revoke(
     requests: list[dict] = []
     with httpx.Client(base_url=url, timeout=120, headers={"Authorization": f"Bearer {token}"}) as http:
         for start in range(0, len(items), CHUNK):
-            body = {"action": action, "digests": items[start:start + CHUNK]}
+            body = {"action": action, "digests": items[start : start + CHUNK]}
             if reason is not None:
                 body["reason"] = int(reason) if reason.isdigit() else reason
             try:
@@ -103,8 +115,10 @@ def revoke(
                 pending = still
                 if pending:
                     if time.monotonic() > deadline:
-                        console.print(f"[yellow]not all confirmed after {timeout:.0f}s; the node keeps trying "
-                                      f"(check GET /v1/revocations/<id>)[/yellow]")
+                        console.print(
+                            f"[yellow]not all confirmed after {timeout:.0f}s; the node keeps trying "
+                            f"(check GET /v1/revocations/<id>)[/yellow]"
+                        )
                         raise typer.Exit(3)
                     time.sleep(0.5)
     for item in failed:

@@ -35,9 +35,11 @@ def _serve(settings: Settings, pipeline: bool, runtime: NodeRuntime | None = Non
     app = create_app(settings, engine=runtime.engine)
     if pipeline:
         runtime.start_pipeline()
-    console.print(f"issuer {runtime.account.address} anchoring to {runtime.deployment.credential_anchor} "
-                  f"on chain {runtime.deployment.chain_id}; API on http://{settings.host}:{settings.port} "
-                  f"(docs at /docs)")
+    console.print(
+        f"issuer {runtime.account.address} anchoring to {runtime.deployment.credential_anchor} "
+        f"on chain {runtime.deployment.chain_id}; API on http://{settings.host}:{settings.port} "
+        f"(docs at /docs)"
+    )
     try:
         uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
     finally:
@@ -47,8 +49,9 @@ def _serve(settings: Settings, pipeline: bool, runtime: NodeRuntime | None = Non
 def serve(
     host: str = typer.Option(None, help="Interface to listen on (CREDREG_HOST, default 127.0.0.1)."),
     port: int = typer.Option(None, help="Port (CREDREG_PORT, default 8000)."),
-    pipeline: bool = typer.Option(True, help="Run the batcher and anchorer in this process "
-                                             "(--no-pipeline for extra API-only workers)."),
+    pipeline: bool = typer.Option(
+        True, help="Run the batcher and anchorer in this process (--no-pipeline for extra API-only workers)."
+    ),
 ) -> None:
     """Run the node against the chain, deployment file and database named in the settings.
 
@@ -62,8 +65,12 @@ def serve(
 
 
 def dev(
-    data_dir: Path = typer.Option(Path("data"), "--data-dir", envvar="CREDREG_DATA_DIR",
-                                  help="Folder for the SQLite database, chain state and dev keys."),
+    data_dir: Path = typer.Option(
+        Path("data"),
+        "--data-dir",
+        envvar="CREDREG_DATA_DIR",
+        help="Folder for the SQLite database, chain state and dev keys.",
+    ),
     port: int = typer.Option(8000, envvar="CREDREG_PORT", help="API port."),
     chain_port: int = typer.Option(None, help="Anvil port (default 8545 when free)."),
 ) -> None:
@@ -74,23 +81,33 @@ def dev(
     Example: credreg dev --data-dir data --port 8000
     """
     try:
-        with console.status("starting the local chain (Anvil), deploying contracts, accrediting a dev issuer..."):
+        with console.status(
+            "starting the local chain (Anvil), deploying contracts, accrediting a dev issuer..."
+        ):
             running = chain_up(data_dir, chain_port)
     except DevChainError as exc:
         console.print(f"[red]chain up failed:[/red] {exc}")
         raise typer.Exit(1) from None
     files = DevChainFiles(data_dir)
     settings = Settings(
-        data_dir=data_dir, rpc_url=running.rpc_url, deployment_file=files.deployment_file, port=port,
-        issuer_keystore=files.keystore("issuer"), issuer_keystore_password_file=files.password_file,
+        data_dir=data_dir,
+        rpc_url=running.rpc_url,
+        deployment_file=files.deployment_file,
+        port=port,
+        issuer_keystore=files.keystore("issuer"),
+        issuer_keystore_password_file=files.password_file,
     )
     console.print(f"chain {running.how}: {running.rpc_url} (stop it with `credreg chain down`)")
-    runtime = _start_runtime(settings)  # migrates, connects, finds the issuer: once, for the token and the API
+    runtime = _start_runtime(
+        settings
+    )  # migrates, connects, finds the issuer: once, for the token and the API
     token = _dev_token(runtime)
     console.print("dev issuer API token (shown once; create more with `credreg token create`):")
     print(token, flush=True)
-    console.print(f"try: curl -H 'Authorization: Bearer {token[:8]}...' -H 'Content-Type: application/json' "
-                  f"-d @scripts/examples/<file>.json http://127.0.0.1:{port}/v1/credentials")
+    console.print(
+        f"try: curl -H 'Authorization: Bearer {token[:8]}...' -H 'Content-Type: application/json' "
+        f"-d @scripts/examples/<file>.json http://127.0.0.1:{port}/v1/credentials"
+    )
     _serve(settings, pipeline=True, runtime=runtime)
 
 

@@ -69,33 +69,71 @@ class LocalChain:
         return connect(self.rpc_url)
 
 
-def start_local_chain(kind: str = "anvil", port: int | None = None, chain_id: int = 31337,
-                      accounts: int = 10, state_file: Path | None = None, log_file: Path | None = None,
-                      detach: bool = False, startup_timeout: float = 30.0) -> LocalChain:
+def start_local_chain(
+    kind: str = "anvil",
+    port: int | None = None,
+    chain_id: int = 31337,
+    accounts: int = 10,
+    state_file: Path | None = None,
+    log_file: Path | None = None,
+    detach: bool = False,
+    startup_timeout: float = 30.0,
+) -> LocalChain:
     """Start Anvil or Ganache on a free loopback port with a fresh random mnemonic; wait until it answers."""
     port = port or free_port()
     mnemonic = Account.create_with_mnemonic()[1]
     binary = find_binary(kind)
     if kind == "anvil":
-        args = [binary, "--host", "127.0.0.1", "--port", str(port), "--chain-id", str(chain_id),
-                "--accounts", str(accounts), "--mnemonic", mnemonic, "--silent"]
+        args = [
+            binary,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--chain-id",
+            str(chain_id),
+            "--accounts",
+            str(accounts),
+            "--mnemonic",
+            mnemonic,
+            "--silent",
+        ]
         if state_file is not None:
             args += ["--state", str(state_file), "--state-interval", "2"]
     elif kind == "ganache":
-        args = [binary, "--server.host", "127.0.0.1", "--server.port", str(port), "--chain.chainId",
-                str(chain_id), "--chain.hardfork", "merge", "--wallet.totalAccounts", str(accounts),
-                "--wallet.mnemonic", mnemonic, "--logging.quiet"]
+        args = [
+            binary,
+            "--server.host",
+            "127.0.0.1",
+            "--server.port",
+            str(port),
+            "--chain.chainId",
+            str(chain_id),
+            "--chain.hardfork",
+            "merge",
+            "--wallet.totalAccounts",
+            str(accounts),
+            "--wallet.mnemonic",
+            mnemonic,
+            "--logging.quiet",
+        ]
         if state_file is not None:
             args += ["--database.dbPath", str(state_file)]
     else:
         raise DevChainError(f"unknown chain kind {kind!r}: use anvil or ganache")
     if log_file is not None:
         with open(log_file, "ab") as log:  # the child keeps its own copy of the descriptor
-            process = subprocess.Popen(args, stdout=log, stderr=log, stdin=subprocess.DEVNULL,
-                                       start_new_session=detach)
+            process = subprocess.Popen(
+                args, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=detach
+            )
     else:
-        process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                   stdin=subprocess.DEVNULL, start_new_session=detach)
+        process = subprocess.Popen(
+            args,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
+            start_new_session=detach,
+        )
     derived = [Account.from_mnemonic(mnemonic, account_path=f"m/44'/60'/0'/0/{i}") for i in range(accounts)]
     chain = LocalChain(kind, f"http://127.0.0.1:{port}", port, process, derived, process.pid)
     deadline = time.monotonic() + startup_timeout
@@ -108,5 +146,7 @@ def start_local_chain(kind: str = "anvil", port: int | None = None, chain_id: in
         except ChainUnreachable:
             if time.monotonic() > deadline:
                 chain.stop()
-                raise DevChainError(f"{kind} did not answer on {chain.rpc_url} within {startup_timeout:.0f}s")
+                raise DevChainError(
+                    f"{kind} did not answer on {chain.rpc_url} within {startup_timeout:.0f}s"
+                ) from None
             time.sleep(0.1)

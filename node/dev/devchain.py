@@ -98,21 +98,25 @@ def chain_up(data_dir: Path, port: int | None = None) -> RunningDevChain:
     files = DevChainFiles(Path(data_dir))
     running = chain_status(files.data_dir)
     if running is not None:
-        return RunningDevChain(running["rpc_url"], running["pid"], Deployment.load(files.deployment_file),
-                               "already running")
+        return RunningDevChain(
+            running["rpc_url"], running["pid"], Deployment.load(files.deployment_file), "already running"
+        )
     files.chain_dir.mkdir(parents=True, exist_ok=True)
     resuming = files.state_file.exists() and files.deployment_file.exists() and files.password_file.exists()
     if port is None and _port_free(8545):
         port = 8545  # the port wallets and tools expect for a local chain, when it is free
-    chain = start_local_chain("anvil", port=port,
-                              state_file=files.state_file, log_file=files.log_file, detach=True)
+    chain = start_local_chain(
+        "anvil", port=port, state_file=files.state_file, log_file=files.log_file, detach=True
+    )
     try:
         if resuming:
             deployment = Deployment.load(files.deployment_file)
             w3 = chain.web3()
             if w3.eth.get_code(deployment.credential_anchor) == b"":
-                raise DevChainError(f"the saved chain state in {files.state_file} lacks the deployed contracts; "
-                                    f"remove {files.chain_dir} and {files.deployment_file} to start afresh")
+                raise DevChainError(
+                    f"the saved chain state in {files.state_file} lacks the deployed contracts; "
+                    f"remove {files.chain_dir} and {files.deployment_file} to start afresh"
+                )
         else:
             network = bootstrap_dev_network(chain)
             deployment = network.deployment

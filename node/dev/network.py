@@ -54,9 +54,22 @@ def bootstrap_dev_network(chain: LocalChain) -> DevNetwork:
     root_sender = TransactionSender(w3, root_tao)
     deployment = deploy_contracts(root_sender, DEV_DIDS["root-tao"], keccak256(b"dev alliance charter"))
     registry = IssuerRegistry(w3, deployment.issuer_registry)
-    root_sender.transact(registry.accredit(tao.address, IssuerKind.TAO, DEV_DIDS["tao"],
-                                           keccak256(b"dev accreditation of the QA agency"), "*"))
-    TransactionSender(w3, tao).transact(registry.accredit(
-        issuer.address, IssuerKind.TI, DEV_DIDS["issuer"], keccak256(b"dev accreditation of the university"),
-        DEV_SCOPE))
+    root_sender.transact(
+        registry.accredit(
+            tao.address,
+            IssuerKind.TAO,
+            DEV_DIDS["tao"],
+            keccak256(b"dev accreditation of the QA agency"),
+            "*",
+        )
+    )
+    TransactionSender(w3, tao).transact(
+        registry.accredit(
+            issuer.address,
+            IssuerKind.TI,
+            DEV_DIDS["issuer"],
+            keccak256(b"dev accreditation of the university"),
+            DEV_SCOPE,
+        )
+    )
     return DevNetwork(chain, deployment, root_tao, tao, issuer)

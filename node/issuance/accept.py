@@ -93,21 +93,36 @@ def _with_index(err: dict, index: int | None) -> dict:
 def _validate_key(idempotency_key: str | None) -> None:
     if idempotency_key is None:
         return
-    if not idempotency_key or len(idempotency_key) > MAX_IDEMPOTENCY_KEY_LEN or not all(
-        32 < ord(c) < 127 for c in idempotency_key
+    if (
+        not idempotency_key
+        or len(idempotency_key) > MAX_IDEMPOTENCY_KEY_LEN
+        or not all(32 < ord(c) < 127 for c in idempotency_key)
     ):
-        raise Invalid(f"Idempotency-Key must be 1-{MAX_IDEMPOTENCY_KEY_LEN} printable ASCII characters",
-                      [{"pointer": "", "field": "header.Idempotency-Key", "message": "invalid Idempotency-Key"}],
-                      slug="invalid-idempotency-key", title="Invalid Idempotency-Key")
+        raise Invalid(
+            f"Idempotency-Key must be 1-{MAX_IDEMPOTENCY_KEY_LEN} printable ASCII characters",
+            [{"pointer": "", "field": "header.Idempotency-Key", "message": "invalid Idempotency-Key"}],
+            slug="invalid-idempotency-key",
+            title="Invalid Idempotency-Key",
+        )
 
 
-def _prepare(credentials: Sequence[Any], *, max_bytes: int, profile: str | None,
-             idempotency_key: str | None, bulk: bool) -> list[_Prepared]:
+def _prepare(
+    credentials: Sequence[Any],
+    *,
+    max_bytes: int,
+    profile: str | None,
+    idempotency_key: str | None,
+    bulk: bool,
+) -> list[_Prepared]:
     try:
         check_profile(profile, {})
     except UnknownProfile as exc:
-        raise Invalid(str(exc), [{"pointer": "", "field": "query.profile", "message": str(exc)}],
-                      slug="unknown-profile", title="Unknown profile") from None
+        raise Invalid(
+            str(exc),
+            [{"pointer": "", "field": "query.profile", "message": str(exc)}],
+            slug="unknown-profile",
+            title="Unknown profile",
+        ) from None
     prepared: list[_Prepared] = []
     errors: list[dict] = []
     too_large: list[dict] = []
@@ -116,25 +131,47 @@ def _prepare(credentials: Sequence[Any], *, max_bytes: int, profile: str | None,
         if len(errors) + len(too_large) >= MAX_REPORTED_ERRORS:
             break
         if not isinstance(cred, dict):
-            errors.append(_with_index({"pointer": "", "field": "",
-                                       "message": f"a credential must be a JSON object, got {_json_type(cred)}"}, idx))
+            errors.append(
+                _with_index(
+                    {
+                        "pointer": "",
+                        "field": "",
+                        "message": f"a credential must be a JSON object, got {_json_type(cred)}",
+                    },
+                    idx,
+                )
+            )
             continue
         item_errors: list[dict] = []
         ext = cred.get("id")
-        if ext is not None and (not isinstance(ext, str) or not ext.strip() or len(ext) > MAX_EXTERNAL_ID_LEN):
-            item_errors.append({"pointer": "/id", "field": "id",
-                                "message": f"id must be a non-empty string of at most {MAX_EXTERNAL_ID_LEN} characters"})
-        for pe in check_profile(profile, cred):
-            item_errors.append(pe.as_dict())
+        if ext is not None and (
+            not isinstance(ext, str) or not ext.strip() or len(ext) > MAX_EXTERNAL_ID_LEN
+        ):
+            item_errors.append(
+                {
+                    "pointer": "/id",
+                    "field": "id",
+                    "message": f"id must be a non-empty string of at most {MAX_EXTERNAL_ID_LEN} characters",
+                }
+            )
+        item_errors.extend(pe.as_dict() for pe in check_profile(profile, cred))
         try:
             hashed = hash_credential(cred)
         except CanonicalizationError as exc:
             item_errors.append({"pointer": _pointer(exc.path), "field": exc.path, "message": exc.reason})
             hashed = None
         if hashed is not None and len(hashed.canonical) > max_bytes:
-            too_large.append(_with_index({"pointer": "", "field": "",
-                                          "message": f"credential is {len(hashed.canonical)} bytes canonicalised, "
-                                                     f"the limit is {max_bytes}"}, idx))
+            too_large.append(
+                _with_index(
+                    {
+                        "pointer": "",
+                        "field": "",
+                        "message": f"credential is {len(hashed.canonical)} bytes canonicalised, "
+                        f"the limit is {max_bytes}",
+                    },
+                    idx,
+                )
+            )
             continue
         if item_errors:
             errors.extend(_with_index(e, idx) for e in item_errors)
@@ -145,11 +182,19 @@ def _prepare(credentials: Sequence[Any], *, max_bytes: int, profile: str | None,
         prepared.append(_Prepared(i, hashed.digest, hashed.salt, hashed.canonical, ext, key))
     if errors:
         what = "credential" if not bulk else f"{len({e.get('index') for e in errors})} item(s)"
-        raise Invalid(f"the {what} failed validation; nothing was stored", errors[:MAX_REPORTED_ERRORS],
-                      slug="invalid-credential", title="Invalid credential")
+        raise Invalid(
+            f"the {what} failed validation; nothing was stored",
+            errors[:MAX_REPORTED_ERRORS],
+            slug="invalid-credential",
+            title="Invalid credential",
+        )
     if too_large:
-        raise TooLarge(f"credential exceeds {max_bytes} bytes; nothing was stored", too_large,
-                       slug="credential-too-large", title="Credential too large")
+        raise TooLarge(
+            f"credential exceeds {max_bytes} bytes; nothing was stored",
+            too_large,
+            slug="credential-too-large",
+            title="Credential too large",
+        )
     return prepared
 
 
@@ -178,16 +223,18 @@ def _existing(session: Session, issuer_id: int, column, values: list[str]) -> di
     out: dict[str, tuple] = {}
     for chunk in _chunks(sorted(set(values)), _LOOKUP_CHUNK):
         rows = session.execute(
-            sa.select(column, t.c.digest, t.c.canonical, t.c.status)
-            .where(t.c.issuer_id == issuer_id, column.in_(chunk))
+            sa.select(column, t.c.digest, t.c.canonical, t.c.status).where(
+                t.c.issuer_id == issuer_id, column.in_(chunk)
+            )
         ).all()
         for r in rows:
             out[r[0]] = (r[1], bytes(r[2]), r[3])
     return out
 
 
-def _store(session: Session, issuer_id: int, items: list[_Prepared], profile: str | None,
-           bulk: bool) -> list[IssueResult]:
+def _store(
+    session: Session, issuer_id: int, items: list[_Prepared], profile: str | None, bulk: bool
+) -> list[IssueResult]:
     t = Credential.__table__
     keys = [p.idempotency_key for p in items if p.idempotency_key]
     ext_ids = [p.external_id for p in items if p.external_id]
@@ -204,42 +251,77 @@ def _store(session: Session, issuer_id: int, items: list[_Prepared], profile: st
         hit = by_key.get(p.idempotency_key) if p.idempotency_key else None
         if hit is not None:
             if hit[1] != p.canonical:
-                conflicts.append(_with_index({"pointer": "", "field": "header.Idempotency-Key",
-                                              "message": "Idempotency-Key was already used with a different credential"},
-                                             idx))
+                conflicts.append(
+                    _with_index(
+                        {
+                            "pointer": "",
+                            "field": "header.Idempotency-Key",
+                            "message": "Idempotency-Key was already used with a different credential",
+                        },
+                        idx,
+                    )
+                )
                 continue
             results[pos] = IssueResult(p.index, hit[0], hit[2], False)
             continue
         hit = by_ext.get(p.external_id) if p.external_id else None
         if hit is not None:
             if hit[1] != p.canonical:
-                conflicts.append(_with_index({"pointer": "/id", "field": "id",
-                                              "message": f"credential id {p.external_id!r} was already issued with "
-                                                         f"different content ({hit[0]})"}, idx))
+                conflicts.append(
+                    _with_index(
+                        {
+                            "pointer": "/id",
+                            "field": "id",
+                            "message": f"credential id {p.external_id!r} was already issued with "
+                            f"different content ({hit[0]})",
+                        },
+                        idx,
+                    )
+                )
                 continue
             results[pos] = IssueResult(p.index, hit[0], hit[2], False)
             continue
         if p.external_id and p.external_id in in_request:
             first_pos, first = in_request[p.external_id]
             if first.canonical != p.canonical:
-                conflicts.append(_with_index({"pointer": "/id", "field": "id",
-                                              "message": f"credential id {p.external_id!r} appears at index "
-                                                         f"{first.index} with different content"}, idx))
+                conflicts.append(
+                    _with_index(
+                        {
+                            "pointer": "/id",
+                            "field": "id",
+                            "message": f"credential id {p.external_id!r} appears at index "
+                            f"{first.index} with different content",
+                        },
+                        idx,
+                    )
+                )
                 continue
             results[pos] = ("dup", first_pos)  # type: ignore[assignment]
             continue
         if p.external_id:
             in_request[p.external_id] = (pos, p)
         digest = to_hex(p.digest)
-        new_rows.append({
-            "digest": digest, "salt": p.salt, "canonical": p.canonical, "issuer_id": issuer_id,
-            "external_id": p.external_id, "idempotency_key": p.idempotency_key, "profile": profile,
-            "status": _PENDING, "created_at": now,
-        })
+        new_rows.append(
+            {
+                "digest": digest,
+                "salt": p.salt,
+                "canonical": p.canonical,
+                "issuer_id": issuer_id,
+                "external_id": p.external_id,
+                "idempotency_key": p.idempotency_key,
+                "profile": profile,
+                "status": _PENDING,
+                "created_at": now,
+            }
+        )
         results[pos] = IssueResult(p.index, digest, _PENDING, True)
     if conflicts:
-        raise Conflict("an Idempotency-Key or credential id was already used for a different credential; "
-                       "nothing was stored", conflicts[:MAX_REPORTED_ERRORS], slug="idempotency-conflict")
+        raise Conflict(
+            "an Idempotency-Key or credential id was already used for a different credential; "
+            "nothing was stored",
+            conflicts[:MAX_REPORTED_ERRORS],
+            slug="idempotency-conflict",
+        )
     for pos, r in enumerate(results):
         if isinstance(r, tuple):
             first = results[r[1]]
@@ -249,19 +331,36 @@ def _store(session: Session, issuer_id: int, items: list[_Prepared], profile: st
     return results  # type: ignore[return-value]
 
 
-def issue_many(session: Session, issuer_id: int, credentials: Sequence[Any], *, max_bytes: int,
-               max_items: int | None = None, profile: str | None = None,
-               idempotency_key: str | None = None, bulk: bool = True) -> list[IssueResult]:
+def issue_many(
+    session: Session,
+    issuer_id: int,
+    credentials: Sequence[Any],
+    *,
+    max_bytes: int,
+    max_items: int | None = None,
+    profile: str | None = None,
+    idempotency_key: str | None = None,
+    bulk: bool = True,
+) -> list[IssueResult]:
     """Validate and store ``credentials`` for ``issuer_id`` atomically; commits. Results in input order."""
     _validate_key(idempotency_key)
     if max_items is not None and len(credentials) > max_items:
-        raise TooLarge(f"{len(credentials)} credentials in one request, the limit is {max_items}",
-                       [{"pointer": "", "field": "", "message": f"at most {max_items} items per request"}],
-                       slug="too-many-items", title="Too many credentials")
+        raise TooLarge(
+            f"{len(credentials)} credentials in one request, the limit is {max_items}",
+            [{"pointer": "", "field": "", "message": f"at most {max_items} items per request"}],
+            slug="too-many-items",
+            title="Too many credentials",
+        )
     if bulk and not credentials:
-        raise Invalid("no credentials in the request", [{"pointer": "", "field": "", "message": "the array is empty"}],
-                      slug="invalid-credential", title="Invalid credential")
-    items = _prepare(credentials, max_bytes=max_bytes, profile=profile, idempotency_key=idempotency_key, bulk=bulk)
+        raise Invalid(
+            "no credentials in the request",
+            [{"pointer": "", "field": "", "message": "the array is empty"}],
+            slug="invalid-credential",
+            title="Invalid credential",
+        )
+    items = _prepare(
+        credentials, max_bytes=max_bytes, profile=profile, idempotency_key=idempotency_key, bulk=bulk
+    )
     for attempt in range(3):
         try:
             results = _store(session, issuer_id, items, profile, bulk)
@@ -270,8 +369,10 @@ def issue_many(session: Session, issuer_id: int, credentials: Sequence[Any], *, 
             # a concurrent request stored the same key/id first: retry, the lookup now finds it
             session.rollback()
             if attempt == 2:
-                raise Conflict("concurrent requests with the same Idempotency-Key or credential id; retry",
-                               slug="idempotency-conflict") from None
+                raise Conflict(
+                    "concurrent requests with the same Idempotency-Key or credential id; retry",
+                    slug="idempotency-conflict",
+                ) from None
             continue
         except BaseException:
             session.rollback()
@@ -283,8 +384,22 @@ def issue_many(session: Session, issuer_id: int, credentials: Sequence[Any], *, 
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def issue_one(session: Session, issuer_id: int, credential: Any, *, max_bytes: int, profile: str | None = None,
-              idempotency_key: str | None = None) -> IssueResult:
+def issue_one(
+    session: Session,
+    issuer_id: int,
+    credential: Any,
+    *,
+    max_bytes: int,
+    profile: str | None = None,
+    idempotency_key: str | None = None,
+) -> IssueResult:
     """Validate and store one credential; commits. Same rules as :func:`issue_many`, errors without index."""
-    return issue_many(session, issuer_id, [credential], max_bytes=max_bytes, profile=profile,
-                      idempotency_key=idempotency_key, bulk=False)[0]
+    return issue_many(
+        session,
+        issuer_id,
+        [credential],
+        max_bytes=max_bytes,
+        profile=profile,
+        idempotency_key=idempotency_key,
+        bulk=False,
+    )[0]

@@ -30,7 +30,12 @@ class ProfileError:
     message: str
 
     def as_dict(self) -> dict:
-        return {"field": self.element, "pointer": self.pointer, "element": self.label, "message": self.message}
+        return {
+            "field": self.element,
+            "pointer": self.pointer,
+            "element": self.label,
+            "message": self.message,
+        }
 
 
 class UnknownProfile(ValueError):
@@ -96,7 +101,9 @@ def _alignments(ach: list[Any]) -> list[dict]:
 
 def _level_alignment(cred: dict, ach: list[Any]) -> bool:
     for a in _alignments(ach):
-        text = " ".join(str(a.get(k, "")) for k in ("targetFramework", "targetName", "targetCode", "targetUrl"))
+        text = " ".join(
+            str(a.get(k, "")) for k in ("targetFramework", "targetName", "targetCode", "targetUrl")
+        )
         if _LEVEL_RE.search(text):
             return True
     return False
@@ -114,7 +121,9 @@ def _outcome_alignment(cred: dict, ach: list[Any]) -> bool:
 def _assessment_claim(cred: dict, ach: list[Any]) -> bool:
     # ELM: a LearningAchievement derived from a LearningAssessment (with its specification)
     for node in _resolve(ach, "wasDerivedFrom"):
-        if isinstance(node, dict) and ("LearningAssessment" in _types(node) or _present(node.get("specifiedBy"))):
+        if isinstance(node, dict) and (
+            "LearningAssessment" in _types(node) or _present(node.get("specifiedBy"))
+        ):
             return True
     return False
 
@@ -129,49 +138,145 @@ class Element:
 
 
 EU_ELEMENTS: tuple[Element, ...] = (
-    Element("learnerIdentification", "identification of the learner", "/credentialSubject/id",
-            ("credentialSubject.id", "credentialSubject.identifier", "credentialSubject.fullName",
-             "credentialSubject.name", "credentialSubject.givenName", "credentialSubject.familyName")),
-    Element("title", "title of the micro-credential", "/credentialSubject/achievement/name",
-            ("@A.name", "@A.title")),
-    Element("issuerCountry", "country(ies)/region of the issuer", "/issuer/address/addressCountry",
-            ("issuer.address.addressCountry", "issuer.address.addressCountryCode", "issuer.address.addressRegion",
-             "issuer.location.address.countryCode", "issuer.location.address.addressCountry",
-             "@A.creator.address.addressCountry", "@A.creator.address.addressCountryCode",
-             "@A.awardedBy.awardingBody.location.address.countryCode",
-             "@A.awardedBy.location.address.countryCode", "@A.awardedBy.awardingLocation",
-             "issuerCountry", "issuer.country")),
-    Element("awardingBody", "awarding body(ies)", "/issuer/name",
-            ("issuer.name", "issuer.legalName", "issuer.prefLabel", "@A.creator.name",
-             "@A.awardedBy.awardingBody.legalName", "@A.awardedBy.awardingBody.name",
-             "@A.awardedBy.awardingBody.prefLabel", "awardingBody")),
-    Element("dateOfIssuing", "date of issuing", "/validFrom",
-            ("validFrom", "issuanceDate", "issued", "awardedDate", "credentialSubject.awardedDate",
-             "@A.awardedBy.awardingDate")),
-    Element("learningOutcomes", "learning outcomes", "/credentialSubject/achievement/learningOutcomes",
-            ("@A.learningOutcomes", "@A.learningOutcome", "@A.learningOutcomeSummary"),
-            (_outcome_alignment,)),
-    Element("workload", "notional workload needed to achieve the learning outcomes (in ECTS, wherever possible)",
-            "/credentialSubject/achievement/creditsAvailable",
-            ("@A.creditsAvailable", "@A.ects", "@A.ectsCredits", "@A.workload", "@A.notionalWorkload",
-             "@A.creditPoint", "@A.creditPoints", "@A.volumeOfLearning", "credentialSubject.creditsEarned")),
-    Element("level", "level (and cycle) of the learning experience (EQF, QF-EHEA), if applicable",
-            "/credentialSubject/achievement/eqfLevel",
-            ("@A.eqfLevel", "@A.nqfLevel", "@A.qfLevel", "@A.qfEheaLevel", "@A.level", "@A.educationLevel"),
-            (_level_alignment,)),
-    Element("assessment", "type of assessment", "/credentialSubject/achievement/assessmentType",
-            ("@A.assessmentType", "@A.typeOfAssessment", "@A.assessment", "@A.assessmentMethod",
-             "credentialSubject.assessmentType"),
-            (_assessment_claim,)),
-    Element("participation", "form of participation in the learning activity",
-            "/credentialSubject/achievement/participationForm",
-            ("@A.participationForm", "@A.formOfParticipation", "@A.mode", "@A.learningSetting", "@A.modeOfStudy",
-             "@A.modeOfDelivery", "@A.deliveryMode", "credentialSubject.participationForm")),
-    Element("qualityAssurance", "type of quality assurance used to underpin the micro-credential",
-            "/credentialSubject/achievement/qualityAssurance",
-            ("@A.qualityAssurance", "@A.typeOfQualityAssurance", "@A.accreditation", "@A.hasAccreditation",
-             "@A.awardedBy.awardingBody.accreditation", "issuer.accreditation", "issuer.qualityAssurance",
-             "qualityAssurance")),
+    Element(
+        "learnerIdentification",
+        "identification of the learner",
+        "/credentialSubject/id",
+        (
+            "credentialSubject.id",
+            "credentialSubject.identifier",
+            "credentialSubject.fullName",
+            "credentialSubject.name",
+            "credentialSubject.givenName",
+            "credentialSubject.familyName",
+        ),
+    ),
+    Element(
+        "title",
+        "title of the micro-credential",
+        "/credentialSubject/achievement/name",
+        ("@A.name", "@A.title"),
+    ),
+    Element(
+        "issuerCountry",
+        "country(ies)/region of the issuer",
+        "/issuer/address/addressCountry",
+        (
+            "issuer.address.addressCountry",
+            "issuer.address.addressCountryCode",
+            "issuer.address.addressRegion",
+            "issuer.location.address.countryCode",
+            "issuer.location.address.addressCountry",
+            "@A.creator.address.addressCountry",
+            "@A.creator.address.addressCountryCode",
+            "@A.awardedBy.awardingBody.location.address.countryCode",
+            "@A.awardedBy.location.address.countryCode",
+            "@A.awardedBy.awardingLocation",
+            "issuerCountry",
+            "issuer.country",
+        ),
+    ),
+    Element(
+        "awardingBody",
+        "awarding body(ies)",
+        "/issuer/name",
+        (
+            "issuer.name",
+            "issuer.legalName",
+            "issuer.prefLabel",
+            "@A.creator.name",
+            "@A.awardedBy.awardingBody.legalName",
+            "@A.awardedBy.awardingBody.name",
+            "@A.awardedBy.awardingBody.prefLabel",
+            "awardingBody",
+        ),
+    ),
+    Element(
+        "dateOfIssuing",
+        "date of issuing",
+        "/validFrom",
+        (
+            "validFrom",
+            "issuanceDate",
+            "issued",
+            "awardedDate",
+            "credentialSubject.awardedDate",
+            "@A.awardedBy.awardingDate",
+        ),
+    ),
+    Element(
+        "learningOutcomes",
+        "learning outcomes",
+        "/credentialSubject/achievement/learningOutcomes",
+        ("@A.learningOutcomes", "@A.learningOutcome", "@A.learningOutcomeSummary"),
+        (_outcome_alignment,),
+    ),
+    Element(
+        "workload",
+        "notional workload needed to achieve the learning outcomes (in ECTS, wherever possible)",
+        "/credentialSubject/achievement/creditsAvailable",
+        (
+            "@A.creditsAvailable",
+            "@A.ects",
+            "@A.ectsCredits",
+            "@A.workload",
+            "@A.notionalWorkload",
+            "@A.creditPoint",
+            "@A.creditPoints",
+            "@A.volumeOfLearning",
+            "credentialSubject.creditsEarned",
+        ),
+    ),
+    Element(
+        "level",
+        "level (and cycle) of the learning experience (EQF, QF-EHEA), if applicable",
+        "/credentialSubject/achievement/eqfLevel",
+        ("@A.eqfLevel", "@A.nqfLevel", "@A.qfLevel", "@A.qfEheaLevel", "@A.level", "@A.educationLevel"),
+        (_level_alignment,),
+    ),
+    Element(
+        "assessment",
+        "type of assessment",
+        "/credentialSubject/achievement/assessmentType",
+        (
+            "@A.assessmentType",
+            "@A.typeOfAssessment",
+            "@A.assessment",
+            "@A.assessmentMethod",
+            "credentialSubject.assessmentType",
+        ),
+        (_assessment_claim,),
+    ),
+    Element(
+        "participation",
+        "form of participation in the learning activity",
+        "/credentialSubject/achievement/participationForm",
+        (
+            "@A.participationForm",
+            "@A.formOfParticipation",
+            "@A.mode",
+            "@A.learningSetting",
+            "@A.modeOfStudy",
+            "@A.modeOfDelivery",
+            "@A.deliveryMode",
+            "credentialSubject.participationForm",
+        ),
+    ),
+    Element(
+        "qualityAssurance",
+        "type of quality assurance used to underpin the micro-credential",
+        "/credentialSubject/achievement/qualityAssurance",
+        (
+            "@A.qualityAssurance",
+            "@A.typeOfQualityAssurance",
+            "@A.accreditation",
+            "@A.hasAccreditation",
+            "@A.awardedBy.awardingBody.accreditation",
+            "issuer.accreditation",
+            "issuer.qualityAssurance",
+            "qualityAssurance",
+        ),
+    ),
 )
 
 
@@ -190,12 +295,14 @@ def _check_eu_microcredential(cred: dict) -> list[ProfileError]:
             found = any(pred(cred, ach) for pred in el.predicates)
         if not found:
             accepted = ", ".join(p.replace("@A.", "<achievement>.") for p in el.paths)
-            errors.append(ProfileError(
-                element=el.key,
-                label=el.label,
-                pointer=el.ob_pointer,
-                message=f"missing mandatory EU micro-credential element: {el.label} (accepted: {accepted})",
-            ))
+            errors.append(
+                ProfileError(
+                    element=el.key,
+                    label=el.label,
+                    pointer=el.ob_pointer,
+                    message=f"missing mandatory EU micro-credential element: {el.label} (accepted: {accepted})",
+                )
+            )
     return errors
 
 

@@ -37,8 +37,16 @@ class Anchorer(Outbox):
     model = Batch
     done_errors = frozenset({"RootAlreadyAnchored"})
 
-    def __init__(self, session_factory, sender, anchor, issuer_id: int, confirmations: int = 1,
-                 chain_id: int | None = None, **kwargs):
+    def __init__(
+        self,
+        session_factory,
+        sender,
+        anchor,
+        issuer_id: int,
+        confirmations: int = 1,
+        chain_id: int | None = None,
+        **kwargs,
+    ):
         super().__init__(session_factory, sender, anchor, issuer_id, confirmations, **kwargs)
         self.chain_id = chain_id
 
@@ -61,9 +69,16 @@ class Anchorer(Outbox):
         return STOP
 
     def write_ahead(self, session: Session, batch: Batch, sub: Submission) -> Batch:
-        return record_submission(session, batch, nonce=sub.nonce, tx_hash=sub.tx_hash, chain_id=sub.chain_id,
-                                 contract_address=sub.contract_address, fence_token=sub.fence_token,
-                                 commit=False)
+        return record_submission(
+            session,
+            batch,
+            nonce=sub.nonce,
+            tx_hash=sub.tx_hash,
+            chain_id=sub.chain_id,
+            contract_address=sub.contract_address,
+            fence_token=sub.fence_token,
+            commit=False,
+        )
 
     def already_sent(self, session: Session, batch: Batch) -> Batch | None:
         """An earlier, dropped-looking transaction of ours anchored the root after all: adopt it."""
@@ -72,9 +87,15 @@ class Anchorer(Outbox):
     # --- settling ---------------------------------------------------------------------------------------------
     def confirm(self, session: Session, batch: Batch, receipt, depth: int) -> None:
         block = self.sender.w3.eth.get_block(receipt["blockNumber"])
-        record_confirmation(session, batch, block_number=receipt["blockNumber"],
-                            block_hash=to_hex(bytes(receipt["blockHash"])), confirmations=depth,
-                            block_timestamp=block["timestamp"], gas_used=receipt["gasUsed"])
+        record_confirmation(
+            session,
+            batch,
+            block_number=receipt["blockNumber"],
+            block_hash=to_hex(bytes(receipt["blockHash"])),
+            confirmations=depth,
+            block_timestamp=block["timestamp"],
+            gas_used=receipt["gasUsed"],
+        )
 
     def is_final(self, error: ContractRevert) -> bool:
         return error.error not in RETRY_ERRORS
@@ -101,7 +122,14 @@ class Anchorer(Outbox):
             return False
         tx_hash = bytes(event["transactionHash"])
         nonce = self.sender.w3.eth.get_transaction(tx_hash)["nonce"]
-        record_submission(session, batch, nonce=nonce, tx_hash=to_hex(tx_hash), chain_id=self.sender.chain_id,
-                          contract_address=self.anchor.address, fence_token=batch.fence_token)
+        record_submission(
+            session,
+            batch,
+            nonce=nonce,
+            tx_hash=to_hex(tx_hash),
+            chain_id=self.sender.chain_id,
+            contract_address=self.anchor.address,
+            fence_token=batch.fence_token,
+        )
         self.log.info("batch %s: root already anchored by us in %s; adopting it", batch.id, to_hex(tx_hash))
         return True

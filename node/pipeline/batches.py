@@ -55,9 +55,18 @@ def _done(session: Session, batch: Batch, commit: bool) -> Batch:
     return batch
 
 
-def record_submission(session: Session, batch: Batch, *, nonce: int, tx_hash: str, chain_id: int | None = None,
-                      contract_address: str | None = None, fence_token: int | None = None,
-                      now: datetime | None = None, commit: bool = True) -> Batch:
+def record_submission(
+    session: Session,
+    batch: Batch,
+    *,
+    nonce: int,
+    tx_hash: str,
+    chain_id: int | None = None,
+    contract_address: str | None = None,
+    fence_token: int | None = None,
+    now: datetime | None = None,
+    commit: bool = True,
+) -> Batch:
     """sealed|submitted -> submitted: store nonce and tx hash (commit before broadcasting!). Re-submission
     (replacement tx, same or new nonce) is allowed from ``submitted``. Increments ``attempts``."""
     stamp_submission(batch, Submission(nonce, tx_hash, chain_id, contract_address, fence_token), now)
@@ -66,27 +75,50 @@ def record_submission(session: Session, batch: Batch, *, nonce: int, tx_hash: st
     return _done(session, batch, commit)
 
 
-def record_confirmations(session: Session, batch: Batch, *, confirmations: int, block_number: int | None = None,
-                         block_hash: str | None = None, commit: bool = True) -> Batch:
+def record_confirmations(
+    session: Session,
+    batch: Batch,
+    *,
+    confirmations: int,
+    block_number: int | None = None,
+    block_hash: str | None = None,
+    commit: bool = True,
+) -> Batch:
     """While ``submitted``: note the inclusion block and current depth (not yet final)."""
     stamp_depth(batch, confirmations, block_number, block_hash)
     return _done(session, batch, commit)
 
 
-def record_confirmation(session: Session, batch: Batch, *, block_number: int, block_hash: str, confirmations: int,
-                        block_timestamp: int | None = None, gas_used: int | None = None,
-                        now: datetime | None = None, commit: bool = True) -> Batch:
+def record_confirmation(
+    session: Session,
+    batch: Batch,
+    *,
+    block_number: int,
+    block_hash: str,
+    confirmations: int,
+    block_timestamp: int | None = None,
+    gas_used: int | None = None,
+    now: datetime | None = None,
+    commit: bool = True,
+) -> Batch:
     """submitted -> confirmed; every credential of the batch -> anchored (same transaction).
     ``block_timestamp``: the anchoring block's Unix time (needed for bundles). Also observes the anchor
     latency and gas metrics."""
     now = now or utcnow()
-    stamp_confirmed(batch, block_number=block_number, block_hash=block_hash, confirmations=confirmations,
-                    gas_used=gas_used, now=now)
+    stamp_confirmed(
+        batch,
+        block_number=block_number,
+        block_hash=block_hash,
+        confirmations=confirmations,
+        gas_used=gas_used,
+        now=now,
+    )
     if block_timestamp is not None:
         batch.block_timestamp = block_timestamp
     t = Credential.__table__
     session.execute(
-        t.update().where(t.c.batch_id == batch.id)
+        t.update()
+        .where(t.c.batch_id == batch.id)
         .values(status=CredentialStatus.anchored.value, anchored_at=now)
     )
     _done(session, batch, commit)
@@ -111,16 +143,21 @@ def record_reorg(session: Session, batch: Batch, reason: str, *, commit: bool = 
     batch.block_timestamp = None
     t = Credential.__table__
     session.execute(
-        t.update().where(t.c.batch_id == batch.id).values(status=CredentialStatus.batched.value, anchored_at=None)
+        t.update()
+        .where(t.c.batch_id == batch.id)
+        .values(status=CredentialStatus.batched.value, anchored_at=None)
     )
     return _done(session, batch, commit)
 
 
-def record_failure(session: Session, batch: Batch, error: str, *, final: bool = False,
-                   commit: bool = True) -> Batch:
+def record_failure(
+    session: Session, batch: Batch, error: str, *, final: bool = False, commit: bool = True
+) -> Batch:
     """Note an error (``last_error``; sealed|submitted stay where they are); with ``final=True``:
     sealed|submitted -> failed."""
-    transition(batch, BatchState.failed.value if final else batch.state)  # a note: the self-loop must be allowed
+    transition(
+        batch, BatchState.failed.value if final else batch.state
+    )  # a note: the self-loop must be allowed
     batch.last_error = error[:4000]
     metrics.ANCHOR_ERRORS.labels(kind="final" if final else "retry").inc()
     return _done(session, batch, commit)

@@ -41,7 +41,9 @@ from node.storage.revocation_tables import ChangeState, StatusChange, StatusList
 
 REORG_WINDOW_BLOCKS = 64  # confirmed rows younger than this are re-checked against the canonical chain
 
-DROP_GRACE_SECONDS = 5.0  # a tx unknown to the node this long after its write-ahead commit is treated as dropped
+DROP_GRACE_SECONDS = (
+    5.0  # a tx unknown to the node this long after its write-ahead commit is treated as dropped
+)
 
 MAX_IN_FLIGHT = 16  # submitted, unconfirmed transactions per kind and key (sent with consecutive nonces)
 
@@ -92,43 +94,78 @@ _S, _C = BatchState.sealed.value, BatchState.confirmed.value
 _SUB, _F = BatchState.submitted.value, BatchState.failed.value
 
 #: sealed -> submitted -> confirmed; a vanished transaction sends the batch back to sealed (it is sent again)
-BATCH = StateMachine("batch", _table({
-    NEW: {_S},                        # sealed by the sealer
-    _S: {_S, _SUB, _F},               # sealed -> sealed: an estimate that reverted, noted and retried later
-    _SUB: {_SUB, _C, _S, _F},         # submitted -> submitted: depth noted, re-submission, adoption
-    _C: {_SUB},                       # the confirming block was re-orged away
-    _F: set(),
-}), dropped=_S)
+BATCH = StateMachine(
+    "batch",
+    _table(
+        {
+            NEW: {_S},  # sealed by the sealer
+            _S: {_S, _SUB, _F},  # sealed -> sealed: an estimate that reverted, noted and retried later
+            _SUB: {_SUB, _C, _S, _F},  # submitted -> submitted: depth noted, re-submission, adoption
+            _C: {_SUB},  # the confirming block was re-orged away
+            _F: set(),
+        }
+    ),
+    dropped=_S,
+)
 
-_TX_SUB, _TX_C, _TX_D, _TX_F = (TxState.submitted.value, TxState.confirmed.value, TxState.dropped.value,
-                                TxState.failed.value)
+_TX_SUB, _TX_C, _TX_D, _TX_F = (
+    TxState.submitted.value,
+    TxState.confirmed.value,
+    TxState.dropped.value,
+    TxState.failed.value,
+)
 
 #: one row per attempt: born submitted, ends confirmed, dropped or failed (a re-org sends confirmed back)
-STATUS_TX = StateMachine("status tx", _table({
-    NEW: {_TX_SUB},
-    _TX_SUB: {_TX_SUB, _TX_C, _TX_D, _TX_F},
-    _TX_C: {_TX_SUB},
-    _TX_D: set(),
-    _TX_F: set(),
-}))
+STATUS_TX = StateMachine(
+    "status tx",
+    _table(
+        {
+            NEW: {_TX_SUB},
+            _TX_SUB: {_TX_SUB, _TX_C, _TX_D, _TX_F},
+            _TX_C: {_TX_SUB},
+            _TX_D: set(),
+            _TX_F: set(),
+        }
+    ),
+)
 
 #: the same life as a status transaction, for ``publishStatusList``
 PUBLICATION = StateMachine("status-list publication", STATUS_TX.transitions)
 
-_Q, _CH_SUB, _CH_C, _CH_F = (ChangeState.queued.value, ChangeState.submitted.value, ChangeState.confirmed.value,
-                             ChangeState.failed.value)
+_Q, _CH_SUB, _CH_C, _CH_F = (
+    ChangeState.queued.value,
+    ChangeState.submitted.value,
+    ChangeState.confirmed.value,
+    ChangeState.failed.value,
+)
 
 #: the work items behind status transactions (not transactions themselves, checked the same way)
-STATUS_CHANGE = StateMachine("status change", _table({
-    NEW: {_Q},
-    _Q: {_CH_SUB, _CH_C, _CH_F},      # queued -> confirmed: the chain already shows it; -> failed: would revert
-    _CH_SUB: {_Q, _CH_C, _CH_F},      # submitted -> queued: its transaction was dropped or reverted
-    _CH_C: {_CH_SUB},                 # its transaction's block was re-orged away
-    _CH_F: set(),
-}), submitted=_CH_SUB, confirmed=_CH_C, dropped=_Q, failed=_CH_F)
+STATUS_CHANGE = StateMachine(
+    "status change",
+    _table(
+        {
+            NEW: {_Q},
+            _Q: {
+                _CH_SUB,
+                _CH_C,
+                _CH_F,
+            },  # queued -> confirmed: the chain already shows it; -> failed: would revert
+            _CH_SUB: {_Q, _CH_C, _CH_F},  # submitted -> queued: its transaction was dropped or reverted
+            _CH_C: {_CH_SUB},  # its transaction's block was re-orged away
+            _CH_F: set(),
+        }
+    ),
+    submitted=_CH_SUB,
+    confirmed=_CH_C,
+    dropped=_Q,
+    failed=_CH_F,
+)
 
 MACHINES: dict[type, StateMachine] = {
-    Batch: BATCH, StatusTx: STATUS_TX, StatusListPublication: PUBLICATION, StatusChange: STATUS_CHANGE,
+    Batch: BATCH,
+    StatusTx: STATUS_TX,
+    StatusListPublication: PUBLICATION,
+    StatusChange: STATUS_CHANGE,
 }
 
 
@@ -155,8 +192,12 @@ def transition(record: Any, to_state: str, *, expect: Collection[str | None] | N
         raise InvalidTransition(label(record), from_state, to_state, f"this step starts from {shown}")
     if not machine.allows(from_state, to_state):
         allowed = sorted(machine.transitions.get(from_state, ()))
-        raise InvalidTransition(label(record), from_state, to_state,
-                                f"from {from_state or 'new'}: {', '.join(allowed) or 'nothing (final)'}")
+        raise InvalidTransition(
+            label(record),
+            from_state,
+            to_state,
+            f"from {from_state or 'new'}: {', '.join(allowed) or 'nothing (final)'}",
+        )
     record.state = to_state
 
 
@@ -196,8 +237,9 @@ def stamp_submission(record: Any, sub: Submission, now: datetime | None = None) 
     record.submitted_at = now or utcnow()
 
 
-def stamp_depth(record: Any, confirmations: int, block_number: int | None = None,
-                block_hash: str | None = None) -> None:
+def stamp_depth(
+    record: Any, confirmations: int, block_number: int | None = None, block_hash: str | None = None
+) -> None:
     """While submitted: note the inclusion block and the current depth (not yet final)."""
     stay(record, machine_of(record).submitted)
     record.confirmations = confirmations
@@ -207,8 +249,15 @@ def stamp_depth(record: Any, confirmations: int, block_number: int | None = None
         record.block_hash = block_hash.lower()
 
 
-def stamp_confirmed(record: Any, *, block_number: int | None, block_hash: str | None, confirmations: int = 0,
-                    gas_used: int | None = None, now: datetime | None = None) -> None:
+def stamp_confirmed(
+    record: Any,
+    *,
+    block_number: int | None,
+    block_hash: str | None,
+    confirmations: int = 0,
+    gas_used: int | None = None,
+    now: datetime | None = None,
+) -> None:
     """submitted -> confirmed. Block fields stay empty for a row confirmed from chain state without a receipt."""
     machine = machine_of(record)
     transition(record, machine.confirmed, expect=(machine.submitted,))
@@ -310,8 +359,17 @@ class Outbox(ABC):
     #: revert reasons that may mean an earlier transaction of ours already did the work: try ``adopt`` first
     done_errors: ClassVar[frozenset[str]] = frozenset()
 
-    def __init__(self, session_factory: sessionmaker, sender: TransactionSender, anchor, issuer_id: int,
-                 confirmations: int = 1, *, drop_grace_seconds: float | None = None, fence: Fence | None = None):
+    def __init__(
+        self,
+        session_factory: sessionmaker,
+        sender: TransactionSender,
+        anchor,
+        issuer_id: int,
+        confirmations: int = 1,
+        *,
+        drop_grace_seconds: float | None = None,
+        fence: Fence | None = None,
+    ):
         self.session_factory = session_factory
         self.sender = sender
         self.anchor = anchor
@@ -388,8 +446,13 @@ class Outbox(ABC):
     # --- the shared steps -------------------------------------------------------------------------------------
     def submitted(self, session: Session) -> list:
         model = self.model
-        return list(session.exec(select(model).where(model.issuer_id == self.issuer_id,
-                                                     model.state == self.machine.submitted).order_by(model.id)))
+        return list(
+            session.exec(
+                select(model)
+                .where(model.issuer_id == self.issuer_id, model.state == self.machine.submitted)
+                .order_by(model.id)
+            )
+        )
 
     def settle_submitted(self, result: PassResult) -> None:
         with self.session_factory() as session:
@@ -453,8 +516,12 @@ class Outbox(ABC):
         head = w3.eth.block_number
         with self.session_factory() as session:
             recent = session.exec(
-                select(model).where(model.issuer_id == self.issuer_id, model.state == self.machine.confirmed,
-                                    model.block_number >= head - REORG_WINDOW_BLOCKS)
+                select(model)
+                .where(
+                    model.issuer_id == self.issuer_id,
+                    model.state == self.machine.confirmed,
+                    model.block_number >= head - REORG_WINDOW_BLOCKS,
+                )
                 .order_by(model.block_number.desc())
             ).all()
             for record in orphaned(w3, recent, head):
@@ -498,13 +565,23 @@ class Outbox(ABC):
     def send(self, session: Session, item, signed: SignedTx, result: PassResult):
         """Write-ahead commit, fence check, broadcast. Returns the row, or None when the nonce was taken."""
         fence = self.fence.token if self.fence is not None else None
-        record = self.write_ahead(session, item, Submission(
-            nonce=signed.nonce, tx_hash=to_hex(signed.tx_hash), chain_id=self.sender.chain_id,
-            contract_address=self.contract_address, fence_token=fence))
+        record = self.write_ahead(
+            session,
+            item,
+            Submission(
+                nonce=signed.nonce,
+                tx_hash=to_hex(signed.tx_hash),
+                chain_id=self.sender.chain_id,
+                contract_address=self.contract_address,
+                fence_token=fence,
+            ),
+        )
         session.add(record)
         session.commit()  # write-ahead: the row names the transaction before the network sees it
         if self.fence is not None:
-            self.fence.check(record.fence_token)  # a stale holder stops here; the row is settled by the new one
+            self.fence.check(
+                record.fence_token
+            )  # a stale holder stops here; the row is settled by the new one
         try:
             self.sender.broadcast(signed)
         except NonceConsumed as exc:

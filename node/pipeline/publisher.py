@@ -47,18 +47,36 @@ __all__ = [
 
 # ------------------------------------------------------------------------------------------ the rows
 def submitted_publications(session: Session, issuer_id: int) -> list[StatusListPublication]:
-    return list(session.exec(select(StatusListPublication).where(
-        StatusListPublication.issuer_id == issuer_id, StatusListPublication.state == TxState.submitted.value)
-        .order_by(StatusListPublication.id)))
+    return list(
+        session.exec(
+            select(StatusListPublication)
+            .where(
+                StatusListPublication.issuer_id == issuer_id,
+                StatusListPublication.state == TxState.submitted.value,
+            )
+            .order_by(StatusListPublication.id)
+        )
+    )
 
 
-def record_publication(session: Session, lst: StatusList, *, revision: int, list_hash: str, nonce: int,
-                       tx_hash: str, chain_id: int | None = None, contract_address: str | None = None,
-                       fence_token: int | None = None, now: datetime | None = None,
-                       commit: bool = True) -> StatusListPublication:
+def record_publication(
+    session: Session,
+    lst: StatusList,
+    *,
+    revision: int,
+    list_hash: str,
+    nonce: int,
+    tx_hash: str,
+    chain_id: int | None = None,
+    contract_address: str | None = None,
+    fence_token: int | None = None,
+    now: datetime | None = None,
+    commit: bool = True,
+) -> StatusListPublication:
     """Write-ahead: a new publication row naming the signed transaction. Commit BEFORE broadcasting."""
-    pub = StatusListPublication(issuer_id=lst.issuer_id, list_id=lst.id, revision=revision,
-                                list_hash=list_hash.lower(), state=NEW)
+    pub = StatusListPublication(
+        issuer_id=lst.issuer_id, list_id=lst.id, revision=revision, list_hash=list_hash.lower(), state=NEW
+    )
     stamp_submission(pub, Submission(nonce, tx_hash, chain_id, contract_address, fence_token), now)
     session.add(pub)
     if commit:
@@ -75,12 +93,26 @@ def _summarise(lst: StatusList, pub: StatusListPublication | None) -> None:
     lst.published_at = pub.confirmed_at if pub else None
 
 
-def record_publication_confirmed(session: Session, pub: StatusListPublication, *, block_number: int | None,
-                                 block_hash: str | None, confirmations: int = 0, gas_used: int | None = None,
-                                 version: int | None = None, now: datetime | None = None) -> None:
+def record_publication_confirmed(
+    session: Session,
+    pub: StatusListPublication,
+    *,
+    block_number: int | None,
+    block_hash: str | None,
+    confirmations: int = 0,
+    gas_used: int | None = None,
+    version: int | None = None,
+    now: datetime | None = None,
+) -> None:
     """submitted -> confirmed; the list's ``published_*`` summary now names this publication (one commit)."""
-    stamp_confirmed(pub, block_number=block_number, block_hash=block_hash, confirmations=confirmations,
-                    gas_used=gas_used, now=now)
+    stamp_confirmed(
+        pub,
+        block_number=block_number,
+        block_hash=block_hash,
+        confirmations=confirmations,
+        gas_used=gas_used,
+        now=now,
+    )
     pub.version = version
     session.add(pub)
     lst = session.get(StatusList, pub.list_id)
@@ -90,8 +122,9 @@ def record_publication_confirmed(session: Session, pub: StatusListPublication, *
     session.commit()
 
 
-def record_publication_dropped(session: Session, pub: StatusListPublication, reason: str,
-                               state: TxState = TxState.dropped) -> None:
+def record_publication_dropped(
+    session: Session, pub: StatusListPublication, reason: str, state: TxState = TxState.dropped
+) -> None:
     """submitted -> dropped|failed; the reason goes on the list too. The list stays behind, so the publisher
     publishes it again."""
     stamp_dropped(pub, reason, state.value)
@@ -108,10 +141,15 @@ def record_publication_reorg(session: Session, pub: StatusListPublication, reaso
     stamp_reorged(pub, reason)
     session.add(pub)
     session.flush()
-    previous = session.exec(select(StatusListPublication).where(
-        StatusListPublication.list_id == pub.list_id, StatusListPublication.id != pub.id,
-        StatusListPublication.state == TxState.confirmed.value)
-        .order_by(StatusListPublication.id.desc())).first()
+    previous = session.exec(
+        select(StatusListPublication)
+        .where(
+            StatusListPublication.list_id == pub.list_id,
+            StatusListPublication.id != pub.id,
+            StatusListPublication.state == TxState.confirmed.value,
+        )
+        .order_by(StatusListPublication.id.desc())
+    ).first()
     lst = session.get(StatusList, pub.list_id)
     _summarise(lst, previous)
     session.add(lst)
@@ -132,8 +170,16 @@ class Publisher(Outbox):
     machine = PUBLICATION
     model = StatusListPublication
 
-    def __init__(self, session_factory, sender, anchor, issuer_id: int, confirmations: int = 1,
-                 config: StatusListConfig | None = None, **kwargs):
+    def __init__(
+        self,
+        session_factory,
+        sender,
+        anchor,
+        issuer_id: int,
+        confirmations: int = 1,
+        config: StatusListConfig | None = None,
+        **kwargs,
+    ):
         super().__init__(session_factory, sender, anchor, issuer_id, confirmations, **kwargs)
         self.config = config or StatusListConfig()
 
@@ -142,8 +188,9 @@ class Publisher(Outbox):
         """Lists whose bits changed since their last confirmed publication, none in flight, interval passed."""
         in_flight = {pub.list_id for pub in self.submitted(session)}
         interval = timedelta(seconds=self.config.publish_interval_seconds)
-        lists = session.exec(select(StatusList).where(StatusList.issuer_id == self.issuer_id)
-                             .order_by(StatusList.id)).all()
+        lists = session.exec(
+            select(StatusList).where(StatusList.issuer_id == self.issuer_id).order_by(StatusList.id)
+        ).all()
         for lst in lists:
             if lst.id in in_flight or lst.published_revision == lst.revision:
                 continue  # in flight, or the chain has the current list
@@ -162,10 +209,18 @@ class Publisher(Outbox):
         return SKIP
 
     def write_ahead(self, session: Session, due: DueList, sub: Submission) -> StatusListPublication:
-        return record_publication(session, due.lst, revision=due.revision, list_hash=to_hex(due.list_hash),
-                                  nonce=sub.nonce, tx_hash=sub.tx_hash, chain_id=sub.chain_id,
-                                  contract_address=sub.contract_address, fence_token=sub.fence_token,
-                                  commit=False)
+        return record_publication(
+            session,
+            due.lst,
+            revision=due.revision,
+            list_hash=to_hex(due.list_hash),
+            nonce=sub.nonce,
+            tx_hash=sub.tx_hash,
+            chain_id=sub.chain_id,
+            contract_address=sub.contract_address,
+            fence_token=sub.fence_token,
+            commit=False,
+        )
 
     # --- settling ---------------------------------------------------------------------------------------------
     def _on_chain(self, session: Session, pub: StatusListPublication):
@@ -174,9 +229,15 @@ class Publisher(Outbox):
 
     def confirm(self, session: Session, pub: StatusListPublication, receipt, depth: int) -> None:
         _, record = self._on_chain(session, pub)
-        record_publication_confirmed(session, pub, block_number=receipt["blockNumber"],
-                                     block_hash=to_hex(bytes(receipt["blockHash"])), confirmations=depth,
-                                     gas_used=receipt["gasUsed"], version=record.version if record else None)
+        record_publication_confirmed(
+            session,
+            pub,
+            block_number=receipt["blockNumber"],
+            block_hash=to_hex(bytes(receipt["blockHash"])),
+            confirmations=depth,
+            gas_used=receipt["gasUsed"],
+            version=record.version if record else None,
+        )
 
     def is_final(self, error: ContractRevert) -> bool:
         return False  # a list must reach the chain: every failure is retried with the list's current bits
@@ -201,9 +262,13 @@ class Publisher(Outbox):
             return False
         tx_hash = bytes(event["transactionHash"])
         nonce = self.sender.w3.eth.get_transaction(tx_hash)["nonce"]
-        stamp_submission(pub, Submission(nonce, to_hex(tx_hash), self.sender.chain_id, self.contract_address,
-                                         pub.fence_token))
+        stamp_submission(
+            pub,
+            Submission(nonce, to_hex(tx_hash), self.sender.chain_id, self.contract_address, pub.fence_token),
+        )
         session.add(pub)
         session.commit()
-        self.log.info("status list %s: hash already published by us in %s; adopting it", lst.id, to_hex(tx_hash))
+        self.log.info(
+            "status list %s: hash already published by us in %s; adopting it", lst.id, to_hex(tx_hash)
+        )
         return True

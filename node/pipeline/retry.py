@@ -19,8 +19,14 @@ class RetryLoop:
     False when there is nothing to do (wait `interval`). Errors in `expected` (plus chain errors) are
     logged as warnings, others with their traceback; both back off exponentially up to `max_backoff`."""
 
-    def __init__(self, name: str, step: Callable[[], bool], interval: float, max_backoff: float,
-                 expected: tuple[type[BaseException], ...] = ()):
+    def __init__(
+        self,
+        name: str,
+        step: Callable[[], bool],
+        interval: float,
+        max_backoff: float,
+        expected: tuple[type[BaseException], ...] = (),
+    ):
         self.log = logging.getLogger(f"credreg.{name}")
         self.step = step
         self.interval = interval

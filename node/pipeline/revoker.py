@@ -40,14 +40,20 @@ MAX_STATUS_BATCH = 512  # CredentialAnchor.MAX_STATUS_BATCH
 FINAL_ERRORS = {"UnknownRoot", "InvalidProof", "InvalidBatchSize", "NotActiveIssuer"}
 
 
-
-
 class Revoker(Outbox):
     machine = STATUS_TX
     model = StatusTx
 
-    def __init__(self, session_factory, sender, anchor, issuer_id: int, confirmations: int = 1,
-                 config: StatusListConfig | None = None, **kwargs):
+    def __init__(
+        self,
+        session_factory,
+        sender,
+        anchor,
+        issuer_id: int,
+        confirmations: int = 1,
+        config: StatusListConfig | None = None,
+        **kwargs,
+    ):
         super().__init__(session_factory, sender, anchor, issuer_id, confirmations, **kwargs)
         self.config = config or StatusListConfig()
 
@@ -61,7 +67,7 @@ class Revoker(Outbox):
             groups.setdefault((ch.batch_id, ch.action, ch.reason), []).append(ch)
         out = []
         for changes in groups.values():
-            out += [changes[i:i + MAX_STATUS_BATCH] for i in range(0, len(changes), MAX_STATUS_BATCH)]
+            out += [changes[i : i + MAX_STATUS_BATCH] for i in range(0, len(changes), MAX_STATUS_BATCH)]
         return out
 
     def call(self, session: Session, changes: list[StatusChange]):
@@ -75,8 +81,9 @@ class Revoker(Outbox):
         fn = self.anchor.revoke if first.action == "revoke" else self.anchor.suspend
         return fn(*args, first.reason)
 
-    def would_revert(self, session: Session, changes: list[StatusChange], exc: ContractRevert,
-                     result: PassResult):
+    def would_revert(
+        self, session: Session, changes: list[StatusChange], exc: ContractRevert, result: PassResult
+    ):
         """InvalidCredentialStatus names one digest: confirm it when the chain already has the wanted status,
         fail it otherwise, and retry the rest. Final errors fail the group. Anything else: note it and stop
         this pass."""
@@ -109,15 +116,27 @@ class Revoker(Outbox):
         return STOP
 
     def write_ahead(self, session: Session, changes: list[StatusChange], sub: Submission) -> StatusTx:
-        return record_tx_submission(session, changes, nonce=sub.nonce, tx_hash=sub.tx_hash, chain_id=sub.chain_id,
-                                    contract_address=sub.contract_address, fence_token=sub.fence_token,
-                                    commit=False)
+        return record_tx_submission(
+            session,
+            changes,
+            nonce=sub.nonce,
+            tx_hash=sub.tx_hash,
+            chain_id=sub.chain_id,
+            contract_address=sub.contract_address,
+            fence_token=sub.fence_token,
+            commit=False,
+        )
 
     # --- settling ---------------------------------------------------------------------------------------------
     def confirm(self, session: Session, tx: StatusTx, receipt, depth: int) -> None:
-        record_tx_confirmed(session, tx, block_number=receipt["blockNumber"],
-                            block_hash=to_hex(bytes(receipt["blockHash"])), gas_used=receipt["gasUsed"],
-                            confirmations=depth)
+        record_tx_confirmed(
+            session,
+            tx,
+            block_number=receipt["blockNumber"],
+            block_hash=to_hex(bytes(receipt["blockHash"])),
+            gas_used=receipt["gasUsed"],
+            confirmations=depth,
+        )
         self.log.info("status tx %s (%s %s digests) gas %s", tx.id, tx.action, tx.size, receipt["gasUsed"])
 
     def is_final(self, error: ContractRevert) -> bool:

@@ -85,21 +85,39 @@ class NodeRuntime:
     # (``drop_grace_seconds``, ``fence``)
     def anchorer(self, **options) -> Anchorer:
         w3 = connect(self.rpc_url, deployment=self.deployment)
-        return Anchorer(self.factory, TransactionSender(w3, self.account),
-                        CredentialAnchor(w3, self.deployment.credential_anchor), self.issuer_id,
-                        self.settings.confirmations, self.deployment.chain_id, **options)
+        return Anchorer(
+            self.factory,
+            TransactionSender(w3, self.account),
+            CredentialAnchor(w3, self.deployment.credential_anchor),
+            self.issuer_id,
+            self.settings.confirmations,
+            self.deployment.chain_id,
+            **options,
+        )
 
     def revoker(self, **options) -> Revoker:
         w3 = connect(self.rpc_url, deployment=self.deployment)
-        return Revoker(self.factory, TransactionSender(w3, self.account),
-                       CredentialAnchor(w3, self.deployment.credential_anchor), self.issuer_id,
-                       self.settings.confirmations, StatusListConfig.from_settings(self.settings), **options)
+        return Revoker(
+            self.factory,
+            TransactionSender(w3, self.account),
+            CredentialAnchor(w3, self.deployment.credential_anchor),
+            self.issuer_id,
+            self.settings.confirmations,
+            StatusListConfig.from_settings(self.settings),
+            **options,
+        )
 
     def publisher(self, **options) -> Publisher:
         w3 = connect(self.rpc_url, deployment=self.deployment)
-        return Publisher(self.factory, TransactionSender(w3, self.account),
-                         CredentialAnchor(w3, self.deployment.credential_anchor), self.issuer_id,
-                         self.settings.confirmations, StatusListConfig.from_settings(self.settings), **options)
+        return Publisher(
+            self.factory,
+            TransactionSender(w3, self.account),
+            CredentialAnchor(w3, self.deployment.credential_anchor),
+            self.issuer_id,
+            self.settings.confirmations,
+            StatusListConfig.from_settings(self.settings),
+            **options,
+        )
 
     def indexer(self) -> Indexer:
         w3 = connect(self.rpc_url, deployment=self.deployment)
@@ -109,8 +127,11 @@ class NodeRuntime:
         """Start the batcher, the anchorer + revoker + status-list publisher (one thread, one key, one lock)
         and the indexer."""
         signer = SignerPasses(self.anchorer(), self.revoker(), self.publisher())
-        self.loops = [BatcherLoop(self.factory, self.settings), SignerLoop(signer, self.engine),
-                      IndexerLoop(self.indexer())]
+        self.loops = [
+            BatcherLoop(self.factory, self.settings),
+            SignerLoop(signer, self.engine),
+            IndexerLoop(self.indexer()),
+        ]
         for loop in self.loops:
             thread = threading.Thread(target=self._guard(loop), name=type(loop).__name__, daemon=True)
             thread.start()
@@ -123,6 +144,7 @@ class NodeRuntime:
                 loop.run()
             except Exception:
                 log.exception("%s stopped", type(loop).__name__)
+
         return run
 
     def stop_pipeline(self, timeout: float = 10.0) -> None:

@@ -60,8 +60,9 @@ def seal_batch(session: Session, issuer_id: int, max_size: int) -> Batch | None:
         # advisory locks are per database: the schema in the key keeps nodes (and test schemas) sharing one
         # database from taking each other's seal locks
         key = zlib.crc32(f"credreg-seal:{issuer_id}".encode()) & 0x7FFFFFFF
-        got = session.execute(sa.text("SELECT pg_try_advisory_xact_lock(hashtext(current_schema()), :k)"),
-                              {"k": key}).scalar()
+        got = session.execute(
+            sa.text("SELECT pg_try_advisory_xact_lock(hashtext(current_schema()), :k)"), {"k": key}
+        ).scalar()
         if not got:
             return None
     q = (
@@ -76,8 +77,14 @@ def seal_batch(session: Session, issuer_id: int, max_size: int) -> Batch | None:
     if not rows:
         return None
     tree = MerkleTree.build([from_hex(r[1]) for r in rows])
-    batch = Batch(issuer_id=issuer_id, root=to_hex(tree.root), size=len(rows), state=NEW, tree=tree.to_bytes(),
-                  created_at=utcnow())
+    batch = Batch(
+        issuer_id=issuer_id,
+        root=to_hex(tree.root),
+        size=len(rows),
+        state=NEW,
+        tree=tree.to_bytes(),
+        created_at=utcnow(),
+    )
     transition(batch, BatchState.sealed.value)
     session.add(batch)
     session.flush()
@@ -87,24 +94,32 @@ def seal_batch(session: Session, issuer_id: int, max_size: int) -> Batch | None:
         # leaf_index = id - first is the same position in the tree's input order
         res = session.execute(
             t.update()
-            .where(t.c.issuer_id == issuer_id, t.c.id.between(first, last),
-                   t.c.status == CredentialStatus.pending.value)
+            .where(
+                t.c.issuer_id == issuer_id,
+                t.c.id.between(first, last),
+                t.c.status == CredentialStatus.pending.value,
+            )
             .values(status=CredentialStatus.batched.value, batch_id=batch.id, leaf_index=t.c.id - first)
         )
     else:
         res = session.execute(
             t.update()
             .where(t.c.id == sa.bindparam("cid"), t.c.status == CredentialStatus.pending.value)
-            .values(status=CredentialStatus.batched.value, batch_id=batch.id, leaf_index=sa.bindparam("leaf")),
+            .values(
+                status=CredentialStatus.batched.value, batch_id=batch.id, leaf_index=sa.bindparam("leaf")
+            ),
             [{"cid": r[0], "leaf": i} for i, r in enumerate(rows)],
         )
     claimed = res.rowcount if res.rowcount is not None and res.rowcount >= 0 else None
     if claimed is None:
         claimed = session.execute(sa.select(sa.func.count()).where(t.c.batch_id == batch.id)).scalar()
     if claimed != len(rows):
-        raise InvalidTransition(f"{len(rows) - claimed} credentials of issuer {issuer_id}",
-                                CredentialStatus.pending.value, CredentialStatus.batched.value,
-                                "claimed concurrently by another worker")
+        raise InvalidTransition(
+            f"{len(rows) - claimed} credentials of issuer {issuer_id}",
+            CredentialStatus.pending.value,
+            CredentialStatus.batched.value,
+            "claimed concurrently by another worker",
+        )
     return batch
 
 

@@ -37,10 +37,16 @@ class SignerPasses:
 class SignerLoop(RetryLoop):
     """Runs ``passes.run_pass`` until stopped, holding the single-signer lock of its key throughout."""
 
-    def __init__(self, passes: SignerPasses | Outbox, engine: Engine, interval: float = 0.25,
-                 max_backoff: float = 10.0):
-        super().__init__("signer", lambda: passes.run_pass().progressed, interval, max_backoff,
-                         expected=(InvalidTransition, FenceLost, sa.exc.OperationalError))
+    def __init__(
+        self, passes: SignerPasses | Outbox, engine: Engine, interval: float = 0.25, max_backoff: float = 10.0
+    ):
+        super().__init__(
+            "signer",
+            lambda: passes.run_pass().progressed,
+            interval,
+            max_backoff,
+            expected=(InvalidTransition, FenceLost, sa.exc.OperationalError),
+        )
         self.passes = passes
         self.engine = engine
 

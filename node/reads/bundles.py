@@ -21,32 +21,65 @@ def bundle_for(session: Session, digest: str, issuer_id: int) -> dict:
     if cred.issuer_id != issuer_id:
         raise not_found(cred.digest)
     if cred.status != CredentialStatus.anchored.value or batch is None:
-        raise Conflict(f"credential {cred.digest} is not yet anchored (state: {lifecycle_state(cred, batch)}); "
-                       "a bundle exists once its batch is confirmed on chain",
-                       [{"pointer": "", "field": "path.digest", "message": "not anchored yet"}],
-                       slug="not-anchored", title="Not yet anchored")
+        raise Conflict(
+            f"credential {cred.digest} is not yet anchored (state: {lifecycle_state(cred, batch)}); "
+            "a bundle exists once its batch is confirmed on chain",
+            [{"pointer": "", "field": "path.digest", "message": "not anchored yet"}],
+            slug="not-anchored",
+            title="Not yet anchored",
+        )
     tree = load_tree(batch)
     proof = tree.proof_at(cred.leaf_index)
     credential = json.loads(bytes(cred.canonical))
-    return _make_bundle(credential=credential, salt=bytes(cred.salt), digest=cred.digest,
-                        proof=[to_hex(h) for h in proof], root=batch.root, batch=batch, issuer=issuer)
+    return _make_bundle(
+        credential=credential,
+        salt=bytes(cred.salt),
+        digest=cred.digest,
+        proof=[to_hex(h) for h in proof],
+        root=batch.root,
+        batch=batch,
+        issuer=issuer,
+    )
 
 
-def _make_bundle(*, credential: dict, salt: bytes, digest: str, proof: list[str], root: str, batch: Batch,
-                 issuer: Issuer) -> dict:
+def _make_bundle(
+    *, credential: dict, salt: bytes, digest: str, proof: list[str], root: str, batch: Batch, issuer: Issuer
+) -> dict:
     from anchoring.bundle.v1 import Anchor, ProofBundle
     from anchoring.scheme.encoding import from_hex
 
-    missing = [n for n, v in (("chain_id", batch.chain_id), ("contract_address", batch.contract_address),
-                              ("tx_hash", batch.tx_hash), ("block_number", batch.block_number),
-                              ("block_timestamp", batch.block_timestamp)) if v is None]
+    missing = [
+        n
+        for n, v in (
+            ("chain_id", batch.chain_id),
+            ("contract_address", batch.contract_address),
+            ("tx_hash", batch.tx_hash),
+            ("block_number", batch.block_number),
+            ("block_timestamp", batch.block_timestamp),
+        )
+        if v is None
+    ]
     if missing:
-        raise Conflict(f"batch {batch.id} is confirmed but lacks {', '.join(missing)}; cannot build a bundle",
-                       [{"pointer": "", "field": "path.digest", "message": "anchor data incomplete"}],
-                       slug="not-anchored", title="Anchor incomplete")
-    anchor = Anchor(chain_id=int(batch.chain_id), contract=batch.contract_address, tx_hash=from_hex(batch.tx_hash),
-                    block_number=int(batch.block_number), issuer=issuer.address,
-                    anchored_at=int(batch.block_timestamp))
-    pb = ProofBundle(credential=credential, salt=salt, digest=from_hex(digest),
-                     proof=tuple(from_hex(p) for p in proof), root=from_hex(root), anchor=anchor)
+        raise Conflict(
+            f"batch {batch.id} is confirmed but lacks {', '.join(missing)}; cannot build a bundle",
+            [{"pointer": "", "field": "path.digest", "message": "anchor data incomplete"}],
+            slug="not-anchored",
+            title="Anchor incomplete",
+        )
+    anchor = Anchor(
+        chain_id=int(batch.chain_id),
+        contract=batch.contract_address,
+        tx_hash=from_hex(batch.tx_hash),
+        block_number=int(batch.block_number),
+        issuer=issuer.address,
+        anchored_at=int(batch.block_timestamp),
+    )
+    pb = ProofBundle(
+        credential=credential,
+        salt=salt,
+        digest=from_hex(digest),
+        proof=tuple(from_hex(p) for p in proof),
+        root=from_hex(root),
+        anchor=anchor,
+    )
     return pb.dump()

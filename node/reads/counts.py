@@ -18,4 +18,6 @@ def pending_count(session: Session, issuer_id: int | None = None) -> int:
 
 def batch_counts(session: Session) -> dict[str, int]:
     t = Batch.__table__
-    return {r[0]: int(r[1]) for r in session.execute(sa.select(t.c.state, sa.func.count()).group_by(t.c.state))}
+    return {
+        r[0]: int(r[1]) for r in session.execute(sa.select(t.c.state, sa.func.count()).group_by(t.c.state))
+    }

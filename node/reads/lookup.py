@@ -33,9 +33,12 @@ def normalize_digest(digest: str) -> str:
         d = "0x" + d
     d = "0x" + d[2:].lower()
     if len(d) != 66 or any(c not in "0123456789abcdef" for c in d[2:]):
-        raise Invalid("a digest is 0x followed by 64 hex digits",
-                      [{"pointer": "", "field": "path.digest", "message": "expected 0x + 64 hex digits"}],
-                      slug="invalid-digest", title="Invalid digest")
+        raise Invalid(
+            "a digest is 0x followed by 64 hex digits",
+            [{"pointer": "", "field": "path.digest", "message": "expected 0x + 64 hex digits"}],
+            slug="invalid-digest",
+            title="Invalid digest",
+        )
     return d
 
 
@@ -44,8 +47,10 @@ def get_credential(session: Session, digest: str) -> Credential | None:
 
 
 def not_found(digest: str) -> NotFound:
-    return NotFound(f"no credential with digest {digest}",
-                    [{"pointer": "", "field": "path.digest", "message": "unknown digest"}])
+    return NotFound(
+        f"no credential with digest {digest}",
+        [{"pointer": "", "field": "path.digest", "message": "unknown digest"}],
+    )
 
 
 def lifecycle_state(cred: Credential, batch: Batch | None) -> str:
@@ -63,17 +68,26 @@ def batch_anchor(cred: Credential, batch: Batch | None, issuer: Issuer) -> Batch
     """The anchor of ``cred``'s batch once the credential is anchored; None before."""
     if cred.status != CredentialStatus.anchored.value or batch is None:
         return None
-    return BatchAnchor(chain_id=batch.chain_id, contract=batch.contract_address, tx_hash=batch.tx_hash,
-                       block_number=batch.block_number, block_hash=batch.block_hash, issuer=issuer.address,
-                       anchored_at=batch.block_timestamp, confirmed_at=batch.confirmed_at,
-                       confirmations=batch.confirmations)
+    return BatchAnchor(
+        chain_id=batch.chain_id,
+        contract=batch.contract_address,
+        tx_hash=batch.tx_hash,
+        block_number=batch.block_number,
+        block_hash=batch.block_hash,
+        issuer=issuer.address,
+        anchored_at=batch.block_timestamp,
+        confirmed_at=batch.confirmed_at,
+        confirmations=batch.confirmations,
+    )
 
 
 def load_credential(session: Session, digest: str) -> tuple[Credential, Batch | None, Issuer]:
     """The credential with ``digest``, its batch (if sealed) and its issuer; :class:`NotFound` otherwise."""
     digest = normalize_digest(digest)
     row = session.exec(
-        select(Credential, Issuer).join(Issuer, Issuer.id == Credential.issuer_id).where(Credential.digest == digest)
+        select(Credential, Issuer)
+        .join(Issuer, Issuer.id == Credential.issuer_id)
+        .where(Credential.digest == digest)
     ).first()
     if row is None:
         raise not_found(digest)

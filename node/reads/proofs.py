@@ -35,8 +35,16 @@ def proof_for(session: Session, digest: str) -> Proof:
     """Public proof view (no personal data). Raises NotFound for an unknown digest."""
     cred, batch, issuer = load_credential(session, digest)
     if batch is None:
-        return Proof(digest=cred.digest, state=lifecycle_state(cred, batch), anchor=batch_anchor(cred, batch, issuer))
+        return Proof(
+            digest=cred.digest, state=lifecycle_state(cred, batch), anchor=batch_anchor(cred, batch, issuer)
+        )
     tree = load_tree(batch)
-    return Proof(digest=cred.digest, state=lifecycle_state(cred, batch), root=batch.root,
-                 leaf_index=cred.leaf_index, proof=[to_hex(h) for h in tree.proof_at(cred.leaf_index)],
-                 batch=BatchRef(batch.id, batch.size, batch.state), anchor=batch_anchor(cred, batch, issuer))
+    return Proof(
+        digest=cred.digest,
+        state=lifecycle_state(cred, batch),
+        root=batch.root,
+        leaf_index=cred.leaf_index,
+        proof=[to_hex(h) for h in tree.proof_at(cred.leaf_index)],
+        batch=BatchRef(batch.id, batch.size, batch.state),
+        anchor=batch_anchor(cred, batch, issuer),
+    )

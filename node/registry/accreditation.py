@@ -129,9 +129,9 @@ def store_document(session: Session, address: str, text: str | bytes) -> Accredi
     digest = to_hex(document_hash(doc))
     address = Web3.to_checksum_address(address)
     t = AccreditationDocument
-    existing = session.execute(
-        sa.select(t).where(t.address == address, t.document_hash == digest)
-    ).scalars().first()
+    existing = (
+        session.execute(sa.select(t).where(t.address == address, t.document_hash == digest)).scalars().first()
+    )
     if existing is not None:
         return existing
     row = AccreditationDocument(address=address, document_hash=digest, document=raw)
@@ -140,19 +140,21 @@ def store_document(session: Session, address: str, text: str | bytes) -> Accredi
     return row
 
 
-def find_document(session: Session, address: str, wanted_hash: str | None = None) -> AccreditationDocument | None:
+def find_document(
+    session: Session, address: str, wanted_hash: str | None = None
+) -> AccreditationDocument | None:
     """The document stored for ``address``: the one with ``wanted_hash`` if any, else the newest."""
     address = Web3.to_checksum_address(address)
     t = AccreditationDocument
     if wanted_hash:
-        row = session.execute(
-            sa.select(t).where(t.address == address, t.document_hash == wanted_hash.lower())
-        ).scalars().first()
+        row = (
+            session.execute(sa.select(t).where(t.address == address, t.document_hash == wanted_hash.lower()))
+            .scalars()
+            .first()
+        )
         if row is not None:
             return row
-    return session.execute(
-        sa.select(t).where(t.address == address).order_by(t.id.desc())
-    ).scalars().first()
+    return session.execute(sa.select(t).where(t.address == address).order_by(t.id.desc())).scalars().first()
 
 
 @dataclass(frozen=True)
@@ -171,13 +173,27 @@ def check_document(session: Session, address: str, onchain_hash: str) -> Documen
     onchain_hash = onchain_hash.lower()
     row = find_document(session, address, onchain_hash)
     if row is None:
-        return DocumentCheck("missing", "this node holds no accreditation document for the issuer", onchain_hash)
+        return DocumentCheck(
+            "missing", "this node holds no accreditation document for the issuer", onchain_hash
+        )
     try:
         recomputed = to_hex(document_hash(load_document(row.document)))
     except DocumentError as exc:
-        return DocumentCheck("fail", f"the stored document is unreadable: {exc}", onchain_hash, row.document_hash)
+        return DocumentCheck(
+            "fail", f"the stored document is unreadable: {exc}", onchain_hash, row.document_hash
+        )
     if recomputed != onchain_hash:
-        return DocumentCheck("fail", f"the stored document hashes to {recomputed}, the chain records {onchain_hash}",
-                             onchain_hash, row.document_hash, recomputed)
-    return DocumentCheck("pass", "the stored document matches the on-chain documentHash", onchain_hash,
-                         row.document_hash, recomputed)
+        return DocumentCheck(
+            "fail",
+            f"the stored document hashes to {recomputed}, the chain records {onchain_hash}",
+            onchain_hash,
+            row.document_hash,
+            recomputed,
+        )
+    return DocumentCheck(
+        "pass",
+        "the stored document matches the on-chain documentHash",
+        onchain_hash,
+        row.document_hash,
+        recomputed,
+    )

@@ -73,10 +73,18 @@ class BatchAudit:
         return [c.name for c in self.checks if c.result in (FAIL, ERROR)]
 
     def to_dict(self) -> dict:
-        return {"batchId": self.batch_id, "root": self.root, "issuer": self.issuer, "state": self.state,
-                "size": self.size, "storedLeaves": self.stored_leaves, "recomputedRoot": self.recomputed_root,
-                "anchor": self.anchor, "outcome": self.outcome,
-                "checks": {c.name: c.to_dict() for c in self.checks}}
+        return {
+            "batchId": self.batch_id,
+            "root": self.root,
+            "issuer": self.issuer,
+            "state": self.state,
+            "size": self.size,
+            "storedLeaves": self.stored_leaves,
+            "recomputedRoot": self.recomputed_root,
+            "anchor": self.anchor,
+            "outcome": self.outcome,
+            "checks": {c.name: c.to_dict() for c in self.checks},
+        }
 
 
 @dataclass
@@ -105,8 +113,11 @@ class AuditReport:
             "startedAt": self.started_at,
             "finishedAt": self.finished_at,
             "result": PASS if self.ok else FAIL,
-            "chain": {"chainId": self.deployment.chain_id, "issuerRegistry": self.deployment.issuer_registry,
-                      "credentialAnchor": self.deployment.credential_anchor},
+            "chain": {
+                "chainId": self.deployment.chain_id,
+                "issuerRegistry": self.deployment.issuer_registry,
+                "credentialAnchor": self.deployment.credential_anchor,
+            },
             "database": self.database,
             "auditor": {"tool": "credreg audit", "python": platform.python_version()},
             "summary": self.counts(),
@@ -131,8 +142,13 @@ def batch_ids(session_factory: sessionmaker) -> list[int]:
         return list(s.execute(sa.select(Batch.id).order_by(Batch.id)).scalars())
 
 
-def audit_database(session_factory: sessionmaker, w3: Web3, deployment: Deployment, database_label: str = "",
-                   on_batch: Callable[[BatchAudit], None] | None = None) -> AuditReport:
+def audit_database(
+    session_factory: sessionmaker,
+    w3: Web3,
+    deployment: Deployment,
+    database_label: str = "",
+    on_batch: Callable[[BatchAudit], None] | None = None,
+) -> AuditReport:
     """Audit every stored batch; ``on_batch`` is called after each one (progress bars)."""
     report = AuditReport(_now(), None, deployment, database_label)
     anchor = CredentialAnchor(w3, deployment.credential_anchor)
@@ -151,16 +167,22 @@ def audit_batch(session, batch: Batch, anchor: CredentialAnchor, registry: Issue
     issuer = session.get(Issuer, batch.issuer_id)
     out = BatchAudit(batch.id, batch.root, issuer.address if issuer else None, batch.state, batch.size)
     rows = session.execute(
-        sa.select(Credential.leaf_index, Credential.digest).where(Credential.batch_id == batch.id)
-        .order_by(Credential.leaf_index, Credential.id)).all()
+        sa.select(Credential.leaf_index, Credential.digest)
+        .where(Credential.batch_id == batch.id)
+        .order_by(Credential.leaf_index, Credential.id)
+    ).all()
     out.stored_leaves = len(rows)
 
     # 1. the stored leaves are complete: indexes 0..n-1, n == batch.size
     indexes = [r[0] for r in rows]
     if indexes != list(range(len(rows))):
         missing = sorted(set(range(batch.size)) - {i for i in indexes if i is not None})
-        out.add("leaves", FAIL, f"leaf indexes are not 0..{len(rows) - 1}"
-                                + (f"; missing {missing[:10]}" if missing else "; duplicates or gaps"))
+        out.add(
+            "leaves",
+            FAIL,
+            f"leaf indexes are not 0..{len(rows) - 1}"
+            + (f"; missing {missing[:10]}" if missing else "; duplicates or gaps"),
+        )
     elif len(rows) != batch.size:
         out.add("leaves", FAIL, f"{len(rows)} credentials stored, the batch says {batch.size}")
     else:
@@ -176,7 +198,11 @@ def audit_batch(session, batch: Batch, anchor: CredentialAnchor, registry: Issue
         if out.recomputed_root == batch.root.lower():
             out.add("root", PASS, "the root recomputed from the stored digests equals the stored root")
         else:
-            out.add("root", FAIL, f"the stored digests give root {out.recomputed_root}, the batch says {batch.root}")
+            out.add(
+                "root",
+                FAIL,
+                f"the stored digests give root {out.recomputed_root}, the batch says {batch.root}",
+            )
 
     # 3. the stored tree (what proofs are served from) has the stored root
     try:
@@ -208,15 +234,24 @@ def _chain_checks(out: BatchAudit, batch: Batch, anchor: CredentialAnchor, regis
     issuer = Web3.to_checksum_address(out.issuer)
     record = anchor.anchor_of(issuer, root)
     if record is None and batch.tx_hash:
-        others = [who for who, r, _ in anchor.anchors_in(from_hex(batch.tx_hash)) if r == root and who != issuer]
+        others = [
+            who for who, r, _ in anchor.anchors_in(from_hex(batch.tx_hash)) if r == root and who != issuer
+        ]
         if others:  # the batch's own transaction anchored the root, in another issuer's namespace
-            out.add("issuer", FAIL, f"anchored by {others[0]} (transaction {batch.tx_hash}), the database says the "
-                                    f"issuer is {issuer}")
+            out.add(
+                "issuer",
+                FAIL,
+                f"anchored by {others[0]} (transaction {batch.tx_hash}), the database says the "
+                f"issuer is {issuer}",
+            )
             return
     if record is None:
         if batch.state == BatchState.confirmed.value:
-            out.add("anchored", FAIL, f"the node says this batch is confirmed, but {issuer} never anchored the "
-                                      "root on chain")
+            out.add(
+                "anchored",
+                FAIL,
+                f"the node says this batch is confirmed, but {issuer} never anchored the root on chain",
+            )
         else:
             out.add("anchored", SKIP, f"not anchored yet (batch state {batch.state})")
         return
@@ -234,18 +269,32 @@ def _chain_checks(out: BatchAudit, batch: Batch, anchor: CredentialAnchor, regis
         if leaf_count == out.stored_leaves == batch.size:
             out.add("leafCount", PASS, f"{leaf_count} leaves on chain and in the database")
         else:
-            out.add("leafCount", FAIL, f"{leaf_count} leaves on chain, {out.stored_leaves} credentials stored, "
-                                       f"batch size {batch.size}")
+            out.add(
+                "leafCount",
+                FAIL,
+                f"{leaf_count} leaves on chain, {out.stored_leaves} credentials stored, "
+                f"batch size {batch.size}",
+            )
 
     if batch.block_number is not None and batch.block_number != record.block_number:
-        out.add("block", FAIL, f"anchored in block {record.block_number}, the database says {batch.block_number}")
+        out.add(
+            "block", FAIL, f"anchored in block {record.block_number}, the database says {batch.block_number}"
+        )
     elif batch.block_number is not None:
         out.add("block", PASS, "the anchoring block matches the database")
 
     entry = registry.find_issuer(record.issuer)
     verdict = trusted_at_anchoring(entry, registry.history(record.issuer) if entry else [], record)
     if verdict.trusted:  # the verifier's rule (block order), so an audit and a verification never disagree
-        out.add("trusted", PASS, f"{record.issuer} was an active TI at anchoring time (block {record.block_number})")
+        out.add(
+            "trusted",
+            PASS,
+            f"{record.issuer} was an active TI at anchoring time (block {record.block_number})",
+        )
     else:
-        out.add("trusted", FAIL, f"{record.issuer} was not an active TI when block {record.block_number} was mined: "
-                                 f"{verdict.reason}")
+        out.add(
+            "trusted",
+            FAIL,
+            f"{record.issuer} was not an active TI when block {record.block_number} was mined: "
+            f"{verdict.reason}",
+        )

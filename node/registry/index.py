@@ -152,36 +152,72 @@ def issuer_entry(row: RegistryIssuer) -> IssuerEntry:
     except ValueError:
         scope_json = None
     return IssuerEntry(
-        address=row.address, kind=row.kind, status=row.status, accreditor=row.accreditor, did=row.did,
-        valid_from=row.valid_from, valid_until=row.valid_until or None, document_hash=row.document_hash,
-        scope=row.scope, scope_json=scope_json, country=row.country,
+        address=row.address,
+        kind=row.kind,
+        status=row.status,
+        accreditor=row.accreditor,
+        did=row.did,
+        valid_from=row.valid_from,
+        valid_until=row.valid_until or None,
+        document_hash=row.document_hash,
+        scope=row.scope,
+        scope_json=scope_json,
+        country=row.country,
         accredited=Accredited(row.accredited_block, row.accredited_tx, row.accredited_at),
         updated=Updated(row.updated_block, row.updated_at),
     )
 
 
 def history_event(ev: RegistryEvent) -> HistoryEvent:
-    return HistoryEvent(action=ev.action, status=ev.new_status, previous_status=ev.previous_status, by=ev.by,
-                        reason_hash=ev.reason_hash, block=ev.block_number, block_hash=ev.block_hash, tx=ev.tx_hash,
-                        log_index=ev.log_index, timestamp=ev.timestamp)
+    return HistoryEvent(
+        action=ev.action,
+        status=ev.new_status,
+        previous_status=ev.previous_status,
+        by=ev.by,
+        reason_hash=ev.reason_hash,
+        block=ev.block_number,
+        block_hash=ev.block_hash,
+        tx=ev.tx_hash,
+        log_index=ev.log_index,
+        timestamp=ev.timestamp,
+    )
 
 
 def anchor_event(a: RegistryAnchor) -> AnchorEvent:
-    return AnchorEvent(root=a.root, issuer=a.issuer, leaf_count=a.leaf_count, block=a.block_number,
-                       block_hash=a.block_hash, tx=a.tx_hash, log_index=a.log_index, timestamp=a.timestamp)
+    return AnchorEvent(
+        root=a.root,
+        issuer=a.issuer,
+        leaf_count=a.leaf_count,
+        block=a.block_number,
+        block_hash=a.block_hash,
+        tx=a.tx_hash,
+        log_index=a.log_index,
+        timestamp=a.timestamp,
+    )
 
 
 def index_position(session) -> IndexPosition | None:
     """The most recently updated indexer cursor; None before the indexer ran."""
-    cur = session.execute(_sa.select(IndexerCursor).order_by(IndexerCursor.updated_at.desc()).limit(1)
-                          ).scalars().first()
+    cur = (
+        session.execute(_sa.select(IndexerCursor).order_by(IndexerCursor.updated_at.desc()).limit(1))
+        .scalars()
+        .first()
+    )
     if cur is None:
         return None
     return IndexPosition(last_block=cur.last_block, last_block_hash=cur.last_block_hash, reorgs=cur.reorgs)
 
 
-def query_issuers(session, *, kind: str | None = None, status: str | None = None, accreditor: str | None = None,
-                  country: str | None = None, limit: int = 50, offset: int = 0) -> tuple[list[RegistryIssuer], int]:
+def query_issuers(
+    session,
+    *,
+    kind: str | None = None,
+    status: str | None = None,
+    accreditor: str | None = None,
+    country: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[RegistryIssuer], int]:
     t = RegistryIssuer
     conds = []
     if kind:
@@ -193,9 +229,13 @@ def query_issuers(session, *, kind: str | None = None, status: str | None = None
     if country:
         conds.append(t.country == country.upper())
     total = session.execute(_sa.select(_sa.func.count()).select_from(t).where(*conds)).scalar() or 0
-    rows = session.execute(
-        _sa.select(t).where(*conds).order_by(t.accredited_block, t.address).limit(limit).offset(offset)
-    ).scalars().all()
+    rows = (
+        session.execute(
+            _sa.select(t).where(*conds).order_by(t.accredited_block, t.address).limit(limit).offset(offset)
+        )
+        .scalars()
+        .all()
+    )
     return list(rows), int(total)
 
 
@@ -213,26 +253,30 @@ def accreditation_chain(session, row: RegistryIssuer, max_depth: int = 16) -> li
         if parent is None:
             chain.append(ChainLink(address=current.accreditor, kind=None, status="unknown", did=None))
             break
-        chain.append(ChainLink(address=parent.address, kind=parent.kind, status=parent.status, did=parent.did))
+        chain.append(
+            ChainLink(address=parent.address, kind=parent.kind, status=parent.status, did=parent.did)
+        )
         current = parent
     return chain
 
 
 def issuer_history(session, address: str) -> list[RegistryEvent]:
     t = RegistryEvent
-    return list(session.execute(
-        _sa.select(t).where(t.address == address).order_by(t.block_number, t.log_index)).scalars().all())
+    return list(
+        session.execute(_sa.select(t).where(t.address == address).order_by(t.block_number, t.log_index))
+        .scalars()
+        .all()
+    )
 
 
-def status_at(session, row: RegistryIssuer, *, timestamp: int | None = None, block: int | None = None) -> StatusAt:
+def status_at(
+    session, row: RegistryIssuer, *, timestamp: int | None = None, block: int | None = None
+) -> StatusAt:
     """Status of ``row`` at a Unix time or a block, from the indexed history (same rule as the contract's
     ``statusAt``: the last change at or before that point; ``none`` before accreditation)."""
     t = RegistryEvent
     q = _sa.select(t).where(t.address == row.address)
-    if block is not None:
-        q = q.where(t.block_number <= block)
-    else:
-        q = q.where(t.timestamp <= timestamp)
+    q = q.where(t.block_number <= block) if block is not None else q.where(t.timestamp <= timestamp)
     last = session.execute(q.order_by(t.block_number.desc(), t.log_index.desc()).limit(1)).scalars().first()
     status = last.new_status if last else "none"
     when = timestamp if block is None else (last.timestamp if last else None)
@@ -255,34 +299,93 @@ def status_at(session, row: RegistryIssuer, *, timestamp: int | None = None, blo
 def issuer_anchors(session, address: str, limit: int = 50, offset: int = 0) -> AnchorPage:
     t = RegistryAnchor
     count, leaves = session.execute(
-        _sa.select(_sa.func.count(), _sa.func.coalesce(_sa.func.sum(t.leaf_count), 0)).where(t.issuer == address)).one()
+        _sa.select(_sa.func.count(), _sa.func.coalesce(_sa.func.sum(t.leaf_count), 0)).where(
+            t.issuer == address
+        )
+    ).one()
     order = (t.block_number, t.log_index)
-    first = session.execute(_sa.select(t).where(t.issuer == address).order_by(*order).limit(1)).scalars().first()
-    last = session.execute(_sa.select(t).where(t.issuer == address)
-                           .order_by(t.block_number.desc(), t.log_index.desc()).limit(1)).scalars().first()
-    items = session.execute(_sa.select(t).where(t.issuer == address).order_by(*order).limit(limit)
-                            .offset(offset)).scalars().all()
-    return AnchorPage(address=address, count=int(count), leaves=int(leaves),
-                      first=anchor_event(first) if first else None, last=anchor_event(last) if last else None,
-                      items=[anchor_event(a) for a in items], limit=limit, offset=offset)
+    first = (
+        session.execute(_sa.select(t).where(t.issuer == address).order_by(*order).limit(1)).scalars().first()
+    )
+    last = (
+        session.execute(
+            _sa.select(t)
+            .where(t.issuer == address)
+            .order_by(t.block_number.desc(), t.log_index.desc())
+            .limit(1)
+        )
+        .scalars()
+        .first()
+    )
+    items = (
+        session.execute(_sa.select(t).where(t.issuer == address).order_by(*order).limit(limit).offset(offset))
+        .scalars()
+        .all()
+    )
+    return AnchorPage(
+        address=address,
+        count=int(count),
+        leaves=int(leaves),
+        first=anchor_event(first) if first else None,
+        last=anchor_event(last) if last else None,
+        items=[anchor_event(a) for a in items],
+        limit=limit,
+        offset=offset,
+    )
 
 
 def accreditation_tree(session) -> list[TreeNode]:
     """Every indexed entry as a forest rooted at the RootTAOs (children in accreditation order)."""
-    rows = session.execute(_sa.select(RegistryIssuer).order_by(RegistryIssuer.accredited_block,
-                                                               RegistryIssuer.address)).scalars().all()
-    nodes = {r.address: TreeNode(address=r.address, kind=r.kind, status=r.status, did=r.did, country=r.country,
-                                 accreditor=r.accreditor) for r in rows}
+    rows = (
+        session.execute(
+            _sa.select(RegistryIssuer).order_by(RegistryIssuer.accredited_block, RegistryIssuer.address)
+        )
+        .scalars()
+        .all()
+    )
+    nodes = {
+        r.address: TreeNode(
+            address=r.address,
+            kind=r.kind,
+            status=r.status,
+            did=r.did,
+            country=r.country,
+            accreditor=r.accreditor,
+        )
+        for r in rows
+    }
     roots: list[TreeNode] = []
     for r in rows:
         parent = nodes.get(r.accreditor) if r.accreditor else None
-        (parent.children if parent is not None and parent is not nodes[r.address] else roots).append(nodes[r.address])
+        (parent.children if parent is not None and parent is not nodes[r.address] else roots).append(
+            nodes[r.address]
+        )
     return roots
 
 
-EXPORT_COLUMNS = ["address", "kind", "current_status", "accreditor", "did", "country", "valid_from", "valid_until",
-                  "document_hash", "scope", "action", "status", "previous_status", "by", "reason_hash",
-                  "block_number", "block_hash", "tx_hash", "log_index", "timestamp", "time"]
+EXPORT_COLUMNS = [
+    "address",
+    "kind",
+    "current_status",
+    "accreditor",
+    "did",
+    "country",
+    "valid_from",
+    "valid_until",
+    "document_hash",
+    "scope",
+    "action",
+    "status",
+    "previous_status",
+    "by",
+    "reason_hash",
+    "block_number",
+    "block_hash",
+    "tx_hash",
+    "log_index",
+    "timestamp",
+    "time",
+]
 
 
 def export_rows(session) -> list[dict]:
@@ -292,52 +395,102 @@ def export_rows(session) -> list[dict]:
     out = []
     for ev in session.execute(_sa.select(t).order_by(t.block_number, t.log_index)).scalars():
         r = issuers.get(ev.address)
-        out.append({
-            "address": ev.address, "kind": r.kind if r else "", "current_status": r.status if r else "",
-            "accreditor": (r.accreditor or "") if r else "", "did": r.did if r else "",
-            "country": (r.country or "") if r else "", "valid_from": r.valid_from if r else "",
-            "valid_until": r.valid_until if r else "", "document_hash": r.document_hash if r else "",
-            "scope": r.scope if r else "", "action": ev.action, "status": ev.new_status,
-            "previous_status": ev.previous_status or "", "by": ev.by or "", "reason_hash": ev.reason_hash or "",
-            "block_number": ev.block_number, "block_hash": ev.block_hash, "tx_hash": ev.tx_hash,
-            "log_index": ev.log_index, "timestamp": ev.timestamp, "time": iso(ev.timestamp),
-        })
+        out.append(
+            {
+                "address": ev.address,
+                "kind": r.kind if r else "",
+                "current_status": r.status if r else "",
+                "accreditor": (r.accreditor or "") if r else "",
+                "did": r.did if r else "",
+                "country": (r.country or "") if r else "",
+                "valid_from": r.valid_from if r else "",
+                "valid_until": r.valid_until if r else "",
+                "document_hash": r.document_hash if r else "",
+                "scope": r.scope if r else "",
+                "action": ev.action,
+                "status": ev.new_status,
+                "previous_status": ev.previous_status or "",
+                "by": ev.by or "",
+                "reason_hash": ev.reason_hash or "",
+                "block_number": ev.block_number,
+                "block_hash": ev.block_hash,
+                "tx_hash": ev.tx_hash,
+                "log_index": ev.log_index,
+                "timestamp": ev.timestamp,
+                "time": iso(ev.timestamp),
+            }
+        )
     return out
 
 
 def export_document(session) -> dict:
     """The whole index as one JSON document (``credreg-registry-export/1``): every entry with its full history,
     and how far the indexer had followed the chain."""
-    rows = session.execute(_sa.select(RegistryIssuer).order_by(RegistryIssuer.accredited_block,
-                                                               RegistryIssuer.address)).scalars().all()
+    rows = (
+        session.execute(
+            _sa.select(RegistryIssuer).order_by(RegistryIssuer.accredited_block, RegistryIssuer.address)
+        )
+        .scalars()
+        .all()
+    )
     history: dict[str, list] = {}
     t = RegistryEvent
     for ev in session.execute(_sa.select(t).order_by(t.block_number, t.log_index)).scalars():
         history.setdefault(ev.address, []).append(_export_event(history_event(ev)))
     position = index_position(session)
-    return {"format": "credreg-registry-export/1",
-            "issuers": [{**_export_entry(issuer_entry(r)), "history": history.get(r.address, [])} for r in rows],
-            "index": None if position is None else {"lastBlock": position.last_block,
-                                                    "lastBlockHash": position.last_block_hash,
-                                                    "reorgs": position.reorgs}}
+    return {
+        "format": "credreg-registry-export/1",
+        "issuers": [{**_export_entry(issuer_entry(r)), "history": history.get(r.address, [])} for r in rows],
+        "index": None
+        if position is None
+        else {
+            "lastBlock": position.last_block,
+            "lastBlockHash": position.last_block_hash,
+            "reorgs": position.reorgs,
+        },
+    }
 
 
 # The export document is a file format of its own (``credreg-registry-export/1``): its members are spelled out
 # here rather than borrowed from the API's response models, so that neither changes when the other does.
 def _export_entry(e: IssuerEntry) -> dict:
     return {
-        "address": e.address, "kind": e.kind, "status": e.status, "accreditor": e.accreditor, "did": e.did,
-        "validFrom": e.valid_from, "validUntil": e.valid_until, "documentHash": e.document_hash, "scope": e.scope,
-        "scopeJson": e.scope_json, "country": e.country,
-        "accredited": {"block": e.accredited.block, "tx": e.accredited.tx, "timestamp": e.accredited.timestamp,
-                       "time": iso(e.accredited.timestamp)},
-        "updated": {"block": e.updated.block, "timestamp": e.updated.timestamp, "time": iso(e.updated.timestamp)},
+        "address": e.address,
+        "kind": e.kind,
+        "status": e.status,
+        "accreditor": e.accreditor,
+        "did": e.did,
+        "validFrom": e.valid_from,
+        "validUntil": e.valid_until,
+        "documentHash": e.document_hash,
+        "scope": e.scope,
+        "scopeJson": e.scope_json,
+        "country": e.country,
+        "accredited": {
+            "block": e.accredited.block,
+            "tx": e.accredited.tx,
+            "timestamp": e.accredited.timestamp,
+            "time": iso(e.accredited.timestamp),
+        },
+        "updated": {
+            "block": e.updated.block,
+            "timestamp": e.updated.timestamp,
+            "time": iso(e.updated.timestamp),
+        },
     }
 
 
 def _export_event(ev: HistoryEvent) -> dict:
     return {
-        "action": ev.action, "status": ev.status, "previousStatus": ev.previous_status, "by": ev.by,
-        "reasonHash": ev.reason_hash, "block": ev.block, "blockHash": ev.block_hash, "tx": ev.tx,
-        "logIndex": ev.log_index, "timestamp": ev.timestamp, "time": iso(ev.timestamp),
+        "action": ev.action,
+        "status": ev.status,
+        "previousStatus": ev.previous_status,
+        "by": ev.by,
+        "reasonHash": ev.reason_hash,
+        "block": ev.block,
+        "blockHash": ev.block_hash,
+        "tx": ev.tx,
+        "logIndex": ev.log_index,
+        "timestamp": ev.timestamp,
+        "time": iso(ev.timestamp),
     }

@@ -106,8 +106,15 @@ class _Pending:
 
 
 class Indexer:
-    def __init__(self, session_factory: sessionmaker, w3: Web3, deployment: Deployment, confirmations: int = 1,
-                 batch_blocks: int = 2000, max_ranges: int | None = None):
+    def __init__(
+        self,
+        session_factory: sessionmaker,
+        w3: Web3,
+        deployment: Deployment,
+        confirmations: int = 1,
+        batch_blocks: int = 2000,
+        max_ranges: int | None = None,
+    ):
         self.session_factory = session_factory
         self.w3 = w3
         self.deployment = deployment
@@ -119,12 +126,15 @@ class Indexer:
         self.registry = IssuerRegistry(w3, deployment.issuer_registry).contract
         self.anchor = CredentialAnchor(w3, deployment.credential_anchor).contract
         self._decoders: dict[tuple[str, bytes], Any] = {}
-        for contract, names in ((self.registry, ("IssuerAccredited", "IssuerStatusChanged")),
-                                (self.anchor, ("Anchored", "CredentialStatusChanged"))):
+        for contract, names in (
+            (self.registry, ("IssuerAccredited", "IssuerStatusChanged")),
+            (self.anchor, ("Anchored", "CredentialStatusChanged")),
+        ):
             for item in contract.abi:
                 if item.get("type") == "event" and item["name"] in names:
                     self._decoders[(contract.address, event_abi_to_log_topic(item))] = getattr(
-                        contract.events, item["name"])()
+                        contract.events, item["name"]
+                    )()
 
     # --- chain access ---------------------------------------------------------------------------------
     def _rpc(self, fn):
@@ -142,8 +152,12 @@ class Indexer:
         # FOR UPDATE (PostgreSQL): two indexers on one database serialise on the cursor row
         cursor = session.get(IndexerCursor, self.name, with_for_update=lock or None)
         if cursor is None:
-            cursor = IndexerCursor(name=self.name, chain_id=self.deployment.chain_id,
-                                   last_block=self.deployment.deployment_block - 1, last_block_hash=None)
+            cursor = IndexerCursor(
+                name=self.name,
+                chain_id=self.deployment.chain_id,
+                last_block=self.deployment.deployment_block - 1,
+                last_block_hash=None,
+            )
             session.add(cursor)
             session.flush()
         return cursor
@@ -152,10 +166,18 @@ class Indexer:
         with self.session_factory() as session:
             c = session.get(IndexerCursor, self.name)
             if c is None:
-                return {"name": self.name, "last_block": self.deployment.deployment_block - 1, "last_block_hash": None,
-                        "reorgs": 0}
-            return {"name": c.name, "last_block": c.last_block, "last_block_hash": c.last_block_hash,
-                    "reorgs": c.reorgs}
+                return {
+                    "name": self.name,
+                    "last_block": self.deployment.deployment_block - 1,
+                    "last_block_hash": None,
+                    "reorgs": 0,
+                }
+            return {
+                "name": c.name,
+                "last_block": c.last_block,
+                "last_block_hash": c.last_block_hash,
+                "reorgs": c.reorgs,
+            }
 
     # --- one pass -----------------------------------------------------------------------------------------
     def run_once(self) -> IndexStats:
@@ -196,14 +218,20 @@ class Indexer:
             if current is not None and current.hash == cursor.last_block_hash:
                 return
             ancestor = self._fork_point(session, min(cursor.last_block, stats.head))
-        log.warning("re-org detected: block %s changed; rolling back to block %s", cursor.last_block,
-                    ancestor.number if ancestor else self.deployment.deployment_block - 1)
+        log.warning(
+            "re-org detected: block %s changed; rolling back to block %s",
+            cursor.last_block,
+            ancestor.number if ancestor else self.deployment.deployment_block - 1,
+        )
         self.rollback_to(ancestor, stats)
 
     def _fork_point(self, session, below: int) -> _Block | None:
         """The newest checkpoint at or below ``below`` whose hash is still canonical (None: none is)."""
-        q = (sa.select(IndexedBlock).where(IndexedBlock.block_number <= below)
-             .order_by(IndexedBlock.block_number.desc()))
+        q = (
+            sa.select(IndexedBlock)
+            .where(IndexedBlock.block_number <= below)
+            .order_by(IndexedBlock.block_number.desc())
+        )
         for cp in session.execute(q).scalars():
             chain = self._block(cp.block_number)
             if chain is not None and chain.hash == cp.block_hash:
@@ -221,12 +249,22 @@ class Indexer:
             session.execute(sa.delete(IndexedBlock).where(IndexedBlock.block_number > number))
             # issuers accredited after the fork disappear; the others go back to their last surviving status
             session.execute(sa.delete(RegistryIssuer).where(RegistryIssuer.accredited_block > number))
-            stale = session.execute(sa.select(RegistryIssuer).where(RegistryIssuer.updated_block > number)).scalars().all()
+            stale = (
+                session.execute(sa.select(RegistryIssuer).where(RegistryIssuer.updated_block > number))
+                .scalars()
+                .all()
+            )
             for issuer in stale:
-                last = session.execute(
-                    sa.select(RegistryEvent).where(RegistryEvent.address == issuer.address)
-                    .order_by(RegistryEvent.block_number.desc(), RegistryEvent.log_index.desc()).limit(1)
-                ).scalars().first()
+                last = (
+                    session.execute(
+                        sa.select(RegistryEvent)
+                        .where(RegistryEvent.address == issuer.address)
+                        .order_by(RegistryEvent.block_number.desc(), RegistryEvent.log_index.desc())
+                        .limit(1)
+                    )
+                    .scalars()
+                    .first()
+                )
                 if last is not None:
                     issuer.status = last.new_status
                     issuer.updated_block = last.block_number
@@ -247,9 +285,15 @@ class Indexer:
         end_block = self._block(end)
         if end_block is None:
             raise ReorgDuringScan(f"block {end} vanished while indexing")
-        logs = self._rpc(lambda: self.w3.eth.get_logs({
-            "fromBlock": start, "toBlock": end,
-            "address": [self.deployment.issuer_registry, self.deployment.credential_anchor]}))
+        logs = self._rpc(
+            lambda: self.w3.eth.get_logs(
+                {
+                    "fromBlock": start,
+                    "toBlock": end,
+                    "address": [self.deployment.issuer_registry, self.deployment.credential_anchor],
+                }
+            )
+        )
         blocks: dict[int, _Block] = {end: end_block}
         decoded = []
         for entry in logs:
@@ -263,7 +307,9 @@ class Indexer:
                 blocks[number] = blk
             if _hex(entry["blockHash"]) != blocks[number].hash:
                 raise ReorgDuringScan(f"block {number} changed while indexing {start}-{end}")
-            decoder = self._decoders.get((Web3.to_checksum_address(entry["address"]), bytes(entry["topics"][0])))
+            decoder = self._decoders.get(
+                (Web3.to_checksum_address(entry["address"]), bytes(entry["topics"][0]))
+            )
             if decoder is None:
                 continue
             decoded.append((decoder.process_log(entry), blocks[number]))
@@ -280,7 +326,9 @@ class Indexer:
             for event, blk in decoded:
                 self._apply(session, event, blk, stats)
             for blk in blocks.values():
-                session.merge(IndexedBlock(block_number=blk.number, block_hash=blk.hash, timestamp=blk.timestamp))
+                session.merge(
+                    IndexedBlock(block_number=blk.number, block_hash=blk.hash, timestamp=blk.timestamp)
+                )
             cursor.last_block = end
             cursor.last_block_hash = end_block.hash
             cursor.updated_at = utcnow()
@@ -291,19 +339,35 @@ class Indexer:
         horizon = end - CHECKPOINT_HORIZON
         if horizon <= self.deployment.deployment_block:
             return
-        has_event = sa.or_(*[sa.exists().where(t.block_number == IndexedBlock.block_number) for t in EVENT_TABLES])
+        has_event = sa.or_(
+            *[sa.exists().where(t.block_number == IndexedBlock.block_number) for t in EVENT_TABLES]
+        )
         session.execute(sa.delete(IndexedBlock).where(IndexedBlock.block_number < horizon, ~has_event))
 
     def _apply(self, session, event, blk: _Block, stats: IndexStats) -> None:
         args = event["args"]
-        common = dict(block_number=blk.number, block_hash=blk.hash, tx_hash=_hex(event["transactionHash"]),
-                      log_index=int(event["logIndex"]), timestamp=blk.timestamp)
+        common = {
+            "block_number": blk.number,
+            "block_hash": blk.hash,
+            "tx_hash": _hex(event["transactionHash"]),
+            "log_index": int(event["logIndex"]),
+            "timestamp": blk.timestamp,
+        }
         name = event["event"]
         if name == "IssuerAccredited":
             account = Web3.to_checksum_address(args["account"])
             accreditor = _addr(args["accreditor"])
-            session.add(RegistryEvent(address=account, action="accredited", by=accreditor, previous_status=None,
-                                      new_status="active", reason_hash=None, **common))
+            session.add(
+                RegistryEvent(
+                    address=account,
+                    action="accredited",
+                    by=accreditor,
+                    previous_status=None,
+                    new_status="active",
+                    reason_hash=None,
+                    **common,
+                )
+            )
             issuer = session.get(RegistryIssuer, account)
             if issuer is None:
                 issuer = RegistryIssuer(address=account)
@@ -328,8 +392,17 @@ class Indexer:
             previous = IssuerStatus(int(args["previousStatus"])).label
             new = IssuerStatus(int(args["newStatus"])).label
             action = {"suspended": "suspended", "revoked": "revoked", "active": "reinstated"}.get(new, new)
-            session.add(RegistryEvent(address=account, action=action, by=_addr(args["by"]), previous_status=previous,
-                                      new_status=new, reason_hash=_hex(args["reasonHash"]), **common))
+            session.add(
+                RegistryEvent(
+                    address=account,
+                    action=action,
+                    by=_addr(args["by"]),
+                    previous_status=previous,
+                    new_status=new,
+                    reason_hash=_hex(args["reasonHash"]),
+                    **common,
+                )
+            )
             issuer = session.get(RegistryIssuer, account)
             if issuer is not None:
                 issuer.status = new
@@ -337,14 +410,26 @@ class Indexer:
                 issuer.updated_at = blk.timestamp
             stats.registry_events += 1
         elif name == "Anchored":
-            session.add(RegistryAnchor(root=_hex(args["root"]), issuer=Web3.to_checksum_address(args["issuer"]),
-                                       leaf_count=int(args["leafCount"]), **common))
+            session.add(
+                RegistryAnchor(
+                    root=_hex(args["root"]),
+                    issuer=Web3.to_checksum_address(args["issuer"]),
+                    leaf_count=int(args["leafCount"]),
+                    **common,
+                )
+            )
             stats.anchors += 1
         elif name == "CredentialStatusChanged":
-            session.add(RegistryCredentialStatus(
-                root=_hex(args["root"]), digest=_hex(args["digest"]), issuer=Web3.to_checksum_address(args["issuer"]),
-                status=CredentialStatus(int(args["status"])).label, reason=int(args["reason"]),
-                **common))
+            session.add(
+                RegistryCredentialStatus(
+                    root=_hex(args["root"]),
+                    digest=_hex(args["digest"]),
+                    issuer=Web3.to_checksum_address(args["issuer"]),
+                    status=CredentialStatus(int(args["status"])).label,
+                    reason=int(args["reason"]),
+                    **common,
+                )
+            )
             stats.credential_statuses += 1
 
 
@@ -359,4 +444,3 @@ class IndexerLoop(RetryLoop):
     def _step(self) -> bool:
         self.last_stats = self.indexer.run_once()
         return False  # new blocks come at the chain's pace: wait the interval
-

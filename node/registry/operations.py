@@ -65,25 +65,35 @@ def _status(value: Any) -> str:
 
 def explain_revert(exc: ContractRevert, action: str | None = None) -> str:
     """One line a regulator understands for each of the registry's custom errors."""
-    p = {k: (Web3.to_checksum_address(v) if isinstance(v, str) and Web3.is_address(v) else v)
-         for k, v in exc.params.items()}
+    p = {
+        k: (Web3.to_checksum_address(v) if isinstance(v, str) and Web3.is_address(v) else v)
+        for k, v in exc.params.items()
+    }
     name = exc.error
     if name == "NotAccreditor":
         requested = IssuerKind(int(p.get("requestedKind", 0)))
         who = "an active TAO or RootTAO" if requested == IssuerKind.TI else "an active RootTAO"
-        return (f"{p.get('caller')} ({_kind(p.get('callerKind'))}) may not accredit a {requested.title}: "
-                f"only {who} can")
+        return (
+            f"{p.get('caller')} ({_kind(p.get('callerKind'))}) may not accredit a {requested.title}: "
+            f"only {who} can"
+        )
     if name == "NotAuthorized":
-        return (f"{p.get('caller')} may not {action or 'change'} {p.get('account')}: only the entry's accreditor "
-                "(while in good standing), the account itself for its own keys, or an active RootTAO can")
+        return (
+            f"{p.get('caller')} may not {action or 'change'} {p.get('account')}: only the entry's accreditor "
+            "(while in good standing), the account itself for its own keys, or an active RootTAO can"
+        )
     if name == "InactiveCaller":
-        return (f"{p.get('caller')} is {_status(p.get('status'))}: an accreditor that is not active has lost its "
-                "powers (a RootTAO can act instead)")
+        return (
+            f"{p.get('caller')} is {_status(p.get('status'))}: an accreditor that is not active has lost its "
+            "powers (a RootTAO can act instead)"
+        )
     if name == "CallerOutsideValidity":
         return f"{p.get('caller')} is outside its accreditation validity window: it cannot act"
     if name == "LastRootTAO":
-        return (f"{p.get('account')} is the last active RootTAO: the registry must keep one (accredit another "
-                "RootTAO first; see docs/security.md, recovery)")
+        return (
+            f"{p.get('account')} is the last active RootTAO: the registry must keep one (accredit another "
+            "RootTAO first; see docs/security.md, recovery)"
+        )
     if name == "AlreadyRegistered":
         return f"{p.get('account')} is already registered (entries are never reused, even after revocation)"
     if name == "UnknownIssuer":
@@ -105,8 +115,11 @@ def explain_revert(exc: ContractRevert, action: str | None = None) -> str:
             hint = " (only a suspended entry can be reinstated)"
         return f"cannot move {p.get('account')} from {current} to {requested}{hint}"
     if name in ("KeyAlreadyAdded", "KeyAlreadyRevoked", "UnknownKey"):
-        what = {"KeyAlreadyAdded": "was added before (keys are never re-added)",
-                "KeyAlreadyRevoked": "is revoked already", "UnknownKey": "was never added"}[name]
+        what = {
+            "KeyAlreadyAdded": "was added before (keys are never re-added)",
+            "KeyAlreadyRevoked": "is revoked already",
+            "UnknownKey": "was never added",
+        }[name]
         return f"verification key {_show(p.get('keyHash'))} of {p.get('account')} {what}"
     if name == "Error":
         return f"the contract refused: {p.get('message')}"
@@ -128,32 +141,63 @@ class OperationResult:
     scope: str | None = None
 
     def to_dict(self) -> dict:
-        names = {"tx_hash": "txHash", "block_number": "blockNumber", "gas_used": "gasUsed",
-                 "document_hash": "documentHash"}
+        names = {
+            "tx_hash": "txHash",
+            "block_number": "blockNumber",
+            "gas_used": "gasUsed",
+            "document_hash": "documentHash",
+        }
         return {names.get(k, k): v for k, v in self.__dict__.items() if v is not None}
 
 
-def accredit(w3: Web3, registry: IssuerRegistry, signer: LocalAccount, account: str, kind: IssuerKind, did: str,
-             document_hash: bytes, scope: str, valid_from: int = 0, valid_until: int = 0,
-             confirmations: int = 1) -> OperationResult:
+def accredit(
+    w3: Web3,
+    registry: IssuerRegistry,
+    signer: LocalAccount,
+    account: str,
+    kind: IssuerKind,
+    did: str,
+    document_hash: bytes,
+    scope: str,
+    valid_from: int = 0,
+    valid_until: int = 0,
+    confirmations: int = 1,
+) -> OperationResult:
     """Send ``accredit`` signed by ``signer``; ContractRevert (decoded) when the contract refuses."""
     account = Web3.to_checksum_address(account)
     sender = TransactionSender(w3, signer)
-    conf = sender.transact(registry.accredit(account, kind, did, document_hash, scope, valid_from, valid_until),
-                           confirmations=max(1, confirmations))
-    return OperationResult("accredit", account, to_hex(bytes(conf.receipt["transactionHash"])), conf.block_number,
-                           conf.gas_used, to_hex(document_hash), scope)
+    conf = sender.transact(
+        registry.accredit(account, kind, did, document_hash, scope, valid_from, valid_until),
+        confirmations=max(1, confirmations),
+    )
+    return OperationResult(
+        "accredit",
+        account,
+        to_hex(bytes(conf.receipt["transactionHash"])),
+        conf.block_number,
+        conf.gas_used,
+        to_hex(document_hash),
+        scope,
+    )
 
 
-def change_status(w3: Web3, registry: IssuerRegistry, signer: LocalAccount, action: str, account: str,
-                  reason: str | None = None, confirmations: int = 1) -> OperationResult:
+def change_status(
+    w3: Web3,
+    registry: IssuerRegistry,
+    signer: LocalAccount,
+    action: str,
+    account: str,
+    reason: str | None = None,
+    confirmations: int = 1,
+) -> OperationResult:
     """``suspend`` | ``reinstate`` | ``revoke`` ``account``; the reason text goes into the on-chain event."""
     account = Web3.to_checksum_address(account)
     fn = {"suspend": registry.suspend, "reinstate": registry.reinstate, "revoke": registry.revoke}[action]
     sender = TransactionSender(w3, signer)
     conf = sender.transact(fn(account, reason or ""), confirmations=max(1, confirmations))
-    return OperationResult(action, account, to_hex(bytes(conf.receipt["transactionHash"])), conf.block_number,
-                           conf.gas_used)
+    return OperationResult(
+        action, account, to_hex(bytes(conf.receipt["transactionHash"])), conf.block_number, conf.gas_used
+    )
 
 
 def entry_dict(entry: IssuerEntry) -> dict:
@@ -175,9 +219,16 @@ def issuer_report(registry: IssuerRegistry, account: str, max_depth: int = 16) -
     """Entry + status history + chain of accreditors up to the RootTAO, read from the chain."""
     account = Web3.to_checksum_address(account)
     entry = registry.get_issuer(account)
-    history = [{"timestamp": h.timestamp, "time": _iso(h.timestamp), "block": h.block_number,
-                "status": h.status.label, "by": h.by}
-               for h in registry.history(account)]
+    history = [
+        {
+            "timestamp": h.timestamp,
+            "time": _iso(h.timestamp),
+            "block": h.block_number,
+            "status": h.status.label,
+            "by": h.by,
+        }
+        for h in registry.history(account)
+    ]
     chain = []
     seen = {account}
     current = entry
@@ -190,14 +241,25 @@ def issuer_report(registry: IssuerRegistry, account: str, max_depth: int = 16) -
         except ContractRevert:
             chain.append({"address": current.accreditor, "kind": "unknown", "status": "unknown"})
             break
-        chain.append({"address": current.account, "kind": current.kind.label,
-                      "status": current.status.label, "did": current.did})
-    return {"issuer": entry_dict(entry), "history": history, "accreditationChain": chain,
-            "activeTINow": registry.is_active_ti(account)}
+        chain.append(
+            {
+                "address": current.account,
+                "kind": current.kind.label,
+                "status": current.status.label,
+                "did": current.did,
+            }
+        )
+    return {
+        "issuer": entry_dict(entry),
+        "history": history,
+        "accreditationChain": chain,
+        "activeTINow": registry.is_active_ti(account),
+    }
 
 
-def list_issuers(registry: IssuerRegistry, kind: IssuerKind | None = None,
-                 status: IssuerStatus | None = None) -> list[dict]:
+def list_issuers(
+    registry: IssuerRegistry, kind: IssuerKind | None = None, status: IssuerStatus | None = None
+) -> list[dict]:
     out = []
     for address in registry.accounts():
         entry = registry.get_issuer(address)

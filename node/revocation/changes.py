@@ -30,10 +30,14 @@ from node.storage.revocation_tables import (
 def open_changes(session: Session, issuer_id: int) -> list[StatusChange]:
     """Queued changes that may be sent now: for each credential only its oldest unfinished change (so a
     suspend is on chain before the reinstate that follows it), in request order."""
-    rows = session.exec(select(StatusChange).where(
-        StatusChange.issuer_id == issuer_id,
-        StatusChange.state.in_([ChangeState.queued.value, ChangeState.submitted.value]))
-        .order_by(StatusChange.id)).all()
+    rows = session.exec(
+        select(StatusChange)
+        .where(
+            StatusChange.issuer_id == issuer_id,
+            StatusChange.state.in_([ChangeState.queued.value, ChangeState.submitted.value]),
+        )
+        .order_by(StatusChange.id)
+    ).all()
     seen: set[int] = set()
     out = []
     for r in rows:
@@ -46,22 +50,43 @@ def open_changes(session: Session, issuer_id: int) -> list[StatusChange]:
 
 
 def submitted_txs(session: Session, issuer_id: int) -> list[StatusTx]:
-    return list(session.exec(select(StatusTx).where(StatusTx.issuer_id == issuer_id,
-                                                    StatusTx.state == TxState.submitted.value)
-                             .order_by(StatusTx.id)).all())
+    return list(
+        session.exec(
+            select(StatusTx)
+            .where(StatusTx.issuer_id == issuer_id, StatusTx.state == TxState.submitted.value)
+            .order_by(StatusTx.id)
+        ).all()
+    )
 
 
 def tx_changes(session: Session, tx: StatusTx) -> list[StatusChange]:
-    return list(session.exec(select(StatusChange).where(StatusChange.tx_id == tx.id).order_by(StatusChange.id)))
+    return list(
+        session.exec(select(StatusChange).where(StatusChange.tx_id == tx.id).order_by(StatusChange.id))
+    )
 
 
-def record_tx_submission(session: Session, changes: list[StatusChange], *, nonce: int, tx_hash: str,
-                         chain_id: int | None, contract_address: str | None, fence_token: int | None = None,
-                         commit: bool = True) -> StatusTx:
+def record_tx_submission(
+    session: Session,
+    changes: list[StatusChange],
+    *,
+    nonce: int,
+    tx_hash: str,
+    chain_id: int | None,
+    contract_address: str | None,
+    fence_token: int | None = None,
+    commit: bool = True,
+) -> StatusTx:
     """Write-ahead: the transaction row and its changes (queued -> submitted). Commit BEFORE broadcasting."""
     first = changes[0]
-    tx = StatusTx(issuer_id=first.issuer_id, batch_id=first.batch_id, root=first.root, action=first.action,
-                  reason=first.reason, size=len(changes), state=NEW)
+    tx = StatusTx(
+        issuer_id=first.issuer_id,
+        batch_id=first.batch_id,
+        root=first.root,
+        action=first.action,
+        reason=first.reason,
+        size=len(changes),
+        state=NEW,
+    )
     stamp_submission(tx, Submission(nonce, tx_hash, chain_id, contract_address, fence_token))
     for ch in changes:
         transition(ch, ChangeState.submitted.value, expect=(ChangeState.queued.value,))
@@ -84,18 +109,32 @@ def _confirm_change(session: Session, ch: StatusChange, now) -> None:
     if st is not None:
         st.confirmed, st.confirmed_reason, st.confirmed_at = status, ch.reason, now
         session.add(st)
-    canonical = session.execute(sa.select(Credential.__table__.c.canonical)
-                                .where(Credential.__table__.c.id == ch.credential_id)).scalar()
+    canonical = session.execute(
+        sa.select(Credential.__table__.c.canonical).where(Credential.__table__.c.id == ch.credential_id)
+    ).scalar()
     apply_status(session, ch.issuer_id, ch.digest, canonical or b"", status)
 
 
-def record_tx_confirmed(session: Session, tx: StatusTx, *, block_number: int | None, block_hash: str | None,
-                        gas_used: int | None, confirmations: int = 0) -> None:
+def record_tx_confirmed(
+    session: Session,
+    tx: StatusTx,
+    *,
+    block_number: int | None,
+    block_hash: str | None,
+    gas_used: int | None,
+    confirmations: int = 0,
+) -> None:
     """submitted -> confirmed, with every change of the transaction and the status-list bits (one commit).
     Without a block: confirmed from chain state (the changes are on chain, by an earlier transaction)."""
     now = utcnow()
-    stamp_confirmed(tx, block_number=block_number, block_hash=block_hash, confirmations=confirmations,
-                    gas_used=gas_used, now=now)
+    stamp_confirmed(
+        tx,
+        block_number=block_number,
+        block_hash=block_hash,
+        confirmations=confirmations,
+        gas_used=gas_used,
+        now=now,
+    )
     session.add(tx)
     for ch in tx_changes(session, tx):
         _confirm_change(session, ch, now)
@@ -137,17 +176,24 @@ def record_tx_reorg(session: Session, tx: StatusTx, reason: str) -> None:
         ch.confirmed_at = None
         session.add(ch)
         session.flush()
-        prev = session.exec(select(StatusChange).where(
-            StatusChange.credential_id == ch.credential_id, StatusChange.state == ChangeState.confirmed.value,
-            StatusChange.id < ch.id).order_by(StatusChange.id.desc())).first()
+        prev = session.exec(
+            select(StatusChange)
+            .where(
+                StatusChange.credential_id == ch.credential_id,
+                StatusChange.state == ChangeState.confirmed.value,
+                StatusChange.id < ch.id,
+            )
+            .order_by(StatusChange.id.desc())
+        ).first()
         status = ACTION_RESULT[prev.action] if prev else "valid"
         st = session.get(CredentialStatusState, ch.credential_id)
         if st is not None:
             st.confirmed, st.confirmed_reason = status, prev.reason if prev else 0
             st.confirmed_at = prev.confirmed_at if prev else None
             session.add(st)
-        canonical = session.execute(sa.select(Credential.__table__.c.canonical)
-                                    .where(Credential.__table__.c.id == ch.credential_id)).scalar()
+        canonical = session.execute(
+            sa.select(Credential.__table__.c.canonical).where(Credential.__table__.c.id == ch.credential_id)
+        ).scalar()
         apply_status(session, ch.issuer_id, ch.digest, canonical or b"", status)
     session.commit()
 
@@ -165,9 +211,13 @@ def _fail_change(session: Session, ch: StatusChange, error: str) -> None:
     session.flush()
     st = session.get(CredentialStatusState, ch.credential_id)
     if st is not None:
-        last = session.exec(select(StatusChange).where(
-            StatusChange.credential_id == ch.credential_id, StatusChange.state != ChangeState.failed.value)
-            .order_by(StatusChange.id.desc())).first()
+        last = session.exec(
+            select(StatusChange)
+            .where(
+                StatusChange.credential_id == ch.credential_id, StatusChange.state != ChangeState.failed.value
+            )
+            .order_by(StatusChange.id.desc())
+        ).first()
         st.target = ACTION_RESULT[last.action] if last else st.confirmed
         st.target_reason = last.reason if last else st.confirmed_reason
         session.add(st)

@@ -120,8 +120,15 @@ def _transition(action: str, target: str) -> str:
     return "queue"
 
 
-def request_changes(session: Session, issuer_id: int, action: str, reason: int, digests: Sequence[str], *,
-                    field: str = "digests") -> RequestResult:
+def request_changes(
+    session: Session,
+    issuer_id: int,
+    action: str,
+    reason: int,
+    digests: Sequence[str],
+    *,
+    field: str = "digests",
+) -> RequestResult:
     """Validate every digest, then queue the changes in one transaction (commits). Raises Invalid, NotFound or Conflict."""
     if not digests:
         raise invalid_field(field, "at least one digest is required")
@@ -138,24 +145,31 @@ def request_changes(session: Session, issuer_id: int, action: str, reason: int, 
         except Invalid:
             errors.append({**_where(field, i), "message": "expected 0x + 64 hex digits"})
     if errors:
-        raise Invalid(f"{len(errors)} invalid digest(s)", errors, slug="invalid-digest", title="Invalid digest")
+        raise Invalid(
+            f"{len(errors)} invalid digest(s)", errors, slug="invalid-digest", title="Invalid digest"
+        )
     seen: dict[str, int] = {}
     for i, d in enumerate(normalized):
         if d in seen:
-            raise Invalid(f"digest {d} appears twice", [{**_where(field, i), "message": f"duplicate of item {seen[d]}"}])
+            raise Invalid(
+                f"digest {d} appears twice", [{**_where(field, i), "message": f"duplicate of item {seen[d]}"}]
+            )
         seen[d] = i
 
     c = Credential.__table__
     rows: dict[str, tuple] = {}
     for start in range(0, len(normalized), 500):
-        part = normalized[start:start + 500]
-        for row in session.execute(sa.select(c.c.id, c.c.digest, c.c.issuer_id, c.c.status, c.c.batch_id)
-                                   .where(c.c.digest.in_(part))):
+        part = normalized[start : start + 500]
+        for row in session.execute(
+            sa.select(c.c.id, c.c.digest, c.c.issuer_id, c.c.status, c.c.batch_id).where(c.c.digest.in_(part))
+        ):
             rows[row.digest] = row
     states: dict[int, CredentialStatusState] = {}
     ids = [r.id for r in rows.values()]
     for start in range(0, len(ids), 500):
-        q = select(CredentialStatusState).where(CredentialStatusState.credential_id.in_(ids[start:start + 500]))
+        q = select(CredentialStatusState).where(
+            CredentialStatusState.credential_id.in_(ids[start : start + 500])
+        )
         if is_postgres(session):
             q = q.with_for_update()
         for st in session.exec(q):
@@ -183,13 +197,25 @@ def request_changes(session: Session, issuer_id: int, action: str, reason: int, 
         raise NotFound(f"{len(not_found)} unknown digest(s); nothing was queued", not_found)
     if conflicts:
         session.rollback()
-        raise Conflict(f"{len(conflicts)} credential(s) cannot be {action}d; nothing was queued", conflicts,
-                       slug="status-conflict")
+        raise Conflict(
+            f"{len(conflicts)} credential(s) cannot be {action}d; nothing was queued",
+            conflicts,
+            slug="status-conflict",
+        )
 
     request_id = str(uuid.uuid4())
     now = utcnow()
-    batch_roots = dict(session.execute(sa.select(Batch.__table__.c.id, Batch.__table__.c.root).where(
-        Batch.__table__.c.id.in_({r.batch_id for _, r, _ in plan}))).all()) if plan else {}
+    batch_roots = (
+        dict(
+            session.execute(
+                sa.select(Batch.__table__.c.id, Batch.__table__.c.root).where(
+                    Batch.__table__.c.id.in_({r.batch_id for _, r, _ in plan})
+                )
+            ).all()
+        )
+        if plan
+        else {}
+    )
     items = []
     result_status = ACTION_RESULT[action]
     changes = []
@@ -199,14 +225,34 @@ def request_changes(session: Session, issuer_id: int, action: str, reason: int, 
             continue
         st = states.get(row.id)
         if st is None:
-            st = CredentialStatusState(credential_id=row.id, issuer_id=issuer_id, digest=d, target=result_status,
-                                       target_reason=reason, confirmed="valid", confirmed_reason=0, updated_at=now)
+            st = CredentialStatusState(
+                credential_id=row.id,
+                issuer_id=issuer_id,
+                digest=d,
+                target=result_status,
+                target_reason=reason,
+                confirmed="valid",
+                confirmed_reason=0,
+                updated_at=now,
+            )
         else:
             st.target, st.target_reason, st.updated_at = result_status, reason, now
         session.add(st)
-        changes.append({"request_id": request_id, "issuer_id": issuer_id, "credential_id": row.id,
-                        "batch_id": row.batch_id, "digest": d, "root": batch_roots[row.batch_id], "action": action,
-                        "reason": reason, "state": ChangeState.queued.value, "attempts": 0, "created_at": now})
+        changes.append(
+            {
+                "request_id": request_id,
+                "issuer_id": issuer_id,
+                "credential_id": row.id,
+                "batch_id": row.batch_id,
+                "digest": d,
+                "root": batch_roots[row.batch_id],
+                "action": action,
+                "reason": reason,
+                "state": ChangeState.queued.value,
+                "attempts": 0,
+                "created_at": now,
+            }
+        )
         items.append(RequestItem(d, "queued", result_status))
     try:
         session.flush()
@@ -215,19 +261,25 @@ def request_changes(session: Session, issuer_id: int, action: str, reason: int, 
         session.commit()
     except IntegrityError:
         session.rollback()
-        raise Conflict("another request changed one of these credentials at the same time; retry",
-                       slug="concurrent-change") from None
+        raise Conflict(
+            "another request changed one of these credentials at the same time; retry",
+            slug="concurrent-change",
+        ) from None
     return RequestResult(request_id, action, reason, items)
 
 
 # ----------------------------------------------------------------------------------------- reads
 def request_summary(session: Session, issuer_id: int, request_id: str) -> RequestSummary:
-    rows = session.exec(select(StatusChange).where(StatusChange.request_id == request_id,
-                                                   StatusChange.issuer_id == issuer_id)
-                        .order_by(StatusChange.id)).all()
+    rows = session.exec(
+        select(StatusChange)
+        .where(StatusChange.request_id == request_id, StatusChange.issuer_id == issuer_id)
+        .order_by(StatusChange.id)
+    ).all()
     if not rows:
-        raise NotFound(f"no status-change request {request_id} of this issuer",
-                       [{"pointer": "", "field": "path.requestId", "message": "unknown request"}])
+        raise NotFound(
+            f"no status-change request {request_id} of this issuer",
+            [{"pointer": "", "field": "path.requestId", "message": "unknown request"}],
+        )
     counts = {s.value: 0 for s in ChangeState}
     for r in rows:
         counts[r.state] += 1
@@ -236,29 +288,53 @@ def request_summary(session: Session, issuer_id: int, request_id: str) -> Reques
     items = []
     for r in rows:
         tx = tx_rows.get(r.tx_id) if r.tx_id is not None else None
-        items.append(ChangeProgress(digest=r.digest, state=r.state, tx_hash=tx.tx_hash if tx else None,
-                                    block_number=tx.block_number if tx else None, error=r.last_error))
-    return RequestSummary(request_id=request_id, action=rows[0].action, count=len(rows),
-                          queued=counts[ChangeState.queued.value], submitted=counts[ChangeState.submitted.value],
-                          confirmed=counts[ChangeState.confirmed.value], failed=counts[ChangeState.failed.value],
-                          items=items)
+        items.append(
+            ChangeProgress(
+                digest=r.digest,
+                state=r.state,
+                tx_hash=tx.tx_hash if tx else None,
+                block_number=tx.block_number if tx else None,
+                error=r.last_error,
+            )
+        )
+    return RequestSummary(
+        request_id=request_id,
+        action=rows[0].action,
+        count=len(rows),
+        queued=counts[ChangeState.queued.value],
+        submitted=counts[ChangeState.submitted.value],
+        confirmed=counts[ChangeState.confirmed.value],
+        failed=counts[ChangeState.failed.value],
+        items=items,
+    )
 
 
 def credential_revocation(session: Session, issuer_id: int, digest: str) -> CredentialRevocation:
     digest = normalize_digest(digest)
     cred = session.exec(select(Credential).where(Credential.digest == digest)).first()
     if cred is None or cred.issuer_id != issuer_id:
-        raise NotFound(f"no credential with digest {digest}",
-                       [{"pointer": "", "field": "path.digest", "message": "unknown digest"}])
+        raise NotFound(
+            f"no credential with digest {digest}",
+            [{"pointer": "", "field": "path.digest", "message": "unknown digest"}],
+        )
     st = session.get(CredentialStatusState, cred.id)
-    changes = session.exec(select(StatusChange).where(StatusChange.credential_id == cred.id)
-                           .order_by(StatusChange.id)).all()
+    changes = session.exec(
+        select(StatusChange).where(StatusChange.credential_id == cred.id).order_by(StatusChange.id)
+    ).all()
     return CredentialRevocation(
         digest=digest,
         status=st.confirmed if st else "valid",
         reason_code=st.confirmed_reason if st else 0,
         reason=REASON_NAMES.get(st.confirmed_reason) if st and st.confirmed != "valid" else None,
         target_status=st.target if st else "valid",
-        changes=[ChangeRecord(request_id=c.request_id, action=c.action, reason_code=c.reason, state=c.state,
-                              error=c.last_error) for c in changes],
+        changes=[
+            ChangeRecord(
+                request_id=c.request_id,
+                action=c.action,
+                reason_code=c.reason,
+                state=c.state,
+                error=c.last_error,
+            )
+            for c in changes
+        ],
     )

@@ -41,9 +41,12 @@ class StatusListConfig:
 
     @classmethod
     def from_settings(cls, settings) -> StatusListConfig:
-        return cls(size=settings.status_list_size, max_age_seconds=settings.status_list_max_age_seconds,
-                   publish_interval_seconds=settings.status_list_publish_interval_seconds,
-                   issuers=settings.status_list_issuers)
+        return cls(
+            size=settings.status_list_size,
+            max_age_seconds=settings.status_list_max_age_seconds,
+            publish_interval_seconds=settings.status_list_publish_interval_seconds,
+            issuers=settings.status_list_issuers,
+        )
 
     def allows(self, issuer: Issuer) -> bool:
         allowed = {x.strip().lower() for x in self.issuers.split(",") if x.strip()}
@@ -55,44 +58,60 @@ def list_url(base_url: str, issuer_address: str, purpose: str) -> str:
     return f"{base_url.rstrip('/')}/v1/status/{issuer_address}/{purpose}"
 
 
-def get_or_create_list(session: Session, issuer: Issuer, purpose: str, base_url: str,
-                       config: StatusListConfig) -> StatusList:
-    found = session.exec(select(StatusList).where(StatusList.issuer_id == issuer.id,
-                                                  StatusList.purpose == purpose)).first()
+def get_or_create_list(
+    session: Session, issuer: Issuer, purpose: str, base_url: str, config: StatusListConfig
+) -> StatusList:
+    found = session.exec(
+        select(StatusList).where(StatusList.issuer_id == issuer.id, StatusList.purpose == purpose)
+    ).first()
     if found is not None:
         return found
     size = max(MIN_LIST_BITS, config.size - config.size % 8)
-    lst = StatusList(issuer_id=issuer.id, purpose=purpose, url=list_url(base_url, issuer.address, purpose),
-                     size=size)
+    lst = StatusList(
+        issuer_id=issuer.id, purpose=purpose, url=list_url(base_url, issuer.address, purpose), size=size
+    )
     try:
         with session.begin_nested():
             session.add(lst)
             session.flush()
     except IntegrityError:  # created concurrently
-        return session.exec(select(StatusList).where(StatusList.issuer_id == issuer.id,
-                                                     StatusList.purpose == purpose)).one()
+        return session.exec(
+            select(StatusList).where(StatusList.issuer_id == issuer.id, StatusList.purpose == purpose)
+        ).one()
     return lst
 
 
 def entry_json(lst: StatusList, index: int) -> dict:
-    return {"id": f"{lst.url}#{index}", "type": "BitstringStatusListEntry", "statusPurpose": lst.purpose,
-            "statusListIndex": str(index), "statusListCredential": lst.url}
+    return {
+        "id": f"{lst.url}#{index}",
+        "type": "BitstringStatusListEntry",
+        "statusPurpose": lst.purpose,
+        "statusListIndex": str(index),
+        "statusListCredential": lst.url,
+    }
 
 
-def allocate(session: Session, issuer: Issuer, purposes: list[str], base_url: str,
-             config: StatusListConfig) -> list[dict]:
+def allocate(
+    session: Session, issuer: Issuer, purposes: list[str], base_url: str, config: StatusListConfig
+) -> list[dict]:
     """Reserve one random, unused index per purpose; returns the credentialStatus entries (commits)."""
     if not config.allows(issuer):
-        raise Forbidden("status lists are not enabled for this issuer (CREDREG_STATUS_LIST_ISSUERS)",
-                        [{"pointer": "", "field": "header.Authorization", "message": "issuer not enabled"}],
-                        slug="status-list-disabled", title="Status lists disabled")
+        raise Forbidden(
+            "status lists are not enabled for this issuer (CREDREG_STATUS_LIST_ISSUERS)",
+            [{"pointer": "", "field": "header.Authorization", "message": "issuer not enabled"}],
+            slug="status-list-disabled",
+            title="Status lists disabled",
+        )
     entries = []
     for purpose in purposes:
         lst = get_or_create_list(session, issuer, purpose, base_url, config)
         if lst.allocated >= lst.size * MAX_FILL:
-            raise Conflict(f"the {purpose} list of this issuer has no free index left",
-                           [{"pointer": "/purposes", "field": "purposes", "message": "list full"}],
-                           slug="status-list-full", title="Status list full")
+            raise Conflict(
+                f"the {purpose} list of this issuer has no free index left",
+                [{"pointer": "/purposes", "field": "purposes", "message": "list full"}],
+                slug="status-list-full",
+                title="Status list full",
+            )
         for _ in range(64):
             index = secrets.randbelow(lst.size)
             try:
@@ -104,8 +123,11 @@ def allocate(session: Session, issuer: Issuer, purposes: list[str], base_url: st
                 continue  # taken: draw again
         else:  # pragma: no cover - needs a nearly full list
             raise Unavailable("could not find a free index", slug="status-list-busy", title="Try again")
-        session.execute(sa.update(StatusList.__table__).where(StatusList.__table__.c.id == lst.id)
-                        .values(allocated=StatusList.__table__.c.allocated + 1))
+        session.execute(
+            sa.update(StatusList.__table__)
+            .where(StatusList.__table__.c.id == lst.id)
+            .values(allocated=StatusList.__table__.c.allocated + 1)
+        )
         entries.append(entry_json(lst, index))
     session.commit()
     return entries
@@ -126,7 +148,9 @@ def apply_status(session: Session, issuer_id: int, digest: str, canonical: bytes
     """Set the bits of ``digest``'s entries in the issuer's lists for its new confirmed ``status``
     (valid | suspended | revoked). Links entries on first use. Flushes; returns the number of bits changed."""
     entries = session.exec(select(StatusListEntry).where(StatusListEntry.digest == digest)).all()
-    lists = {lst.url: lst for lst in session.exec(select(StatusList).where(StatusList.issuer_id == issuer_id))}
+    lists = {
+        lst.url: lst for lst in session.exec(select(StatusList).where(StatusList.issuer_id == issuer_id))
+    }
     by_id = {lst.id: lst for lst in lists.values()}
     if not entries:  # first status change: link the entries the credential carries
         for item in _status_entries(canonical):
@@ -137,8 +161,9 @@ def apply_status(session: Session, issuer_id: int, digest: str, canonical: bytes
                 continue
             if lst is None or lst.purpose != item.get("statusPurpose"):
                 continue
-            entry = session.exec(select(StatusListEntry).where(StatusListEntry.list_id == lst.id,
-                                                               StatusListEntry.idx == index)).first()
+            entry = session.exec(
+                select(StatusListEntry).where(StatusListEntry.list_id == lst.id, StatusListEntry.idx == index)
+            ).first()
             if entry is not None and entry.digest in (None, digest):
                 entry.digest = digest
                 session.add(entry)
@@ -174,7 +199,9 @@ def encoded_list(session: Session, lst: StatusList) -> str:
         if key in _ENCODED_CACHE:
             return _ENCODED_CACHE[key]
     t = StatusListEntry.__table__
-    indexes = session.execute(sa.select(t.c.idx).where(t.c.list_id == lst.id, t.c.bit == sa.true())).scalars().all()
+    indexes = (
+        session.execute(sa.select(t.c.idx).where(t.c.list_id == lst.id, t.c.bit == sa.true())).scalars().all()
+    )
     encoded = encode_bits(bitstring(lst.size, indexes))
     with _cache_lock:
         if len(_ENCODED_CACHE) > 256:
@@ -203,12 +230,21 @@ def list_credential(lst: StatusList, issuer: Issuer, encoded: str, config: Statu
 
 def find_list(session: Session, issuer_ref: str, purpose: str) -> tuple[StatusList, Issuer]:
     if purpose not in PURPOSES:
-        raise NotFound(f"unknown status purpose {purpose!r}",
-                       [{"pointer": "", "field": "path.purpose", "message": f"one of {', '.join(PURPOSES)}"}])
+        raise NotFound(
+            f"unknown status purpose {purpose!r}",
+            [{"pointer": "", "field": "path.purpose", "message": f"one of {', '.join(PURPOSES)}"}],
+        )
     issuer = session.exec(select(Issuer).where(sa.func.lower(Issuer.address) == issuer_ref.lower())).first()
-    lst = None if issuer is None else session.exec(
-        select(StatusList).where(StatusList.issuer_id == issuer.id, StatusList.purpose == purpose)).first()
+    lst = (
+        None
+        if issuer is None
+        else session.exec(
+            select(StatusList).where(StatusList.issuer_id == issuer.id, StatusList.purpose == purpose)
+        ).first()
+    )
     if lst is None:
-        raise NotFound(f"no {purpose} status list for issuer {issuer_ref}",
-                       [{"pointer": "", "field": "path.issuerId", "message": "unknown issuer or list"}])
+        raise NotFound(
+            f"no {purpose} status list for issuer {issuer_ref}",
+            [{"pointer": "", "field": "path.issuerId", "message": "unknown issuer or list"}],
+        )
     return lst, issuer

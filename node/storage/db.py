@@ -36,7 +36,7 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 def normalize_url(url: str) -> str:
     """Use psycopg 3 for PostgreSQL whatever driver the URL names (``postgres://`` too)."""
     if url.startswith("postgres://"):
-        url = "postgresql://" + url[len("postgres://"):]
+        url = "postgresql://" + url[len("postgres://") :]
     u = make_url(url)
     if u.get_backend_name() == "postgresql" and u.get_driver_name() != "psycopg":
         u = u.set(drivername="postgresql+psycopg")

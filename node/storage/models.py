@@ -35,20 +35,20 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-class CredentialStatus(str, enum.Enum):
+class CredentialStatus(enum.StrEnum):
     pending = "pending"  # accepted, stored, waiting for a batch
     batched = "batched"  # in a sealed (or submitted) batch with a leaf index
     anchored = "anchored"  # its batch root is confirmed on chain
 
 
-class BatchState(str, enum.Enum):
+class BatchState(enum.StrEnum):
     sealed = "sealed"  # tree built, root stored, not yet sent
     submitted = "submitted"  # nonce + tx hash written (before broadcast), waiting for confirmations
     confirmed = "confirmed"  # enough confirmations
     failed = "failed"  # given up (last_error says why); credentials stay batched
 
 
-class TokenRole(str, enum.Enum):
+class TokenRole(enum.StrEnum):
     issuer = "issuer"  # issue credentials, read status and bundles of its issuer
     reader = "reader"  # read status and bundles of its issuer only
 
@@ -130,7 +130,9 @@ class Batch(SQLModel, table=True):
     block_hash: str | None = Field(default=None, sa_column=sa.Column(sa.String(66), nullable=True))
     #: the anchoring block's timestamp (Unix seconds, UTC): the bundle's anchor.anchoredAt
     block_timestamp: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger(), nullable=True))
-    confirmations: int = Field(default=0, sa_column=sa.Column(sa.Integer(), nullable=False, server_default="0"))
+    confirmations: int = Field(
+        default=0, sa_column=sa.Column(sa.Integer(), nullable=False, server_default="0")
+    )
     gas_used: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger(), nullable=True))
     attempts: int = Field(default=0, sa_column=sa.Column(sa.Integer(), nullable=False, server_default="0"))
     #: the pipeline lease's fencing token when the transaction was written ahead (None: no lease)

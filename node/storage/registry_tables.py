@@ -42,7 +42,9 @@ class RegistryIssuer(SQLModel, table=True):
     accreditor: str | None = Field(default=None, sa_column=sa.Column(sa.String(42), nullable=True))
     did: str = Field(default="", sa_column=sa.Column(sa.Text(), nullable=False))
     valid_from: int = Field(default=0, sa_column=sa.Column(sa.BigInteger(), nullable=False))
-    valid_until: int = Field(default=0, sa_column=sa.Column(sa.BigInteger(), nullable=False))  # 0 = open-ended
+    valid_until: int = Field(
+        default=0, sa_column=sa.Column(sa.BigInteger(), nullable=False)
+    )  # 0 = open-ended
     document_hash: str = Field(sa_column=sa.Column(sa.String(66), nullable=False))
     scope: str = Field(default="", sa_column=sa.Column(sa.Text(), nullable=False))
     country: str | None = Field(default=None, sa_column=sa.Column(sa.String(64), nullable=True))

@@ -40,7 +40,7 @@ __all__ = [
 ]
 
 
-class StatusAction(str, enum.Enum):
+class StatusAction(enum.StrEnum):
     revoke = "revoke"
     suspend = "suspend"
     reinstate = "reinstate"
@@ -50,14 +50,14 @@ class StatusAction(str, enum.Enum):
 ACTION_RESULT = {"revoke": "revoked", "suspend": "suspended", "reinstate": "valid"}
 
 
-class ChangeState(str, enum.Enum):
+class ChangeState(enum.StrEnum):
     queued = "queued"  # accepted, waiting for a transaction
     submitted = "submitted"  # part of a status_tx in flight
     confirmed = "confirmed"  # on chain, deep enough
     failed = "failed"  # given up (last_error says why)
 
 
-class TxState(str, enum.Enum):
+class TxState(enum.StrEnum):
     submitted = "submitted"  # nonce + tx hash written (before broadcast)
     confirmed = "confirmed"
     dropped = "dropped"  # unknown to the node; its changes went back to queued
@@ -67,8 +67,9 @@ class TxState(str, enum.Enum):
 class CredentialStatusState(SQLModel, table=True):
     __tablename__ = "credential_status_state"
 
-    credential_id: int = Field(sa_column=sa.Column(BigId, sa.ForeignKey("credential.id"), primary_key=True,
-                                                   autoincrement=False))
+    credential_id: int = Field(
+        sa_column=sa.Column(BigId, sa.ForeignKey("credential.id"), primary_key=True, autoincrement=False)
+    )
     issuer_id: int = Field(sa_column=sa.Column(BigId, sa.ForeignKey("issuer.id"), nullable=False, index=True))
     digest: str = Field(sa_column=sa.Column(sa.String(66), nullable=False, unique=True))
     target: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))  # valid | suspended | revoked
@@ -97,7 +98,9 @@ class StatusTx(SQLModel, table=True):
     tx_hash: str | None = Field(default=None, sa_column=sa.Column(sa.String(66), nullable=True, index=True))
     block_number: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger(), nullable=True))
     block_hash: str | None = Field(default=None, sa_column=sa.Column(sa.String(66), nullable=True))
-    confirmations: int = Field(default=0, sa_column=sa.Column(sa.Integer(), nullable=False, server_default="0"))
+    confirmations: int = Field(
+        default=0, sa_column=sa.Column(sa.Integer(), nullable=False, server_default="0")
+    )
     gas_used: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger(), nullable=True))
     fence_token: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger(), nullable=True))
     last_error: str | None = Field(default=None, sa_column=sa.Column(sa.Text(), nullable=True))
@@ -123,8 +126,9 @@ class StatusChange(SQLModel, table=True):
     action: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))
     reason: int = Field(default=0, sa_column=sa.Column(sa.Integer(), nullable=False))
     state: str = Field(default=ChangeState.queued.value, sa_column=sa.Column(sa.String(16), nullable=False))
-    tx_id: int | None = Field(default=None, sa_column=sa.Column(BigId, sa.ForeignKey("status_tx.id"), nullable=True,
-                                                              index=True))
+    tx_id: int | None = Field(
+        default=None, sa_column=sa.Column(BigId, sa.ForeignKey("status_tx.id"), nullable=True, index=True)
+    )
     attempts: int = Field(default=0, sa_column=sa.Column(sa.Integer(), nullable=False, server_default="0"))
     last_error: str | None = Field(default=None, sa_column=sa.Column(sa.Text(), nullable=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=sa.Column(sa.DateTime(), nullable=False))
@@ -143,7 +147,9 @@ class StatusList(SQLModel, table=True):
     size: int = Field(sa_column=sa.Column(sa.Integer(), nullable=False))  # bits
     allocated: int = Field(default=0, sa_column=sa.Column(sa.Integer(), nullable=False, server_default="0"))
     revision: int = Field(default=0, sa_column=sa.Column(sa.Integer(), nullable=False, server_default="0"))
-    enabled: bool = Field(default=True, sa_column=sa.Column(sa.Boolean(), nullable=False, server_default=sa.true()))
+    enabled: bool = Field(
+        default=True, sa_column=sa.Column(sa.Boolean(), nullable=False, server_default=sa.true())
+    )
     # the last confirmed publication on chain (a summary of status_list_publication, for the read side)
     published_revision: int | None = Field(default=None, sa_column=sa.Column(sa.Integer(), nullable=True))
     published_hash: str | None = Field(default=None, sa_column=sa.Column(sa.String(66), nullable=True))
@@ -167,7 +173,9 @@ class StatusListEntry(SQLModel, table=True):
     list_id: int = Field(sa_column=sa.Column(BigId, sa.ForeignKey("status_list.id"), nullable=False))
     idx: int = Field(sa_column=sa.Column(sa.Integer(), nullable=False))
     digest: str | None = Field(default=None, sa_column=sa.Column(sa.String(66), nullable=True))
-    bit: bool = Field(default=False, sa_column=sa.Column(sa.Boolean(), nullable=False, server_default=sa.false()))
+    bit: bool = Field(
+        default=False, sa_column=sa.Column(sa.Boolean(), nullable=False, server_default=sa.false())
+    )
     allocated_at: datetime = Field(default_factory=utcnow, sa_column=sa.Column(sa.DateTime(), nullable=False))
 
 
@@ -194,7 +202,9 @@ class StatusListPublication(SQLModel, table=True):
     tx_hash: str | None = Field(default=None, sa_column=sa.Column(sa.String(66), nullable=True, index=True))
     block_number: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger(), nullable=True))
     block_hash: str | None = Field(default=None, sa_column=sa.Column(sa.String(66), nullable=True))
-    confirmations: int = Field(default=0, sa_column=sa.Column(sa.Integer(), nullable=False, server_default="0"))
+    confirmations: int = Field(
+        default=0, sa_column=sa.Column(sa.Integer(), nullable=False, server_default="0")
+    )
     gas_used: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger(), nullable=True))
     #: the on-chain version counter once confirmed
     version: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger(), nullable=True))

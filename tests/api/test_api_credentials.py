@@ -14,9 +14,12 @@ PROBLEM = "application/problem+json"
 
 
 def cred(i: int, **extra) -> dict:
-    return {"id": f"urn:test:{i}", "type": ["VerifiableCredential"], "credentialSubject": {"name": f"L{i}"}, **extra}
-
-
+    return {
+        "id": f"urn:test:{i}",
+        "type": ["VerifiableCredential"],
+        "credentialSubject": {"name": f"L{i}"},
+        **extra,
+    }
 
 
 def test_accept_one(client, issuer, engine):
@@ -39,8 +42,9 @@ def test_accept_bulk_json_and_ndjson(client, issuer, engine):
     assert body["count"] == 300 == body["created"] and len(set(body["digests"])) == 300
     assert [it["index"] for it in body["items"]] == list(range(300))
     nd = "\n".join(json.dumps(cred(i)) for i in range(300, 310)) + "\n"
-    r = client.post("/v1/credentials/bulk", headers={**issuer.headers, "Content-Type": "application/x-ndjson"},
-                    content=nd)
+    r = client.post(
+        "/v1/credentials/bulk", headers={**issuer.headers, "Content-Type": "application/x-ndjson"}, content=nd
+    )
     assert r.status_code == 202, r.text
     assert r.json()["count"] == 10
     assert count_rows(engine, "credential") == 310
@@ -95,17 +99,42 @@ BAD_SINGLE = [
     ("array not object", {"json": [1, 2]}, 422, ""),
     ("string not object", {"json": "hello"}, 422, ""),
     ("NaN", {"content": b'{"a": NaN}', "headers": {"Content-Type": "application/json"}}, 400, ""),
-    ("duplicate key", {"content": b'{"a": 1, "a": 2}', "headers": {"Content-Type": "application/json"}}, 400, ""),
-    ("huge integer", {"content": b'{"credentialSubject": {"score": 123456789012345678901234}}',
-                      "headers": {"Content-Type": "application/json"}}, 422, "credentialSubject.score"),
+    (
+        "duplicate key",
+        {"content": b'{"a": 1, "a": 2}', "headers": {"Content-Type": "application/json"}},
+        400,
+        "",
+    ),
+    (
+        "huge integer",
+        {
+            "content": b'{"credentialSubject": {"score": 123456789012345678901234}}',
+            "headers": {"Content-Type": "application/json"},
+        },
+        422,
+        "credentialSubject.score",
+    ),
     ("id not a string", {"json": {"id": 5}}, 422, "id"),
-    ("wrong content type", {"content": b"a=1", "headers": {"Content-Type": "application/x-www-form-urlencoded"}},
-     415, "header.Content-Type"),
-    ("no content type", {"content": b'{"a": 1}', "headers": {"Content-Type": ""}}, 415, "header.Content-Type"),
+    (
+        "wrong content type",
+        {"content": b"a=1", "headers": {"Content-Type": "application/x-www-form-urlencoded"}},
+        415,
+        "header.Content-Type",
+    ),
+    (
+        "no content type",
+        {"content": b'{"a": 1}', "headers": {"Content-Type": ""}},
+        415,
+        "header.Content-Type",
+    ),
     ("too large", {"json": {"blob": "x" * 70_000}}, 413, "body"),
     ("unknown profile", {"json": {"a": 1}, "params": {"profile": "nope"}}, 422, "query.profile"),
-    ("bad idempotency key", {"json": {"a": 1}, "headers": {"Idempotency-Key": "x" * 300}}, 422,
-     "header.Idempotency-Key"),
+    (
+        "bad idempotency key",
+        {"json": {"a": 1}, "headers": {"Idempotency-Key": "x" * 300}},
+        422,
+        "header.Idempotency-Key",
+    ),
 ]
 
 
@@ -126,10 +155,18 @@ BAD_BULK = [
     ("item bad field", {"json": [{"a": 1}, {"b": {"c": 2**60}}]}, 422, "[1].b.c"),
     ("item too large", {"json": [{"a": 1}, {"blob": "x" * 70_000}]}, 413, "[1]"),
     ("too many items", {"json": [{"n": i} for i in range(5001)]}, 413, ""),
-    ("ndjson bad line", {"content": b'{"a": 1}\n{"a": \n', "headers": {"Content-Type": "application/x-ndjson"}},
-     400, "[1]"),
-    ("wrong content type", {"content": b"<a/>", "headers": {"Content-Type": "application/xml"}}, 415,
-     "header.Content-Type"),
+    (
+        "ndjson bad line",
+        {"content": b'{"a": 1}\n{"a": \n', "headers": {"Content-Type": "application/x-ndjson"}},
+        400,
+        "[1]",
+    ),
+    (
+        "wrong content type",
+        {"content": b"<a/>", "headers": {"Content-Type": "application/xml"}},
+        415,
+        "header.Content-Type",
+    ),
 ]
 
 
@@ -152,14 +189,17 @@ def test_body_limit_enforced_without_content_length(client, issuer, engine, app)
             yield b"x" * 1000
         yield b'"}'
 
-    r = client.post("/v1/credentials", headers={**issuer.headers, "Content-Type": "application/json"},
-                    content=gen())
+    r = client.post(
+        "/v1/credentials", headers={**issuer.headers, "Content-Type": "application/json"}, content=gen()
+    )
     assert_problem(r, 413)
     assert count_rows(engine, "credential") == 0
 
 
-@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer nope"}, {"Authorization": "Basic abc"},
-                                     {"Authorization": "Bearer "}])
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Authorization": "Bearer nope"}, {"Authorization": "Basic abc"}, {"Authorization": "Bearer "}],
+)
 def test_auth_missing_or_wrong(client, engine, issuer, headers):
     r = client.post("/v1/credentials", headers=headers, json=cred(1))
     assert_problem(r, 401, "header.Authorization")
@@ -172,12 +212,18 @@ def test_auth_missing_or_wrong(client, engine, issuer, headers):
 def test_revoked_token_and_reader_role(client, engine, issuer, session_factory):
     from node.auth.tokens import revoke_token
 
-    r = client.post("/v1/credentials", headers={"Authorization": f"Bearer {issuer.reader_token}"}, json=cred(1))
+    r = client.post(
+        "/v1/credentials", headers={"Authorization": f"Bearer {issuer.reader_token}"}, json=cred(1)
+    )
     assert_problem(r, 403, "header.Authorization")
     ok = client.post("/v1/credentials", headers=issuer.headers, json=cred(2))
     digest = ok.json()["digest"]
-    assert client.get(f"/v1/credentials/{digest}", headers={"Authorization": f"Bearer {issuer.reader_token}"}
-                      ).status_code == 200
+    assert (
+        client.get(
+            f"/v1/credentials/{digest}", headers={"Authorization": f"Bearer {issuer.reader_token}"}
+        ).status_code
+        == 200
+    )
     with session_factory() as s:
         revoke_token(s, issuer.token)
         s.commit()
@@ -205,10 +251,23 @@ def test_bundle_409_until_anchored_then_valid(client, issuer, session_factory, s
     assert_problem(client.get(f"/v1/credentials/{d}/bundle", headers=issuer.headers), 409)
     with session_factory() as s:
         b = s.get(Batch, bid)
-        batches.record_submission(s, b, nonce=0, tx_hash="0x" + "12" * 32, chain_id=31337,
-                                  contract_address="0x5FbDB2315678afecb367f032d93F642f64180aa3")
-        batches.record_confirmation(s, b, block_number=3, block_hash="0x" + "34" * 32, confirmations=1,
-                                    block_timestamp=1_780_000_000, gas_used=52_000)
+        batches.record_submission(
+            s,
+            b,
+            nonce=0,
+            tx_hash="0x" + "12" * 32,
+            chain_id=31337,
+            contract_address="0x5FbDB2315678afecb367f032d93F642f64180aa3",
+        )
+        batches.record_confirmation(
+            s,
+            b,
+            block_number=3,
+            block_hash="0x" + "34" * 32,
+            confirmations=1,
+            block_timestamp=1_780_000_000,
+            gas_used=52_000,
+        )
     r = client.get(f"/v1/credentials/{d}/bundle", headers=issuer.headers)
     assert r.status_code == 200, r.text
     pb = ProofBundle.load(r.json(), check_integrity=True)

@@ -11,8 +11,11 @@ ZERO = "0x" + "00" * 32
 
 
 def _issue(client, issuer, n=3) -> list[str]:
-    r = client.post("/v1/credentials/bulk", headers=issuer.headers,
-                    json=[{"id": f"urn:p:{i}", "credentialSubject": {"name": "Personal Name"}} for i in range(n)])
+    r = client.post(
+        "/v1/credentials/bulk",
+        headers=issuer.headers,
+        json=[{"id": f"urn:p:{i}", "credentialSubject": {"name": "Personal Name"}} for i in range(n)],
+    )
     assert r.status_code == 202
     return r.json()["digests"]
 
@@ -43,17 +46,36 @@ def test_proof_through_the_lifecycle(client, issuer, session_factory, settings):
     assert p["state"] == "batched" and p["anchor"] is None
     assert verify_proof(from_hex(p["root"]), from_hex(digests[2]), [from_hex(x) for x in p["proof"]])
     with session_factory() as s:
-        batches.record_submission(s, s.get(Batch, bid), nonce=1, tx_hash="0x" + "aa" * 32, chain_id=31337,
-                                  contract_address="0x5FbDB2315678afecb367f032d93F642f64180aa3")
+        batches.record_submission(
+            s,
+            s.get(Batch, bid),
+            nonce=1,
+            tx_hash="0x" + "aa" * 32,
+            chain_id=31337,
+            contract_address="0x5FbDB2315678afecb367f032d93F642f64180aa3",
+        )
     assert client.get(f"/v1/proofs/{digests[2]}").json()["state"] == "submitted"
     with session_factory() as s:
-        batches.record_confirmation(s, s.get(Batch, bid), block_number=9, block_hash="0x" + "bb" * 32,
-                                    confirmations=2, block_timestamp=1_780_000_123, gas_used=51_800)
+        batches.record_confirmation(
+            s,
+            s.get(Batch, bid),
+            block_number=9,
+            block_hash="0x" + "bb" * 32,
+            confirmations=2,
+            block_timestamp=1_780_000_123,
+            gas_used=51_800,
+        )
     p = client.get(f"/v1/proofs/{digests[2]}").json()
     assert p["state"] == "anchored"
     a = p["anchor"]
     assert (a["chainId"], a["contract"], a["txHash"], a["blockNumber"], a["issuer"], a["anchoredAt"]) == (
-        31337, "0x5FbDB2315678afecb367f032d93F642f64180aa3", "0x" + "aa" * 32, 9, issuer.address, 1_780_000_123)
+        31337,
+        "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+        "0x" + "aa" * 32,
+        9,
+        issuer.address,
+        1_780_000_123,
+    )
 
 
 def test_health_ready_metrics(client, issuer, app):
@@ -88,7 +110,9 @@ def test_readyz_reports_unmigrated_schema(tmp_path):
     with TestClient(app) as c:
         r = c.get("/readyz")
     assert r.status_code == 503 and "upgrade" in r.json()["detail"]
-    app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'auto.db'}", auto_migrate=True, _env_file=None))
+    app = create_app(
+        Settings(database_url=f"sqlite:///{tmp_path / 'auto.db'}", auto_migrate=True, _env_file=None)
+    )
     with TestClient(app) as c:
         assert c.get("/readyz").status_code == 200
 
@@ -96,5 +120,12 @@ def test_readyz_reports_unmigrated_schema(tmp_path):
 def test_openapi_docs(client):
     assert client.get("/docs").status_code == 200
     spec = client.get("/openapi.json").json()
-    assert {"/v1/credentials", "/v1/credentials/bulk", "/v1/proofs/{digest}", "/v1/credentials/{digest}/bundle",
-            "/healthz", "/readyz", "/metrics"} <= set(spec["paths"])
+    assert {
+        "/v1/credentials",
+        "/v1/credentials/bulk",
+        "/v1/proofs/{digest}",
+        "/v1/credentials/{digest}/bundle",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+    } <= set(spec["paths"])

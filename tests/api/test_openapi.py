@@ -81,12 +81,16 @@ def test_every_reference_resolves(built):
                 walk(v)
 
     walk(doc)
-    assert refs and all(r.startswith("#/components/schemas/") and r.rsplit("/", 1)[1] in schemas for r in refs)
+    assert refs and all(
+        r.startswith("#/components/schemas/") and r.rsplit("/", 1)[1] in schemas for r in refs
+    )
     assert "HTTPValidationError" not in schemas  # request validation errors are problems, not FastAPI's shape
 
 
 # ------------------------------------------------------------------------------------- live responses
-def _validator(doc, path: str, method: str, code: int, media: str = "application/json") -> Draft202012Validator:
+def _validator(
+    doc, path: str, method: str, code: int, media: str = "application/json"
+) -> Draft202012Validator:
     schema = doc["paths"][path][method]["responses"][str(code)]["content"][media]["schema"]
     return Draft202012Validator({**schema, "components": doc["components"]})
 
@@ -101,7 +105,9 @@ def _check(doc, response, path: str, method: str = "get") -> None:
 def test_live_responses_match_the_document(client, issuer, session_factory, settings):
     doc = client.get("/openapi.json").json()
     h = issuer.headers
-    accepted = client.post("/v1/credentials", headers=h, json={"id": "urn:o:1", "type": ["VerifiableCredential"]})
+    accepted = client.post(
+        "/v1/credentials", headers=h, json={"id": "urn:o:1", "type": ["VerifiableCredential"]}
+    )
     _check(doc, accepted, "/v1/credentials", "post")
     bulk = client.post("/v1/credentials/bulk", headers=h, json=[{"id": f"urn:o:{i}"} for i in range(2, 5)])
     _check(doc, bulk, "/v1/credentials/bulk", "post")
@@ -112,21 +118,43 @@ def test_live_responses_match_the_document(client, issuer, session_factory, sett
     for batch_id in sealer.seal_due_batches(session_factory, settings, force=True, issuer_id=issuer.id):
         with session_factory() as s:
             b = s.get(batches.Batch, batch_id)
-            batches.record_submission(s, b, nonce=batch_id, tx_hash="0x" + f"{batch_id:064x}", chain_id=31337,
-                                      contract_address="0x" + "34" * 20)
-            batches.record_confirmation(s, b, block_number=3, block_hash="0x" + "ab" * 32, confirmations=1,
-                                        block_timestamp=1_780_000_000)
+            batches.record_submission(
+                s,
+                b,
+                nonce=batch_id,
+                tx_hash="0x" + f"{batch_id:064x}",
+                chain_id=31337,
+                contract_address="0x" + "34" * 20,
+            )
+            batches.record_confirmation(
+                s,
+                b,
+                block_number=3,
+                block_hash="0x" + "ab" * 32,
+                confirmations=1,
+                block_timestamp=1_780_000_000,
+            )
     _check(doc, client.get(f"/v1/proofs/{digest}"), "/v1/proofs/{digest}")
     _check(doc, client.get(f"/v1/credentials/{digest}", headers=h), "/v1/credentials/{digest}")
     _check(doc, client.get(f"/v1/credentials/{digest}/bundle", headers=h), "/v1/credentials/{digest}/bundle")
     revoked = client.post(f"/v1/credentials/{digest}/revoke", headers=h, json={"reason": "fraud"})
     _check(doc, revoked, "/v1/credentials/{digest}/revoke", "post")
-    _check(doc, client.get(f"/v1/revocations/{revoked.json()['requestId']}", headers=h),
-           "/v1/revocations/{request_id}")
-    _check(doc, client.get(f"/v1/credentials/{digest}/revocation", headers=h),
-           "/v1/credentials/{digest}/revocation")
-    _check(doc, client.post("/v1/revocations", headers=h, json={"action": "nope", "digests": [digest]}),
-           "/v1/revocations", "post")
+    _check(
+        doc,
+        client.get(f"/v1/revocations/{revoked.json()['requestId']}", headers=h),
+        "/v1/revocations/{request_id}",
+    )
+    _check(
+        doc,
+        client.get(f"/v1/credentials/{digest}/revocation", headers=h),
+        "/v1/credentials/{digest}/revocation",
+    )
+    _check(
+        doc,
+        client.post("/v1/revocations", headers=h, json={"action": "nope", "digests": [digest]}),
+        "/v1/revocations",
+        "post",
+    )
     _check(doc, client.post("/v1/status/allocate", headers=h), "/v1/status/allocate", "post")
     _check(doc, client.get(f"/v1/status/{issuer.address}/revocation"), "/v1/status/{issuer_id}/{purpose}")
     _check(doc, client.get("/v1/registry/issuers"), "/v1/registry/issuers")

@@ -20,7 +20,9 @@ def client(tmp_path_factory):
     from node.settings import Settings
 
     tmp = tmp_path_factory.mktemp("pages")
-    with TestClient(create_app(Settings(data_dir=tmp, database_url=f"sqlite:///{tmp / 'p.db'}", _env_file=None))) as c:
+    with TestClient(
+        create_app(Settings(data_dir=tmp, database_url=f"sqlite:///{tmp / 'p.db'}", _env_file=None))
+    ) as c:
         yield c
 
 

@@ -79,8 +79,10 @@ def browser_ready():
     node = shutil.which("node")
     require(node is not None, "node is not installed")
     require(Path(CHROMIUM).exists(), f"Chromium not found at {CHROMIUM} (apt-get install -y chromium)")
-    require((REPO / "node_modules" / "playwright-core").exists(),
-            "npm playwright-core is not installed (npm install --no-save playwright-core)")
+    require(
+        (REPO / "node_modules" / "playwright-core").exists(),
+        "npm playwright-core is not installed (npm install --no-save playwright-core)",
+    )
     return node
 
 
@@ -94,8 +96,11 @@ def served(tmp_path, dev_network):
     w3 = dev_network.chain.web3()
     registry = dev_network.registry(w3)
     ti = Account.create().address
-    send(w3, dev_network.tao, registry.accredit(ti, IssuerKind.TI, XSS_DID, keccak256(b"page doc"),
-                                                '{"jurisdiction":"FI"}'))
+    send(
+        w3,
+        dev_network.tao,
+        registry.accredit(ti, IssuerKind.TI, XSS_DID, keccak256(b"page doc"), '{"jurisdiction":"FI"}'),
+    )
     advance(w3, 60)
     send(w3, dev_network.tao, registry.suspend(ti, "check"))
     advance(w3, 60)
@@ -128,8 +133,14 @@ def test_registry_page_tree_and_history(browser_ready, served, dev_network, tmp_
     script = tmp_path / "registry_page.cjs"
     script.write_text(BROWSER_SCRIPT)
     env = {**os.environ, "NODE_PATH": str(REPO / "node_modules")}
-    proc = subprocess.run([browser_ready, str(script), base, CHROMIUM, ti], capture_output=True, text=True,
-                          timeout=120, env=env, check=False)
+    proc = subprocess.run(
+        [browser_ready, str(script), base, CHROMIUM, ti],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert out["errors"] == []
@@ -162,7 +173,9 @@ def test_page_and_script_are_served(tmp_path):
     with TestClient(app) as c:
         page = c.get("/registry")
         assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
-        assert '<script src="/registry/registry.js">' in page.text and "http" not in page.text.split("<body>")[0]
+        assert (
+            '<script src="/registry/registry.js">' in page.text and "http" not in page.text.split("<body>")[0]
+        )
         js = c.get("/registry/registry.js")
         assert js.status_code == 200 and "javascript" in js.headers["content-type"]
         assert "innerHTML" not in js.text

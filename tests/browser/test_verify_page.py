@@ -52,8 +52,10 @@ def server(dev_network, tmp_path):
 def test_verifier_page_in_headless_chromium(dev_network, server, tmp_path):
     chromium = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
     require(Path(chromium).exists(), f"chromium not found at {chromium} (Debian: apt-get install chromium)")
-    require((REPO / "node_modules" / "playwright-core").exists(),
-            "npm playwright-core is not installed (npm install --no-save playwright-core)")
+    require(
+        (REPO / "node_modules" / "playwright-core").exists(),
+        "npm playwright-core is not installed (npm install --no-save playwright-core)",
+    )
     require(shutil.which("node") is not None, "node is not installed")
     batch = make_batch(dev_network, [credential(i) for i in range(3)])
     (tmp_path / "valid.json").write_text(json.dumps(batch.bundles[0], indent=2))
@@ -61,8 +63,21 @@ def test_verifier_page_in_headless_chromium(dev_network, server, tmp_path):
     tampered["credential"]["name"] = "Micro-credential in Forgery"
     (tmp_path / "tampered.json").write_text(json.dumps(tampered, indent=2))
     shot = tmp_path / "verifier.png"
-    proc = subprocess.run(["node", str(SCRIPT), server, str(tmp_path / "valid.json"), str(tmp_path / "tampered.json"),
-                           str(shot)], check=False, capture_output=True, text=True, timeout=120, cwd=REPO)
+    proc = subprocess.run(
+        [
+            "node",
+            str(SCRIPT),
+            server,
+            str(tmp_path / "valid.json"),
+            str(tmp_path / "tampered.json"),
+            str(shot),
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     # the malformed bundle's 422 is logged by Chromium as a failed resource; anything else is a page error
@@ -71,8 +86,15 @@ def test_verifier_page_in_headless_chromium(dev_network, server, tmp_path):
     valid = out["valid"]
     assert valid["verdict"] == "valid", valid
     assert "Valid credential" in valid["banner"]
-    assert set(valid["checks"]) == {"format", "integrity", "inclusion", "anchored", "issuer_trusted",
-                                    "not_revoked", "issuer_matches"}
+    assert set(valid["checks"]) == {
+        "format",
+        "integrity",
+        "inclusion",
+        "anchored",
+        "issuer_trusted",
+        "not_revoked",
+        "issuer_matches",
+    }
     assert all(c["status"] == "pass" for c in valid["checks"].values())
     assert valid["checks"]["anchored"]["color"] == "rgb(26, 127, 55)"  # green mark
     assert "did:example:dev-university" in valid["issuer"]

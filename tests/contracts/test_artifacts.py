@@ -36,6 +36,8 @@ def test_artifacts_are_valid_json_with_abi_and_bytecode():
     for name in CONTRACT_NAMES:
         artifact = load_artifact(name)
         assert artifact["bytecode"].startswith("0x") and len(artifact["bytecode"]) > 1000
-        assert any(item.get("name") == ("anchor" if name == "CredentialAnchor" else "accredit")
-                   for item in artifact["abi"])
+        assert any(
+            item.get("name") == ("anchor" if name == "CredentialAnchor" else "accredit")
+            for item in artifact["abi"]
+        )
         json.dumps(artifact)

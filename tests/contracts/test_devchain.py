@@ -66,7 +66,9 @@ def test_chain_down_ignores_a_stale_pid_file(tmp_path):
     files.chain_dir.mkdir(parents=True)
     stranger = subprocess.Popen(["sleep", "60"])
     try:
-        files.pid_file.write_text(json.dumps({"pid": stranger.pid, "rpc_url": "http://127.0.0.1:1", "port": 1}))
+        files.pid_file.write_text(
+            json.dumps({"pid": stranger.pid, "rpc_url": "http://127.0.0.1:1", "port": 1})
+        )
         result = runner.invoke(app, ["chain", "down", "--data-dir", str(data)])
         assert "no chain" in result.output
         assert stranger.poll() is None, "chain down killed a process it did not start"

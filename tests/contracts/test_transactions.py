@@ -30,8 +30,12 @@ def test_unreachable_rpc_is_reported_as_such():
 
 
 def test_wrong_chain_is_refused(dev_network):
-    wrong = Deployment(dev_network.deployment.chain_id + 1, dev_network.deployment.issuer_registry,
-                       dev_network.deployment.credential_anchor, 0)
+    wrong = Deployment(
+        dev_network.deployment.chain_id + 1,
+        dev_network.deployment.issuer_registry,
+        dev_network.deployment.credential_anchor,
+        0,
+    )
     with pytest.raises(WrongChain):
         connect(dev_network.chain.rpc_url, deployment=wrong)
 
@@ -45,7 +49,9 @@ def test_eip1559_fees_on_anvil(dev_network, w3):
 def test_legacy_fees_before_london():
     """Chains without a base fee (pre-London, some permissioned networks) get a legacy gas price."""
     port = free_port()
-    process = subprocess.Popen([find_binary("anvil"), "--port", str(port), "--hardfork", "berlin", "--silent"])
+    process = subprocess.Popen(
+        [find_binary("anvil"), "--port", str(port), "--hardfork", "berlin", "--silent"]
+    )
     try:
         deadline = time.monotonic() + 20
         while True:
@@ -117,7 +123,9 @@ def test_deployment_file_round_trip_and_errors(tmp_path, dev_network):
     path = tmp_path / "deployment.json"
     dev_network.deployment.save(path)
     assert Deployment.load(path) == dev_network.deployment
-    path.write_text('{"chain_id": 1, "issuer_registry": "0x12", "credential_anchor": "0x12", "deployment_block": 0}')
+    path.write_text(
+        '{"chain_id": 1, "issuer_registry": "0x12", "credential_anchor": "0x12", "deployment_block": 0}'
+    )
     with pytest.raises(DeploymentFileError, match="issuer_registry"):
         Deployment.load(path)
     with pytest.raises(DeploymentFileError, match="not found"):

@@ -100,10 +100,17 @@ class World:
         self.accounts[name] = account
         return account
 
-    def accredit(self, by: str, name: str, kind: IssuerKind, funded: bool = True, **window: int) -> LocalAccount:
+    def accredit(
+        self, by: str, name: str, kind: IssuerKind, funded: bool = True, **window: int
+    ) -> LocalAccount:
         account = self.add(name, funded)
-        send(self.w3, self[by], self.registry.accredit(account.address, kind, f"did:example:{name}",
-                                                       keccak256(name.encode()), "*", **window))
+        send(
+            self.w3,
+            self[by],
+            self.registry.accredit(
+                account.address, kind, f"did:example:{name}", keccak256(name.encode()), "*", **window
+            ),
+        )
         return account
 
     def add_key(self, by: str, owner: str, key: str) -> bytes:
@@ -121,8 +128,13 @@ def world(any_network) -> World:
     w3 = funder.w3
     root = funder.account()
     deployment = deploy_contracts(sender(w3, root), "did:example:matrix-root", keccak256(b"charter"))
-    world = World(any_network, funder, w3, IssuerRegistry(w3, deployment.issuer_registry),
-                  CredentialAnchor(w3, deployment.credential_anchor))
+    world = World(
+        any_network,
+        funder,
+        w3,
+        IssuerRegistry(w3, deployment.issuer_registry),
+        CredentialAnchor(w3, deployment.credential_anchor),
+    )
     world.accounts["root"] = root
     world.add("outsider")
     expires = chain_time(w3) + EXPIRY_WINDOW
@@ -130,8 +142,14 @@ def world(any_network) -> World:
         world.accredit("root", name, IssuerKind.TAO)
     world.accredit("root", "taoExp", IssuerKind.TAO, valid_until=expires)
     # the TAO's TIs: two that act, and one target per status change it may make
-    for name, funded in (("ti", True), ("tiB", True), ("tiSus", False), ("tao_suspend", False),
-                         ("tao_reinstate", False), ("tao_revoke", False)):
+    for name, funded in (
+        ("ti", True),
+        ("tiB", True),
+        ("tiSus", False),
+        ("tao_suspend", False),
+        ("tao_reinstate", False),
+        ("tao_revoke", False),
+    ):
         world.accredit("tao", name, IssuerKind.TI, funded)
     # each TAO that will lose its standing accredits an active TI (with a key) and a to-be-suspended TI
     for bad in BAD_TAOS.values():
@@ -154,7 +172,8 @@ def world(any_network) -> World:
     assert now < expires, "the set-up took longer than the expired TAO's validity window"
     advance(w3, expires - now + 1)
     assert world.status("taoExp") == IssuerStatus.ACTIVE and not world.registry.get_issuer(
-        world["taoExp"].address).within_validity(chain_time(w3))
+        world["taoExp"].address
+    ).within_validity(chain_time(w3))
     return world
 
 
@@ -190,10 +209,15 @@ def cell_call(world: World, actor: str, action: str) -> tuple[ContractFunction, 
         key = key_of(f"added-by-{actor}")
         return registry.add_verification_key(owner, key), (owner, key)
     if action == "revoke-key":
-        owner, key = ("ti", {"outsider": "ti_kept", "ti": "ti_own", "tao": "ti_by_tao"}[actor]) if bad is None \
+        owner, key = (
+            ("ti", {"outsider": "ti_kept", "ti": "ti_own", "tao": "ti_by_tao"}[actor])
+            if bad is None
             else (f"{bad}_tiA", f"{bad}_tiA")
-        return registry.revoke_verification_key(world[owner].address, world.keys[key]), (world[owner].address,
-                                                                                         world.keys[key])
+        )
+        return registry.revoke_verification_key(world[owner].address, world.keys[key]), (
+            world[owner].address,
+            world.keys[key],
+        )
     raise AssertionError(action)
 
 
@@ -221,8 +245,11 @@ def check_effect(world: World, action: str, target: Any, by: str) -> None:
         entry = registry.get_issuer(target)
         assert (entry.kind, entry.status, entry.accreditor) == (IssuerKind.TI, IssuerStatus.ACTIVE, by)
     elif action in ("suspend", "reinstate", "revoke"):
-        wanted = {"suspend": IssuerStatus.SUSPENDED, "reinstate": IssuerStatus.ACTIVE,
-                  "revoke": IssuerStatus.REVOKED}[action]
+        wanted = {
+            "suspend": IssuerStatus.SUSPENDED,
+            "reinstate": IssuerStatus.ACTIVE,
+            "revoke": IssuerStatus.REVOKED,
+        }[action]
         assert registry.get_issuer(target).status == wanted
         assert registry.history(target)[-1].by == by
     elif action == "anchor":
@@ -290,8 +317,9 @@ def test_front_running_lands_in_the_front_runners_namespace(world):
     send(w3, a, anchor.revoke(tree.root, *multi(tree, [d0]), 3))
     view = anchor.verify(a.address, d0, tree.root, tree.proof(d0))
     assert (view.status, view.reason) == (CredentialStatus.REVOKED, 3)
-    assert [(c.issuer, c.reason) for c in anchor.status_changes([(a.address, tree.root)], first.block_number)] == [
-        (a.address, 3)]
+    assert [
+        (c.issuer, c.reason) for c in anchor.status_changes([(a.address, tree.root)], first.block_number)
+    ] == [(a.address, 3)]
 
 
 def test_revoked_accreditor_cannot_reinstate_its_ti(world):
@@ -301,8 +329,11 @@ def test_revoked_accreditor_cannot_reinstate_its_ti(world):
     ti_y = world.accredit("taoY", "tiY", IssuerKind.TI, funded=False)
     send(w3, root, registry.suspend(ti_y.address, "investigation"))
     send(w3, root, registry.revoke(tao_y.address, "agency closed"))
-    for call in (registry.reinstate(ti_y.address, "back"), registry.revoke(ti_y.address, "x"),
-                 registry.accredit(Account.create().address, IssuerKind.TI, "did:x", ZERO, "")):
+    for call in (
+        registry.reinstate(ti_y.address, "back"),
+        registry.revoke(ti_y.address, "x"),
+        registry.accredit(Account.create().address, IssuerKind.TI, "did:x", ZERO, ""),
+    ):
         refuses(w3, tao_y, call, "InactiveCaller", caller=tao_y.address, status=IssuerStatus.REVOKED)
     assert not registry.is_active_ti(ti_y.address)
     # the RootTAO still can
@@ -332,11 +363,20 @@ def test_root_tao_acts_on_any_entry(world):
     # the TAO that accredited them lost its standing; the RootTAO takes over
     send(w3, root, registry.reinstate(world["taoSus_tiS"].address, "taken over"))
     send(w3, root, registry.revoke(world["taoRev_tiS"].address, "taken over"))
-    assert world.status("taoSus_tiS") == IssuerStatus.ACTIVE and world.status("taoRev_tiS") == IssuerStatus.REVOKED
+    assert (
+        world.status("taoSus_tiS") == IssuerStatus.ACTIVE
+        and world.status("taoRev_tiS") == IssuerStatus.REVOKED
+    )
     # another TAO has no say over a TI it did not accredit
     other_tao = world.accredit("root", "otherTAO", IssuerKind.TAO)
-    refuses(w3, other_tao, registry.suspend(target, "x"), "NotAuthorized", caller=other_tao.address,
-            account=target)
+    refuses(
+        w3,
+        other_tao,
+        registry.suspend(target, "x"),
+        "NotAuthorized",
+        caller=other_tao.address,
+        account=target,
+    )
 
 
 def test_recovery_from_a_compromised_root_tao(world):
@@ -354,8 +394,14 @@ def test_recovery_from_a_compromised_root_tao(world):
     # B suspends A: A cannot act, B cannot leave
     send(w3, r_b, registry.suspend(r_a.address, "suspicious activity"))
     assert registry.active_root_tao_count() == 1
-    refuses(w3, r_a, registry.accredit(nobody, IssuerKind.TI, "did:x", ZERO, ""), "InactiveCaller",
-            caller=r_a.address, status=IssuerStatus.SUSPENDED)
+    refuses(
+        w3,
+        r_a,
+        registry.accredit(nobody, IssuerKind.TI, "did:x", ZERO, ""),
+        "InactiveCaller",
+        caller=r_a.address,
+        status=IssuerStatus.SUSPENDED,
+    )
     refuses(w3, r_b, registry.suspend(r_b.address, "x"), "LastRootTAO", account=r_b.address)
     send(w3, r_b, registry.reinstate(r_a.address, "false alarm"))
     assert registry.active_root_tao_count() == 2
@@ -363,31 +409,55 @@ def test_recovery_from_a_compromised_root_tao(world):
     send(w3, r_b, registry.revoke(r_a.address, "key compromised"))
     assert registry.active_root_tao_count() == 1
     revoked = {"caller": r_a.address, "status": IssuerStatus.REVOKED}
-    for call in (registry.accredit(nobody, IssuerKind.TAO, "did:x", ZERO, ""),
-                 registry.accredit(nobody, IssuerKind.ROOT_TAO, "did:x", ZERO, ""),
-                 registry.suspend(tao_z, "x"),  # entries A accredited itself
-                 registry.revoke(r_b.address, "x"),
-                 registry.add_verification_key(tao_z, key_of("z")),
-                 registry.add_verification_key(r_a.address, key_of("a"))):
+    for call in (
+        registry.accredit(nobody, IssuerKind.TAO, "did:x", ZERO, ""),
+        registry.accredit(nobody, IssuerKind.ROOT_TAO, "did:x", ZERO, ""),
+        registry.suspend(tao_z, "x"),  # entries A accredited itself
+        registry.revoke(r_b.address, "x"),
+        registry.add_verification_key(tao_z, key_of("z")),
+        registry.add_verification_key(r_a.address, key_of("a")),
+    ):
         refuses(w3, r_a, call, "InactiveCaller", **revoked)
     refuses(w3, r_a, registry.suspend(ti_z, "x"), "NotAuthorized", caller=r_a.address, account=ti_z)
-    refuses(w3, r_a, registry.reinstate(r_a.address, "x"), "NotAuthorized", caller=r_a.address,
-            account=r_a.address)
+    refuses(
+        w3,
+        r_a,
+        registry.reinstate(r_a.address, "x"),
+        "NotAuthorized",
+        caller=r_a.address,
+        account=r_a.address,
+    )
     refuses(w3, r_a, anchor.anchor(os.urandom(32), 1), "NotActiveIssuer", caller=r_a.address)
-    refuses(w3, r_a, anchor.publish_status_list(keccak256(b"l"), keccak256(b"h")), "NotRegisteredIssuer",
-            caller=r_a.address)
+    refuses(
+        w3,
+        r_a,
+        anchor.publish_status_list(keccak256(b"l"), keccak256(b"h")),
+        "NotRegisteredIssuer",
+        caller=r_a.address,
+    )
     # B, now the last RootTAO, stays; A's revocation is final
     refuses(w3, r_b, registry.suspend(r_b.address, "x"), "LastRootTAO", account=r_b.address)
     refuses(w3, r_b, registry.revoke(r_b.address, "x"), "LastRootTAO", account=r_b.address)
-    refuses(w3, r_b, registry.reinstate(r_a.address, "x"), "InvalidStatusTransition", account=r_a.address,
-            current=IssuerStatus.REVOKED, requested=IssuerStatus.ACTIVE)
+    refuses(
+        w3,
+        r_b,
+        registry.reinstate(r_a.address, "x"),
+        "InvalidStatusTransition",
+        account=r_a.address,
+        current=IssuerStatus.REVOKED,
+        requested=IssuerStatus.ACTIVE,
+    )
     # B takes over A's TAO, and may resign once another RootTAO exists
     send(w3, r_b, registry.suspend(tao_z, "re-audit"))
     send(w3, r_b, registry.accredit(r_c, IssuerKind.ROOT_TAO, "did:example:rC", ZERO, "*"))
     send(w3, r_b, registry.revoke(r_b.address, "resigned"))
     assert registry.active_root_tao_count() == 1
-    assert [h.status for h in registry.history(r_a.address)] == [IssuerStatus.ACTIVE, IssuerStatus.SUSPENDED,
-                                                                 IssuerStatus.ACTIVE, IssuerStatus.REVOKED]
+    assert [h.status for h in registry.history(r_a.address)] == [
+        IssuerStatus.ACTIVE,
+        IssuerStatus.SUSPENDED,
+        IssuerStatus.ACTIVE,
+        IssuerStatus.REVOKED,
+    ]
 
 
 @pytest.mark.parametrize("standing", [IssuerStatus.REVOKED, IssuerStatus.SUSPENDED], ids=lambda s: s.label)
@@ -406,18 +476,37 @@ def test_a_ti_that_lost_its_standing_may_only_withdraw(world, standing):
 
     send(w3, ti, anchor.revoke(tree.root, *multi(tree, tree.digests[:2]), 4))
     assert [anchor.status_of(ti.address, tree.root, d).status for d in tree.digests[:3]] == [
-        CredentialStatus.REVOKED, CredentialStatus.REVOKED, CredentialStatus.VALID]
+        CredentialStatus.REVOKED,
+        CredentialStatus.REVOKED,
+        CredentialStatus.VALID,
+    ]
     not_active = {"caller": ti.address}
-    refuses(w3, ti, anchor.suspend(tree.root, *multi(tree, tree.digests[2:3]), 1), "NotActiveIssuer", **not_active)
-    refuses(w3, ti, anchor.reinstate(tree.root, *multi(tree, tree.digests[4:])), "NotActiveIssuer", **not_active)
+    refuses(
+        w3, ti, anchor.suspend(tree.root, *multi(tree, tree.digests[2:3]), 1), "NotActiveIssuer", **not_active
+    )
+    refuses(
+        w3, ti, anchor.reinstate(tree.root, *multi(tree, tree.digests[4:])), "NotActiveIssuer", **not_active
+    )
     refuses(w3, ti, anchor.anchor(os.urandom(32), 1), "NotActiveIssuer", **not_active)
     t = world.tree  # still only its own namespace
-    refuses(w3, ti, anchor.revoke(t.root, *multi(t, t.digests[9:10]), 1), "UnknownRoot", issuer=ti.address,
-            root=t.root)
+    refuses(
+        w3,
+        ti,
+        anchor.revoke(t.root, *multi(t, t.digests[9:10]), 1),
+        "UnknownRoot",
+        issuer=ti.address,
+        root=t.root,
+    )
     send(w3, ti, anchor.publish_status_list(keccak256(b"list"), keccak256(b"final")))
     assert read(registry.contract.functions.isRegisteredTI(ti.address))
-    refuses(w3, ti, registry.add_verification_key(ti.address, key_of("new")), "InactiveCaller", caller=ti.address,
-            status=standing)
+    refuses(
+        w3,
+        ti,
+        registry.add_verification_key(ti.address, key_of("new")),
+        "InactiveCaller",
+        caller=ti.address,
+        status=standing,
+    )
     send(w3, ti, registry.revoke_verification_key(ti.address, key))
     assert registry.verification_key(ti.address, key).revoked_block != 0
 
@@ -427,18 +516,36 @@ def test_verification_keys(world):
     owner = world.accredit("tao", "keyTI", IssuerKind.TI)
     account = owner.address
     other_tao = world.accredit("root", "keyOtherTAO", IssuerKind.TAO)
-    assert registry.verification_keys(account) == [] and registry.verification_key(account, key_of("x")) is None
+    assert (
+        registry.verification_keys(account) == [] and registry.verification_key(account, key_of("x")) is None
+    )
     # added by the account itself, by its accreditor, by a RootTAO; not by anyone else
     k_self = world.add_key("keyTI", "keyTI", "self")
     k_accreditor = world.add_key("tao", "keyTI", "accreditor")
     by_root = send(w3, world["root"], registry.add_verification_key(account, key_of("root")))
     event = registry.contract.events.VerificationKeyAdded().process_receipt(by_root.receipt)[0]["args"]
-    assert (event["account"], event["keyHash"], event["by"]) == (account, key_of("root"), world["root"].address)
+    assert (event["account"], event["keyHash"], event["by"]) == (
+        account,
+        key_of("root"),
+        world["root"].address,
+    )
     for stranger in (world["outsider"], other_tao, world["ti"]):
-        refuses(w3, stranger, registry.add_verification_key(account, key_of("stranger")), "NotAuthorized",
-                caller=stranger.address, account=account)
-        refuses(w3, stranger, registry.revoke_verification_key(account, k_self), "NotAuthorized",
-                caller=stranger.address, account=account)
+        refuses(
+            w3,
+            stranger,
+            registry.add_verification_key(account, key_of("stranger")),
+            "NotAuthorized",
+            caller=stranger.address,
+            account=account,
+        )
+        refuses(
+            w3,
+            stranger,
+            registry.revoke_verification_key(account, k_self),
+            "NotAuthorized",
+            caller=stranger.address,
+            account=account,
+        )
     assert registry.verification_keys(account) == [k_self, k_accreditor, key_of("root")]
     # validity by block: from the block that added it, up to (excluding) the block that revoked it
     added = registry.verification_key(account, k_self).added_block
@@ -450,19 +557,50 @@ def test_verification_keys(world):
     assert on_chain == [record.valid_at_block(b) for b in blocks] == [False, True, True, False, False]
     assert not read(registry.contract.functions.wasKeyValidAt(account, key_of("never"), revoked))
     # a key is added once and revoked once
-    refuses(w3, owner, registry.add_verification_key(account, k_self), "KeyAlreadyAdded", account=account,
-            keyHash=k_self)
-    refuses(w3, owner, registry.add_verification_key(account, k_accreditor), "KeyAlreadyAdded", account=account,
-            keyHash=k_accreditor)
-    refuses(w3, owner, registry.revoke_verification_key(account, k_self), "KeyAlreadyRevoked", account=account,
-            keyHash=k_self)
-    refuses(w3, owner, registry.revoke_verification_key(account, key_of("nope")), "UnknownKey", account=account,
-            keyHash=key_of("nope"))
+    refuses(
+        w3,
+        owner,
+        registry.add_verification_key(account, k_self),
+        "KeyAlreadyAdded",
+        account=account,
+        keyHash=k_self,
+    )
+    refuses(
+        w3,
+        owner,
+        registry.add_verification_key(account, k_accreditor),
+        "KeyAlreadyAdded",
+        account=account,
+        keyHash=k_accreditor,
+    )
+    refuses(
+        w3,
+        owner,
+        registry.revoke_verification_key(account, k_self),
+        "KeyAlreadyRevoked",
+        account=account,
+        keyHash=k_self,
+    )
+    refuses(
+        w3,
+        owner,
+        registry.revoke_verification_key(account, key_of("nope")),
+        "UnknownKey",
+        account=account,
+        keyHash=key_of("nope"),
+    )
     refuses(w3, owner, registry.add_verification_key(account, ZERO), "InvalidKeyHash")
     stranger = Account.create().address
-    refuses(w3, world["root"], registry.add_verification_key(stranger, key_of("x")), "UnknownIssuer",
-            account=stranger)
-    read_refuses(registry.contract.functions.verificationKeyAt(account, 3), "IndexOutOfRange", index=3, length=3)
+    refuses(
+        w3,
+        world["root"],
+        registry.add_verification_key(stranger, key_of("x")),
+        "UnknownIssuer",
+        account=stranger,
+    )
+    read_refuses(
+        registry.contract.functions.verificationKeyAt(account, 3), "IndexOutOfRange", index=3, length=3
+    )
     # the accreditor and a RootTAO revoke too; the owner revokes its own key in any standing
     send(w3, world["tao"], registry.revoke_verification_key(account, k_accreditor))
     send(w3, world["root"], registry.revoke_verification_key(account, key_of("root")))
@@ -470,8 +608,15 @@ def test_verification_keys(world):
         send(w3, world[bad], registry.revoke_verification_key(world[bad].address, world.keys[f"{bad}_self"]))
         assert registry.verification_key(world[bad].address, world.keys[f"{bad}_self"]).revoked_block != 0
     exp = registry.get_issuer(world["taoExp"].address)
-    refuses(w3, world["taoExp"], registry.add_verification_key(exp.account, key_of("late")),
-            "CallerOutsideValidity", caller=exp.account, validFrom=exp.valid_from, validUntil=exp.valid_until)
+    refuses(
+        w3,
+        world["taoExp"],
+        registry.add_verification_key(exp.account, key_of("late")),
+        "CallerOutsideValidity",
+        caller=exp.account,
+        validFrom=exp.valid_from,
+        validUntil=exp.valid_until,
+    )
     # the hash is keccak256 of the publicKeyMultibase's UTF-8 bytes
     multibase = "z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"
     assert keccak256(multibase.encode()) == bytes(Web3.keccak(text=multibase))

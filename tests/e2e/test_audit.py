@@ -25,8 +25,12 @@ cli.command()(audit)
 
 def _issue_and_seal(session_factory, issuer_id: int, size: int) -> int:
     with session_factory() as s:
-        issue_many(s, issuer_id, [{"id": f"urn:uuid:{uuid.uuid4()}", "name": "Data Science"} for _ in range(size)],
-                   max_bytes=65536)
+        issue_many(
+            s,
+            issuer_id,
+            [{"id": f"urn:uuid:{uuid.uuid4()}", "name": "Data Science"} for _ in range(size)],
+            max_bytes=65536,
+        )
     with session_factory() as s:
         batch = seal_batch(s, issuer_id, 10_000)
         s.commit()
@@ -39,8 +43,14 @@ def anchored_batches(session_factory, dev_network, sizes: list[int], extra_seale
     w3 = dev_network.chain.web3()
     issuer = make_issuer(session_factory, f"Audit Uni {uuid.uuid4().hex[:6]}", dev_network.issuer.address)
     ids = [_issue_and_seal(session_factory, issuer.id, size) for size in sizes]
-    anchorer = Anchorer(session_factory, TransactionSender(w3, dev_network.issuer), dev_network.anchor(w3), issuer.id,
-                        confirmations=1, chain_id=dev_network.deployment.chain_id)
+    anchorer = Anchorer(
+        session_factory,
+        TransactionSender(w3, dev_network.issuer),
+        dev_network.anchor(w3),
+        issuer.id,
+        confirmations=1,
+        chain_id=dev_network.deployment.chain_id,
+    )
     states = {}
     for _ in range(60):
         with session_factory() as s:
@@ -57,26 +67,52 @@ def anchored_batches(session_factory, dev_network, sizes: list[int], extra_seale
 def audit_args(db_url, dev_network, tmp_path):
     deployment = tmp_path / "deployment.json"
     dev_network.deployment.save(deployment)
-    return ["--database-url", db_url, "--rpc", dev_network.chain.rpc_url, "--deployment", str(deployment),
-            "--no-progress"]
+    return [
+        "--database-url",
+        db_url,
+        "--rpc",
+        dev_network.chain.rpc_url,
+        "--deployment",
+        str(deployment),
+        "--no-progress",
+    ]
 
 
 def run_audit(audit_args, tmp_path, name="report.json"):
     report_file = tmp_path / name
-    result = CliRunner().invoke(cli, [*audit_args, "--json", str(report_file)], catch_exceptions=False,
-                                terminal_width=200)
+    result = CliRunner().invoke(
+        cli, [*audit_args, "--json", str(report_file)], catch_exceptions=False, terminal_width=200
+    )
     assert "Traceback" not in result.output
     return result, json.loads(report_file.read_text())
 
 
-def test_honest_database_passes_and_tampering_is_caught(session_factory, engine, dev_network, audit_args, tmp_path):
+def test_honest_database_passes_and_tampering_is_caught(
+    session_factory, engine, dev_network, audit_args, tmp_path
+):
     ids = anchored_batches(session_factory, dev_network, [3, 4, 2, 5, 1], extra_sealed=1)
     result, report = run_audit(audit_args, tmp_path)
     assert result.exit_code == 0, result.output
     assert report["format"] == "credreg-audit/1" and report["result"] == "pass"
-    assert report["summary"] == {"batches": 6, "pass": 5, "fail": 0, "error": 0, "pending": 1, "credentials": 16}
+    assert report["summary"] == {
+        "batches": 6,
+        "pass": 5,
+        "fail": 0,
+        "error": 0,
+        "pending": 1,
+        "credentials": 16,
+    }
     first = report["batches"][0]
-    assert set(first["checks"]) >= {"leaves", "root", "tree", "anchored", "issuer", "leafCount", "trusted", "block"}
+    assert set(first["checks"]) >= {
+        "leaves",
+        "root",
+        "tree",
+        "anchored",
+        "issuer",
+        "leafCount",
+        "trusted",
+        "block",
+    }
     assert all(c["result"] == "pass" for c in first["checks"].values())
     assert first["anchor"]["leafCount"] == 3 and first["anchor"]["issuer"] == dev_network.issuer.address
     assert report["batches"][-1]["outcome"] == "pending"
@@ -85,8 +121,10 @@ def test_honest_database_passes_and_tampering_is_caught(session_factory, engine,
     changed, deleted, forged, wrong_issuer, honest = ids[:5]
     with engine.begin() as c:
         # 1. a changed digest
-        c.execute(sa.text("UPDATE credential SET digest = :d WHERE batch_id = :b AND leaf_index = 1"),
-                  {"d": "0x" + "ab" * 32, "b": changed})
+        c.execute(
+            sa.text("UPDATE credential SET digest = :d WHERE batch_id = :b AND leaf_index = 1"),
+            {"d": "0x" + "ab" * 32, "b": changed},
+        )
         # 2. a deleted credential
         c.execute(sa.text("DELETE FROM credential WHERE batch_id = :b AND leaf_index = 0"), {"b": deleted})
         # 3. a forged root (and the batch claims to be confirmed)
@@ -94,12 +132,17 @@ def test_honest_database_passes_and_tampering_is_caught(session_factory, engine,
     # 4. another issuer claims a batch: give it its own issuer row with another address
     other = make_issuer(session_factory, f"Impostor {uuid.uuid4().hex[:6]}", "0x" + "42" * 20)
     with engine.begin() as c:
-        c.execute(sa.text("UPDATE batch SET issuer_id = :i WHERE id = :b"), {"i": other.id, "b": wrong_issuer})
+        c.execute(
+            sa.text("UPDATE batch SET issuer_id = :i WHERE id = :b"), {"i": other.id, "b": wrong_issuer}
+        )
 
     result, report = run_audit(audit_args, tmp_path, "tampered.json")
     assert result.exit_code == 1, result.output
     by_id = {b["batchId"]: b for b in report["batches"]}
-    failed = lambda b: {k for k, v in by_id[b]["checks"].items() if v["result"] == "fail"}
+
+    def failed(b):
+        return {k for k, v in by_id[b]["checks"].items() if v["result"] == "fail"}
+
     assert report["result"] == "fail" and report["summary"]["fail"] == 4
     assert failed(changed) == {"root"}
     assert "the stored digests give root" in by_id[changed]["checks"]["root"]["reason"]

@@ -33,16 +33,19 @@ from tests.helpers.paths import REPO
 pytestmark = [pytest.mark.chain, pytest.mark.slow]
 
 
-
-
 @pytest.fixture()
 def node(dev_network, tmp_path, db_url):
-    harness = EmbeddedNode(node_settings(tmp_path, dev_network.chain.rpc_url, dev_network.deployment,
-                                        dev_network.issuer.key, database_url=db_url))
+    harness = EmbeddedNode(
+        node_settings(
+            tmp_path,
+            dev_network.chain.rpc_url,
+            dev_network.deployment,
+            dev_network.issuer.key,
+            database_url=db_url,
+        )
+    )
     yield harness
     harness.stop()
-
-
 
 
 @pytest.fixture()
@@ -59,13 +62,18 @@ def test_issue_anchor_and_prove_on_chain(node, dev_network):
     anchor = dev_network.anchor(w3)
     for digest, body in proofs.items():
         issuer = body["anchor"]["issuer"]
-        view = anchor.verify(issuer, from_hex(digest), from_hex(body["root"]), [from_hex(p) for p in body["proof"]])
+        view = anchor.verify(
+            issuer, from_hex(digest), from_hex(body["root"]), [from_hex(p) for p in body["proof"]]
+        )
         assert view.included and view.anchored
         assert issuer == dev_network.issuer.address
         assert body["anchor"]["txHash"] and body["anchor"]["blockNumber"] == view.anchored_block
     # the learner's bundle is served once anchored, and holds what a verifier needs
     bundle = node.http.get(f"/v1/credentials/{digests[0]}/bundle").json()
-    assert bundle["digest"] == digests[0] and bundle["anchor"]["contract"] == dev_network.deployment.credential_anchor
+    assert (
+        bundle["digest"] == digests[0]
+        and bundle["anchor"]["contract"] == dev_network.deployment.credential_anchor
+    )
     # the public proof carries no personal data
     assert "credentialSubject" not in str(proofs[digests[0]])
 
@@ -81,20 +89,23 @@ def test_idempotent_issue_does_not_anchor_twice(node):
 
 
 def test_bulk_of_ten_thousand(dev_network, tmp_path):
-    harness = EmbeddedNode(node_settings(tmp_path, dev_network.chain.rpc_url, dev_network.deployment,
-                                        dev_network.issuer.key))
+    harness = EmbeddedNode(
+        node_settings(tmp_path, dev_network.chain.rpc_url, dev_network.deployment, dev_network.issuer.key)
+    )
     try:
         creds = [credential(i) for i in range(10_000)]
         digests = []
         for start in range(0, len(creds), 5_000):
-            response = harness.http.post("/v1/credentials/bulk", json=creds[start:start + 5_000])
+            response = harness.http.post("/v1/credentials/bulk", json=creds[start : start + 5_000])
             assert response.status_code == 202, response.text
             digests += [item["digest"] for item in response.json()["items"]]
         assert len(set(digests)) == 10_000
         deadline = time.monotonic() + 120
         while True:
             with harness.runtime.engine.connect() as conn:
-                anchored = conn.execute(sa.text("SELECT count(*) FROM credential WHERE status='anchored'")).scalar()
+                anchored = conn.execute(
+                    sa.text("SELECT count(*) FROM credential WHERE status='anchored'")
+                ).scalar()
             if anchored == 10_000:
                 break
             assert time.monotonic() < deadline, f"only {anchored} of 10,000 anchored"
@@ -103,8 +114,12 @@ def test_bulk_of_ten_thousand(dev_network, tmp_path):
         anchor = dev_network.anchor(dev_network.chain.web3())
         for digest in sample:
             body = harness.http.get(f"/v1/proofs/{digest}").json()
-            assert anchor.verify(body["anchor"]["issuer"], from_hex(digest), from_hex(body["root"]),
-                                 [from_hex(p) for p in body["proof"]]).included
+            assert anchor.verify(
+                body["anchor"]["issuer"],
+                from_hex(digest),
+                from_hex(body["root"]),
+                [from_hex(p) for p in body["proof"]],
+            ).included
     finally:
         harness.stop()
 
@@ -115,14 +130,22 @@ def w3_receipt_ok(anchorer: Anchorer, tx_hash: str) -> bool:
 
 
 def test_crash_before_broadcast_resubmits_once(dev_network, tmp_path):
-    harness = EmbeddedNode(node_settings(tmp_path, dev_network.chain.rpc_url, dev_network.deployment,
-                                        dev_network.issuer.key), pipeline=False)
+    harness = EmbeddedNode(
+        node_settings(tmp_path, dev_network.chain.rpc_url, dev_network.deployment, dev_network.issuer.key),
+        pipeline=False,
+    )
     try:
         digest = harness.issue(credential(1))
         assert seal_due_batches(harness.runtime.factory, harness.settings, force=True)
-        anchorer = harness.runtime.anchorer(drop_grace_seconds=0.0)  # the restart treats unknown as dropped at once
-        crashing = Anchorer(anchorer.session_factory, CrashBeforeBroadcast(anchorer.sender.w3, anchorer.sender.account),
-                            anchorer.anchor, anchorer.issuer_id)
+        anchorer = harness.runtime.anchorer(
+            drop_grace_seconds=0.0
+        )  # the restart treats unknown as dropped at once
+        crashing = Anchorer(
+            anchorer.session_factory,
+            CrashBeforeBroadcast(anchorer.sender.w3, anchorer.sender.account),
+            anchorer.anchor,
+            anchorer.issuer_id,
+        )
         with pytest.raises(SystemExit):
             crashing.run_pass()
         with harness.runtime.factory() as session:
@@ -159,11 +182,21 @@ def test_process_killed_between_broadcast_and_receipt(private_node, tmp_path):
     """A real anchorer process is SIGKILLed while its transaction sits unmined; the next one finishes it."""
     p = private_node
     p.w3.provider.make_request("evm_setAutomine", [False])  # broadcast works, no receipt comes
-    env = dict(os.environ, CREDREG_DATA_DIR=str(tmp_path), CREDREG_DATABASE_URL=p.settings.database_url,
-               CREDREG_RPC_URL=p.chain.rpc_url, CREDREG_DEPLOYMENT_FILE=str(p.settings.deployment_file),
-               CREDREG_ISSUER_PRIVATE_KEY=p.settings.issuer_private_key.get_secret_value())
-    process = subprocess.Popen([sys.executable, "-c", CRASH_SCRIPT], env=env, cwd=REPO,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = dict(
+        os.environ,
+        CREDREG_DATA_DIR=str(tmp_path),
+        CREDREG_DATABASE_URL=p.settings.database_url,
+        CREDREG_RPC_URL=p.chain.rpc_url,
+        CREDREG_DEPLOYMENT_FILE=str(p.settings.deployment_file),
+        CREDREG_ISSUER_PRIVATE_KEY=p.settings.issuer_private_key.get_secret_value(),
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", CRASH_SCRIPT],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 30
         while p.batch().state != BatchState.submitted.value:
@@ -250,7 +283,9 @@ def test_backlog_is_submitted_together_and_a_partial_reorg_rolls_back_only_newer
     try:
         network = bootstrap_dev_network(chain)
         w3 = chain.web3()
-        settings = node_settings(tmp_path, chain.rpc_url, network.deployment, network.issuer.key, batch_max_size=1)
+        settings = node_settings(
+            tmp_path, chain.rpc_url, network.deployment, network.issuer.key, batch_max_size=1
+        )
         node = EmbeddedNode(settings, pipeline=False)
         try:
             anchorer = node.runtime.anchorer()

@@ -60,16 +60,27 @@ def test_history_and_point_in_time_status(indexer, session_factory, dev_network)
         assert all(e.tx_hash.startswith("0x") and len(e.tx_hash) == 66 for e in events)
         assert events[1].reason_hash == "0x" + keccak256(b"suspend").hex()
         t0 = life["accredited"][0]
-        probes = {t0 - 1: "none", t0: "active", t0 + 50: "active", life["suspend"][0] + 1: "suspended",
-                  life["reinstate"][0] + 1: "active", life["revoke"][0]: "revoked", life["revoke"][0] + 10**6: "revoked"}
+        probes = {
+            t0 - 1: "none",
+            t0: "active",
+            t0 + 50: "active",
+            life["suspend"][0] + 1: "suspended",
+            life["reinstate"][0] + 1: "active",
+            life["revoke"][0]: "revoked",
+            life["revoke"][0] + 10**6: "revoked",
+        }
         for when, expected in probes.items():
             got = index.status_at(s, row, timestamp=when)
             assert got.status == expected, when
             assert IssuerStatus[expected.upper()] == registry.status_at(ti, when)  # the chain agrees
         assert index.status_at(s, row, timestamp=life["suspend"][0] + 1).active_ti is False
         assert index.status_at(s, row, timestamp=life["reinstate"][0] + 1).active_ti is True
-        for name, expected in (("accredited", "active"), ("suspend", "suspended"), ("reinstate", "active"),
-                               ("revoke", "revoked")):
+        for name, expected in (
+            ("accredited", "active"),
+            ("suspend", "suspended"),
+            ("reinstate", "active"),
+            ("revoke", "revoked"),
+        ):
             assert index.status_at(s, row, block=life[name][1]).status == expected
         assert index.status_at(s, row, block=life["accredited"][1] - 1).status == "none"
 
@@ -77,7 +88,9 @@ def test_history_and_point_in_time_status(indexer, session_factory, dev_network)
 def test_resumes_from_the_cursor_in_small_ranges(session_factory, dev_network, db_url):
     w3 = dev_network.chain.web3()
     accredit_ti(w3, dev_network, Account.create().address)
-    small = Indexer(session_factory, w3, dev_network.deployment, confirmations=1, batch_blocks=2, max_ranges=2)
+    small = Indexer(
+        session_factory, w3, dev_network.deployment, confirmations=1, batch_blocks=2, max_ranges=2
+    )
     first = small.run_once()
     assert first.ranges == 2
     with session_factory() as s:
@@ -92,8 +105,10 @@ def test_resumes_from_the_cursor_in_small_ranges(session_factory, dev_network, d
 
 def _counts(factory):
     with factory() as s:
-        return tuple(s.execute(sa.select(sa.func.count()).select_from(t)).scalar()
-                     for t in (RegistryIssuer, RegistryEvent, RegistryAnchor))
+        return tuple(
+            s.execute(sa.select(sa.func.count()).select_from(t)).scalar()
+            for t in (RegistryIssuer, RegistryEvent, RegistryAnchor)
+        )
 
 
 def _fresh_copy_counts(db_url, dev_network):
@@ -146,7 +161,11 @@ def test_reorg_rolls_back_past_the_fork_and_reindexes(indexer, session_factory, 
     assert stats.anchors == 1
     with session_factory() as s:
         assert s.get(RegistryIssuer, doomed) is not None
-        assert s.execute(sa.select(RegistryAnchor).where(RegistryAnchor.root == "0x" + root.hex())).scalars().first()
+        assert (
+            s.execute(sa.select(RegistryAnchor).where(RegistryAnchor.root == "0x" + root.hex()))
+            .scalars()
+            .first()
+        )
     events_before = count_rows(engine, "registry_event")
 
     # the re-org: back to the fork point, then different blocks (one empty, one with another TI)
@@ -159,14 +178,22 @@ def test_reorg_rolls_back_past_the_fork_and_reindexes(indexer, session_factory, 
     with session_factory() as s:
         assert s.get(RegistryIssuer, doomed) is None  # gone with its branch
         assert s.get(RegistryIssuer, survivor) is not None  # the new branch is indexed
-        assert not s.execute(sa.select(RegistryAnchor).where(RegistryAnchor.root == "0x" + root.hex())).scalars().first()
-        assert not s.execute(sa.select(RegistryEvent).where(RegistryEvent.address == doomed)).scalars().first()
+        assert (
+            not s.execute(sa.select(RegistryAnchor).where(RegistryAnchor.root == "0x" + root.hex()))
+            .scalars()
+            .first()
+        )
+        assert (
+            not s.execute(sa.select(RegistryEvent).where(RegistryEvent.address == doomed)).scalars().first()
+        )
         assert s.execute(sa.select(sa.func.max(RegistryEvent.block_number))).scalar() <= w3.eth.block_number
         cursor = s.get(IndexerCursor, indexer.name)
         assert cursor.reorgs == 1
         assert cursor.last_block_hash == "0x" + bytes(w3.eth.get_block(cursor.last_block)["hash"]).hex()
         # every indexed row's block hash is canonical
-        for ev in s.execute(sa.select(RegistryEvent).where(RegistryEvent.block_number > fork_block - 5)).scalars():
+        for ev in s.execute(
+            sa.select(RegistryEvent).where(RegistryEvent.block_number > fork_block - 5)
+        ).scalars():
             assert ev.block_hash == "0x" + bytes(w3.eth.get_block(ev.block_number)["hash"]).hex()
     assert count_rows(engine, "registry_event") == events_before  # one accreditation removed, one added
     assert indexer.run_once().reorgs == 0

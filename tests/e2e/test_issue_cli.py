@@ -20,8 +20,11 @@ runner = CliRunner()
 
 @pytest.fixture()
 def node(dev_network, tmp_path):
-    harness = EmbeddedNode(node_settings(tmp_path / "node", dev_network.chain.rpc_url, dev_network.deployment,
-                                        dev_network.issuer.key))
+    harness = EmbeddedNode(
+        node_settings(
+            tmp_path / "node", dev_network.chain.rpc_url, dev_network.deployment, dev_network.issuer.key
+        )
+    )
     yield harness
     harness.stop()
 
@@ -30,9 +33,22 @@ def test_issue_folder_writes_verifiable_bundles_and_is_idempotent(node, tmp_path
     source = tmp_path / "creds"
     shutil.copytree(REPO / "scripts" / "examples", source)
     (source / "ob3-microcredential-incomplete.json").unlink()
-    (source / "cohort.json").write_text(json.dumps([{"id": f"urn:x:cohort-{i}", "name": f"n{i}"} for i in range(25)]))
+    (source / "cohort.json").write_text(
+        json.dumps([{"id": f"urn:x:cohort-{i}", "name": f"n{i}"} for i in range(25)])
+    )
     out = tmp_path / "bundles"
-    args = ["issue", str(source), "--url", node.base_url, "--token", node.token, "--out", str(out), "--timeout", "60"]
+    args = [
+        "issue",
+        str(source),
+        "--url",
+        node.base_url,
+        "--token",
+        node.token,
+        "--out",
+        str(out),
+        "--timeout",
+        "60",
+    ]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     bundles = sorted(out.glob("*.bundle.json"))
@@ -47,8 +63,17 @@ def test_issue_folder_writes_verifiable_bundles_and_is_idempotent(node, tmp_path
 
 
 def test_issue_reports_a_rejected_profile_naming_the_missing_elements(node, tmp_path):
-    args = ["issue", str(REPO / "scripts" / "examples" / "ob3-microcredential-incomplete.json"),
-            "--url", node.base_url, "--token", node.token, "--profile", "eu-microcredential", "--no-wait"]
+    args = [
+        "issue",
+        str(REPO / "scripts" / "examples" / "ob3-microcredential-incomplete.json"),
+        "--url",
+        node.base_url,
+        "--token",
+        node.token,
+        "--profile",
+        "eu-microcredential",
+        "--no-wait",
+    ]
     result = runner.invoke(app, args)
     assert result.exit_code == 1
     assert "rejected" in result.output
@@ -57,7 +82,14 @@ def test_issue_reports_a_rejected_profile_naming_the_missing_elements(node, tmp_
 
 
 def test_issue_with_a_bad_token_fails_cleanly(node, tmp_path):
-    args = ["issue", str(REPO / "scripts" / "examples" / "ob3-microcredential.json"), "--url", node.base_url,
-            "--token", "crt_wrong", "--no-wait"]
+    args = [
+        "issue",
+        str(REPO / "scripts" / "examples" / "ob3-microcredential.json"),
+        "--url",
+        node.base_url,
+        "--token",
+        "crt_wrong",
+        "--no-wait",
+    ]
     result = runner.invoke(app, args)
     assert result.exit_code == 1 and "401" in result.output

@@ -41,8 +41,6 @@ def api(settings, engine, dev_network, tmp_path):
         yield c
 
 
-
-
 def test_list_filters_and_pagination(api, indexed, dev_network):
     life, _ = indexed
     r = api.get("/v1/registry/issuers")
@@ -80,14 +78,19 @@ def test_issuer_chain_history_and_status(api, indexed, dev_network):
     assert r.status_code == 200, r.text
     e = r.json()
     assert e["address"] == ti and e["kind"] == "ti" and e["status"] == "revoked"
-    assert [c["address"] for c in e["accreditationChain"]] == [dev_network.tao.address, dev_network.root_tao.address]
+    assert [c["address"] for c in e["accreditationChain"]] == [
+        dev_network.tao.address,
+        dev_network.root_tao.address,
+    ]
     assert e["accreditationChain"][-1]["kind"] == "root-tao"
     assert e["scopeJson"]["eqfLevels"] == [6]
     assert e["document"]["result"] == "missing"
 
     h = api.get(f"/v1/registry/issuers/{ti}/history").json()["items"]
     assert [x["action"] for x in h] == ["accredited", "suspended", "reinstated", "revoked"]
-    assert all(x["by"] == dev_network.tao.address and x["tx"].startswith("0x") and x["time"].endswith("Z") for x in h)
+    assert all(
+        x["by"] == dev_network.tao.address and x["tx"].startswith("0x") and x["time"].endswith("Z") for x in h
+    )
     assert h[1]["block"] == life["suspend"][1]
 
     def status(**params):
@@ -110,7 +113,9 @@ def test_issuer_chain_history_and_status(api, indexed, dev_network):
     assert status(block=life["revoke"][1], verify="true")["chain"]["result"] == "pass"
 
     assert_problem(api.get(f"/v1/registry/issuers/{ti}/status", params={"at": "yesterday"}), 422, "query.at")
-    assert_problem(api.get(f"/v1/registry/issuers/{ti}/status", params={"at": "1", "block": 1}), 422, "query.at")
+    assert_problem(
+        api.get(f"/v1/registry/issuers/{ti}/status", params={"at": "1", "block": 1}), 422, "query.at"
+    )
     assert_problem(api.get(f"/v1/registry/issuers/{ti}/status", params={"block": -1}), 422, "query.block")
     assert_problem(api.get("/v1/registry/issuers/0xnope"), 422, "path.address")
     assert_problem(api.get(f"/v1/registry/issuers/{Account.create().address}"), 404, "path.address")
@@ -137,7 +142,9 @@ def test_anchors_of_an_issuer(api, session_factory, dev_network):
 def test_document_served_and_checked_against_the_chain(api, session_factory, dev_network):
     w3 = dev_network.chain.web3()
     ti = Account.create().address
-    text = json.dumps({"subject": {"address": ti, "kind": "ti"}, "scope": json.loads(SCOPE), "policy": "p"}, indent=1)
+    text = json.dumps(
+        {"subject": {"address": ti, "kind": "ti"}, "scope": json.loads(SCOPE), "policy": "p"}, indent=1
+    )
     h = document_hash(load_document(text))
     send(w3, dev_network.tao, dev_network.registry(w3).accredit(ti, 3, "did:example:doc", h, SCOPE))
     Indexer(session_factory, w3, dev_network.deployment, confirmations=1).run_once()
@@ -152,8 +159,13 @@ def test_document_served_and_checked_against_the_chain(api, session_factory, dev
     assert api.get(f"/v1/registry/issuers/{ti}").json()["document"]["result"] == "pass"
     # tamper with the stored document: the check reports the mismatch
     from node.storage.registry_tables import AccreditationDocument
+
     with session_factory() as s:
-        row = s.execute(sa.select(AccreditationDocument).where(AccreditationDocument.address == ti)).scalars().one()
+        row = (
+            s.execute(sa.select(AccreditationDocument).where(AccreditationDocument.address == ti))
+            .scalars()
+            .one()
+        )
         row.document = text.replace('"p"', '"changed"')
         s.commit()
     doc = api.get(f"/v1/registry/issuers/{ti}").json()["document"]

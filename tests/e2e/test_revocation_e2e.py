@@ -45,8 +45,15 @@ def fast_publication(monkeypatch):
 
 @pytest.fixture()
 def node(dev_network, tmp_path, db_url):
-    harness = EmbeddedNode(node_settings(tmp_path, dev_network.chain.rpc_url, dev_network.deployment,
-                                        dev_network.issuer.key, database_url=db_url))
+    harness = EmbeddedNode(
+        node_settings(
+            tmp_path,
+            dev_network.chain.rpc_url,
+            dev_network.deployment,
+            dev_network.issuer.key,
+            database_url=db_url,
+        )
+    )
     yield harness
     harness.stop()
 
@@ -66,8 +73,12 @@ def bundles(node: EmbeddedNode, digests: list[str]) -> list[dict]:
 
 
 def chain_status(anchor: CredentialAnchor, bundle: dict):
-    return anchor.verify(bundle["anchor"]["issuer"], from_hex(bundle["digest"]), from_hex(bundle["root"]),
-                         [from_hex(p) for p in bundle["proof"]])
+    return anchor.verify(
+        bundle["anchor"]["issuer"],
+        from_hex(bundle["digest"]),
+        from_hex(bundle["root"]),
+        [from_hex(p) for p in bundle["proof"]],
+    )
 
 
 def wait_published(node: EmbeddedNode, purpose: str, timeout: float = 30.0) -> None:
@@ -83,7 +94,9 @@ def wait_published(node: EmbeddedNode, purpose: str, timeout: float = 30.0) -> N
 
 def test_revoke_one_in_batch_others_stay_valid(node, dev_network):
     entries = node.http.post("/v1/status/allocate").json()["credentialStatus"]
-    digests = [node.issue(credential(0, credentialStatus=entries))] + [node.issue(credential(i)) for i in range(1, 5)]
+    digests = [node.issue(credential(0, credentialStatus=entries))] + [
+        node.issue(credential(i)) for i in range(1, 5)
+    ]
     node.wait_anchored(digests)
     r = node.http.post(f"/v1/credentials/{digests[0]}/revoke", json={"reason": "keyCompromise"})
     assert r.status_code == 202, r.text
@@ -96,7 +109,9 @@ def test_revoke_one_in_batch_others_stay_valid(node, dev_network):
     assert all(v.status == ChainStatus.VALID and v.included for v in views[1:])
     # the verifier's report
     reports = verify_bundles(docs, ChainContext(dev_network.chain.rpc_url, dev_network.deployment))
-    assert reports[0]["not_revoked"].status == "fail" and reports[0]["not_revoked"].details["reason_code"] == 1
+    assert (
+        reports[0]["not_revoked"].status == "fail" and reports[0]["not_revoked"].details["reason_code"] == 1
+    )
     assert [r["not_revoked"].status for r in reports[1:]] == ["pass"] * 4
     # idempotent: a second revoke queues nothing and sends nothing
     again = node.http.post(f"/v1/credentials/{digests[0]}/revoke", json={"reason": "keyCompromise"}).json()
@@ -112,16 +127,19 @@ def test_revoke_one_in_batch_others_stay_valid(node, dev_network):
     assert check.ok, check.reason
     assert listed.headers["x-credreg-published-hash"] == check.onchain_hash
     assert entry_is_set(listed.json(), entries[0]) and not entry_is_set(
-        node.http.get(entries[1]["statusListCredential"].removeprefix(node.base_url)).json(), entries[1])
+        node.http.get(entries[1]["statusListCredential"].removeprefix(node.base_url)).json(), entries[1]
+    )
     # a tampered list (the bit cleared) no longer matches the chain
     forged = listed.json()
     forged["credentialSubject"]["encodedList"] = node.http.get(
-        entries[1]["statusListCredential"].removeprefix(node.base_url)).json()["credentialSubject"]["encodedList"]
+        entries[1]["statusListCredential"].removeprefix(node.base_url)
+    ).json()["credentialSubject"]["encodedList"]
     forged_check = check_served_list(forged, anchor, dev_network.issuer.address)
     assert not forged_check.ok and "differs" in forged_check.reason
     # and a list nobody published is reported as such
-    assert not check_served_list({**listed.json(), "id": listed.json()["id"] + "x"}, anchor,
-                                 dev_network.issuer.address).ok
+    assert not check_served_list(
+        {**listed.json(), "id": listed.json()["id"] + "x"}, anchor, dev_network.issuer.address
+    ).ok
 
 
 def test_other_issuer_is_refused(node, dev_network, funder, tmp_path):
@@ -131,10 +149,21 @@ def test_other_issuer_is_refused(node, dev_network, funder, tmp_path):
     w3 = dev_network.chain.web3()
     other = funder.account()
     registry = dev_network.registry(w3)
-    TransactionSender(w3, dev_network.tao).transact(registry.accredit(
-        other.address, IssuerKind.TI, f"did:example:other-{other.address[-6:]}", keccak256(b"other"), DEV_SCOPE))
-    second = EmbeddedNode(node_settings(tmp_path / "second", dev_network.chain.rpc_url, dev_network.deployment,
-                                        bytes(other.key)), pipeline=False)
+    TransactionSender(w3, dev_network.tao).transact(
+        registry.accredit(
+            other.address,
+            IssuerKind.TI,
+            f"did:example:other-{other.address[-6:]}",
+            keccak256(b"other"),
+            DEV_SCOPE,
+        )
+    )
+    second = EmbeddedNode(
+        node_settings(
+            tmp_path / "second", dev_network.chain.rpc_url, dev_network.deployment, bytes(other.key)
+        ),
+        pipeline=False,
+    )
     try:
         r = second.http.post(f"/v1/credentials/{digest}/revoke")
         assert r.status_code == 404 and r.headers["content-type"].startswith("application/problem+json")
@@ -145,12 +174,21 @@ def test_other_issuer_is_refused(node, dev_network, funder, tmp_path):
     with node.runtime.factory() as s:
         batch = s.exec(select(Batch).where(Batch.root == proof["root"])).one()
         multi = load_tree(batch).multiproof([from_hex(digest)])
-    call = anchor.revoke(from_hex(proof["root"]), list(multi.leaves), list(multi.proof), list(multi.proof_flags), 1)
+    call = anchor.revoke(
+        from_hex(proof["root"]), list(multi.leaves), list(multi.proof), list(multi.proof_flags), 1
+    )
     with pytest.raises(ContractRevert) as exc:
         TransactionSender(w3, other).sign(call)
     assert exc.value.error == "UnknownRoot" and exc.value.params["issuer"] == other.address
-    assert anchor.verify(proof["anchor"]["issuer"], from_hex(digest), from_hex(proof["root"]),
-                         [from_hex(p) for p in proof["proof"]]).status == ChainStatus.VALID
+    assert (
+        anchor.verify(
+            proof["anchor"]["issuer"],
+            from_hex(digest),
+            from_hex(proof["root"]),
+            [from_hex(p) for p in proof["proof"]],
+        ).status
+        == ChainStatus.VALID
+    )
 
 
 def test_suspend_then_reinstate(node, dev_network):
@@ -166,24 +204,31 @@ def test_suspend_then_reinstate(node, dev_network):
     assert view.status == ChainStatus.SUSPENDED and view.reason == 105
     suspension = entries[1]
     wait_published(node, "suspension")
-    bits = decode_list(node.http.get(suspension["statusListCredential"].removeprefix(node.base_url))
-                       .json()["credentialSubject"]["encodedList"])
+    bits = decode_list(
+        node.http.get(suspension["statusListCredential"].removeprefix(node.base_url)).json()[
+            "credentialSubject"
+        ]["encodedList"]
+    )
     assert get_bit(bits, int(suspension["statusListIndex"]))
     r = node.http.post(f"/v1/credentials/{digest}/reinstate")
     assert r.status_code == 202
     wait_request(node, r.json())
     assert chain_status(anchor, doc).status == ChainStatus.VALID
     wait_published(node, "suspension")
-    bits = decode_list(node.http.get(suspension["statusListCredential"].removeprefix(node.base_url))
-                       .json()["credentialSubject"]["encodedList"])
+    bits = decode_list(
+        node.http.get(suspension["statusListCredential"].removeprefix(node.base_url)).json()[
+            "credentialSubject"
+        ]["encodedList"]
+    )
     assert not any(bits)
     st = node.http.get(f"/v1/credentials/{digest}/revocation").json()
     assert st["status"] == "valid" and [c["action"] for c in st["changes"]] == ["suspend", "reinstate"]
 
 
 def test_bulk_revocation_of_1000(dev_network, tmp_path):
-    harness = EmbeddedNode(node_settings(tmp_path, dev_network.chain.rpc_url, dev_network.deployment,
-                                        dev_network.issuer.key))
+    harness = EmbeddedNode(
+        node_settings(tmp_path, dev_network.chain.rpc_url, dev_network.deployment, dev_network.issuer.key)
+    )
     try:
         response = harness.http.post("/v1/credentials/bulk", json=[credential(i) for i in range(1000)])
         assert response.status_code == 202
@@ -194,8 +239,9 @@ def test_bulk_revocation_of_1000(dev_network, tmp_path):
             assert time.monotonic() < deadline
             time.sleep(0.2)
         started = time.monotonic()
-        r = harness.http.post("/v1/revocations", json={"action": "revoke", "reason": "administrativeError",
-                                                       "digests": digests})
+        r = harness.http.post(
+            "/v1/revocations", json={"action": "revoke", "reason": "administrativeError", "digests": digests}
+        )
         assert r.status_code == 202 and r.json()["queued"] == 1000
         progress = wait_request(harness, r.json(), timeout=120)
         elapsed = time.monotonic() - started
@@ -209,8 +255,10 @@ def test_bulk_revocation_of_1000(dev_network, tmp_path):
         if batches == 1:
             assert len(txs) <= 2
         gas = sum(t.gas_used for t in txs)
-        print(f"\nbulk revocation: 1000 credentials in {len(txs)} transactions ({batches} batch(es)), "
-              f"{gas} gas = {gas / 1000:.0f} gas per credential, {elapsed:.1f}s from request to confirmed")
+        print(
+            f"\nbulk revocation: 1000 credentials in {len(txs)} transactions ({batches} batch(es)), "
+            f"{gas} gas = {gas / 1000:.0f} gas per credential, {elapsed:.1f}s from request to confirmed"
+        )
         anchor = dev_network.anchor(dev_network.chain.web3())
         for doc in bundles(harness, digests[::97]):
             assert chain_status(anchor, doc).status == ChainStatus.REVOKED
@@ -219,8 +267,10 @@ def test_bulk_revocation_of_1000(dev_network, tmp_path):
 
 
 def test_crash_between_write_ahead_and_broadcast(dev_network, tmp_path):
-    harness = EmbeddedNode(node_settings(tmp_path, dev_network.chain.rpc_url, dev_network.deployment,
-                                        dev_network.issuer.key), pipeline=False)
+    harness = EmbeddedNode(
+        node_settings(tmp_path, dev_network.chain.rpc_url, dev_network.deployment, dev_network.issuer.key),
+        pipeline=False,
+    )
     try:
         rt = harness.runtime
         digests = [harness.issue(credential(i)) for i in range(3)]
@@ -234,8 +284,12 @@ def test_crash_between_write_ahead_and_broadcast(dev_network, tmp_path):
         r = harness.http.post("/v1/revocations", json={"action": "revoke", "digests": digests[:2]})
         assert r.status_code == 202
         real = rt.revoker()
-        crashing = Revoker(real.session_factory, CrashBeforeBroadcast(real.sender.w3, rt.account), real.anchor,
-                           real.issuer_id)
+        crashing = Revoker(
+            real.session_factory,
+            CrashBeforeBroadcast(real.sender.w3, rt.account),
+            real.anchor,
+            real.issuer_id,
+        )
         with pytest.raises(SystemExit):
             crashing.run_pass()
         with rt.factory() as s:
@@ -256,7 +310,8 @@ def test_crash_between_write_ahead_and_broadcast(dev_network, tmp_path):
         anchor = CredentialAnchor(real.sender.w3, dev_network.deployment.credential_anchor)
         for digest in digests[:2]:
             logs = anchor.contract.events.CredentialStatusChanged().get_logs(
-                from_block=0, argument_filters={"digest": from_hex(digest)})
+                from_block=0, argument_filters={"digest": from_hex(digest)}
+            )
             assert len(logs) == 1
     finally:
         harness.stop()
@@ -268,18 +323,32 @@ def test_publication_crash_before_broadcast_then_adopted_or_resent(dev_network, 
     the restart adopts that transaction. The second was never sent: dropped after the grace and sent again, once."""
     key = funder.account()  # a key of its own: no other test publishes these lists
     w3 = dev_network.chain.web3()  # CredentialAnchor 2 takes status lists from registered TIs only
-    TransactionSender(w3, dev_network.tao).transact(dev_network.registry(w3).accredit(
-        key.address, IssuerKind.TI, f"did:example:lists-{key.address[-6:]}", keccak256(b"lists"), DEV_SCOPE))
-    harness = EmbeddedNode(node_settings(tmp_path, dev_network.chain.rpc_url, dev_network.deployment,
-                                        bytes(key.key)), pipeline=False)
+    TransactionSender(w3, dev_network.tao).transact(
+        dev_network.registry(w3).accredit(
+            key.address,
+            IssuerKind.TI,
+            f"did:example:lists-{key.address[-6:]}",
+            keccak256(b"lists"),
+            DEV_SCOPE,
+        )
+    )
+    harness = EmbeddedNode(
+        node_settings(tmp_path, dev_network.chain.rpc_url, dev_network.deployment, bytes(key.key)),
+        pipeline=False,
+    )
     try:
         rt = harness.runtime
         assert harness.http.post("/v1/status/allocate").status_code == 201  # both lists exist, unpublished
         real = rt.publisher()
 
         def crash_once():
-            crashing = Publisher(real.session_factory, CrashBeforeBroadcast(real.sender.w3, rt.account),
-                                 real.anchor, real.issuer_id, config=real.config)
+            crashing = Publisher(
+                real.session_factory,
+                CrashBeforeBroadcast(real.sender.w3, rt.account),
+                real.anchor,
+                real.issuer_id,
+                config=real.config,
+            )
             with pytest.raises(SystemExit):
                 crashing.run_pass()  # inside the grace the earlier row is left alone; the next list crashes
 
@@ -291,10 +360,13 @@ def test_publication_crash_before_broadcast_then_adopted_or_resent(dev_network, 
         assert first.list_id != second.list_id
         for pub in (first, second):
             assert pub.state == "submitted" and pub.tx_hash and pub.nonce is not None and pub.submitted_at
-            assert real.sender.receipt(from_hex(pub.tx_hash)) is None  # written ahead, never reached the chain
+            assert (
+                real.sender.receipt(from_hex(pub.tx_hash)) is None
+            )  # written ahead, never reached the chain
         other = TransactionSender(real.sender.w3, rt.account)  # an earlier attempt (other gas: other hash)
-        earlier = other.sign(real.anchor.publish_status_list(list_id(lst.url), from_hex(first.list_hash)),
-                             gas=150_000)
+        earlier = other.sign(
+            real.anchor.publish_status_list(list_id(lst.url), from_hex(first.list_hash)), gas=150_000
+        )
         other.broadcast(earlier)
         other.wait(earlier.tx_hash)
         restarted = rt.publisher(drop_grace_seconds=0.0)
@@ -315,9 +387,12 @@ def test_publication_crash_before_broadcast_then_adopted_or_resent(dev_network, 
         assert [p.state for p in resent] == ["dropped", "confirmed"] and resent[1].nonce == second.nonce + 1
         for x in lists:
             record = real.anchor.status_list_of(rt.account.address, list_id(x.url))
-            assert record.list_hash == from_hex(x.published_hash) and x.published_version == record.version == 1
+            assert (
+                record.list_hash == from_hex(x.published_hash) and x.published_version == record.version == 1
+            )
         logs = real.anchor.contract.events.StatusListPublished().get_logs(
-            from_block=0, argument_filters={"issuer": rt.account.address})
+            from_block=0, argument_filters={"issuer": rt.account.address}
+        )
         assert len(logs) == 2  # one publication per list on chain: nothing sent twice
     finally:
         harness.stop()
@@ -328,10 +403,12 @@ def test_verifier_and_other_node_see_a_revocation(node, dev_network, funder, tmp
     w3 = dev_network.chain.web3()
     other = funder.account()
     did = f"did:example:uni-b-{other.address[-6:]}"
-    TransactionSender(w3, dev_network.tao).transact(dev_network.registry(w3).accredit(
-        other.address, IssuerKind.TI, did, keccak256(b"uni b"), DEV_SCOPE))
-    node_b = EmbeddedNode(node_settings(tmp_path / "b", dev_network.chain.rpc_url, dev_network.deployment,
-                                        bytes(other.key)))
+    TransactionSender(w3, dev_network.tao).transact(
+        dev_network.registry(w3).accredit(other.address, IssuerKind.TI, did, keccak256(b"uni b"), DEV_SCOPE)
+    )
+    node_b = EmbeddedNode(
+        node_settings(tmp_path / "b", dev_network.chain.rpc_url, dev_network.deployment, bytes(other.key))
+    )
     try:
         digest = node_b.issue(credential(1, issuer_did=did))
         node_b.wait_anchored([digest])
@@ -349,8 +426,10 @@ def test_verifier_and_other_node_see_a_revocation(node, dev_network, funder, tmp
     deadline = time.monotonic() + 30
     while True:
         with node.runtime.engine.connect() as conn:
-            row = conn.execute(sa.text("SELECT status, reason, issuer FROM registry_credential_status "
-                                       "WHERE digest = :d"), {"d": digest}).first()
+            row = conn.execute(
+                sa.text("SELECT status, reason, issuer FROM registry_credential_status WHERE digest = :d"),
+                {"d": digest},
+            ).first()
         if row is not None:
             break
         assert time.monotonic() < deadline, "node A's indexer did not see node B's revocation"
@@ -403,10 +482,15 @@ def test_reorg_that_drops_a_revocation_is_detected_and_resent(tmp_path):
             [tx] = s.exec(select(StatusTx)).all()
         assert tx.state == "confirmed"
         root = from_hex(p.batch().root)
-        assert p.anchor.status_of(p.network.issuer.address, root, from_hex(p.digest)).status == ChainStatus.REVOKED
+        assert (
+            p.anchor.status_of(p.network.issuer.address, root, from_hex(p.digest)).status
+            == ChainStatus.REVOKED
+        )
         p.w3.provider.make_request("evm_revert", [snapshot])  # the revocation's block leaves the chain
         p.w3.provider.make_request("anvil_mine", [3])
-        assert p.anchor.status_of(p.network.issuer.address, root, from_hex(p.digest)).status == ChainStatus.VALID
+        assert (
+            p.anchor.status_of(p.network.issuer.address, root, from_hex(p.digest)).status == ChainStatus.VALID
+        )
         reorged = 0
         for _ in range(6):
             reorged += revoker.run_pass().reorged
@@ -414,7 +498,10 @@ def test_reorg_that_drops_a_revocation_is_detected_and_resent(tmp_path):
         with p.node.runtime.factory() as s:
             txs = s.exec(select(StatusTx).order_by(StatusTx.id)).all()
         assert txs[-1].state == "confirmed" and txs[-1].block_hash != tx.block_hash
-        assert p.anchor.status_of(p.network.issuer.address, root, from_hex(p.digest)).status == ChainStatus.REVOKED
+        assert (
+            p.anchor.status_of(p.network.issuer.address, root, from_hex(p.digest)).status
+            == ChainStatus.REVOKED
+        )
         st = p.node.http.get(f"/v1/credentials/{p.digest}/revocation").json()
         assert st["status"] == "revoked" and st["reasonCode"] == 4
     finally:

@@ -27,8 +27,12 @@ def verifier_venv(tmp_path_factory):
     folder = tmp_path_factory.mktemp("verifier-venv")
     venv.create(folder, with_pip=True)
     python = folder / "bin" / "python"
-    result = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                             str(REPO)], capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", str(REPO)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return folder
 
@@ -36,11 +40,18 @@ def verifier_venv(tmp_path_factory):
 def test_the_base_install_has_no_web_or_database_stack(verifier_venv):
     python = verifier_venv / "bin" / "python"
     probe = "import importlib.util, json; print(json.dumps({m: importlib.util.find_spec(m) is not None for m in %r}))"
-    found = json.loads(subprocess.run([str(python), "-c", probe % (NODE_ONLY,)], capture_output=True, text=True,
-                                      check=True).stdout)
+    found = json.loads(
+        subprocess.run(
+            [str(python), "-c", probe % (NODE_ONLY,)], capture_output=True, text=True, check=True
+        ).stdout
+    )
     assert not any(found.values()), found
-    out = subprocess.run([str(python), "-c", "import anchoring; print(anchoring.__version__)"], capture_output=True,
-                         text=True, check=True).stdout
+    out = subprocess.run(
+        [str(python), "-c", "import anchoring; print(anchoring.__version__)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert out.strip() == __import__("anchoring").__version__
     # node commands say what to install instead of a traceback
     serve = subprocess.run([str(verifier_venv / "bin" / "credreg"), "serve"], capture_output=True, text=True)
@@ -53,18 +64,37 @@ def test_credreg_verify_from_the_base_install(verifier_venv, dev_network, tmp_pa
     hashed = hash_credential(credential)
     tree = MerkleTree.build([hashed.digest])
     conf = TransactionSender(w3, dev_network.issuer).transact(dev_network.anchor(w3).anchor(tree.root, 1))
-    anchor = Anchor(chain_id=dev_network.deployment.chain_id, contract=dev_network.deployment.credential_anchor,
-                    tx_hash=bytes(conf.receipt["transactionHash"]), block_number=conf.block_number,
-                    issuer=dev_network.issuer.address,
-                    anchored_at=w3.eth.get_block(conf.block_number)["timestamp"])
-    bundle = ProofBundle(credential=credential, salt=hashed.salt, digest=hashed.digest, proof=(), root=tree.root,
-                         anchor=anchor)
+    anchor = Anchor(
+        chain_id=dev_network.deployment.chain_id,
+        contract=dev_network.deployment.credential_anchor,
+        tx_hash=bytes(conf.receipt["transactionHash"]),
+        block_number=conf.block_number,
+        issuer=dev_network.issuer.address,
+        anchored_at=w3.eth.get_block(conf.block_number)["timestamp"],
+    )
+    bundle = ProofBundle(
+        credential=credential, salt=hashed.salt, digest=hashed.digest, proof=(), root=tree.root, anchor=anchor
+    )
     (tmp_path / "alice.bundle.json").write_text(bundle.dumps())
     dev_network.deployment.save(tmp_path / "deployment.json")
-    env = {"PATH": f"{verifier_venv / 'bin'}:/usr/bin:/bin", "CREDREG_VERIFY_DEPLOYMENT": str(tmp_path / "deployment.json")}
-    result = subprocess.run([str(verifier_venv / "bin" / "credreg"), "verify", str(tmp_path / "alice.bundle.json"),
-                             "--rpc", dev_network.chain.rpc_url, "--json"], capture_output=True, text=True, env=env,
-                            timeout=120)
+    env = {
+        "PATH": f"{verifier_venv / 'bin'}:/usr/bin:/bin",
+        "CREDREG_VERIFY_DEPLOYMENT": str(tmp_path / "deployment.json"),
+    }
+    result = subprocess.run(
+        [
+            str(verifier_venv / "bin" / "credreg"),
+            "verify",
+            str(tmp_path / "alice.bundle.json"),
+            "--rpc",
+            dev_network.chain.rpc_url,
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert json.loads(result.stdout)["verdict"] == "valid"
 

@@ -31,16 +31,6 @@ from tests.helpers.credentials import credential
 pytestmark = pytest.mark.chain
 
 
-
-
-
-
-
-
-
-
-
-
 @pytest.fixture()
 def chain(dev_network) -> ChainContext:
     return ChainContext(dev_network.chain.rpc_url, dev_network.deployment)
@@ -93,7 +83,9 @@ def test_wrong_proof_fails_inclusion(chain, batch):
     report = verify_bundle(b, chain)
     assert report.verdict == "invalid"
     assert report.failed == ["inclusion"]
-    assert report["not_revoked"].status == ERROR and report["not_revoked"].details["depends_on"] == ["inclusion"]
+    assert report["not_revoked"].status == ERROR and report["not_revoked"].details["depends_on"] == [
+        "inclusion"
+    ]
 
 
 def test_malformed_bundle_fails_format_and_skips_the_rest(chain, batch):
@@ -152,17 +144,28 @@ def test_issuer_not_trusted_in_the_verifiers_registry(dev_network, funder, batch
     there but accredited only after the anchoring time -> fail."""
     w3 = funder.w3
     root = funder.account()
-    registry_addr, _ = _deploy(TransactionSender(w3, root), "IssuerRegistry", root.address, "did:example:other-root",
-                               b"\0" * 32)
-    other = Deployment(dev_network.deployment.chain_id, Web3.to_checksum_address(registry_addr),
-                       dev_network.deployment.credential_anchor, dev_network.deployment.deployment_block)
+    registry_addr, _ = _deploy(
+        TransactionSender(w3, root), "IssuerRegistry", root.address, "did:example:other-root", b"\0" * 32
+    )
+    other = Deployment(
+        dev_network.deployment.chain_id,
+        Web3.to_checksum_address(registry_addr),
+        dev_network.deployment.credential_anchor,
+        dev_network.deployment.deployment_block,
+    )
     report = verify_bundle(batch.bundles[0], ChainContext(dev_network.chain.rpc_url, other))
-    assert report["issuer_trusted"].status == FAIL and "not in the IssuerRegistry" in report["issuer_trusted"].reason
+    assert (
+        report["issuer_trusted"].status == FAIL
+        and "not in the IssuerRegistry" in report["issuer_trusted"].reason
+    )
     assert report["issuer_matches"].status == FAIL
     assert report.verdict == "invalid"
     # accredit the dev issuer there now (after the anchoring time)
-    TransactionSender(w3, root).transact(IssuerRegistry(w3, registry_addr).accredit(
-        dev_network.issuer.address, IssuerKind.TI, DEV_DIDS["issuer"], b"\0" * 32, "*"))
+    TransactionSender(w3, root).transact(
+        IssuerRegistry(w3, registry_addr).accredit(
+            dev_network.issuer.address, IssuerKind.TI, DEV_DIDS["issuer"], b"\0" * 32, "*"
+        )
+    )
     report = verify_bundle(batch.bundles[0], ChainContext(dev_network.chain.rpc_url, other))
     assert report.failed == ["issuer_trusted"]
     assert "was not an active trusted issuer" in report["issuer_trusted"].reason
@@ -190,10 +193,22 @@ def test_revoked_and_suspended_credentials_fail_not_revoked(dev_network, funder,
 
 
 def test_issuer_did_mismatch(dev_network, chain):
-    b = make_batch(dev_network, [credential(1, {"id": "did:web:impostor.example"}), credential(2, "did:web:x"),
-                                 credential(3, DEV_DIDS["issuer"]),
-                                 credential(4, {"id": "urn:epass:org:1", "type": "Organisation",
-                                                "identifier": [{"notation": DEV_DIDS["issuer"]}]})])
+    b = make_batch(
+        dev_network,
+        [
+            credential(1, {"id": "did:web:impostor.example"}),
+            credential(2, "did:web:x"),
+            credential(3, DEV_DIDS["issuer"]),
+            credential(
+                4,
+                {
+                    "id": "urn:epass:org:1",
+                    "type": "Organisation",
+                    "identifier": [{"notation": DEV_DIDS["issuer"]}],
+                },
+            ),
+        ],
+    )
     reports = verify_bundles(b.bundles, chain)
     assert reports[0].failed == ["issuer_matches"]
     assert "did:web:impostor.example" in reports[0]["issuer_matches"].reason
@@ -205,7 +220,10 @@ def test_issuer_did_mismatch(dev_network, chain):
 def test_stated_issuer_shapes():
     assert stated_issuer_ids({"issuer": "did:a"}) == ["did:a"]
     assert stated_issuer_ids({"issuer": {"id": "did:b"}}) == ["did:b"]
-    assert stated_issuer_ids({"issuer": {"id": "urn:x", "identifier": {"notation": "did:c"}}}) == ["urn:x", "did:c"]
+    assert stated_issuer_ids({"issuer": {"id": "urn:x", "identifier": {"notation": "did:c"}}}) == [
+        "urn:x",
+        "did:c",
+    ]
     assert stated_issuer_ids({}) == []
 
 
@@ -214,8 +232,15 @@ def test_chain_down_is_error_not_invalid(dev_network, batch):
     reports = verify_bundles(batch.bundles[:3], down)
     for report in reports:
         assert report.verdict == "error"
-        assert statuses(report) == {"format": PASS, "integrity": PASS, "inclusion": PASS, "anchored": ERROR,
-                                    "issuer_trusted": ERROR, "not_revoked": ERROR, "issuer_matches": ERROR}
+        assert statuses(report) == {
+            "format": PASS,
+            "integrity": PASS,
+            "inclusion": PASS,
+            "anchored": ERROR,
+            "issuer_trusted": ERROR,
+            "not_revoked": ERROR,
+            "issuer_matches": ERROR,
+        }
         assert "cannot reach" in report["anchored"].reason
     # a tampered bundle is still invalid without a chain: fail beats error
     b = copy.deepcopy(batch.bundles[0])
@@ -237,14 +262,11 @@ def test_wrong_chain_id_is_error(dev_network, batch):
     assert report.verdict == "error" and "anchored on chain" in report["anchored"].reason
 
 
-
-
-
-
 def test_batch_of_10000_bundles_over_10_roots_costs_a_handful_of_rpc_calls(dev_network, funder):
     account, did = fresh_ti(dev_network, funder)
-    batches = [make_batch(dev_network, [credential(i, did) for i in range(1000)], account=account)
-               for _ in range(10)]
+    batches = [
+        make_batch(dev_network, [credential(i, did) for i in range(1000)], account=account) for _ in range(10)
+    ]
     batches[4].revoke(dev_network, account, [10, 11, 12], reason=3)
     batches[7].revoke(dev_network, account, [5], reason=1, suspend=True)
     bundles = [b for batch in batches for b in batch.bundles]
@@ -256,7 +278,9 @@ def test_batch_of_10000_bundles_over_10_roots_costs_a_handful_of_rpc_calls(dev_n
     assert invalid == [4010, 4011, 4012, 7005], [reports[i].to_dict() for i in invalid[:3]]
     assert len(provider.calls) <= 40, provider.calls
     assert provider.calls.count("eth_getLogs") == 1
-    print(f"\n10,000 bundles: {len(provider.calls)} RPC calls, {elapsed:.2f} s, {10000 / elapsed:.0f} bundles/s")
+    print(
+        f"\n10,000 bundles: {len(provider.calls)} RPC calls, {elapsed:.2f} s, {10000 / elapsed:.0f} bundles/s"
+    )
 
 
 def test_logs_unavailable_falls_back_to_status_calls(dev_network, funder):
@@ -268,8 +292,11 @@ def test_logs_unavailable_falls_back_to_status_calls(dev_network, funder):
 
     def no_logs(method, params):
         if method == "eth_getLogs":  # what a provider capping log queries answers
-            return {"jsonrpc": "2.0", "id": 1, "error": {"code": -32005, "message": "query returned more than "
-                                                                                   "10000 results"}}
+            return {
+                "jsonrpc": "2.0",
+                "id": 1,
+                "error": {"code": -32005, "message": "query returned more than 10000 results"},
+            }
         return original(method, params)
 
     provider.make_request = no_logs
@@ -278,16 +305,22 @@ def test_logs_unavailable_falls_back_to_status_calls(dev_network, funder):
     assert reports[2]["not_revoked"].details["reason_code"] == 5
 
 
-@pytest.mark.parametrize("mutate, field", [
-    (lambda b: b.update(salt=b["salt"].upper().replace("0X", "0x")), "salt"),
-    (lambda b: b.update(root=b["root"] + "\n"), "root"),  # schema `$` lets it through; the fullmatch check names it
-    (lambda b: b["anchor"].update(chainId=True), "anchor.chainId"),
-    (lambda b: b["anchor"].update(blockNumber=1.0), "anchor.blockNumber"),
-    (lambda b: b["anchor"].update(issuer=b["anchor"]["issuer"].lower()), "anchor.issuer"),
-    (lambda b: b.update(extra=1), "extra"),
-    (lambda b: b["credential"].update(big=2**60), "credential.big"),
-    (lambda b: b.update(proof=b["proof"] * 40), "proof"),
-])
+@pytest.mark.parametrize(
+    "mutate, field",
+    [
+        (lambda b: b.update(salt=b["salt"].upper().replace("0X", "0x")), "salt"),
+        (
+            lambda b: b.update(root=b["root"] + "\n"),
+            "root",
+        ),  # schema `$` lets it through; the fullmatch check names it
+        (lambda b: b["anchor"].update(chainId=True), "anchor.chainId"),
+        (lambda b: b["anchor"].update(blockNumber=1.0), "anchor.blockNumber"),
+        (lambda b: b["anchor"].update(issuer=b["anchor"]["issuer"].lower()), "anchor.issuer"),
+        (lambda b: b.update(extra=1), "extra"),
+        (lambda b: b["credential"].update(big=2**60), "credential.big"),
+        (lambda b: b.update(proof=b["proof"] * 40), "proof"),
+    ],
+)
 def test_fast_format_path_agrees_with_the_schema(chain, batch, mutate, field):
     b = copy.deepcopy(batch.bundles[0])
     mutate(b)
@@ -310,8 +343,12 @@ def test_fast_canonicalization_equals_rfc8785():
     for f in (Path(__file__).resolve().parents[2] / "scripts" / "examples").glob("*.json"):
         docs.append(json.loads(f.read_text()))
     docs += [
-        {"s": "ctl \x00\x01\x08\t\n\x0b\x0c\r\x1f \x7f \u2028 \"q\" \\ / é 日本 😀", "n": [0, -1, 2**53 - 1, -(2**53 - 1)],
-         "b": [True, False, None], "nested": {"z": {}, "a": [], "B": [{"y": 1, "x": "2"}]}},
+        {
+            "s": 'ctl \x00\x01\x08\t\n\x0b\x0c\r\x1f \x7f \u2028 "q" \\ / é 日本 😀',
+            "n": [0, -1, 2**53 - 1, -(2**53 - 1)],
+            "b": [True, False, None],
+            "nested": {"z": {}, "a": [], "B": [{"y": 1, "x": "2"}]},
+        },
         {"zz": 1, "Z": 2, "a_": 3, "a": 4, "_": 5, "1": 6, "": 7},
     ]
     checked = 0

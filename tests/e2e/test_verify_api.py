@@ -17,8 +17,6 @@ from tests.helpers.nodes import build_app
 pytestmark = pytest.mark.chain
 
 
-
-
 @pytest.fixture(scope="module")
 def batch(dev_network):
     return make_batch(dev_network, [credential(i) for i in range(4)])
@@ -56,14 +54,16 @@ def test_tampered_bundle_is_200_invalid_naming_the_check(client, batch):
 def test_many_bundles_as_object_or_array(client, batch):
     bad = copy.deepcopy(batch.bundles[2])
     del bad["anchor"]["txHash"]
-    for body in ({"bundles": batch.bundles[:2] + [bad]}, batch.bundles[:2] + [bad]):
+    for body in ({"bundles": [*batch.bundles[:2], bad]}, [*batch.bundles[:2], bad]):
         r = client.post("/v1/verify", json=body)
         assert r.status_code == 200, r.text
         doc = r.json()
         assert doc["verdict"] == "invalid"
         assert doc["counts"] == {"total": 3, "valid": 2, "invalid": 1, "error": 0}
         fmt = doc["reports"][2]["checks"][0]
-        assert fmt["name"] == "format" and fmt["status"] == "fail" and fmt["details"]["field"] == "anchor.txHash"
+        assert (
+            fmt["name"] == "format" and fmt["status"] == "fail" and fmt["details"]["field"] == "anchor.txHash"
+        )
         assert doc["reports"][2]["source"] == "bundles[2]"
 
 
@@ -76,7 +76,9 @@ def test_malformed_input_is_problem_json_naming_the_field(client, batch):
     bad = copy.deepcopy(batch.bundles[0])
     bad["anchor"]["issuer"] = bad["anchor"]["issuer"].lower()
     assert is_problem(client.post("/v1/verify", json=bad), 422)["errors"][0]["field"] == "anchor.issuer"
-    p = is_problem(client.post("/v1/verify", content=b"{not json", headers={"content-type": "application/json"}), 400)
+    p = is_problem(
+        client.post("/v1/verify", content=b"{not json", headers={"content-type": "application/json"}), 400
+    )
     assert p["errors"][0]["field"] == "body"
     assert is_problem(client.post("/v1/verify", content=b""), 400)["errors"][0]["field"] == "body"
     assert is_problem(client.post("/v1/verify", json="a string"), 422)["errors"][0]["field"] == "body"
@@ -90,12 +92,18 @@ def test_malformed_input_is_problem_json_naming_the_field(client, batch):
 def test_too_many_bundles_is_413(dev_network, tmp_path, batch):
     app = build_app(tmp_path, dev_network.chain.rpc_url, dev_network.deployment, max_bulk_items=2)
     with TestClient(app) as c:
-        assert is_problem(c.post("/v1/verify", json=batch.bundles[:3]), 413)["errors"][0]["field"] == "bundles"
+        assert (
+            is_problem(c.post("/v1/verify", json=batch.bundles[:3]), 413)["errors"][0]["field"] == "bundles"
+        )
 
 
 def test_chain_down_is_200_with_error_checks_and_no_endpoint_secrets(dev_network, tmp_path, batch):
-    app = build_app(tmp_path, f"http://127.0.0.1:{free_port()}/v3/SECRET-API-KEY", dev_network.deployment,
-                    chain_probe_timeout_seconds=0.5)
+    app = build_app(
+        tmp_path,
+        f"http://127.0.0.1:{free_port()}/v3/SECRET-API-KEY",
+        dev_network.deployment,
+        chain_probe_timeout_seconds=0.5,
+    )
     with TestClient(app) as c:
         r = c.post("/v1/verify", json=batch.bundles[0])
         assert r.status_code == 200
@@ -119,7 +127,9 @@ def test_no_chain_configured_is_503(dev_network, tmp_path, batch):
     app = build_app(tmp_path, dev_network.chain.rpc_url, dev_network.deployment)
     app.state.settings.rpc_url = None
     with TestClient(app) as c:
-        assert is_problem(c.post("/v1/verify", json=batch.bundles[0]), 503)["type"].endswith("verification-unavailable")
+        assert is_problem(c.post("/v1/verify", json=batch.bundles[0]), 503)["type"].endswith(
+            "verification-unavailable"
+        )
 
 
 def test_verifier_page_and_assets_are_served(client):

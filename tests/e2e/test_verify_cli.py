@@ -45,7 +45,15 @@ def test_valid_bundle_exits_0_with_a_readable_table(dev_network, files):
     result = run(files, dev_network.chain.rpc_url, str(files / "valid.json"))
     assert result.exit_code == 0, result.output
     assert "VALID" in result.output
-    for name in ("format", "integrity", "inclusion", "anchored", "issuer_trusted", "not_revoked", "issuer_matches"):
+    for name in (
+        "format",
+        "integrity",
+        "inclusion",
+        "anchored",
+        "issuer_trusted",
+        "not_revoked",
+        "issuer_matches",
+    ):
         assert name in result.output
     assert DEV_DIDS["issuer"] in result.output
 
@@ -59,7 +67,9 @@ def test_tampered_bundle_exits_1_and_names_the_check(dev_network, files):
 
 
 def test_json_output(dev_network, files):
-    result = run(files, dev_network.chain.rpc_url, "--json", str(files / "many.json"), str(files / "tampered.json"))
+    result = run(
+        files, dev_network.chain.rpc_url, "--json", str(files / "many.json"), str(files / "tampered.json")
+    )
     assert result.exit_code == 1
     doc = json.loads(result.stdout)
     assert doc["verdict"] == "invalid"
@@ -71,7 +81,9 @@ def test_json_output(dev_network, files):
 
 
 def test_chain_down_exits_2(files):
-    result = run(files, f"http://127.0.0.1:{free_port()}", "--json", "--timeout", "2", str(files / "valid.json"))
+    result = run(
+        files, f"http://127.0.0.1:{free_port()}", "--json", "--timeout", "2", str(files / "valid.json")
+    )
     assert result.exit_code == 2
     doc = json.loads(result.stdout)
     assert doc["verdict"] == "error"
@@ -82,8 +94,16 @@ def test_wrong_chain_exits_2(dev_network, files, tmp_path):
     d = dev_network.deployment.to_dict()
     d["chain_id"] += 1
     (tmp_path / "wrong.json").write_text(json.dumps(d))
-    result = runner.invoke(app, [str(files / "valid.json"), "--rpc", dev_network.chain.rpc_url,
-                                 "--deployment", str(tmp_path / "wrong.json")])
+    result = runner.invoke(
+        app,
+        [
+            str(files / "valid.json"),
+            "--rpc",
+            dev_network.chain.rpc_url,
+            "--deployment",
+            str(tmp_path / "wrong.json"),
+        ],
+    )
     assert result.exit_code == 2
     assert "serves chain" in result.output
 
@@ -92,8 +112,16 @@ def test_usage_errors_exit_2(dev_network, files, tmp_path):
     assert runner.invoke(app, ["--rpc", dev_network.chain.rpc_url]).exit_code == 2  # no bundle, no deployment
     result = run(files, dev_network.chain.rpc_url, str(tmp_path / "missing.json"))
     assert result.exit_code == 2 and "cannot read" in result.output
-    result = runner.invoke(app, [str(files / "valid.json"), "--rpc", dev_network.chain.rpc_url,
-                                 "--deployment", str(tmp_path / "nope.json")])
+    result = runner.invoke(
+        app,
+        [
+            str(files / "valid.json"),
+            "--rpc",
+            dev_network.chain.rpc_url,
+            "--deployment",
+            str(tmp_path / "nope.json"),
+        ],
+    )
     assert result.exit_code == 2 and "deployment file not found" in result.output
 
 

@@ -29,7 +29,9 @@ class Batch:
         anchor = network.anchor(network.chain.web3())
         multi = self.tree.multiproof([self.digests[i] for i in indices])
         fn = anchor.suspend if suspend else anchor.revoke
-        return send_as(network, account, fn(self.tree.root, multi.leaves, multi.proof, multi.proof_flags, reason))
+        return send_as(
+            network, account, fn(self.tree.root, multi.leaves, multi.proof, multi.proof_flags, reason)
+        )
 
 
 def make_batch(network, credentials: list[dict], account=None, anchor: bool = True) -> Batch:
@@ -45,19 +47,32 @@ def make_batch(network, credentials: list[dict], account=None, anchor: bool = Tr
         at = w3.eth.get_block(block)["timestamp"]
     else:
         block, tx_hash, at = 1, os.urandom(32), int(time.time())
-    a = Anchor(chain_id=network.deployment.chain_id, contract=network.deployment.credential_anchor,
-               tx_hash=tx_hash, block_number=block, issuer=account.address, anchored_at=at)
+    a = Anchor(
+        chain_id=network.deployment.chain_id,
+        contract=network.deployment.credential_anchor,
+        tx_hash=tx_hash,
+        block_number=block,
+        issuer=account.address,
+        anchored_at=at,
+    )
     proofs = tree.all_proofs()
-    bundles = [ProofBundle(credential=c, salt=h.salt, digest=h.digest, proof=tuple(proofs[i]), root=tree.root,
-                           anchor=a).dump() for i, (c, h) in enumerate(zip(credentials, hashed))]
+    bundles = [
+        ProofBundle(
+            credential=c, salt=h.salt, digest=h.digest, proof=tuple(proofs[i]), root=tree.root, anchor=a
+        ).dump()
+        for i, (c, h) in enumerate(zip(credentials, hashed, strict=False))
+    ]
     return Batch(tree, bundles, digests)
 
 
 def fresh_ti(network, funder, did: str | None = None):
     account = funder.account()
     did = did or "did:example:uni-" + account.address[2:10].lower()
-    send_as(network, network.tao, network.registry(funder.w3).accredit(
-        account.address, IssuerKind.TI, did, keccak256(b"doc"), "*"))
+    send_as(
+        network,
+        network.tao,
+        network.registry(funder.w3).accredit(account.address, IssuerKind.TI, did, keccak256(b"doc"), "*"),
+    )
     return account, did
 
 

@@ -63,8 +63,14 @@ class Funder:
 
     def account(self, ether: int = 10) -> LocalAccount:
         fresh = Account.create()
-        tx = {"to": fresh.address, "value": ether * 10**18, "gas": 21000, "nonce": self.sender.next_nonce(),
-              "chainId": self.sender.chain_id, **self.sender.fees()}
+        tx = {
+            "to": fresh.address,
+            "value": ether * 10**18,
+            "gas": 21000,
+            "nonce": self.sender.next_nonce(),
+            "chainId": self.sender.chain_id,
+            **self.sender.fees(),
+        }
         signed = self.sender.account.sign_transaction(tx)
         tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
         self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=30)
@@ -120,8 +126,15 @@ def _expect(revert: ContractRevert, error: str, params: dict[str, Any], where: s
     assert got == params, f"{where}: {revert} does not carry {params}"
 
 
-def refuses(w3: Web3, account: LocalAccount, call: ContractFunction, error: str, /,
-            gas: int = REFUSED_TX_GAS, **params: Any) -> ContractRevert:
+def refuses(
+    w3: Web3,
+    account: LocalAccount,
+    call: ContractFunction,
+    error: str,
+    /,
+    gas: int = REFUSED_TX_GAS,
+    **params: Any,
+) -> ContractRevert:
     """`call` as `account` reverts with the custom error `error` carrying `params` (those named; addresses
     checksummed, enums as ints). Checked twice: on the gas estimate, and on a transaction really sent with a
     fixed gas, which must be mined with status 0 (so the refusal is the chain's, not only eth_call's)."""

@@ -34,4 +34,8 @@ def credential(n: int = 0, issuer: object = DEV_DIDS["issuer"]) -> dict:
 
 
 def cred(i: int) -> dict:
-    return {"id": f"urn:test:rev:{i}", "type": ["VerifiableCredential"], "credentialSubject": {"name": f"L{i}"}}
+    return {
+        "id": f"urn:test:rev:{i}",
+        "type": ["VerifiableCredential"],
+        "credentialSubject": {"name": f"L{i}"},
+    }

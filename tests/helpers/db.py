@@ -20,7 +20,9 @@ from node.settings import Settings
 from node.storage.db import make_engine, normalize_url, upgrade
 from node.storage.db import session_factory as make_session_factory
 
-POSTGRES_URL = os.environ.get("CREDREG_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+POSTGRES_URL = os.environ.get(
+    "CREDREG_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 _pg_status: dict[str, str | None] = {}
 
 
@@ -34,8 +36,10 @@ def _postgres_unavailable() -> str | None:
                 _pg_status["reason"] = None
             finally:
                 eng.dispose()
-        except Exception as exc:  # noqa: BLE001
-            _pg_status["reason"] = f"PostgreSQL at {POSTGRES_URL} unreachable: {type(exc).__name__}: {exc}"[:300]
+        except Exception as exc:
+            _pg_status["reason"] = f"PostgreSQL at {POSTGRES_URL} unreachable: {type(exc).__name__}: {exc}"[
+                :300
+            ]
     return _pg_status["reason"]
 
 
@@ -84,9 +88,15 @@ def session_factory(engine):
 
 @pytest.fixture
 def settings(db_url, tmp_path):
-    return Settings(data_dir=tmp_path / "data", database_url=db_url, batch_max_size=1000,
-                    batch_max_age_seconds=2.0, max_credential_bytes=64 * 1024, max_bulk_items=5000,
-                    _env_file=None)
+    return Settings(
+        data_dir=tmp_path / "data",
+        database_url=db_url,
+        batch_max_size=1000,
+        batch_max_age_seconds=2.0,
+        max_credential_bytes=64 * 1024,
+        max_bulk_items=5000,
+        _env_file=None,
+    )
 
 
 @dataclass
@@ -133,4 +143,4 @@ def client(app):
 
 def count_rows(engine, table: str) -> int:
     with engine.connect() as c:
-        return int(c.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar())
+        return int(c.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar())  # noqa: S608 - table names from tests

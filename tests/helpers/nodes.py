@@ -21,15 +21,22 @@ def build_app(tmp_path, rpc_url: str, deployment: Deployment, **overrides):
 
     dep_file = tmp_path / "deployment.json"
     deployment.save(dep_file)
-    settings = Settings(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'node.db'}", rpc_url=rpc_url,
-                        deployment_file=dep_file, **overrides)
+    settings = Settings(
+        data_dir=tmp_path,
+        database_url=f"sqlite:///{tmp_path / 'node.db'}",
+        rpc_url=rpc_url,
+        deployment_file=dep_file,
+        **overrides,
+    )
     engine = make_engine(settings.database_url)
     upgrade(engine)
     return create_app(settings, engine=engine)
 
 
 def anchored_events(anchor: CredentialAnchor, root: bytes) -> list:
-    return anchor.contract.events.Anchored().get_logs(from_block=0, argument_filters={"root": root})  # any issuer
+    return anchor.contract.events.Anchored().get_logs(
+        from_block=0, argument_filters={"root": root}
+    )  # any issuer
 
 
 class PrivateNode:
@@ -40,7 +47,9 @@ class PrivateNode:
         self.chain = start_local_chain("anvil")
         self.network = bootstrap_dev_network(self.chain)
         self.w3 = self.chain.web3()
-        self.settings = node_settings(tmp_path, self.chain.rpc_url, self.network.deployment, self.network.issuer.key)
+        self.settings = node_settings(
+            tmp_path, self.chain.rpc_url, self.network.deployment, self.network.issuer.key
+        )
         self.node = EmbeddedNode(self.settings, pipeline=False)
         self.digest = self.node.issue(sample_credential(1))
         assert seal_due_batches(self.node.runtime.factory, self.settings, force=True)
@@ -58,8 +67,9 @@ class PrivateNode:
 def issue_anchored(client, issuer, session_factory, settings, n: int, start: int = 0) -> list[str]:
     digests = []
     if n:
-        r = client.post("/v1/credentials/bulk", headers=issuer.headers,
-                        json=[cred(i) for i in range(start, start + n)])
+        r = client.post(
+            "/v1/credentials/bulk", headers=issuer.headers, json=[cred(i) for i in range(start, start + n)]
+        )
         assert r.status_code == 202, r.text
         digests = r.json()["digests"]
     for batch_id in seal_due_batches(session_factory, settings, force=True, issuer_id=issuer.id):

@@ -13,8 +13,11 @@ SCOPE = '{"credentialTypes":["MicroCredential"],"eqfLevels":[6],"jurisdiction":"
 
 def accredit_ti(w3, dev_network, address: str, scope: str = SCOPE, did: str = "did:example:ti"):
     registry = dev_network.registry(w3)
-    return send(w3, dev_network.tao, registry.accredit(address, IssuerKind.TI, did, keccak256(b"doc " + address.encode()),
-                                                       scope))
+    return send(
+        w3,
+        dev_network.tao,
+        registry.accredit(address, IssuerKind.TI, did, keccak256(b"doc " + address.encode()), scope),
+    )
 
 
 def lifecycle(w3, dev_network) -> dict:

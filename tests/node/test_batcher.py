@@ -18,8 +18,12 @@ from tests.helpers.db import make_issuer
 
 def _issue(session_factory, issuer_id: int, n: int, start: int = 0) -> list[str]:
     with session_factory() as s:
-        res = issue_many(s, issuer_id, [{"id": f"urn:c:{issuer_id}:{i}", "n": i} for i in range(start, start + n)],
-                         max_bytes=10_000)
+        res = issue_many(
+            s,
+            issuer_id,
+            [{"id": f"urn:c:{issuer_id}:{i}", "n": i} for i in range(start, start + n)],
+            max_bytes=10_000,
+        )
     return [r.digest for r in res]
 
 
@@ -75,7 +79,8 @@ def test_batches_are_per_issuer(session_factory, issuer, settings):
     ids = sealer.seal_due_batches(session_factory, _settings(settings, 5, 0))
     with session_factory() as s:
         assert sorted((s.get(Batch, i).issuer_id, s.get(Batch, i).size) for i in ids) == sorted(
-            [(issuer.id, 4), (other.id, 1)])
+            [(issuer.id, 4), (other.id, 1)]
+        )
 
 
 def test_concurrent_sealers_never_share_a_credential(session_factory, issuer, settings):
@@ -87,7 +92,7 @@ def test_concurrent_sealers_never_share_a_credential(session_factory, issuer, se
     def worker():
         try:
             results.append(sealer.seal_due_batches(session_factory, cfg))
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=worker) for _ in range(4)]
@@ -102,5 +107,7 @@ def test_concurrent_sealers_never_share_a_credential(session_factory, issuer, se
         assert s.execute(sa.select(sa.func.count()).where(Credential.status == "pending")).scalar() == 0
         sizes = s.execute(sa.select(sa.func.sum(Batch.size))).scalar()
         assert sizes == 400
-        per_batch = dict(s.execute(sa.select(Credential.batch_id, sa.func.count()).group_by(Credential.batch_id)).all())
+        per_batch = dict(
+            s.execute(sa.select(Credential.batch_id, sa.func.count()).group_by(Credential.batch_id)).all()
+        )
         assert all(per_batch[b.id] == b.size for b in s.exec(sa.select(Batch)).scalars())

@@ -53,16 +53,43 @@ from node.storage.revocation_tables import (
 # ------------------------------------------------------------------------------------------ transition tables
 #: the legal transitions, spelled out: changing a table must change this list too
 LEGAL = {
-    "batch": {(NEW, "sealed"), ("sealed", "sealed"), ("sealed", "submitted"), ("sealed", "failed"),
-              ("submitted", "submitted"), ("submitted", "confirmed"), ("submitted", "sealed"),
-              ("submitted", "failed"), ("confirmed", "submitted")},
-    "status tx": {(NEW, "submitted"), ("submitted", "submitted"), ("submitted", "confirmed"),
-                  ("submitted", "dropped"), ("submitted", "failed"), ("confirmed", "submitted")},
-    "status-list publication": {(NEW, "submitted"), ("submitted", "submitted"), ("submitted", "confirmed"),
-                                ("submitted", "dropped"), ("submitted", "failed"), ("confirmed", "submitted")},
-    "status change": {(NEW, "queued"), ("queued", "submitted"), ("queued", "confirmed"), ("queued", "failed"),
-                      ("submitted", "queued"), ("submitted", "confirmed"), ("submitted", "failed"),
-                      ("confirmed", "submitted")},
+    "batch": {
+        (NEW, "sealed"),
+        ("sealed", "sealed"),
+        ("sealed", "submitted"),
+        ("sealed", "failed"),
+        ("submitted", "submitted"),
+        ("submitted", "confirmed"),
+        ("submitted", "sealed"),
+        ("submitted", "failed"),
+        ("confirmed", "submitted"),
+    },
+    "status tx": {
+        (NEW, "submitted"),
+        ("submitted", "submitted"),
+        ("submitted", "confirmed"),
+        ("submitted", "dropped"),
+        ("submitted", "failed"),
+        ("confirmed", "submitted"),
+    },
+    "status-list publication": {
+        (NEW, "submitted"),
+        ("submitted", "submitted"),
+        ("submitted", "confirmed"),
+        ("submitted", "dropped"),
+        ("submitted", "failed"),
+        ("confirmed", "submitted"),
+    },
+    "status change": {
+        (NEW, "queued"),
+        ("queued", "submitted"),
+        ("queued", "confirmed"),
+        ("queued", "failed"),
+        ("submitted", "queued"),
+        ("submitted", "confirmed"),
+        ("submitted", "failed"),
+        ("confirmed", "submitted"),
+    },
 }
 
 KINDS = [
@@ -72,8 +99,12 @@ KINDS = [
     (StatusChange, STATUS_CHANGE, ChangeState),
 ]
 
-CASES = [(model, machine, frm, to) for model, machine, states in KINDS
-         for frm in [NEW, *(s.value for s in states)] for to in (s.value for s in states)]
+CASES = [
+    (model, machine, frm, to)
+    for model, machine, states in KINDS
+    for frm in [NEW, *(s.value for s in states)]
+    for to in (s.value for s in states)
+]
 
 
 @pytest.mark.parametrize("model,machine,states", KINDS, ids=[m.name for _, m, _ in KINDS])
@@ -84,8 +115,9 @@ def test_each_table_names_exactly_its_states(model, machine, states):
         assert role in machine.states
 
 
-@pytest.mark.parametrize("model,machine,frm,to", CASES,
-                         ids=[f"{m.name}:{f or 'new'}->{t}" for _, m, f, t in CASES])
+@pytest.mark.parametrize(
+    "model,machine,frm,to", CASES, ids=[f"{m.name}:{f or 'new'}->{t}" for _, m, f, t in CASES]
+)
 def test_transition_allows_exactly_the_table(model, machine, frm, to):
     row = model(state=frm)
     row.id = 7
@@ -167,8 +199,9 @@ class FakeChain:
                     tx.status = 0
                     continue
                 old = self.lists.get(tx.call.list_id)
-                self.lists[tx.call.list_id] = StatusListRecord(tx.call.list_hash, 0, self.head,
-                                                               (old.version if old else 0) + 1)
+                self.lists[tx.call.list_id] = StatusListRecord(
+                    tx.call.list_hash, 0, self.head, (old.version if old else 0) + 1
+                )
 
     def reorg(self, depth: int) -> None:
         """The last ``depth`` blocks leave the chain, and their transactions with them (forgotten)."""
@@ -176,12 +209,15 @@ class FakeChain:
         for tx_hash, tx in list(self.txs.items()):
             if tx.block is not None and tx.block > fork:
                 del self.txs[tx_hash]
-        self.blocks = self.blocks[:fork + 1]
+        self.blocks = self.blocks[: fork + 1]
         self.lists = {}
-        for tx in sorted((t for t in self.txs.values() if t.block is not None and t.status), key=lambda t: t.nonce):
+        for tx in sorted(
+            (t for t in self.txs.values() if t.block is not None and t.status), key=lambda t: t.nonce
+        ):
             old = self.lists.get(tx.call.list_id)
-            self.lists[tx.call.list_id] = StatusListRecord(tx.call.list_hash, 0, tx.block,
-                                                           (old.version if old else 0) + 1)
+            self.lists[tx.call.list_id] = StatusListRecord(
+                tx.call.list_hash, 0, tx.block, (old.version if old else 0) + 1
+            )
         self.mine(depth + 1)
 
     def send_direct(self, call: _Call) -> bytes:
@@ -239,8 +275,12 @@ class FakeSender:
         tx = self.chain.txs.get(tx_hash)
         if tx is None or tx.block is None:
             return None
-        return {"status": tx.status, "blockNumber": tx.block, "blockHash": self.chain.blocks[tx.block],
-                "gasUsed": 30_000}
+        return {
+            "status": tx.status,
+            "blockNumber": tx.block,
+            "blockHash": self.chain.blocks[tx.block],
+            "gasUsed": 30_000,
+        }
 
     def is_known(self, tx_hash: bytes) -> bool:
         return tx_hash in self.chain.txs
@@ -265,12 +305,20 @@ class FakeAnchor:
         class _Published:
             def get_logs(self, from_block, to_block, argument_filters):
                 assert argument_filters["issuer"] == chain.address
-                return [{"transactionHash": t.tx_hash} for t in chain.txs.values()
-                        if t.block is not None and from_block <= t.block <= to_block and t.status
-                        and t.call.list_id == argument_filters["listId"]]
+                return [
+                    {"transactionHash": t.tx_hash}
+                    for t in chain.txs.values()
+                    if t.block is not None
+                    and from_block <= t.block <= to_block
+                    and t.status
+                    and t.call.list_id == argument_filters["listId"]
+                ]
 
-        self.contract = type("Contract", (), {"events": type("Events", (), {
-            "StatusListPublished": staticmethod(lambda: _Published())})()})()
+        self.contract = type(
+            "Contract",
+            (),
+            {"events": type("Events", (), {"StatusListPublished": staticmethod(lambda: _Published())})()},
+        )()
 
     def publish_status_list(self, lid: bytes, list_hash: bytes) -> _Call:
         return _Call(lid, list_hash, self.reverts)
@@ -298,8 +346,14 @@ def status_list(session_factory, issuer) -> int:
 
 
 def publisher(session_factory, issuer, chain, *, crash=False, **options) -> Publisher:
-    return Publisher(session_factory, FakeSender(chain, crash=crash), FakeAnchor(chain), issuer.id,
-                     config=StatusListConfig(publish_interval_seconds=0), **options)
+    return Publisher(
+        session_factory,
+        FakeSender(chain, crash=crash),
+        FakeAnchor(chain),
+        issuer.id,
+        config=StatusListConfig(publish_interval_seconds=0),
+        **options,
+    )
 
 
 def rows(session_factory) -> list[StatusListPublication]:
@@ -323,15 +377,18 @@ def bump(session_factory, list_pk) -> None:
         s.commit()
 
 
-def test_publication_crash_before_broadcast_waits_the_grace_then_publishes_once(session_factory, issuer, chain,
-                                                                                  status_list):
+def test_publication_crash_before_broadcast_waits_the_grace_then_publishes_once(
+    session_factory, issuer, chain, status_list
+):
     with pytest.raises(SystemExit):
         publisher(session_factory, issuer, chain, crash=True).run_pass()
     [row] = rows(session_factory)
     assert row.state == "submitted" and row.tx_hash and row.nonce == 0 and row.submitted_at is not None
     assert row.revision == 0 and row.list_hash and not chain.txs  # written ahead, never broadcast
     restarted = publisher(session_factory, issuer, chain)
-    assert not restarted.run_pass().progressed  # inside the grace: it may still be on its way; nothing re-sent
+    assert (
+        not restarted.run_pass().progressed
+    )  # inside the grace: it may still be on its way; nothing re-sent
     assert [r.state for r in rows(session_factory)] == ["submitted"]
     restarted.drop_grace_seconds = 0.0
     result = restarted.run_pass()
@@ -340,7 +397,9 @@ def test_publication_crash_before_broadcast_waits_the_grace_then_publishes_once(
     assert restarted.run_pass().confirmed == 1
     first, second = rows(session_factory)
     assert (first.state, second.state) == ("dropped", "confirmed")
-    assert second.nonce == 0 and second.tx_hash == first.tx_hash  # same nonce, same content: the same transaction
+    assert (
+        second.nonce == 0 and second.tx_hash == first.tx_hash
+    )  # same nonce, same content: the same transaction
     assert len(chain.txs) == 1 and chain.lists[list_id(URL)].version == 1
     lst = the_list(session_factory, status_list)
     assert (lst.published_revision, lst.published_hash, lst.published_version) == (0, second.list_hash, 1)
@@ -348,7 +407,9 @@ def test_publication_crash_before_broadcast_waits_the_grace_then_publishes_once(
     assert not restarted.run_pass().progressed  # up to date
 
 
-def test_publication_whose_nonce_was_taken_is_dropped_and_sent_again(session_factory, issuer, chain, status_list):
+def test_publication_whose_nonce_was_taken_is_dropped_and_sent_again(
+    session_factory, issuer, chain, status_list
+):
     pub = publisher(session_factory, issuer, chain)
     chain.send_direct(_Call(keccak256(b"another list"), keccak256(b"x")))  # takes nonce 0 in the mempool...
     pub.sender.next_nonce = lambda: 0  # ...which a lagging node does not count yet
@@ -433,7 +494,9 @@ def test_publication_reorg_rolls_the_summary_back(session_factory, issuer, chain
     assert the_list(session_factory, status_list).published_revision == 1
 
 
-def test_publication_adopts_an_earlier_transaction_that_resurfaced(session_factory, issuer, chain, status_list):
+def test_publication_adopts_an_earlier_transaction_that_resurfaced(
+    session_factory, issuer, chain, status_list
+):
     with pytest.raises(SystemExit):
         publisher(session_factory, issuer, chain, crash=True).run_pass()
     [row] = rows(session_factory)
@@ -482,7 +545,9 @@ def test_signer_passes_run_each_outbox_in_turn(session_factory, issuer, chain, s
             order.append(self.name)
             return super().run_pass()
 
-    first, second = (Recording(session_factory, FakeSender(chain), FakeAnchor(chain), issuer.id) for _ in "ab")
+    first, second = (
+        Recording(session_factory, FakeSender(chain), FakeAnchor(chain), issuer.id) for _ in "ab"
+    )
     first.name, second.name = "first", "second"
     assert SignerPasses(first, second).run_pass().submitted == 1  # the second finds the list in flight
     assert order == ["first", "second"] and SignerPasses(first).address == chain.address
@@ -498,10 +563,10 @@ def test_publication_rows_refuse_illegal_steps(session_factory, issuer, status_l
         with pytest.raises(InvalidTransition, match="dropped -> confirmed"):
             record_publication_confirmed(s, gone, block_number=1, block_hash=b)
         pub = record_publication(s, lst, revision=0, list_hash=h, nonce=1, tx_hash="0x" + "44" * 32)
-        with pytest.raises(InvalidTransition, match="submitted -> submitted .*starts from confirmed"):
+        with pytest.raises(InvalidTransition, match=r"submitted -> submitted .*starts from confirmed"):
             record_publication_reorg(s, pub, "not confirmed yet")
         record_publication_confirmed(s, pub, block_number=1, block_hash=b, version=1)
-        with pytest.raises(InvalidTransition, match="confirmed -> submitted .*starts from"):
+        with pytest.raises(InvalidTransition, match=r"confirmed -> submitted .*starts from"):
             stamp_submission(pub, Submission(2, "0x" + "66" * 32))  # a re-submission is not a re-org
         with pytest.raises(InvalidTransition, match="confirmed -> dropped"):
             record_publication_dropped(s, pub, "late")

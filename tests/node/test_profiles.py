@@ -29,8 +29,15 @@ def test_complete_examples_conform():
 
 def test_incomplete_example_names_every_missing_element():
     errs = check_profile(P, load("ob3-microcredential-incomplete.json"))
-    assert [e.element for e in errs] == ["issuerCountry", "learningOutcomes", "workload", "level", "assessment",
-                                         "participation", "qualityAssurance"]
+    assert [e.element for e in errs] == [
+        "issuerCountry",
+        "learningOutcomes",
+        "workload",
+        "level",
+        "assessment",
+        "participation",
+        "qualityAssurance",
+    ]
     for e in errs:
         assert e.label in e.message and e.pointer.startswith("/")
 
@@ -67,8 +74,12 @@ OB3_REMOVALS = {
 }
 C = "credentialSubject.hasClaim.0"
 ELM_REMOVALS = {
-    "learnerIdentification": ["credentialSubject.id", "credentialSubject.identifier", "credentialSubject.givenName",
-                              "credentialSubject.familyName"],
+    "learnerIdentification": [
+        "credentialSubject.id",
+        "credentialSubject.identifier",
+        "credentialSubject.givenName",
+        "credentialSubject.familyName",
+    ],
     "title": [f"{C}.title", f"{C}.specifiedBy.title"],
     "issuerCountry": ["issuer.location"],
     "awardingBody": ["issuer.legalName", f"{C}.awardedBy.awardingBody"],
@@ -101,7 +112,9 @@ def test_each_element_detected_in_elm(element):
 def test_empty_values_do_not_count():
     doc = load("ob3-microcredential.json")
     doc["credentialSubject"]["achievement"]["learningOutcomes"] = ["", "  "]
-    doc["credentialSubject"]["achievement"]["alignment"] = [doc["credentialSubject"]["achievement"]["alignment"][1]]
+    doc["credentialSubject"]["achievement"]["alignment"] = [
+        doc["credentialSubject"]["achievement"]["alignment"][1]
+    ]
     doc["credentialSubject"]["achievement"]["qualityAssurance"] = {"en": ""}
     assert missing(doc) == ["learningOutcomes", "qualityAssurance"]
 
@@ -122,12 +135,22 @@ def test_no_profile_and_unknown_profile():
 def test_api_rejects_with_every_missing_element_named_and_stores_nothing(client, issuer, engine):
     from tests.helpers.db import count_rows
 
-    r = client.post("/v1/credentials?profile=eu-microcredential", headers=issuer.headers,
-                    json=load("ob3-microcredential-incomplete.json"))
+    r = client.post(
+        "/v1/credentials?profile=eu-microcredential",
+        headers=issuer.headers,
+        json=load("ob3-microcredential-incomplete.json"),
+    )
     assert r.status_code == 422 and r.headers["content-type"].startswith("application/problem+json")
     body = r.json()
-    assert [e["field"] for e in body["errors"]] == ["issuerCountry", "learningOutcomes", "workload", "level",
-                                                     "assessment", "participation", "qualityAssurance"]
+    assert [e["field"] for e in body["errors"]] == [
+        "issuerCountry",
+        "learningOutcomes",
+        "workload",
+        "level",
+        "assessment",
+        "participation",
+        "qualityAssurance",
+    ]
     assert count_rows(engine, "credential") == 0
     for name in ("ob3-microcredential.json", "elm-microcredential.json"):
         r = client.post("/v1/credentials?profile=eu-microcredential", headers=issuer.headers, json=load(name))

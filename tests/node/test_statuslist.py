@@ -73,7 +73,9 @@ def test_minimum_size_and_malformed():
 
 
 def _allocate(client, issuer, purposes=None):
-    r = client.post("/v1/status/allocate", headers=issuer.headers, json={"purposes": purposes} if purposes else None)
+    r = client.post(
+        "/v1/status/allocate", headers=issuer.headers, json={"purposes": purposes} if purposes else None
+    )
     assert r.status_code == 201, r.text
     return r.json()["credentialStatus"]
 
@@ -121,9 +123,16 @@ def test_served_list_follows_confirmed_status(client, issuer, session_factory, s
     assert client.get(url.replace("/revocation", "/nope")).status_code == 404
 
     # the credential carries its entries, then gets revoked and the revocation confirmed
-    r = client.post("/v1/credentials", headers=issuer.headers,
-                    json={"id": "urn:test:sl:1", "type": ["VerifiableCredential"], "credentialStatus": entries,
-                          "credentialSubject": {"name": "L"}})
+    r = client.post(
+        "/v1/credentials",
+        headers=issuer.headers,
+        json={
+            "id": "urn:test:sl:1",
+            "type": ["VerifiableCredential"],
+            "credentialStatus": entries,
+            "credentialSubject": {"name": "L"},
+        },
+    )
     assert r.status_code == 202
     digest = r.json()["digest"]
     issue_anchored(client, issuer, session_factory, settings, 0)
@@ -131,18 +140,29 @@ def test_served_list_follows_confirmed_status(client, issuer, session_factory, s
     before = client.get(url)
     assert not any(decode_list(before.json()["credentialSubject"]["encodedList"]))  # not confirmed yet
     with session_factory() as s:
-        tx = record_tx_submission(s, open_changes(s, issuer.id), nonce=1, tx_hash="0x" + "aa" * 32, chain_id=1,
-                                  contract_address=None)
+        tx = record_tx_submission(
+            s,
+            open_changes(s, issuer.id),
+            nonce=1,
+            tx_hash="0x" + "aa" * 32,
+            chain_id=1,
+            contract_address=None,
+        )
         record_tx_confirmed(s, tx, block_number=1, block_hash="0x" + "bb" * 32, gas_used=1)
     after = client.get(url)
     bits = decode_list(after.json()["credentialSubject"]["encodedList"])
     index = int(revocation["statusListIndex"])
     assert get_bit(bits, index) and sum(b.bit_count() for b in bits) == 1
     assert after.headers["etag"] != before.headers["etag"]
-    sbits = decode_list(client.get(suspension["statusListCredential"].removeprefix("http://testserver"))
-                        .json()["credentialSubject"]["encodedList"])
+    sbits = decode_list(
+        client.get(suspension["statusListCredential"].removeprefix("http://testserver")).json()[
+            "credentialSubject"
+        ]["encodedList"]
+    )
     assert not any(sbits)
-    assert list_id(revocation["statusListCredential"]) == keccak256(revocation["statusListCredential"].encode())
+    assert list_id(revocation["statusListCredential"]) == keccak256(
+        revocation["statusListCredential"].encode()
+    )
 
 
 def test_a_taken_index_is_drawn_again(client, issuer, monkeypatch):

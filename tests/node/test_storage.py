@@ -124,8 +124,9 @@ def test_batch_state_machine_and_bundle(session_factory, issuer, settings, engin
             batches.record_confirmation(s, b, block_number=1, block_hash="0x" + "00" * 32, confirmations=1)
         s.rollback()
         b = s.get(Batch, bid)
-        batches.record_submission(s, b, nonce=7, tx_hash="0x" + "AB" * 32, chain_id=31337,
-                                  contract_address=CONTRACT.lower())
+        batches.record_submission(
+            s, b, nonce=7, tx_hash="0x" + "AB" * 32, chain_id=31337, contract_address=CONTRACT.lower()
+        )
     with session_factory() as s:
         b = s.get(Batch, bid)
         assert (b.state, b.nonce, b.tx_hash, b.attempts) == ("submitted", 7, "0x" + "ab" * 32, 1)
@@ -140,8 +141,15 @@ def test_batch_state_machine_and_bundle(session_factory, issuer, settings, engin
             bundles.bundle_for(s, results[0].digest, issuer.id)
         assert ei.value.slug == "not-anchored"
         b = s.get(Batch, bid)
-        batches.record_confirmation(s, b, block_number=12, block_hash="0x" + "EF" * 32, confirmations=1,
-                                    block_timestamp=1_780_000_000, gas_used=51_000)
+        batches.record_confirmation(
+            s,
+            b,
+            block_number=12,
+            block_hash="0x" + "EF" * 32,
+            confirmations=1,
+            block_timestamp=1_780_000_000,
+            gas_used=51_000,
+        )
     with session_factory() as s:
         rows = s.exec(sa.select(Credential.status, Credential.anchored_at)).all()
         assert all(st == "anchored" and at is not None for st, at in rows)
@@ -168,9 +176,11 @@ def test_batch_steps_start_only_where_the_table_says(session_factory, issuer, se
     h = "0x" + "ab" * 32
     with session_factory() as s:
         b = s.get(Batch, bid)
-        with pytest.raises(batches.InvalidTransition, match="batch .*: sealed -> sealed .*starts from submitted"):
+        with pytest.raises(
+            batches.InvalidTransition, match=r"batch .*: sealed -> sealed .*starts from submitted"
+        ):
             batches.record_dropped(s, b, "nothing was sent")
-        with pytest.raises(batches.InvalidTransition, match="sealed -> submitted .*starts from confirmed"):
+        with pytest.raises(batches.InvalidTransition, match=r"sealed -> submitted .*starts from confirmed"):
             batches.record_reorg(s, b, "nothing was confirmed")
         with pytest.raises(batches.InvalidTransition, match="starts from submitted"):
             batches.record_confirmations(s, b, confirmations=1)
@@ -178,7 +188,7 @@ def test_batch_steps_start_only_where_the_table_says(session_factory, issuer, se
         assert (b.state, b.last_error) == ("sealed", "estimate reverted")
         batches.record_submission(s, b, nonce=1, tx_hash=h)
         batches.record_confirmation(s, b, block_number=3, block_hash=h, confirmations=1)
-        with pytest.raises(batches.InvalidTransition, match="confirmed -> submitted .*starts from"):
+        with pytest.raises(batches.InvalidTransition, match=r"confirmed -> submitted .*starts from"):
             batches.record_submission(s, b, nonce=2, tx_hash=h)  # a re-submission is not a re-org
         with pytest.raises(batches.InvalidTransition, match="confirmed -> confirmed"):
             batches.record_failure(s, b, "late note")
@@ -199,7 +209,9 @@ def test_models_match_the_migrations(db_url):
     try:
         upgrade(eng)
         with eng.connect() as conn:
-            diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), SQLModel.metadata)
+            diff = compare_metadata(
+                MigrationContext.configure(conn, opts={"compare_type": True}), SQLModel.metadata
+            )
         assert diff == []
     finally:
         eng.dispose()
@@ -211,28 +223,49 @@ def test_0004_moves_a_publication_in_flight_into_its_own_row_and_back(db_url):
     try:
         upgrade(eng, "0003_revocation")
         with eng.begin() as c:
-            c.execute(sa.text("INSERT INTO issuer (id, name, address, created_at) "
-                              "VALUES (1, 'U', '0x" + "11" * 20 + "', '2026-01-01')"))
+            c.execute(
+                sa.text(
+                    "INSERT INTO issuer (id, name, address, created_at) "
+                    "VALUES (1, 'U', '0x" + "11" * 20 + "', '2026-01-01')"
+                )
+            )
             for pk, purpose, state in ((1, "revocation", "submitted"), (2, "suspension", None)):
-                c.execute(sa.text(
-                    "INSERT INTO status_list (id, issuer_id, purpose, url, size, allocated, revision, enabled,"
-                    " published_revision, publish_state, publish_revision, publish_hash, publish_nonce,"
-                    " publish_tx_hash, publish_submitted_at, created_at, updated_at) VALUES (:pk, 1, :purpose,"
-                    " :url, 131072, 0, 3, true, 2, :state, 3, :h, 9, :tx, '2026-01-02', '2026-01-01', '2026-01-03')"),
-                    {"pk": pk, "purpose": purpose, "url": f"https://n.example/{purpose}", "state": state,
-                     "h": "0x" + "bb" * 32, "tx": tx})
+                c.execute(
+                    sa.text(
+                        "INSERT INTO status_list (id, issuer_id, purpose, url, size, allocated, revision, enabled,"
+                        " published_revision, publish_state, publish_revision, publish_hash, publish_nonce,"
+                        " publish_tx_hash, publish_submitted_at, created_at, updated_at) VALUES (:pk, 1, :purpose,"
+                        " :url, 131072, 0, 3, true, 2, :state, 3, :h, 9, :tx, '2026-01-02', '2026-01-01', '2026-01-03')"
+                    ),
+                    {
+                        "pk": pk,
+                        "purpose": purpose,
+                        "url": f"https://n.example/{purpose}",
+                        "state": state,
+                        "h": "0x" + "bb" * 32,
+                        "tx": tx,
+                    },
+                )
         upgrade(eng)
         with eng.connect() as c:
-            pubs = c.execute(sa.text("SELECT list_id, revision, list_hash, state, nonce, tx_hash, confirmations,"
-                                     " submitted_at FROM status_list_publication")).all()
+            pubs = c.execute(
+                sa.text(
+                    "SELECT list_id, revision, list_hash, state, nonce, tx_hash, confirmations,"
+                    " submitted_at FROM status_list_publication"
+                )
+            ).all()
             columns = {col["name"] for col in sa.inspect(c).get_columns("status_list")}
         assert [tuple(p[:7]) for p in pubs] == [(1, 3, "0x" + "bb" * 32, "submitted", 9, tx, 0)]
         assert pubs[0].submitted_at is not None
         assert "published_revision" in columns and not {c for c in columns if c.startswith("publish_")}
         upgrade_down(eng, "0003_revocation")
         with eng.connect() as c:
-            back = c.execute(sa.text("SELECT id, publish_state, publish_revision, publish_nonce, publish_tx_hash"
-                                     " FROM status_list ORDER BY id")).all()
+            back = c.execute(
+                sa.text(
+                    "SELECT id, publish_state, publish_revision, publish_nonce, publish_tx_hash"
+                    " FROM status_list ORDER BY id"
+                )
+            ).all()
             assert "status_list_publication" not in sa.inspect(c).get_table_names()
         assert [tuple(r) for r in back] == [(1, "submitted", 3, 9, tx), (2, None, None, None, None)]
         upgrade(eng)
@@ -259,9 +292,10 @@ def test_concurrent_duplicate_requests_store_one_row(session_factory, issuer, en
     def worker(key):
         try:
             with session_factory() as s:
-                results.append([r.digest for r in issue_many(s, issuer.id, items, max_bytes=10_000,
-                                                             idempotency_key=key)])
-        except BaseException as exc:  # noqa: BLE001
+                results.append(
+                    [r.digest for r in issue_many(s, issuer.id, items, max_bytes=10_000, idempotency_key=key)]
+                )
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=worker, args=(k,)) for k in ("k1", "k1", "k2", None)]

@@ -28,7 +28,7 @@ def make_bundle(seed: int = 1) -> ProofBundle:
     rnd = random.Random(seed)
     hashed = hash_credential(CREDENTIAL, salt=rnd.randbytes(32))
     others = [rnd.randbytes(32) for _ in range(6)]
-    tree = MerkleTree.build(others[:3] + [hashed.digest] + others[3:])
+    tree = MerkleTree.build([*others[:3], hashed.digest, *others[3:]])
     return ProofBundle(
         credential=CREDENTIAL,
         salt=hashed.salt,

@@ -245,9 +245,9 @@ def test_numbers_match_ecmascript_for_random_doubles():
     assert proc.returncode == 0, proc.stderr
     theirs = json.loads(proc.stdout)
     ours = [rfc8785.dumps(v).decode() for v in values]
-    mismatches = [(b, o, t) for b, o, t in zip(bits, ours, theirs) if o != t]
+    mismatches = [(b, o, t) for b, o, t in zip(bits, ours, theirs, strict=False) if o != t]
     assert not mismatches, mismatches[:5]
-    for v, text in zip(values, ours):
+    for v, text in zip(values, ours, strict=False):
         if not _integer_beyond_safe_range(v):
             assert canonicalize({"v": v}) == b'{"v":' + text.encode() + b"}"
 
@@ -274,4 +274,6 @@ def test_property_canonical_is_stable_json(value):
     again = canonicalize(json.loads(out))
     assert again == out  # idempotent: parsing and re-canonicalising gives the same bytes
     assert json.loads(out) == obj  # lossless: the parsed canonical form equals the input
-    assert not out.startswith(b"{ ") and b"\n" not in out  # no insignificant whitespace (newlines are escaped)
+    assert (
+        not out.startswith(b"{ ") and b"\n" not in out
+    )  # no insignificant whitespace (newlines are escaped)

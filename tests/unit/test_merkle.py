@@ -95,7 +95,7 @@ def oz_cases():
         inputs.append((ds, multi_subsets(n, rnd)))
     # duplicates (OZ allows them) and a tree whose values are all equal
     dup = digests_for(6, 99)
-    dup = dup + [dup[1], dup[4], dup[1]]
+    dup = [*dup, dup[1], dup[4], dup[1]]
     inputs.append((dup, [[0, 2], [1, 9 - 1 - 0]]))
     same = [b"\x11" * 32] * 4
     inputs.append((same, [[0, 3], [1, 2]]))
@@ -103,7 +103,7 @@ def oz_cases():
         {"digests": [h(d) for d in ds], "multi": multi, "render": len(ds) <= 17, "dump": len(ds) <= 17}
         for ds, multi in inputs
     ]
-    return list(zip(inputs, run_oz(cases)))
+    return list(zip(inputs, run_oz(cases), strict=False))
 
 
 def test_oz_roots_and_every_proof_match(oz_cases):
@@ -121,7 +121,7 @@ def test_oz_multiproofs_match(oz_cases):
     checked = 0
     for (ds, multis), oz in oz_cases:
         tree = MerkleTree.build(ds)
-        for idx, ozm in zip(multis, oz["multi"]):
+        for idx, ozm in zip(multis, oz["multi"], strict=False):
             mp = tree.multiproof_at(idx)
             assert [h(x) for x in mp.leaves] == ozm["leaves"]
             assert [h(x) for x in mp.proof] == ozm["proof"]
@@ -218,7 +218,7 @@ def test_tampering_fails():
             bp[k] = bytes(x)
             assert not verify_proof(tree.root, d, bp)
     assert not verify_proof(tree.root, d, proof[:-1])
-    assert not verify_proof(tree.root, d, proof + [proof[-1]])
+    assert not verify_proof(tree.root, d, [*proof, proof[-1]])
     assert not verify_proof(tree.root, d, list(reversed(proof)))
 
 
@@ -265,7 +265,7 @@ def test_multiproof_tampering_and_shape():
     mp = tree.multiproof([ds[3], ds[9], ds[21], ds[22]])
     assert verify_multiproof(tree.root, mp)
     assert len(mp.leaf_hashes) == 4 and mp.leaf_hashes[0] == leaf_hash(mp.leaves[0])
-    swapped = MultiProof(leaves=(ds[4],) + mp.leaves[1:], proof=mp.proof, proof_flags=mp.proof_flags)
+    swapped = MultiProof(leaves=(ds[4], *mp.leaves[1:]), proof=mp.proof, proof_flags=mp.proof_flags)
     assert not verify_multiproof(tree.root, swapped)
     flipped = MultiProof(mp.leaves, mp.proof, tuple(not f for f in mp.proof_flags))
     assert not verify_multiproof(tree.root, flipped)
@@ -275,7 +275,7 @@ def test_multiproof_tampering_and_shape():
         bad = bytearray(mp.proof[0])
         bad[0] ^= 1
         assert not verify_multiproof(
-            tree.root, MultiProof(mp.leaves, (bytes(bad),) + mp.proof[1:], mp.proof_flags)
+            tree.root, MultiProof(mp.leaves, (bytes(bad), *mp.proof[1:]), mp.proof_flags)
         )
     with pytest.raises(MerkleTreeError):
         tree.multiproof([ds[3], ds[3]])
@@ -285,7 +285,7 @@ def test_multiproof_tampering_and_shape():
 
 def test_duplicates_follow_oz_semantics():
     ds = digests_for(5, 8)
-    values = ds + [ds[2]]
+    values = [*ds, ds[2]]
     tree = MerkleTree.build(values)
     assert len(tree) == 6
     assert tree.index_of(ds[2]) == 5  # last occurrence, as OZ's hashLookup
@@ -361,7 +361,7 @@ def test_published_vectors_match_oz():
         {"digests": [digests[i] for i in tv["credentials"]], "multi": [tv["multiproof"]["of"]]}
         for tv in vectors["trees"]
     ]
-    for tv, oz in zip(vectors["trees"], run_oz(cases)):
+    for tv, oz in zip(vectors["trees"], run_oz(cases), strict=False):
         assert oz["root"] == tv["root"]
         assert oz["proofs"] == tv["proofs"]
         assert oz["multi"][0]["proof"] == tv["multiproof"]["proof"]
