@@ -13,8 +13,10 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlmodel import Session
 
+from anchoring.chain.deployment import Deployment, DeploymentFileError
 from api.errors import problem
 from node.auth.tokens import authenticate
+from node.errors import Unavailable
 from node.settings import Settings
 from node.storage.models import TokenRole
 
@@ -47,6 +49,33 @@ def get_settings_dep(request: Request) -> Settings:
     return request.app.state.settings
 
 
+def get_deployment(request: Request) -> Callable[[], Deployment]:
+    """A loader of the node's deployment file (read once per change of the file; Unavailable when it is missing
+    or broken), called only by what needs it, so a 404 or 401 is never hidden behind a configuration problem."""
+    return lambda: _load_deployment(request)
+
+
+def _load_deployment(request: Request) -> Deployment:
+    path = request.app.state.settings.deployment_file
+    try:
+        stamp = path.stat().st_mtime_ns if path is not None else None
+    except OSError:
+        stamp = None
+    cached = getattr(request.app.state, "deployment", None)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    try:
+        deployment = Deployment.load(path)
+    except DeploymentFileError as exc:
+        raise Unavailable(
+            f"this node's deployment file is unusable: {exc}",
+            slug="no-deployment",
+            title="Deployment unavailable",
+        ) from None
+    request.app.state.deployment = (stamp, deployment)
+    return deployment
+
+
 def get_session_factory(request: Request) -> Callable[[], Session]:
     return request.app.state.session_factory
 
@@ -63,6 +92,8 @@ def get_session(factory: Annotated[Callable[[], Session], Depends(get_session_fa
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 #: one database session for the request, closed after it
 SessionDep = Annotated[Session, Depends(get_session)]
+
+DeploymentDep = Annotated[Callable[[], Deployment], Depends(get_deployment)]
 #: the session factory, for work handed to a thread of its own (``run_in_threadpool``)
 SessionFactoryDep = Annotated[Callable[[], Session], Depends(get_session_factory)]
 

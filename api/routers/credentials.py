@@ -9,7 +9,15 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlmodel import Session
 
-from api.deps import AnyToken, IssuerToken, SessionDep, SessionFactoryDep, SettingsDep, media_type
+from api.deps import (
+    AnyToken,
+    DeploymentDep,
+    IssuerToken,
+    SessionDep,
+    SessionFactoryDep,
+    SettingsDep,
+    media_type,
+)
 from api.errors import problem, problem_responses
 from api.parsing import parse_json, parse_ndjson, read_body
 from api.schemas.credentials import Accepted, BulkAccepted, BulkItem, CredentialStatusView, ProofBundle
@@ -212,9 +220,11 @@ def get_status(digest: str, principal: AnyToken, session: SessionDep) -> Credent
 @router.get(
     "/{digest}/bundle",
     response_model=ProofBundle,
-    responses=problem_responses(401, 404, 409, 422),
-    summary="The learner's proof bundle (credreg-bundle/1); 409 until anchored",
+    responses=problem_responses(401, 404, 409, 422, 503),
+    summary="The learner's proof bundle (credreg-bundle/2; /1 under a version-1 contract); 409 until anchored",
 )
-def get_bundle(digest: str, principal: AnyToken, session: SessionDep) -> JSONResponse:
-    doc = bundle_for(session, digest, principal.issuer_id)
+def get_bundle(
+    digest: str, principal: AnyToken, session: SessionDep, deployment: DeploymentDep
+) -> JSONResponse:
+    doc = bundle_for(session, digest, principal.issuer_id, deployment)
     return JSONResponse(doc, headers={"Cache-Control": "no-store"})

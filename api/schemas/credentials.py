@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -60,9 +60,9 @@ class BundleAnchor(BaseModel):
     anchoredAt: int = Field(description="Unix time in seconds (UTC) of the anchoring block")
 
 
-class ProofBundle(BaseModel):
-    """A ``credreg-bundle/1`` document (``anchoring/bundle/schema-v1.json``): everything a verifier needs except
-    chain state. A published format: its members are spelled as in the format, not by a naming rule."""
+class ProofBundleV1(BaseModel):
+    """A ``credreg-bundle/1`` document (``anchoring/bundle/schema-v1.json``), for credentials anchored under a
+    version-1 CredentialAnchor. A published format: members are spelled as in the format, not by a naming rule."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -73,3 +73,39 @@ class ProofBundle(BaseModel):
     proof: list[str] = Field(description="OpenZeppelin StandardMerkleTree proof, leaf upwards")
     root: str
     anchor: BundleAnchor
+
+
+class BundleInclusion(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    root: str
+    proof: list[str] = Field(description="OpenZeppelin StandardMerkleTree proof, leaf upwards")
+    chainId: int
+    contract: str = Field(description="CredentialAnchor contract address (EIP-55)")
+    contractVersion: str = Field(description="CredentialAnchor version (2.0.0)")
+    txHash: str
+    blockNumber: int
+    issuer: str = Field(
+        description="the address that anchored the root: the namespace of its on-chain record"
+    )
+    anchoredAt: int = Field(description="Unix time in seconds (UTC) of the anchoring block")
+
+
+class ProofBundleV2(BaseModel):
+    """A ``credreg-bundle/2`` document (``anchoring/bundle/schema-v2.json``): the credential as issued, how its
+    digest is computed, and one inclusion per anchoring issuer. A published format, spelled as in the format."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    format: Literal["credreg-bundle/2"]
+    credential: dict[str, Any] | str = Field(
+        description="the credential as issued (JSON, or a VC-JWT / SD-JWT)"
+    )
+    digestRule: Literal["salted-jcs", "jcs", "compact"]
+    salt: str | None = Field(None, description="only with salted-jcs: 32 random bytes, 0x hex")
+    digest: str
+    anchors: list[BundleInclusion]
+    verificationMethods: list[dict[str, Any]] | None = None
+
+
+ProofBundle = Annotated[ProofBundleV1 | ProofBundleV2, Field(discriminator="format")]

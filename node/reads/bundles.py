@@ -3,18 +3,28 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Any
 
 from sqlmodel import Session
 
-from anchoring.scheme.encoding import to_hex
+from anchoring.bundle.model import Inclusion
+from anchoring.bundle.v1 import Anchor, ProofBundle
+from anchoring.bundle.v2 import ProofBundle as BundleV2
+from anchoring.chain.deployment import Deployment
+from anchoring.scheme.digest import DigestRule
+from anchoring.scheme.encoding import from_hex, to_hex
 from node.errors import Conflict
 from node.reads.lookup import lifecycle_state, load_credential, not_found
 from node.storage.models import Batch, CredentialStatus, Issuer
 from node.storage.trees import load_tree
 
 
-def bundle_for(session: Session, digest: str, issuer_id: int) -> dict:
-    """The learner's proof bundle (format ``credreg-bundle/1``) once anchored.
+def bundle_for(
+    session: Session, digest: str, issuer_id: int, deployment: Callable[[], Deployment]
+) -> dict[str, Any]:
+    """The learner's proof bundle once anchored: ``credreg-bundle/2`` for a credential anchored under a current
+    CredentialAnchor, ``credreg-bundle/1`` under a version-1 one (the deployment file's ``previous`` sets).
 
     NotFound for unknown / other issuer's digests, Conflict before anchoring."""
     cred, batch, issuer = load_credential(session, digest)
@@ -39,15 +49,21 @@ def bundle_for(session: Session, digest: str, issuer_id: int) -> dict:
         root=batch.root,
         batch=batch,
         issuer=issuer,
+        deployment=deployment(),
     )
 
 
 def _make_bundle(
-    *, credential: dict, salt: bytes, digest: str, proof: list[str], root: str, batch: Batch, issuer: Issuer
-) -> dict:
-    from anchoring.bundle.v1 import Anchor, ProofBundle
-    from anchoring.scheme.encoding import from_hex
-
+    *,
+    credential: dict[str, Any],
+    salt: bytes,
+    digest: str,
+    proof: list[str],
+    root: str,
+    batch: Batch,
+    issuer: Issuer,
+    deployment: Deployment,
+) -> dict[str, Any]:
     missing = [
         n
         for n, v in (
@@ -66,6 +82,36 @@ def _make_bundle(
             slug="not-anchored",
             title="Anchor incomplete",
         )
+    contracts = deployment.set_for_anchor(str(batch.contract_address))
+    if contracts is None:
+        raise Conflict(
+            f"batch {batch.id} was anchored in CredentialAnchor {batch.contract_address}, which this node's "
+            "deployment file does not list (add it under `previous`)",
+            [{"pointer": "", "field": "path.digest", "message": "contract not in the deployment file"}],
+            slug="not-anchored",
+            title="Anchor contract unknown",
+        )
+    assert batch.chain_id is not None and batch.tx_hash is not None and batch.block_number is not None
+    assert batch.block_timestamp is not None and batch.contract_address is not None
+    if contracts.major >= 2:
+        inclusion = Inclusion(
+            root=from_hex(root),
+            proof=tuple(from_hex(p) for p in proof),
+            chain_id=int(batch.chain_id),
+            contract=batch.contract_address,
+            contract_version=contracts.version,
+            tx_hash=from_hex(batch.tx_hash),
+            block_number=int(batch.block_number),
+            issuer=issuer.address,
+            anchored_at=int(batch.block_timestamp),
+        )
+        return BundleV2(
+            credential=credential,
+            digest_rule=DigestRule.SALTED_JCS,
+            digest=from_hex(digest),
+            inclusions=(inclusion,),
+            salt=salt,
+        ).dump()
     anchor = Anchor(
         chain_id=int(batch.chain_id),
         contract=batch.contract_address,

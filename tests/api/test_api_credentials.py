@@ -241,8 +241,12 @@ def test_status_is_issuer_only(client, issuer, session_factory):
 
 
 def test_bundle_409_until_anchored_then_valid(client, issuer, session_factory, settings):
-    from anchoring.bundle.v1 import ProofBundle
+    from anchoring.bundle import load
+    from anchoring.chain.deployment import Deployment
     from node.storage.models import Batch
+
+    contract = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+    Deployment(31337, "0x" + "77" * 20, contract, 1).save(settings.deployment_file)
 
     d = client.post("/v1/credentials", headers=issuer.headers, json=cred(1)).json()["digest"]
     body = assert_problem(client.get(f"/v1/credentials/{d}/bundle", headers=issuer.headers), 409)
@@ -257,7 +261,7 @@ def test_bundle_409_until_anchored_then_valid(client, issuer, session_factory, s
             nonce=0,
             tx_hash="0x" + "12" * 32,
             chain_id=31337,
-            contract_address="0x5FbDB2315678afecb367f032d93F642f64180aa3",
+            contract_address=contract,
         )
         batches.record_confirmation(
             s,
@@ -270,7 +274,8 @@ def test_bundle_409_until_anchored_then_valid(client, issuer, session_factory, s
         )
     r = client.get(f"/v1/credentials/{d}/bundle", headers=issuer.headers)
     assert r.status_code == 200, r.text
-    pb = ProofBundle.load(r.json(), check_integrity=True)
+    pb = load(r.json(), check_integrity=True)
+    assert r.json()["format"] == "credreg-bundle/2" and pb.inclusions[0].contract_version == "2.0.0"
     assert pb.credential == cred(1) and "0x" + pb.digest.hex() == d
     assert client.get(f"/v1/credentials/{d}", headers=issuer.headers).json()["status"] == "anchored"
 

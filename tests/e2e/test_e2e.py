@@ -72,7 +72,7 @@ def test_issue_anchor_and_prove_on_chain(node, dev_network):
     bundle = node.http.get(f"/v1/credentials/{digests[0]}/bundle").json()
     assert (
         bundle["digest"] == digests[0]
-        and bundle["anchor"]["contract"] == dev_network.deployment.credential_anchor
+        and bundle["anchors"][0]["contract"] == dev_network.deployment.credential_anchor
     )
     # the public proof carries no personal data
     assert "credentialSubject" not in str(proofs[digests[0]])

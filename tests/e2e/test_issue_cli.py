@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from anchoring.bundle.v1 import ProofBundle
+from anchoring.bundle import loads
 from node.cli import app
 from node.cli.embedded import EmbeddedNode, node_settings
 from tests.helpers.paths import REPO
@@ -54,8 +54,8 @@ def test_issue_folder_writes_verifiable_bundles_and_is_idempotent(node, tmp_path
     bundles = sorted(out.glob("*.bundle.json"))
     assert len(bundles) == 27
     for path in bundles:
-        bundle = ProofBundle.loads(path.read_text())
-        assert bundle.anchor.contract == node.runtime.deployment.credential_anchor
+        bundle = loads(path.read_text())
+        assert bundle.inclusions[0].contract == node.runtime.deployment.credential_anchor
     again = runner.invoke(app, args)
     assert again.exit_code == 0, again.output
     with node.runtime.engine.connect() as conn:

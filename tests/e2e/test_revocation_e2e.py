@@ -73,11 +73,12 @@ def bundles(node: EmbeddedNode, digests: list[str]) -> list[dict]:
 
 
 def chain_status(anchor: CredentialAnchor, bundle: dict):
+    inclusion = bundle["anchors"][0]
     return anchor.verify(
-        bundle["anchor"]["issuer"],
+        inclusion["issuer"],
         from_hex(bundle["digest"]),
-        from_hex(bundle["root"]),
-        [from_hex(p) for p in bundle["proof"]],
+        from_hex(inclusion["root"]),
+        [from_hex(p) for p in inclusion["proof"]],
     )
 
 

@@ -7,7 +7,8 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from anchoring.bundle.v1 import ProofBundle
+from anchoring.bundle import load as load_bundle
+from anchoring.chain.deployment import ContractSet, Deployment
 from anchoring.scheme.digest import hash_credential
 from anchoring.scheme.encoding import from_hex
 from anchoring.scheme.merkle import verify_proof
@@ -114,6 +115,7 @@ def _seal_all(session_factory, settings) -> list[int]:
 
 
 def test_batch_state_machine_and_bundle(session_factory, issuer, settings, engine):
+    deployment = lambda: Deployment(31337, "0x" + "77" * 20, CONTRACT, 1)  # noqa: E731 - the loader bundle_for takes
     with session_factory() as s:
         results = issue_many(s, issuer.id, [cred(i) for i in range(5)], max_bytes=10_000)
     [bid] = _seal_all(session_factory, settings)
@@ -138,7 +140,7 @@ def test_batch_state_machine_and_bundle(session_factory, issuer, settings, engin
         assert s.get(Batch, bid).state == "sealed"
         batches.record_submission(s, s.get(Batch, bid), nonce=8, tx_hash="0x" + "cd" * 32)
         with pytest.raises(Conflict) as ei:
-            bundles.bundle_for(s, results[0].digest, issuer.id)
+            bundles.bundle_for(s, results[0].digest, issuer.id, deployment)
         assert ei.value.slug == "not-anchored"
         b = s.get(Batch, bid)
         batches.record_confirmation(
@@ -157,9 +159,22 @@ def test_batch_state_machine_and_bundle(session_factory, issuer, settings, engin
         assert p.state == "anchored" and p.anchor.tx_hash == "0x" + "cd" * 32
         assert p.anchor.block_number == 12 and p.anchor.issuer == issuer.address
         assert verify_proof(from_hex(p.root), from_hex(p.digest), [from_hex(x) for x in p.proof])
-        doc = bundles.bundle_for(s, results[3].digest, issuer.id)
-        pb = ProofBundle.load(doc, check_integrity=True)
-        assert pb.anchor.chain_id == 31337 and pb.anchor.anchored_at == 1_780_000_000
+        doc = bundles.bundle_for(s, results[3].digest, issuer.id, deployment)
+        pb = load_bundle(doc, check_integrity=True)
+        assert doc["format"] == "credreg-bundle/2" and doc["digestRule"] == "salted-jcs"
+        assert pb.inclusions[0].chain_id == 31337 and pb.inclusions[0].anchored_at == 1_780_000_000
+        # under a version-1 contract (a deployment's previous set) the bundle keeps format 1
+        legacy = Deployment(
+            31337,
+            "0x" + "77" * 20,
+            "0x" + "66" * 20,
+            1,
+            previous=(ContractSet("1", "0x" + "55" * 20, CONTRACT, 0),),
+        )
+        assert (
+            bundles.bundle_for(s, results[3].digest, issuer.id, lambda: legacy)["format"]
+            == "credreg-bundle/1"
+        )
         assert pb.credential == cred(3)
         # re-org: back to submitted, credentials back to batched
         batches.record_reorg(s, s.get(Batch, bid), "block hash changed")
