@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session
+from sqlalchemy.orm import Session
+from sqlmodel import col
 from web3 import Web3
 
 from anchoring.scheme.encoding import to_hex
@@ -130,7 +131,9 @@ def store_document(session: Session, address: str, text: str | bytes) -> Accredi
     address = Web3.to_checksum_address(address)
     t = AccreditationDocument
     existing = (
-        session.execute(sa.select(t).where(t.address == address, t.document_hash == digest)).scalars().first()
+        session.execute(sa.select(t).where(col(t.address) == address, col(t.document_hash) == digest))
+        .scalars()
+        .first()
     )
     if existing is not None:
         return existing
@@ -148,13 +151,19 @@ def find_document(
     t = AccreditationDocument
     if wanted_hash:
         row = (
-            session.execute(sa.select(t).where(t.address == address, t.document_hash == wanted_hash.lower()))
+            session.execute(
+                sa.select(t).where(col(t.address) == address, col(t.document_hash) == wanted_hash.lower())
+            )
             .scalars()
             .first()
         )
         if row is not None:
             return row
-    return session.execute(sa.select(t).where(t.address == address).order_by(t.id.desc())).scalars().first()
+    return (
+        session.execute(sa.select(t).where(col(t.address) == address).order_by(col(t.id).desc()))
+        .scalars()
+        .first()
+    )
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,8 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
+from sqlmodel import col
 from web3 import Web3
 
 from anchoring.chain.contracts import CredentialAnchor, IssuerRegistry
@@ -139,7 +140,7 @@ def safe_url(url: str) -> str:
 
 def batch_ids(session_factory: sessionmaker) -> list[int]:
     with session_factory() as s:
-        return list(s.execute(sa.select(Batch.id).order_by(Batch.id)).scalars())
+        return list(s.execute(sa.select(col(Batch.id)).order_by(col(Batch.id))).scalars())
 
 
 def audit_database(
@@ -163,13 +164,16 @@ def audit_database(
     return report
 
 
-def audit_batch(session, batch: Batch, anchor: CredentialAnchor, registry: IssuerRegistry) -> BatchAudit:
+def audit_batch(
+    session: Session, batch: Batch, anchor: CredentialAnchor, registry: IssuerRegistry
+) -> BatchAudit:
+    assert batch.id is not None, "a stored batch has its primary key"
     issuer = session.get(Issuer, batch.issuer_id)
     out = BatchAudit(batch.id, batch.root, issuer.address if issuer else None, batch.state, batch.size)
     rows = session.execute(
-        sa.select(Credential.leaf_index, Credential.digest)
-        .where(Credential.batch_id == batch.id)
-        .order_by(Credential.leaf_index, Credential.id)
+        sa.select(col(Credential.leaf_index), col(Credential.digest))
+        .where(col(Credential.batch_id) == batch.id)
+        .order_by(col(Credential.leaf_index), col(Credential.id))
     ).all()
     out.stored_leaves = len(rows)
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as _sa
+from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from anchoring.verify.report import iso_time
 from node.storage.registry_tables import IndexerCursor, RegistryAnchor, RegistryEvent, RegistryIssuer
@@ -196,10 +198,10 @@ def anchor_event(a: RegistryAnchor) -> AnchorEvent:
     )
 
 
-def index_position(session) -> IndexPosition | None:
+def index_position(session: Session) -> IndexPosition | None:
     """The most recently updated indexer cursor; None before the indexer ran."""
     cur = (
-        session.execute(_sa.select(IndexerCursor).order_by(IndexerCursor.updated_at.desc()).limit(1))
+        session.execute(_sa.select(IndexerCursor).order_by(col(IndexerCursor.updated_at).desc()).limit(1))
         .scalars()
         .first()
     )
@@ -209,7 +211,7 @@ def index_position(session) -> IndexPosition | None:
 
 
 def query_issuers(
-    session,
+    session: Session,
     *,
     kind: str | None = None,
     status: str | None = None,
@@ -219,19 +221,23 @@ def query_issuers(
     offset: int = 0,
 ) -> tuple[list[RegistryIssuer], int]:
     t = RegistryIssuer
-    conds = []
+    conds: list[_sa.ColumnElement[bool]] = []
     if kind:
-        conds.append(t.kind == kind)
+        conds.append(col(t.kind) == kind)
     if status:
-        conds.append(t.status == status)
+        conds.append(col(t.status) == status)
     if accreditor:
-        conds.append(t.accreditor == accreditor)
+        conds.append(col(t.accreditor) == accreditor)
     if country:
-        conds.append(t.country == country.upper())
+        conds.append(col(t.country) == country.upper())
     total = session.execute(_sa.select(_sa.func.count()).select_from(t).where(*conds)).scalar() or 0
     rows = (
         session.execute(
-            _sa.select(t).where(*conds).order_by(t.accredited_block, t.address).limit(limit).offset(offset)
+            _sa.select(t)
+            .where(*conds)
+            .order_by(col(t.accredited_block), col(t.address))
+            .limit(limit)
+            .offset(offset)
         )
         .scalars()
         .all()
@@ -239,11 +245,11 @@ def query_issuers(
     return list(rows), int(total)
 
 
-def get_index_issuer(session, address: str) -> RegistryIssuer | None:
+def get_index_issuer(session: Session, address: str) -> RegistryIssuer | None:
     return session.get(RegistryIssuer, address)
 
 
-def accreditation_chain(session, row: RegistryIssuer, max_depth: int = 16) -> list[ChainLink]:
+def accreditation_chain(session: Session, row: RegistryIssuer, max_depth: int = 16) -> list[ChainLink]:
     """The accreditors of ``row``, nearest first, up to (and including) the RootTAO."""
     chain: list[ChainLink] = []
     seen, current = {row.address}, row
@@ -260,24 +266,30 @@ def accreditation_chain(session, row: RegistryIssuer, max_depth: int = 16) -> li
     return chain
 
 
-def issuer_history(session, address: str) -> list[RegistryEvent]:
+def issuer_history(session: Session, address: str) -> list[RegistryEvent]:
     t = RegistryEvent
     return list(
-        session.execute(_sa.select(t).where(t.address == address).order_by(t.block_number, t.log_index))
+        session.execute(
+            _sa.select(t).where(col(t.address) == address).order_by(col(t.block_number), col(t.log_index))
+        )
         .scalars()
         .all()
     )
 
 
 def status_at(
-    session, row: RegistryIssuer, *, timestamp: int | None = None, block: int | None = None
+    session: Session, row: RegistryIssuer, *, timestamp: int | None = None, block: int | None = None
 ) -> StatusAt:
     """Status of ``row`` at a Unix time or a block, from the indexed history (same rule as the contract's
     ``statusAt``: the last change at or before that point; ``none`` before accreditation)."""
     t = RegistryEvent
-    q = _sa.select(t).where(t.address == row.address)
-    q = q.where(t.block_number <= block) if block is not None else q.where(t.timestamp <= timestamp)
-    last = session.execute(q.order_by(t.block_number.desc(), t.log_index.desc()).limit(1)).scalars().first()
+    q = _sa.select(t).where(col(t.address) == row.address)
+    q = q.where(col(t.block_number) <= block) if block is not None else q.where(col(t.timestamp) <= timestamp)
+    last = (
+        session.execute(q.order_by(col(t.block_number).desc(), col(t.log_index).desc()).limit(1))
+        .scalars()
+        .first()
+    )
     status = last.new_status if last else "none"
     when = timestamp if block is None else (last.timestamp if last else None)
     within = None
@@ -296,29 +308,33 @@ def status_at(
     )
 
 
-def issuer_anchors(session, address: str, limit: int = 50, offset: int = 0) -> AnchorPage:
+def issuer_anchors(session: Session, address: str, limit: int = 50, offset: int = 0) -> AnchorPage:
     t = RegistryAnchor
     count, leaves = session.execute(
-        _sa.select(_sa.func.count(), _sa.func.coalesce(_sa.func.sum(t.leaf_count), 0)).where(
-            t.issuer == address
+        _sa.select(_sa.func.count(), _sa.func.coalesce(_sa.func.sum(col(t.leaf_count)), 0)).where(
+            col(t.issuer) == address
         )
     ).one()
-    order = (t.block_number, t.log_index)
+    order = (col(t.block_number), col(t.log_index))
     first = (
-        session.execute(_sa.select(t).where(t.issuer == address).order_by(*order).limit(1)).scalars().first()
+        session.execute(_sa.select(t).where(col(t.issuer) == address).order_by(*order).limit(1))
+        .scalars()
+        .first()
     )
     last = (
         session.execute(
             _sa.select(t)
-            .where(t.issuer == address)
-            .order_by(t.block_number.desc(), t.log_index.desc())
+            .where(col(t.issuer) == address)
+            .order_by(col(t.block_number).desc(), col(t.log_index).desc())
             .limit(1)
         )
         .scalars()
         .first()
     )
     items = (
-        session.execute(_sa.select(t).where(t.issuer == address).order_by(*order).limit(limit).offset(offset))
+        session.execute(
+            _sa.select(t).where(col(t.issuer) == address).order_by(*order).limit(limit).offset(offset)
+        )
         .scalars()
         .all()
     )
@@ -334,11 +350,13 @@ def issuer_anchors(session, address: str, limit: int = 50, offset: int = 0) -> A
     )
 
 
-def accreditation_tree(session) -> list[TreeNode]:
+def accreditation_tree(session: Session) -> list[TreeNode]:
     """Every indexed entry as a forest rooted at the RootTAOs (children in accreditation order)."""
     rows = (
         session.execute(
-            _sa.select(RegistryIssuer).order_by(RegistryIssuer.accredited_block, RegistryIssuer.address)
+            _sa.select(RegistryIssuer).order_by(
+                col(RegistryIssuer.accredited_block), col(RegistryIssuer.address)
+            )
         )
         .scalars()
         .all()
@@ -388,12 +406,12 @@ EXPORT_COLUMNS = [
 ]
 
 
-def export_rows(session) -> list[dict]:
+def export_rows(session: Session) -> list[dict]:
     """One row per registry event, with the issuer's current entry alongside (the CSV export)."""
     issuers = {r.address: r for r in session.execute(_sa.select(RegistryIssuer)).scalars()}
     t = RegistryEvent
     out = []
-    for ev in session.execute(_sa.select(t).order_by(t.block_number, t.log_index)).scalars():
+    for ev in session.execute(_sa.select(t).order_by(col(t.block_number), col(t.log_index))).scalars():
         r = issuers.get(ev.address)
         out.append(
             {
@@ -423,19 +441,21 @@ def export_rows(session) -> list[dict]:
     return out
 
 
-def export_document(session) -> dict:
+def export_document(session: Session) -> dict:
     """The whole index as one JSON document (``credreg-registry-export/1``): every entry with its full history,
     and how far the indexer had followed the chain."""
     rows = (
         session.execute(
-            _sa.select(RegistryIssuer).order_by(RegistryIssuer.accredited_block, RegistryIssuer.address)
+            _sa.select(RegistryIssuer).order_by(
+                col(RegistryIssuer.accredited_block), col(RegistryIssuer.address)
+            )
         )
         .scalars()
         .all()
     )
     history: dict[str, list] = {}
     t = RegistryEvent
-    for ev in session.execute(_sa.select(t).order_by(t.block_number, t.log_index)).scalars():
+    for ev in session.execute(_sa.select(t).order_by(col(t.block_number), col(t.log_index))).scalars():
         history.setdefault(ev.address, []).append(_export_event(history_event(ev)))
     position = index_position(session)
     return {

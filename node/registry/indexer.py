@@ -16,14 +16,19 @@ Run ``Indexer(session_factory, w3, deployment, confirmations).run_once()`` or an
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, TypedDict, TypeGuard, TypeVar
 
 import sqlalchemy as sa
+from eth_typing import ABIElement, ABIEvent
 from eth_utils import event_abi_to_log_topic
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
+from sqlmodel import col
 from web3 import Web3
+from web3.contract.contract import ContractEvent
 from web3.exceptions import BlockNotFound
+from web3.types import EventData
 
 from anchoring.chain.contracts import (
     CredentialAnchor,
@@ -54,6 +59,8 @@ __all__ = ["IndexStats", "Indexer", "IndexerLoop"]
 
 CHECKPOINT_HORIZON = 50_000  # range-end checkpoints older than this many blocks are pruned
 EVENT_TABLES = (RegistryEvent, RegistryAnchor, RegistryCredentialStatus)
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -92,6 +99,20 @@ def _addr(value: str | None) -> str | None:
     return Web3.to_checksum_address(value)
 
 
+def _is_event(item: ABIElement) -> TypeGuard[ABIEvent]:
+    return item.get("type") == "event"
+
+
+class _EventColumns(TypedDict):
+    """The columns every row written from an event carries."""
+
+    block_number: int
+    block_hash: str
+    tx_hash: str
+    log_index: int
+    timestamp: int
+
+
 @dataclass
 class _Block:
     number: int
@@ -125,19 +146,19 @@ class Indexer:
         # the typed wrappers own the ABIs; the indexer only decodes their events
         self.registry = IssuerRegistry(w3, deployment.issuer_registry).contract
         self.anchor = CredentialAnchor(w3, deployment.credential_anchor).contract
-        self._decoders: dict[tuple[str, bytes], Any] = {}
+        self._decoders: dict[tuple[str, bytes], ContractEvent] = {}
         for contract, names in (
             (self.registry, ("IssuerAccredited", "IssuerStatusChanged")),
             (self.anchor, ("Anchored", "CredentialStatusChanged")),
         ):
             for item in contract.abi:
-                if item.get("type") == "event" and item["name"] in names:
+                if _is_event(item) and item["name"] in names:
                     self._decoders[(contract.address, event_abi_to_log_topic(item))] = getattr(
                         contract.events, item["name"]
                     )()
 
     # --- chain access ---------------------------------------------------------------------------------
-    def _rpc(self, fn):
+    def _rpc(self, fn: Callable[[], T]) -> T:
         return call_chain(fn)
 
     def _block(self, number: int) -> _Block | None:
@@ -148,7 +169,7 @@ class Indexer:
         return _Block(number, _hex(b["hash"]), int(b["timestamp"]))
 
     # --- cursor -------------------------------------------------------------------------------------------
-    def _cursor(self, session, lock: bool = False) -> IndexerCursor:
+    def _cursor(self, session: Session, lock: bool = False) -> IndexerCursor:
         # FOR UPDATE (PostgreSQL): two indexers on one database serialise on the cursor row
         cursor = session.get(IndexerCursor, self.name, with_for_update=lock or None)
         if cursor is None:
@@ -225,12 +246,12 @@ class Indexer:
         )
         self.rollback_to(ancestor, stats)
 
-    def _fork_point(self, session, below: int) -> _Block | None:
+    def _fork_point(self, session: Session, below: int) -> _Block | None:
         """The newest checkpoint at or below ``below`` whose hash is still canonical (None: none is)."""
         q = (
             sa.select(IndexedBlock)
-            .where(IndexedBlock.block_number <= below)
-            .order_by(IndexedBlock.block_number.desc())
+            .where(col(IndexedBlock.block_number) <= below)
+            .order_by(col(IndexedBlock.block_number).desc())
         )
         for cp in session.execute(q).scalars():
             chain = self._block(cp.block_number)
@@ -245,12 +266,14 @@ class Indexer:
         removed = 0
         with self.session_factory() as session:
             for table in EVENT_TABLES:
-                removed += session.execute(sa.delete(table).where(table.block_number > number)).rowcount or 0
-            session.execute(sa.delete(IndexedBlock).where(IndexedBlock.block_number > number))
+                removed += (
+                    session.execute(sa.delete(table).where(col(table.block_number) > number)).rowcount or 0
+                )
+            session.execute(sa.delete(IndexedBlock).where(col(IndexedBlock.block_number) > number))
             # issuers accredited after the fork disappear; the others go back to their last surviving status
-            session.execute(sa.delete(RegistryIssuer).where(RegistryIssuer.accredited_block > number))
+            session.execute(sa.delete(RegistryIssuer).where(col(RegistryIssuer.accredited_block) > number))
             stale = (
-                session.execute(sa.select(RegistryIssuer).where(RegistryIssuer.updated_block > number))
+                session.execute(sa.select(RegistryIssuer).where(col(RegistryIssuer.updated_block) > number))
                 .scalars()
                 .all()
             )
@@ -258,8 +281,8 @@ class Indexer:
                 last = (
                     session.execute(
                         sa.select(RegistryEvent)
-                        .where(RegistryEvent.address == issuer.address)
-                        .order_by(RegistryEvent.block_number.desc(), RegistryEvent.log_index.desc())
+                        .where(col(RegistryEvent.address) == issuer.address)
+                        .order_by(col(RegistryEvent.block_number).desc(), col(RegistryEvent.log_index).desc())
                         .limit(1)
                     )
                     .scalars()
@@ -290,12 +313,12 @@ class Indexer:
                 {
                     "fromBlock": start,
                     "toBlock": end,
-                    "address": [self.deployment.issuer_registry, self.deployment.credential_anchor],
+                    "address": [self.registry.address, self.anchor.address],
                 }
             )
         )
         blocks: dict[int, _Block] = {end: end_block}
-        decoded = []
+        decoded: list[tuple[EventData, _Block]] = []
         for entry in logs:
             if entry.get("removed"):
                 continue
@@ -335,18 +358,18 @@ class Indexer:
             self._prune(session, end, {b.number for b in blocks.values()})
             session.commit()
 
-    def _prune(self, session, end: int, keep: set[int]) -> None:
+    def _prune(self, session: Session, end: int, keep: set[int]) -> None:
         horizon = end - CHECKPOINT_HORIZON
         if horizon <= self.deployment.deployment_block:
             return
         has_event = sa.or_(
-            *[sa.exists().where(t.block_number == IndexedBlock.block_number) for t in EVENT_TABLES]
+            *[sa.exists().where(col(t.block_number) == col(IndexedBlock.block_number)) for t in EVENT_TABLES]
         )
-        session.execute(sa.delete(IndexedBlock).where(IndexedBlock.block_number < horizon, ~has_event))
+        session.execute(sa.delete(IndexedBlock).where(col(IndexedBlock.block_number) < horizon, ~has_event))
 
-    def _apply(self, session, event, blk: _Block, stats: IndexStats) -> None:
+    def _apply(self, session: Session, event: EventData, blk: _Block, stats: IndexStats) -> None:
         args = event["args"]
-        common = {
+        common: _EventColumns = {
             "block_number": blk.number,
             "block_hash": blk.hash,
             "tx_hash": _hex(event["transactionHash"]),
@@ -368,24 +391,26 @@ class Indexer:
                     **common,
                 )
             )
-            issuer = session.get(RegistryIssuer, account)
-            if issuer is None:
-                issuer = RegistryIssuer(address=account)
-                session.add(issuer)
-            issuer.kind = IssuerKind(int(args["kind"])).label
-            issuer.status = "active"
-            issuer.accreditor = accreditor
-            issuer.did = args["did"]
-            issuer.valid_from = int(args["validFrom"])
-            issuer.valid_until = int(args["validUntil"])
-            issuer.document_hash = _hex(args["documentHash"])
-            issuer.scope = args["scope"]
-            issuer.country = country_of_scope(args["scope"])
-            issuer.accredited_block = blk.number
-            issuer.accredited_tx = common["tx_hash"]
-            issuer.accredited_at = blk.timestamp
-            issuer.updated_block = blk.number
-            issuer.updated_at = blk.timestamp
+            # every column is set: merge inserts the entry, or overwrites all of an existing one's state
+            session.merge(
+                RegistryIssuer(
+                    address=account,
+                    kind=IssuerKind(int(args["kind"])).label,
+                    status="active",
+                    accreditor=accreditor,
+                    did=args["did"],
+                    valid_from=int(args["validFrom"]),
+                    valid_until=int(args["validUntil"]),
+                    document_hash=_hex(args["documentHash"]),
+                    scope=args["scope"],
+                    country=country_of_scope(args["scope"]),
+                    accredited_block=blk.number,
+                    accredited_tx=common["tx_hash"],
+                    accredited_at=blk.timestamp,
+                    updated_block=blk.number,
+                    updated_at=blk.timestamp,
+                )
+            )
             stats.registry_events += 1
         elif name == "IssuerStatusChanged":
             account = Web3.to_checksum_address(args["account"])

@@ -71,10 +71,10 @@ def explain_revert(exc: ContractRevert, action: str | None = None) -> str:
     }
     name = exc.error
     if name == "NotAccreditor":
-        requested = IssuerKind(int(p.get("requestedKind", 0)))
-        who = "an active TAO or RootTAO" if requested == IssuerKind.TI else "an active RootTAO"
+        requested_kind = IssuerKind(int(p.get("requestedKind", 0)))
+        who = "an active TAO or RootTAO" if requested_kind == IssuerKind.TI else "an active RootTAO"
         return (
-            f"{p.get('caller')} ({_kind(p.get('callerKind'))}) may not accredit a {requested.title}: "
+            f"{p.get('caller')} ({_kind(p.get('callerKind'))}) may not accredit a {requested_kind.title}: "
             f"only {who} can"
         )
     if name == "NotAuthorized":
@@ -229,8 +229,8 @@ def issuer_report(registry: IssuerRegistry, account: str, max_depth: int = 16) -
         }
         for h in registry.history(account)
     ]
-    chain = []
-    seen = {account}
+    chain: list[dict[str, Any]] = []
+    seen: set[str] = {account}
     current = entry
     while current.accreditor is not None and len(chain) < max_depth:
         if current.accreditor in seen:
