@@ -244,6 +244,40 @@ class _Wrapper:
     def version(self, block: BlockIdentifier = "latest") -> str:
         return str(self._read(self.contract.functions.version(), block))
 
+    def _status_events(
+        self, topics: list[Any], wanted: set[tuple[str, bytes]], from_block: int, to_block: BlockIdentifier
+    ) -> list[StatusChangeEvent]:
+        """CredentialStatusChanged events matching `topics` whose (issuer, root) is wanted, oldest first (both
+        contract versions name the event's arguments alike)."""
+        out = []
+        for ev in self._logs("CredentialStatusChanged", topics, from_block, to_block):
+            a = ev["args"]
+            key = (Web3.to_checksum_address(a["issuer"]), bytes(a["root"]))
+            if key in wanted:
+                out.append(
+                    StatusChangeEvent(
+                        key[0],
+                        key[1],
+                        bytes(a["digest"]),
+                        CredentialStatus(a["status"]),
+                        int(a["reason"]),
+                        int(ev["blockNumber"]),
+                        int(ev["logIndex"]),
+                    )
+                )
+        return sorted(out, key=lambda e: (e.block_number, e.log_index))
+
+    def status_list_of(
+        self, issuer: str, list_id: bytes, block: BlockIdentifier = "latest"
+    ) -> StatusListRecord | None:
+        """The latest published version of `issuer`'s status list `list_id`, or None when never published."""
+        list_hash, at, number, version = self._read(
+            self.contract.functions.statusListOf(issuer, list_id), block
+        )
+        if int(version) == 0:
+            return None
+        return StatusListRecord(bytes(list_hash), int(at), int(number), int(version))
+
 
 # ----------------------------------------------------------------------------------------------- registry
 class _RegistryReads(_Wrapper):
@@ -425,28 +459,12 @@ class CredentialAnchor(_Wrapper):
         self, pairs: Iterable[tuple[str, bytes]], from_block: int, to_block: BlockIdentifier = "latest"
     ) -> list[StatusChangeEvent]:
         """Every CredentialStatusChanged event of the given (issuer, root) pairs, oldest first (one query)."""
-        wanted = {(Web3.to_checksum_address(i), bytes(r)) for i, r in pairs}
+        wanted: set[tuple[str, bytes]] = {(Web3.to_checksum_address(i), bytes(r)) for i, r in pairs}
         if not wanted:
             return []
         issuers = sorted({_topic_address(i) for i, _ in wanted})
         roots = sorted({to_hex(r) for _, r in wanted})
-        out = []
-        for ev in self._logs("CredentialStatusChanged", [issuers, roots], from_block, to_block):
-            a = ev["args"]
-            key = (Web3.to_checksum_address(a["issuer"]), bytes(a["root"]))
-            if key in wanted:
-                out.append(
-                    StatusChangeEvent(
-                        key[0],
-                        key[1],
-                        bytes(a["digest"]),
-                        CredentialStatus(a["status"]),
-                        int(a["reason"]),
-                        int(ev["blockNumber"]),
-                        int(ev["logIndex"]),
-                    )
-                )
-        return sorted(out, key=lambda e: (e.block_number, e.log_index))
+        return self._status_events([issuers, roots], wanted, from_block, to_block)
 
     def anchored_event(self, issuer: str, root: bytes, block_number: int) -> Any | None:
         """The Anchored event of (issuer, root) in `block_number` (its transaction hash, leaf count), or None."""
@@ -485,16 +503,6 @@ class CredentialAnchor(_Wrapper):
                 )
             )
         return out
-
-    def status_list_of(
-        self, issuer: str, list_id: bytes, block: BlockIdentifier = "latest"
-    ) -> StatusListRecord | None:
-        list_hash, at, number, version = self._read(
-            self.contract.functions.statusListOf(issuer, list_id), block
-        )
-        if int(version) == 0:
-            return None
-        return StatusListRecord(bytes(list_hash), int(at), int(number), int(version))
 
     def verify(
         self,
@@ -554,37 +562,11 @@ class CredentialAnchorV1(_Wrapper):
     def status_changes(
         self, pairs: Iterable[tuple[str, bytes]], from_block: int, to_block: BlockIdentifier = "latest"
     ) -> list[StatusChangeEvent]:
-        wanted = {(Web3.to_checksum_address(i), bytes(r)) for i, r in pairs}
+        wanted: set[tuple[str, bytes]] = {(Web3.to_checksum_address(i), bytes(r)) for i, r in pairs}
         if not wanted:
             return []
-        roots = sorted({to_hex(r) for _, r in wanted})
-        out = []
-        for ev in self._logs("CredentialStatusChanged", [roots], from_block, to_block):
-            a = ev["args"]
-            key = (Web3.to_checksum_address(a["issuer"]), bytes(a["root"]))
-            if key in wanted:
-                out.append(
-                    StatusChangeEvent(
-                        key[0],
-                        key[1],
-                        bytes(a["digest"]),
-                        CredentialStatus(a["status"]),
-                        int(a["reason"]),
-                        int(ev["blockNumber"]),
-                        int(ev["logIndex"]),
-                    )
-                )
-        return sorted(out, key=lambda e: (e.block_number, e.log_index))
-
-    def status_list_of(
-        self, issuer: str, list_id: bytes, block: BlockIdentifier = "latest"
-    ) -> StatusListRecord | None:
-        list_hash, at, number, version = self._read(
-            self.contract.functions.statusListOf(issuer, list_id), block
-        )
-        if int(version) == 0:
-            return None
-        return StatusListRecord(bytes(list_hash), int(at), int(number), int(version))
+        roots = sorted({to_hex(r) for _, r in wanted})  # version 1 indexes the root first, the issuer last
+        return self._status_events([roots], wanted, from_block, to_block)
 
 
 AnchorReader = CredentialAnchor | CredentialAnchorV1
