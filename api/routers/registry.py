@@ -208,7 +208,7 @@ def _chain_check(
     if not settings.rpc_url:
         return ChainCheck(result="error", status=None, reason="this node has no RPC endpoint configured")
     try:
-        deployment = Deployment.load(settings.deployment_file)
+        deployment = Deployment.load(settings.resolved_deployment_file)
         w3 = connect(settings.rpc_url, timeout=settings.chain_probe_timeout_seconds, deployment=deployment)
         registry = IssuerRegistry(w3, deployment.issuer_registry)
         if block is None:
