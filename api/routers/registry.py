@@ -212,6 +212,7 @@ def _chain_check(
         w3 = connect(settings.rpc_url, timeout=settings.chain_probe_timeout_seconds, deployment=deployment)
         registry = IssuerRegistry(w3, deployment.issuer_registry)
         if block is None:
+            assert timestamp is not None  # get_status turns "now" into a block
             status = registry.status_at(address, timestamp).label
         else:
             entry = registry.find_issuer(address, block=block)

@@ -69,6 +69,7 @@ def token_create(
     try:
         with session_scope(session_factory(engine)) as session:
             iss = get_or_create_issuer(session, issuer, address, did)
+            assert iss.id is not None  # a stored issuer
             new = create_token(session, iss.id, role, label)
             token_id, prefix = new.record.id, new.record.prefix
     except IssuerError as exc:
@@ -120,6 +121,7 @@ def token_revoke(
             if tok is None:
                 err.print(f"[red]error:[/red] no token {token!r}")
                 raise typer.Exit(1)
+            assert tok.revoked_at is not None  # revoke_token sets it
             console.print(
                 f"token {tok.id} ({tok.prefix}...) revoked at {tok.revoked_at.isoformat(timespec='seconds')}"
             )

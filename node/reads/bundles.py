@@ -29,6 +29,7 @@ def bundle_for(session: Session, digest: str, issuer_id: int) -> dict:
             title="Not yet anchored",
         )
     tree = load_tree(batch)
+    assert cred.leaf_index is not None  # the sealer sets batch_id and leaf_index together
     proof = tree.proof_at(cred.leaf_index)
     credential = json.loads(bytes(cred.canonical))
     return _make_bundle(
@@ -48,18 +49,26 @@ def _make_bundle(
     from anchoring.bundle.v1 import Anchor, ProofBundle
     from anchoring.scheme.encoding import from_hex
 
-    missing = [
-        n
-        for n, v in (
-            ("chain_id", batch.chain_id),
-            ("contract_address", batch.contract_address),
-            ("tx_hash", batch.tx_hash),
-            ("block_number", batch.block_number),
-            ("block_timestamp", batch.block_timestamp),
-        )
-        if v is None
-    ]
-    if missing:
+    chain_id, contract, tx_hash = batch.chain_id, batch.contract_address, batch.tx_hash
+    block_number, block_timestamp = batch.block_number, batch.block_timestamp
+    if (
+        chain_id is None
+        or contract is None
+        or tx_hash is None
+        or block_number is None
+        or block_timestamp is None
+    ):
+        missing = [
+            n
+            for n, v in (
+                ("chain_id", chain_id),
+                ("contract_address", contract),
+                ("tx_hash", tx_hash),
+                ("block_number", block_number),
+                ("block_timestamp", block_timestamp),
+            )
+            if v is None
+        ]
         raise Conflict(
             f"batch {batch.id} is confirmed but lacks {', '.join(missing)}; cannot build a bundle",
             [{"pointer": "", "field": "path.digest", "message": "anchor data incomplete"}],
@@ -67,12 +76,12 @@ def _make_bundle(
             title="Anchor incomplete",
         )
     anchor = Anchor(
-        chain_id=int(batch.chain_id),
-        contract=batch.contract_address,
-        tx_hash=from_hex(batch.tx_hash),
-        block_number=int(batch.block_number),
+        chain_id=int(chain_id),
+        contract=contract,
+        tx_hash=from_hex(tx_hash),
+        block_number=int(block_number),
         issuer=issuer.address,
-        anchored_at=int(batch.block_timestamp),
+        anchored_at=int(block_timestamp),
     )
     pb = ProofBundle(
         credential=credential,
