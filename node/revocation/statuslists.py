@@ -156,7 +156,8 @@ def apply_status(session: Session, issuer_id: int, digest: str, canonical: bytes
     by_id = {lst.id: lst for lst in lists.values()}
     if not entries:  # first status change: link the entries the credential carries
         for item in _status_entries(canonical):
-            lst = lists.get(item.get("statusListCredential", ""))
+            url = item.get("statusListCredential")
+            lst = lists.get(url) if isinstance(url, str) else None  # the issuer's JSON: any type may come
             try:
                 index = int(item["statusListIndex"])
             except (KeyError, TypeError, ValueError):
