@@ -40,7 +40,7 @@ def web3_chain_probe(rpc_url: str, timeout: float = 2.0):
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
     settings = settings or get_settings()
     own_engine = engine is None
-    engine = engine or make_engine(settings.database_url)
+    engine = engine or make_engine(settings.resolved_database_url)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

@@ -124,6 +124,7 @@ def current_principal(request: Request, factory: SessionFactoryDep) -> Principal
     if found is None:
         raise _unauthorized("invalid or revoked token")
     tok, issuer = found
+    assert tok.id is not None and issuer.id is not None  # stored rows
     return Principal(tok.id, issuer.id, issuer.name, issuer.address, tok.role)
 
 

@@ -118,7 +118,7 @@ def status_of(exc: NodeError) -> int:
     """The status code of a domain error: its class or its nearest base in :data:`STATUS_OF`; else 500."""
     for cls in type(exc).__mro__:
         if cls in STATUS_OF:
-            return STATUS_OF[cls]  # type: ignore[index]
+            return STATUS_OF[cls]
     return 500
 
 

@@ -88,6 +88,17 @@ class Settings(BaseSettings):
             self.default_profile = None
         return self
 
+    # ``_derive_paths`` fills these two in: read them through the properties below, typed without None
+    @property
+    def resolved_database_url(self) -> str:
+        assert self.database_url is not None, "derived by _derive_paths"
+        return self.database_url
+
+    @property
+    def resolved_deployment_file(self) -> Path:
+        assert self.deployment_file is not None, "derived by _derive_paths"
+        return self.deployment_file
+
     def keystore_password(self) -> str | None:
         """The keystore password from the env/secret or the password file (stripped of one trailing newline)."""
         if self.issuer_keystore_password is not None:

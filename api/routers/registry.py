@@ -208,10 +208,11 @@ def _chain_check(
     if not settings.rpc_url:
         return ChainCheck(result="error", status=None, reason="this node has no RPC endpoint configured")
     try:
-        deployment = Deployment.load(settings.deployment_file)
+        deployment = Deployment.load(settings.resolved_deployment_file)
         w3 = connect(settings.rpc_url, timeout=settings.chain_probe_timeout_seconds, deployment=deployment)
         registry = IssuerRegistry(w3, deployment.issuer_registry)
         if block is None:
+            assert timestamp is not None  # get_status turns "now" into a block
             status = registry.status_at(address, timestamp).label
         else:
             entry = registry.find_issuer(address, block=block)

@@ -95,7 +95,7 @@ def _allocate(
     config: StatusListConfig,
 ) -> list[dict]:
     with factory() as session:
-        issuer = session.get(Issuer, issuer_id)
+        issuer = session.get_one(Issuer, issuer_id)
         return allocate(session, issuer, purposes, base_url, config)
 
 

@@ -12,7 +12,7 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from node.storage.models import ApiToken, Issuer, TokenRole, utcnow
 
@@ -114,7 +114,7 @@ def authenticate(session: Session, token: str) -> tuple[ApiToken, Issuer] | None
         return None
     row = session.exec(
         select(ApiToken, Issuer)
-        .join(Issuer, Issuer.id == ApiToken.issuer_id)
+        .join(Issuer, col(Issuer.id) == ApiToken.issuer_id)
         .where(ApiToken.token_hash == hash_token(token))
     ).first()
     if row is None or row[0].revoked_at is not None:
@@ -126,7 +126,7 @@ def authenticate(session: Session, token: str) -> tuple[ApiToken, Issuer] | None
 
 
 def list_tokens(session: Session, issuer_id: int | None = None) -> list[tuple[ApiToken, Issuer]]:
-    q = select(ApiToken, Issuer).join(Issuer, Issuer.id == ApiToken.issuer_id).order_by(ApiToken.id)
+    q = select(ApiToken, Issuer).join(Issuer, col(Issuer.id) == ApiToken.issuer_id).order_by(col(ApiToken.id))
     if issuer_id is not None:
         q = q.where(ApiToken.issuer_id == issuer_id)
     return list(session.exec(q).all())

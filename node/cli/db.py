@@ -37,7 +37,7 @@ DbOpt = typer.Option(None, "--database-url", envvar="CREDREG_DATABASE_URL", help
 def db_upgrade(revision: str = typer.Argument("head"), database_url: str | None = DbOpt) -> None:
     """Apply migrations (creates the schema on an empty database)."""
     s = _settings(database_url)
-    engine = make_engine(s.database_url)
+    engine = make_engine(s.resolved_database_url)
     try:
         upgrade(engine, revision)
         console.print(f"schema at [bold]{current_revision(engine)}[/bold] ({engine.url.render_as_string()})")
@@ -48,7 +48,7 @@ def db_upgrade(revision: str = typer.Argument("head"), database_url: str | None 
 @db_app.command("current")
 def db_current(database_url: str | None = DbOpt) -> None:
     """Show the schema revision."""
-    engine = make_engine(_settings(database_url).database_url)
+    engine = make_engine(_settings(database_url).resolved_database_url)
     try:
         console.print(current_revision(engine) or "(empty)")
     finally:
@@ -65,10 +65,11 @@ def token_create(
     database_url: str | None = DbOpt,
 ) -> None:
     """Create a token; the plaintext is printed once (stdout, alone on its line)."""
-    engine = make_engine(_settings(database_url).database_url)
+    engine = make_engine(_settings(database_url).resolved_database_url)
     try:
         with session_scope(session_factory(engine)) as session:
             iss = get_or_create_issuer(session, issuer, address, did)
+            assert iss.id is not None  # a stored issuer
             new = create_token(session, iss.id, role, label)
             token_id, prefix = new.record.id, new.record.prefix
     except IssuerError as exc:
@@ -86,7 +87,7 @@ def token_create(
 @token_app.command("list")
 def token_list(database_url: str | None = DbOpt) -> None:
     """List tokens (prefix only)."""
-    engine = make_engine(_settings(database_url).database_url)
+    engine = make_engine(_settings(database_url).resolved_database_url)
     try:
         with session_factory(engine)() as session:
             rows = list_tokens(session)
@@ -113,13 +114,14 @@ def token_revoke(
     database_url: str | None = DbOpt,
 ) -> None:
     """Revoke a token (takes effect on the next request)."""
-    engine = make_engine(_settings(database_url).database_url)
+    engine = make_engine(_settings(database_url).resolved_database_url)
     try:
         with session_scope(session_factory(engine)) as session:
             tok = revoke_token(session, token)
             if tok is None:
                 err.print(f"[red]error:[/red] no token {token!r}")
                 raise typer.Exit(1)
+            assert tok.revoked_at is not None  # revoke_token sets it
             console.print(
                 f"token {tok.id} ({tok.prefix}...) revoked at {tok.revoked_at.isoformat(timespec='seconds')}"
             )

@@ -32,7 +32,12 @@ def _read_digests(digests: list[str], file: Path | None) -> list[str]:
             if line:
                 out.append(line.split()[0])  # `credreg issue` prints "digest  bundle-path"
     seen: set[str] = set()
-    return [d for d in out if not (d.lower() in seen or seen.add(d.lower()))]
+    unique: list[str] = []
+    for d in out:
+        if d.lower() not in seen:
+            seen.add(d.lower())
+            unique.append(d)
+    return unique
 
 
 def revoke(
@@ -78,7 +83,10 @@ def revoke(
     requests: list[dict] = []
     with httpx.Client(base_url=url, timeout=120, headers={"Authorization": f"Bearer {token}"}) as http:
         for start in range(0, len(items), CHUNK):
-            body = {"action": action, "digests": items[start : start + CHUNK]}
+            body: dict[str, str | int | list[str]] = {
+                "action": action,
+                "digests": items[start : start + CHUNK],
+            }
             if reason is not None:
                 body["reason"] = int(reason) if reason.isdigit() else reason
             try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import typer
 import uvicorn
@@ -60,7 +61,7 @@ def serve(
 
     Example: CREDREG_RPC_URL=http://127.0.0.1:8545 CREDREG_DATABASE_URL=postgresql+psycopg://node@db/credreg credreg serve
     """
-    overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    overrides: dict[str, Any] = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     _serve(Settings(**overrides), pipeline)
 
 

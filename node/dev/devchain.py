@@ -10,6 +10,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from eth_utils import to_checksum_address
+
 from anchoring.chain.deployment import Deployment
 from node.auth.keys import new_password_file, write_keystore
 from node.dev.chains import DevChainError, start_local_chain
@@ -112,7 +114,8 @@ def chain_up(data_dir: Path, port: int | None = None) -> RunningDevChain:
         if resuming:
             deployment = Deployment.load(files.deployment_file)
             w3 = chain.web3()
-            if w3.eth.get_code(deployment.credential_anchor) == b"":
+            # already checksummed by Deployment: this only gives web3 the type it asks for
+            if w3.eth.get_code(to_checksum_address(deployment.credential_anchor)) == b"":
                 raise DevChainError(
                     f"the saved chain state in {files.state_file} lacks the deployed contracts; "
                     f"remove {files.chain_dir} and {files.deployment_file} to start afresh"
@@ -128,6 +131,7 @@ def chain_up(data_dir: Path, port: int | None = None) -> RunningDevChain:
     except BaseException:
         chain.stop()
         raise
+    assert chain.pid is not None  # start_local_chain started the process
     files.pid_file.write_text(json.dumps({"pid": chain.pid, "rpc_url": chain.rpc_url, "port": chain.port}))
     return RunningDevChain(chain.rpc_url, chain.pid, deployment, "resumed" if resuming else "started")
 

@@ -176,6 +176,7 @@ def _prepare(
         if item_errors:
             errors.extend(_with_index(e, idx) for e in item_errors)
             continue
+        assert hashed is not None  # None only after a canonicalisation error, reported above
         key = None
         if idempotency_key is not None:
             key = f"{idempotency_key}#{i}" if bulk else idempotency_key
@@ -245,6 +246,7 @@ def _store(
     new_rows: list[dict] = []
     conflicts: list[dict] = []
     in_request: dict[str, tuple[int, _Prepared]] = {}  # external_id -> first item in this request
+    duplicates: dict[int, int] = {}  # position -> position of the first item with the same credential id
     now = utcnow()
     for pos, p in enumerate(items):
         idx = p.index if bulk else None
@@ -296,7 +298,7 @@ def _store(
                     )
                 )
                 continue
-            results[pos] = ("dup", first_pos)  # type: ignore[assignment]
+            duplicates[pos] = first_pos
             continue
         if p.external_id:
             in_request[p.external_id] = (pos, p)
@@ -322,13 +324,17 @@ def _store(
             conflicts[:MAX_REPORTED_ERRORS],
             slug="idempotency-conflict",
         )
-    for pos, r in enumerate(results):
-        if isinstance(r, tuple):
-            first = results[r[1]]
-            results[pos] = IssueResult(items[pos].index, first.digest, first.status, False)
+    for pos, first_pos in duplicates.items():
+        first_result = results[first_pos]
+        assert first_result is not None  # the first item of a credential id is a new row
+        results[pos] = IssueResult(items[pos].index, first_result.digest, first_result.status, False)
+    stored: list[IssueResult] = []
+    for r in results:
+        assert r is not None  # every item was found, is new or is a duplicate (conflicts raised above)
+        stored.append(r)
     for chunk in _chunks(new_rows, 5000):
         session.execute(sa.insert(t), chunk)
-    return results  # type: ignore[return-value]
+    return stored
 
 
 def issue_many(

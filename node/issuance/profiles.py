@@ -79,7 +79,7 @@ def _present(v: Any) -> bool:
 
 def _achievement_nodes(cred: dict) -> list[Any]:
     subj = [cred.get("credentialSubject")]
-    nodes = []
+    nodes: list[dict[str, Any]] = []
     for key in ("achievement", "hasClaim", "learningAchievement", "achievements", "learningAchievements"):
         nodes.extend(x for x in _resolve(subj, key) if isinstance(x, dict))
     specs = [x for x in _resolve(nodes, "specifiedBy") if isinstance(x, dict)]

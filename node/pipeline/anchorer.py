@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from eth_typing import Hash32
 from sqlmodel import Session
 
 from anchoring.errors import ContractRevert
@@ -54,6 +55,7 @@ class Anchorer(Outbox):
     def pending(self, session: Session) -> Iterator[Batch]:
         seen: set[int] = set()
         while (batch := next_sealed_batch(session, self.issuer_id)) is not None and batch.id not in seen:
+            assert batch.id is not None  # a stored batch
             seen.add(batch.id)
             yield batch
 
@@ -121,7 +123,7 @@ class Anchorer(Outbox):
         if event is None:
             return False
         tx_hash = bytes(event["transactionHash"])
-        nonce = self.sender.w3.eth.get_transaction(tx_hash)["nonce"]
+        nonce = self.sender.w3.eth.get_transaction(Hash32(tx_hash))["nonce"]
         record_submission(
             session,
             batch,

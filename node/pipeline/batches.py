@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from node import metrics
 from node.pipeline.outbox import (
@@ -30,7 +30,7 @@ def _lockable(session: Session, q):
 def next_sealed_batch(session: Session, issuer_id: int | None = None, *, lock: bool = True) -> Batch | None:
     """The oldest ``sealed`` batch (of ``issuer_id`` if given). On PostgreSQL, with ``lock=True`` the row is
     locked ``FOR UPDATE SKIP LOCKED`` until the session's transaction ends."""
-    q = select(Batch).where(Batch.state == BatchState.sealed.value).order_by(Batch.id).limit(1)
+    q = select(Batch).where(Batch.state == BatchState.sealed.value).order_by(col(Batch.id)).limit(1)
     if issuer_id is not None:
         q = q.where(Batch.issuer_id == issuer_id)
     if lock:
@@ -40,7 +40,7 @@ def next_sealed_batch(session: Session, issuer_id: int | None = None, *, lock: b
 
 def submitted_batches(session: Session, issuer_id: int | None = None) -> list[Batch]:
     """Batches in ``submitted`` (sent, waiting for confirmations): what to resume after a restart."""
-    q = select(Batch).where(Batch.state == BatchState.submitted.value).order_by(Batch.id)
+    q = select(Batch).where(Batch.state == BatchState.submitted.value).order_by(col(Batch.id))
     if issuer_id is not None:
         q = q.where(Batch.issuer_id == issuer_id)
     return list(session.exec(q).all())

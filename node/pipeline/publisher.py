@@ -14,7 +14,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, select
+from eth_typing import Hash32
+from sqlmodel import Session, col, select
 
 from anchoring.errors import ContractRevert
 from anchoring.scheme.encoding import from_hex, to_hex
@@ -54,7 +55,7 @@ def submitted_publications(session: Session, issuer_id: int) -> list[StatusListP
                 StatusListPublication.issuer_id == issuer_id,
                 StatusListPublication.state == TxState.submitted.value,
             )
-            .order_by(StatusListPublication.id)
+            .order_by(col(StatusListPublication.id))
         )
     )
 
@@ -74,8 +75,13 @@ def record_publication(
     commit: bool = True,
 ) -> StatusListPublication:
     """Write-ahead: a new publication row naming the signed transaction. Commit BEFORE broadcasting."""
+    assert lst.id is not None  # a stored list
     pub = StatusListPublication(
-        issuer_id=lst.issuer_id, list_id=lst.id, revision=revision, list_hash=list_hash.lower(), state=NEW
+        issuer_id=lst.issuer_id,
+        list_id=lst.id,
+        revision=revision,
+        list_hash=list_hash.lower(),
+        state=NEW,  # type: ignore[arg-type]  # NEW (None) until stamp_submission below; never flushed
     )
     stamp_submission(pub, Submission(nonce, tx_hash, chain_id, contract_address, fence_token), now)
     session.add(pub)
@@ -115,7 +121,7 @@ def record_publication_confirmed(
     )
     pub.version = version
     session.add(pub)
-    lst = session.get(StatusList, pub.list_id)
+    lst = session.get_one(StatusList, pub.list_id)
     _summarise(lst, pub)
     lst.last_error = None
     session.add(lst)
@@ -129,7 +135,7 @@ def record_publication_dropped(
     publishes it again."""
     stamp_dropped(pub, reason, state.value)
     session.add(pub)
-    lst = session.get(StatusList, pub.list_id)
+    lst = session.get_one(StatusList, pub.list_id)
     lst.last_error = reason[:4000]
     session.add(lst)
     session.commit()
@@ -148,9 +154,9 @@ def record_publication_reorg(session: Session, pub: StatusListPublication, reaso
             StatusListPublication.id != pub.id,
             StatusListPublication.state == TxState.confirmed.value,
         )
-        .order_by(StatusListPublication.id.desc())
+        .order_by(col(StatusListPublication.id).desc())
     ).first()
-    lst = session.get(StatusList, pub.list_id)
+    lst = session.get_one(StatusList, pub.list_id)
     _summarise(lst, previous)
     session.add(lst)
     session.commit()
@@ -189,7 +195,7 @@ class Publisher(Outbox):
         in_flight = {pub.list_id for pub in self.submitted(session)}
         interval = timedelta(seconds=self.config.publish_interval_seconds)
         lists = session.exec(
-            select(StatusList).where(StatusList.issuer_id == self.issuer_id).order_by(StatusList.id)
+            select(StatusList).where(StatusList.issuer_id == self.issuer_id).order_by(col(StatusList.id))
         ).all()
         for lst in lists:
             if lst.id in in_flight or lst.published_revision == lst.revision:
@@ -224,7 +230,7 @@ class Publisher(Outbox):
 
     # --- settling ---------------------------------------------------------------------------------------------
     def _on_chain(self, session: Session, pub: StatusListPublication):
-        lst = session.get(StatusList, pub.list_id)
+        lst = session.get_one(StatusList, pub.list_id)
         return lst, self.anchor.status_list_of(self.address, list_id(lst.url))
 
     def confirm(self, session: Session, pub: StatusListPublication, receipt, depth: int) -> None:
@@ -261,7 +267,7 @@ class Publisher(Outbox):
         if event is None:
             return False
         tx_hash = bytes(event["transactionHash"])
-        nonce = self.sender.w3.eth.get_transaction(tx_hash)["nonce"]
+        nonce = self.sender.w3.eth.get_transaction(Hash32(tx_hash))["nonce"]
         stamp_submission(
             pub,
             Submission(nonce, to_hex(tx_hash), self.sender.chain_id, self.contract_address, pub.fence_token),

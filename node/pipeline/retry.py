@@ -31,7 +31,7 @@ class RetryLoop:
         self.step = step
         self.interval = interval
         self.max_backoff = max_backoff
-        self.expected = (ChainError, *UNREACHABLE_ERRORS, *expected)
+        self.expected: tuple[type[BaseException], ...] = (ChainError, *UNREACHABLE_ERRORS, *expected)
         self.stop_event = threading.Event()
         self.last_error: str | None = None
 

@@ -71,7 +71,7 @@ class Revoker(Outbox):
         return out
 
     def call(self, session: Session, changes: list[StatusChange]):
-        batch = session.get(Batch, changes[0].batch_id)
+        batch = session.get_one(Batch, changes[0].batch_id)
         tree = load_tree(batch)
         multi = tree.multiproof([from_hex(ch.digest) for ch in changes])
         first = changes[0]

@@ -60,11 +60,11 @@ class NodeRuntime:
         if not settings.rpc_url:
             raise ConfigurationError("CREDREG_RPC_URL is not set")
         try:
-            deployment = Deployment.load(settings.deployment_file)
+            deployment = Deployment.load(settings.resolved_deployment_file)
         except ValueError as exc:
             raise ConfigurationError(str(exc)) from None
         account = load_signing_account(settings)
-        engine = make_engine(settings.database_url)
+        engine = make_engine(settings.resolved_database_url)
         if migrate:
             upgrade(engine)
         factory = session_factory(engine)
@@ -79,6 +79,7 @@ class NodeRuntime:
             if issuer is None:
                 issuer = get_or_create_issuer(session, did or account.address, account.address, did)
             issuer_id = issuer.id
+        assert issuer_id is not None  # a stored issuer
         return cls(settings, engine, factory, deployment, account, issuer_id, settings.rpc_url)
 
     # each outbox kind gets a connection and a sender of its own; ``options`` go to the outbox core

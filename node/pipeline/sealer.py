@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
@@ -81,7 +82,7 @@ def seal_batch(session: Session, issuer_id: int, max_size: int) -> Batch | None:
         issuer_id=issuer_id,
         root=to_hex(tree.root),
         size=len(rows),
-        state=NEW,
+        state=NEW,  # type: ignore[arg-type]  # NEW (None) until the transition below; never flushed
         tree=tree.to_bytes(),
         created_at=utcnow(),
     )
@@ -92,7 +93,7 @@ def seal_batch(session: Session, issuer_id: int, max_size: int) -> Batch | None:
     if last - first == len(rows) - 1:
         # contiguous ids (one issuer's bulk, the usual case): one range UPDATE instead of one per row;
         # leaf_index = id - first is the same position in the tree's input order
-        res = session.execute(
+        res = session.exec(
             t.update()
             .where(
                 t.c.issuer_id == issuer_id,
@@ -102,17 +103,17 @@ def seal_batch(session: Session, issuer_id: int, max_size: int) -> Batch | None:
             .values(status=CredentialStatus.batched.value, batch_id=batch.id, leaf_index=t.c.id - first)
         )
     else:
-        res = session.execute(
+        res = session.exec(
             t.update()
             .where(t.c.id == sa.bindparam("cid"), t.c.status == CredentialStatus.pending.value)
             .values(
                 status=CredentialStatus.batched.value, batch_id=batch.id, leaf_index=sa.bindparam("leaf")
             ),
-            [{"cid": r[0], "leaf": i} for i, r in enumerate(rows)],
+            params=[{"cid": r[0], "leaf": i} for i, r in enumerate(rows)],
         )
     claimed = res.rowcount if res.rowcount is not None and res.rowcount >= 0 else None
     if claimed is None:
-        claimed = session.execute(sa.select(sa.func.count()).where(t.c.batch_id == batch.id)).scalar()
+        claimed = session.execute(sa.select(sa.func.count()).where(t.c.batch_id == batch.id)).scalar_one()
     if claimed != len(rows):
         raise InvalidTransition(
             f"{len(rows) - claimed} credentials of issuer {issuer_id}",
@@ -123,8 +124,8 @@ def seal_batch(session: Session, issuer_id: int, max_size: int) -> Batch | None:
     return batch
 
 
-def _sqlite_lock(session_factory: sessionmaker) -> threading.Lock:
-    url = str(session_factory.kw["bind"].url)
+def _sqlite_lock(bind: Engine) -> threading.Lock:
+    url = str(bind.url)
     with _sqlite_locks_guard:
         return _sqlite_locks.setdefault(url, threading.Lock())
 
@@ -153,7 +154,7 @@ def seal_due_batches(
     lock = None
     bind = getattr(session_factory, "kw", {}).get("bind")
     if bind is not None and is_sqlite(bind):
-        lock = _sqlite_lock(session_factory)
+        lock = _sqlite_lock(bind)
     sealed: list[int] = []
     for iid in issuers:
         retries = 0
@@ -183,6 +184,7 @@ def seal_due_batches(
             finally:
                 if lock:
                     lock.release()
+            assert batch.id is not None  # flushed and committed
             sealed.append(batch.id)
             metrics.BATCHES_SEALED.inc()
     return sealed

@@ -39,6 +39,7 @@ def bundle_for(
             title="Not yet anchored",
         )
     tree = load_tree(batch)
+    assert cred.leaf_index is not None  # the sealer sets batch_id and leaf_index together
     proof = tree.proof_at(cred.leaf_index)
     credential = json.loads(bytes(cred.canonical))
     return _make_bundle(

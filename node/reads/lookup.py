@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from node.errors import Invalid, NotFound
 from node.storage.models import Batch, BatchState, Credential, CredentialStatus, Issuer
@@ -86,7 +86,7 @@ def load_credential(session: Session, digest: str) -> tuple[Credential, Batch | 
     digest = normalize_digest(digest)
     row = session.exec(
         select(Credential, Issuer)
-        .join(Issuer, Issuer.id == Credential.issuer_id)
+        .join(Issuer, col(Issuer.id) == Credential.issuer_id)
         .where(Credential.digest == digest)
     ).first()
     if row is None:

@@ -39,6 +39,8 @@ def proof_for(session: Session, digest: str) -> Proof:
             digest=cred.digest, state=lifecycle_state(cred, batch), anchor=batch_anchor(cred, batch, issuer)
         )
     tree = load_tree(batch)
+    assert cred.leaf_index is not None  # the sealer sets batch_id and leaf_index together
+    assert batch.id is not None  # a stored batch
     return Proof(
         digest=cred.digest,
         state=lifecycle_state(cred, batch),

@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from node.pipeline.outbox import (
     NEW,
@@ -34,9 +36,9 @@ def open_changes(session: Session, issuer_id: int) -> list[StatusChange]:
         select(StatusChange)
         .where(
             StatusChange.issuer_id == issuer_id,
-            StatusChange.state.in_([ChangeState.queued.value, ChangeState.submitted.value]),
+            col(StatusChange.state).in_([ChangeState.queued.value, ChangeState.submitted.value]),
         )
-        .order_by(StatusChange.id)
+        .order_by(col(StatusChange.id))
     ).all()
     seen: set[int] = set()
     out = []
@@ -54,14 +56,14 @@ def submitted_txs(session: Session, issuer_id: int) -> list[StatusTx]:
         session.exec(
             select(StatusTx)
             .where(StatusTx.issuer_id == issuer_id, StatusTx.state == TxState.submitted.value)
-            .order_by(StatusTx.id)
+            .order_by(col(StatusTx.id))
         ).all()
     )
 
 
 def tx_changes(session: Session, tx: StatusTx) -> list[StatusChange]:
     return list(
-        session.exec(select(StatusChange).where(StatusChange.tx_id == tx.id).order_by(StatusChange.id))
+        session.exec(select(StatusChange).where(StatusChange.tx_id == tx.id).order_by(col(StatusChange.id)))
     )
 
 
@@ -85,7 +87,7 @@ def record_tx_submission(
         action=first.action,
         reason=first.reason,
         size=len(changes),
-        state=NEW,
+        state=NEW,  # type: ignore[arg-type]  # NEW (None) until stamp_submission below; never flushed
     )
     stamp_submission(tx, Submission(nonce, tx_hash, chain_id, contract_address, fence_token))
     for ch in changes:
@@ -100,7 +102,7 @@ def record_tx_submission(
     return tx
 
 
-def _confirm_change(session: Session, ch: StatusChange, now) -> None:
+def _confirm_change(session: Session, ch: StatusChange, now: datetime) -> None:
     transition(ch, ChangeState.confirmed.value)
     ch.confirmed_at, ch.last_error = now, None
     session.add(ch)
@@ -181,9 +183,9 @@ def record_tx_reorg(session: Session, tx: StatusTx, reason: str) -> None:
             .where(
                 StatusChange.credential_id == ch.credential_id,
                 StatusChange.state == ChangeState.confirmed.value,
-                StatusChange.id < ch.id,
+                col(StatusChange.id) < ch.id,
             )
-            .order_by(StatusChange.id.desc())
+            .order_by(col(StatusChange.id).desc())
         ).first()
         status = ACTION_RESULT[prev.action] if prev else "valid"
         st = session.get(CredentialStatusState, ch.credential_id)
@@ -216,7 +218,7 @@ def _fail_change(session: Session, ch: StatusChange, error: str) -> None:
             .where(
                 StatusChange.credential_id == ch.credential_id, StatusChange.state != ChangeState.failed.value
             )
-            .order_by(StatusChange.id.desc())
+            .order_by(col(StatusChange.id).desc())
         ).first()
         st.target = ACTION_RESULT[last.action] if last else st.confirmed
         st.target_reason = last.reason if last else st.confirmed_reason

@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from node.errors import Conflict, Invalid, NotFound
 from node.reads.lookup import normalize_digest
@@ -157,26 +158,27 @@ def request_changes(
         seen[d] = i
 
     c = Credential.__table__
-    rows: dict[str, tuple] = {}
+    rows: dict[str, sa.Row[*tuple[Any, ...]]] = {}
     for start in range(0, len(normalized), 500):
         part = normalized[start : start + 500]
-        for row in session.execute(
+        for found in session.execute(
             sa.select(c.c.id, c.c.digest, c.c.issuer_id, c.c.status, c.c.batch_id).where(c.c.digest.in_(part))
         ):
-            rows[row.digest] = row
+            rows[found.digest] = found
     states: dict[int, CredentialStatusState] = {}
     ids = [r.id for r in rows.values()]
     for start in range(0, len(ids), 500):
         q = select(CredentialStatusState).where(
-            CredentialStatusState.credential_id.in_(ids[start : start + 500])
+            col(CredentialStatusState.credential_id).in_(ids[start : start + 500])
         )
         if is_postgres(session):
             q = q.with_for_update()
-        for st in session.exec(q):
-            states[st.credential_id] = st
+        for locked in session.exec(q):
+            states[locked.credential_id] = locked
 
-    not_found, conflicts = [], []
-    plan: list[tuple[str, object, str]] = []
+    not_found: list[dict[str, Any]] = []
+    conflicts: list[dict[str, Any]] = []
+    plan: list[tuple[str, sa.Row[*tuple[Any, ...]], str]] = []
     for i, d in enumerate(normalized):
         row = rows.get(d)
         where = _where(field, i)
@@ -205,7 +207,7 @@ def request_changes(
 
     request_id = str(uuid.uuid4())
     now = utcnow()
-    batch_roots = (
+    batch_roots: dict[int, str] = (
         dict(
             session.execute(
                 sa.select(Batch.__table__.c.id, Batch.__table__.c.root).where(
@@ -273,7 +275,7 @@ def request_summary(session: Session, issuer_id: int, request_id: str) -> Reques
     rows = session.exec(
         select(StatusChange)
         .where(StatusChange.request_id == request_id, StatusChange.issuer_id == issuer_id)
-        .order_by(StatusChange.id)
+        .order_by(col(StatusChange.id))
     ).all()
     if not rows:
         raise NotFound(
@@ -284,7 +286,9 @@ def request_summary(session: Session, issuer_id: int, request_id: str) -> Reques
     for r in rows:
         counts[r.state] += 1
     txs = {r.tx_id for r in rows if r.tx_id is not None}
-    tx_rows = {t.id: t for t in session.exec(select(StatusTx).where(StatusTx.id.in_(txs)))} if txs else {}
+    tx_rows = (
+        {t.id: t for t in session.exec(select(StatusTx).where(col(StatusTx.id).in_(txs)))} if txs else {}
+    )
     items = []
     for r in rows:
         tx = tx_rows.get(r.tx_id) if r.tx_id is not None else None
@@ -319,7 +323,7 @@ def credential_revocation(session: Session, issuer_id: int, digest: str) -> Cred
         )
     st = session.get(CredentialStatusState, cred.id)
     changes = session.exec(
-        select(StatusChange).where(StatusChange.credential_id == cred.id).order_by(StatusChange.id)
+        select(StatusChange).where(StatusChange.credential_id == cred.id).order_by(col(StatusChange.id))
     ).all()
     return CredentialRevocation(
         digest=digest,

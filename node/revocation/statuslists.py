@@ -67,6 +67,7 @@ def get_or_create_list(
     if found is not None:
         return found
     size = max(MIN_LIST_BITS, config.size - config.size % 8)
+    assert issuer.id is not None  # a stored issuer
     lst = StatusList(
         issuer_id=issuer.id, purpose=purpose, url=list_url(base_url, issuer.address, purpose), size=size
     )
@@ -112,6 +113,7 @@ def allocate(
                 slug="status-list-full",
                 title="Status list full",
             )
+        assert lst.id is not None  # stored (flushed) by get_or_create_list
         for _ in range(64):
             index = secrets.randbelow(lst.size)
             try:
@@ -147,17 +149,18 @@ def _status_entries(canonical: bytes) -> list[dict]:
 def apply_status(session: Session, issuer_id: int, digest: str, canonical: bytes, status: str) -> int:
     """Set the bits of ``digest``'s entries in the issuer's lists for its new confirmed ``status``
     (valid | suspended | revoked). Links entries on first use. Flushes; returns the number of bits changed."""
-    entries = session.exec(select(StatusListEntry).where(StatusListEntry.digest == digest)).all()
+    entries = list(session.exec(select(StatusListEntry).where(StatusListEntry.digest == digest)))
     lists = {
         lst.url: lst for lst in session.exec(select(StatusList).where(StatusList.issuer_id == issuer_id))
     }
     by_id = {lst.id: lst for lst in lists.values()}
     if not entries:  # first status change: link the entries the credential carries
         for item in _status_entries(canonical):
-            lst = lists.get(item.get("statusListCredential"))
+            url = item.get("statusListCredential")
+            lst = lists.get(url) if isinstance(url, str) else None  # the issuer's JSON: any type may come
             try:
-                index = int(item.get("statusListIndex"))
-            except (TypeError, ValueError):
+                index = int(item["statusListIndex"])
+            except (KeyError, TypeError, ValueError):
                 continue
             if lst is None or lst.purpose != item.get("statusPurpose"):
                 continue
@@ -194,13 +197,19 @@ _cache_lock = threading.Lock()
 def encoded_list(session: Session, lst: StatusList) -> str:
     """The current encodedList of ``lst`` (cached per list id and revision)."""
     bind = session.get_bind()
-    key = (str(bind.url), id(bind), lst.id, lst.revision, lst.updated_at)  # several databases in one process
+    key = (
+        str(bind.engine.url),
+        id(bind),
+        lst.id,
+        lst.revision,
+        lst.updated_at,
+    )  # several databases in one process
     with _cache_lock:
         if key in _ENCODED_CACHE:
             return _ENCODED_CACHE[key]
     t = StatusListEntry.__table__
-    indexes = (
-        session.execute(sa.select(t.c.idx).where(t.c.list_id == lst.id, t.c.bit == sa.true())).scalars().all()
+    indexes: list[int] = list(
+        session.execute(sa.select(t.c.idx).where(t.c.list_id == lst.id, t.c.bit == sa.true())).scalars()
     )
     encoded = encode_bits(bitstring(lst.size, indexes))
     with _cache_lock:
@@ -242,7 +251,7 @@ def find_list(session: Session, issuer_ref: str, purpose: str) -> tuple[StatusLi
             select(StatusList).where(StatusList.issuer_id == issuer.id, StatusList.purpose == purpose)
         ).first()
     )
-    if lst is None:
+    if lst is None or issuer is None:
         raise NotFound(
             f"no {purpose} status list for issuer {issuer_ref}",
             [{"pointer": "", "field": "path.issuerId", "message": "unknown issuer or list"}],

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, ClassVar
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
@@ -23,9 +24,24 @@ __all__ = [
     "Credential",
     "CredentialStatus",
     "Issuer",
+    "TableModel",
     "TokenRole",
     "utcnow",
 ]
+
+if TYPE_CHECKING:
+
+    class TableModel(SQLModel):
+        """What mypy sees as the base of our table models: SQLModel sets ``__table__`` on every
+        ``table=True`` class but does not declare it, so Core code (``Credential.__table__.c.status``)
+        would not type-check."""
+
+        __table__: ClassVar[sa.Table]
+
+else:
+    # at run time the table models derive from SQLModel itself, exactly as before
+    TableModel = SQLModel
+
 
 # BIGINT on PostgreSQL, INTEGER (rowid alias, autoincrement) on SQLite.
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
@@ -53,7 +69,7 @@ class TokenRole(enum.StrEnum):
     reader = "reader"  # read status and bundles of its issuer only
 
 
-class Issuer(SQLModel, table=True):
+class Issuer(TableModel, table=True):
     __tablename__ = "issuer"
 
     id: int | None = Field(default=None, sa_column=sa.Column(BigId, primary_key=True, autoincrement=True))
@@ -63,7 +79,7 @@ class Issuer(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=sa.Column(sa.DateTime(), nullable=False))
 
 
-class ApiToken(SQLModel, table=True):
+class ApiToken(TableModel, table=True):
     """Bearer tokens. Only ``sha256(token)`` is stored: tokens are 256-bit random strings, so a
     plain (unsalted, fast) hash is enough - there is nothing to brute-force."""
 
@@ -81,7 +97,7 @@ class ApiToken(SQLModel, table=True):
     revoked_at: datetime | None = Field(default=None, sa_column=sa.Column(sa.DateTime(), nullable=True))
 
 
-class Credential(SQLModel, table=True):
+class Credential(TableModel, table=True):
     __tablename__ = "credential"
     __table_args__ = (
         sa.UniqueConstraint("issuer_id", "external_id", name="uq_credential_issuer_external_id"),
@@ -111,7 +127,7 @@ class Credential(SQLModel, table=True):
     anchored_at: datetime | None = Field(default=None, sa_column=sa.Column(sa.DateTime(), nullable=True))
 
 
-class Batch(SQLModel, table=True):
+class Batch(TableModel, table=True):
     __tablename__ = "batch"
     __table_args__ = (sa.Index("ix_batch_issuer_state_id", "issuer_id", "state", "id"),)
 

@@ -23,9 +23,9 @@ import enum
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
-from node.storage.models import BigId, utcnow
+from node.storage.models import BigId, TableModel, utcnow
 
 __all__ = [
     "ChangeState",
@@ -64,7 +64,7 @@ class TxState(enum.StrEnum):
     failed = "failed"  # reverted; its changes were requeued or failed one by one
 
 
-class CredentialStatusState(SQLModel, table=True):
+class CredentialStatusState(TableModel, table=True):
     __tablename__ = "credential_status_state"
 
     credential_id: int = Field(
@@ -80,7 +80,7 @@ class CredentialStatusState(SQLModel, table=True):
     confirmed_at: datetime | None = Field(default=None, sa_column=sa.Column(sa.DateTime(), nullable=True))
 
 
-class StatusTx(SQLModel, table=True):
+class StatusTx(TableModel, table=True):
     __tablename__ = "status_tx"
     __table_args__ = (sa.Index("ix_status_tx_issuer_state", "issuer_id", "state", "id"),)
 
@@ -109,7 +109,7 @@ class StatusTx(SQLModel, table=True):
     confirmed_at: datetime | None = Field(default=None, sa_column=sa.Column(sa.DateTime(), nullable=True))
 
 
-class StatusChange(SQLModel, table=True):
+class StatusChange(TableModel, table=True):
     __tablename__ = "status_change"
     __table_args__ = (
         sa.Index("ix_status_change_issuer_state", "issuer_id", "state", "id"),
@@ -135,7 +135,7 @@ class StatusChange(SQLModel, table=True):
     confirmed_at: datetime | None = Field(default=None, sa_column=sa.Column(sa.DateTime(), nullable=True))
 
 
-class StatusList(SQLModel, table=True):
+class StatusList(TableModel, table=True):
     __tablename__ = "status_list"
     __table_args__ = (sa.UniqueConstraint("issuer_id", "purpose", name="uq_status_list_issuer_purpose"),)
 
@@ -161,7 +161,7 @@ class StatusList(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_column=sa.Column(sa.DateTime(), nullable=False))
 
 
-class StatusListEntry(SQLModel, table=True):
+class StatusListEntry(TableModel, table=True):
     __tablename__ = "status_list_entry"
     __table_args__ = (
         sa.UniqueConstraint("list_id", "idx", name="uq_status_list_entry_list_idx"),
@@ -179,7 +179,7 @@ class StatusListEntry(SQLModel, table=True):
     allocated_at: datetime = Field(default_factory=utcnow, sa_column=sa.Column(sa.DateTime(), nullable=False))
 
 
-class StatusListPublication(SQLModel, table=True):
+class StatusListPublication(TableModel, table=True):
     """One ``publishStatusList`` transaction of a list (one row per attempt), with the same write-ahead fields
     and states as ``status_tx``: submitted -> confirmed | dropped | failed."""
 

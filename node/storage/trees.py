@@ -10,7 +10,7 @@ from anchoring.scheme.merkle import MerkleTree
 from node.storage.models import Batch
 
 # ----------------------------------------------------------------------------------------- trees
-_TREE_CACHE: OrderedDict[tuple[int, str], MerkleTree] = OrderedDict()
+_TREE_CACHE: OrderedDict[tuple[int | None, str], MerkleTree] = OrderedDict()
 
 
 _TREE_CACHE_SIZE = 32

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import json
 import zlib
 
 import pytest
@@ -21,7 +22,7 @@ from anchoring.statuslist import (
     list_id,
 )
 from node.revocation.changes import open_changes, record_tx_confirmed, record_tx_submission
-from node.revocation.statuslists import StatusListConfig
+from node.revocation.statuslists import StatusListConfig, apply_status
 from tests.helpers.nodes import issue_anchored
 
 # The spec's example encodedList (an all-zero list of the minimum size, 16 KiB).
@@ -200,3 +201,18 @@ def test_served_published_hash_follows_the_confirmed_publications(client, issuer
         assert client.get(url).headers["x-credreg-published-hash"] == first  # back to the previous one
         lst = s.get(StatusList, lst.id)
         assert (lst.published_revision, lst.published_version) == (0, 1)
+
+
+def test_malformed_status_entries_of_a_credential_are_skipped(issuer, session_factory):
+    # the canonical credential is the issuer's JSON: a list URL that is no string must not break confirmation
+    canonical = json.dumps(
+        {
+            "credentialStatus": [
+                {"type": "BitstringStatusListEntry", "statusListCredential": ["x"], "statusListIndex": "1"},
+                {"type": "BitstringStatusListEntry", "statusListCredential": {"x": 1}},
+                {"type": "BitstringStatusListEntry"},
+            ]
+        }
+    ).encode()
+    with session_factory() as session:
+        assert apply_status(session, issuer.id, "0x" + "ab" * 32, canonical, "revoked") == 0

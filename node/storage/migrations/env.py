@@ -33,7 +33,7 @@ def run_migrations_online() -> None:
     from node.settings import get_settings
     from node.storage.db import make_engine
 
-    engine = make_engine(config.get_main_option("sqlalchemy.url") or get_settings().database_url)
+    engine = make_engine(config.get_main_option("sqlalchemy.url") or get_settings().resolved_database_url)
     try:
         with engine.begin() as conn:
             _configure(conn)
@@ -46,7 +46,7 @@ if context.is_offline_mode():
     from node.storage.db import normalize_url
 
     context.configure(
-        url=normalize_url(config.get_main_option("sqlalchemy.url") or get_settings().database_url),
+        url=normalize_url(config.get_main_option("sqlalchemy.url") or get_settings().resolved_database_url),
         target_metadata=target_metadata,
         literal_binds=True,
     )
