@@ -93,6 +93,62 @@ def drop(doc: Any, path: str) -> int:
     return removed
 
 
+# every location of each Annex I element in the passing samples (the EC Annex I sample + accreditation, credreg's two
+# examples): removing them all leaves exactly that element missing
+_C = "credentialSubject.hasClaim"
+_S = f"{_C}.specifiedBy"
+_ELM_REMOVALS = {
+    "learnerIdentification": [
+        "credentialSubject.fullName",
+        "credentialSubject.givenName",
+        "credentialSubject.familyName",
+        "credentialSubject.nationalID",
+    ],
+    "title": [f"{_C}.title", f"{_S}.title"],
+    "issuerCountry": ["issuer.location", f"{_C}.awardedBy.awardingBody.location"],
+    "awardingBody": ["issuer.legalName", f"{_C}.awardedBy.awardingBody.legalName"],
+    "dateOfIssuing": ["issuanceDate", "issued", "validFrom", f"{_C}.awardedBy.awardingDate"],
+    "learningOutcomes": [f"{_S}.learningOutcome"],
+    "workload": [f"{_S}.volumeOfLearning", f"{_S}.creditPoint"],
+    "level": [f"{_S}.eqfLevel", f"{_S}.nqfLevel"],
+    "assessment": [f"{_C}.provenBy"],
+    "participation": [f"{_S}.mode", f"{_C}.influencedBy"],
+    "qualityAssurance": ["issuer.accreditation"],
+}
+_A = "credentialSubject.achievement"
+_OB3_REMOVALS = {
+    "learnerIdentification": ["credentialSubject.id", "credentialSubject.identifier"],
+    "title": [f"{_A}.name"],
+    "issuerCountry": ["issuer.address"],
+    "awardingBody": ["issuer.name"],
+    "dateOfIssuing": ["validFrom", "awardedDate"],
+    "learningOutcomes": [f"{_A}.alignment.0", f"{_A}.alignment.0"],  # the two ESCO alignments (index shifts)
+    "workload": [f"{_A}.creditsAvailable", "credentialSubject.creditsEarned"],
+    "level": [f"{_A}.alignment.2"],
+    "assessment": [f"{_A}.resultDescription", "credentialSubject.result"],
+    "participation": [f"{_A}.mode"],
+    "qualityAssurance": [f"{_A}.endorsement"],
+}
+
+
+def _remove(doc: dict, path: str) -> int:
+    """Delete ``path`` (an array item when it ends in a number) wherever it is; the number of members deleted."""
+    head, _, last = path.rpartition(".")
+    if last.isdigit():
+        node = doc
+        for k in head.split("."):
+            node = node[k]
+        del node[int(last)]
+        return 1
+    return drop(doc, path)
+
+
+def remove_element(doc: dict, element: str, vocabulary: str) -> int:
+    """Delete every location of Annex I ``element`` from ``doc`` (an ELM or OB 3.0 credential); members deleted."""
+    paths = (_ELM_REMOVALS if vocabulary == "elm" else _OB3_REMOVALS)[element]
+    return sum(_remove(doc, path) for path in paths)  # not every sample has every location
+
+
 def document_loader(url: str, options: Any = None) -> dict:
     """A pyld document loader over the bundled contexts; anything else is an error (tests stay offline)."""
     if url not in CONTEXTS:
