@@ -134,7 +134,7 @@ def problem_text(response: httpx.Response, *, brief: bool = False) -> str:
 
 
 def issue(
-    paths: list[Path] = typer.Argument(..., help="Credential JSON files or folders.", exists=True),
+    paths: list[Path] = typer.Argument(..., help="Credential files (JSON, JSON-LD) or folders.", exists=True),
     url: str = typer.Option("http://127.0.0.1:8000", envvar="CREDREG_URL", help="The node's base URL."),
     token: str = typer.Option(
         ..., envvar="CREDREG_TOKEN", help="Issuer API token (env CREDREG_TOKEN).", show_default=False
@@ -153,7 +153,7 @@ def issue(
 ) -> None:
     """Issue credentials in bulk through a node and write each learner's bundle when anchored.
 
-    Example: CREDREG_TOKEN=crt_... credreg issue scripts/examples --out bundles --profile eu-microcredential
+    Example: CREDREG_TOKEN=crt_... credreg issue scripts/examples/elm-microcredential.json --profile eu-microcredential
 
     A rejected chunk names each failing file (file.json[3] for the fourth credential of an array), the
     credential's id and, for a profile, each missing element with the paths that would satisfy it.
