@@ -23,13 +23,16 @@ def _malformed(detail: str, errors: list[dict[str, Any]]) -> Malformed:
     return Malformed(detail, errors, slug="malformed-json", title="Malformed JSON")
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The body, refusing (413 problem) anything over ``limit`` bytes without reading it all."""
+async def read_body(request: Request, limit: int, setting: str | None = None) -> bytes:
+    """The body, refusing (413 problem) anything over ``limit`` bytes without reading it all.
+
+    ``setting`` names the environment variable that sets ``limit``; the 413 says it, so an operator knows what to
+    raise."""
     declared = request.headers.get("content-length")
     if declared is not None:
         try:
             if int(declared) > limit:
-                raise _too_large(limit)
+                raise _too_large(limit, setting)
         except ValueError:
             raise problem(
                 400,
@@ -41,18 +44,27 @@ async def read_body(request: Request, limit: int) -> bytes:
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise _too_large(limit)
+            raise _too_large(limit, setting)
         chunks.append(chunk)
     return b"".join(chunks)
 
 
-def _too_large(limit: int) -> HTTPProblem:
+def _too_large(limit: int, setting: str | None = None) -> HTTPProblem:
+    named = f" (setting {setting})" if setting else ""
+    error: dict[str, Any] = {
+        "pointer": "",
+        "field": "body",
+        "message": f"at most {limit} bytes{named}",
+        "limit": limit,
+    }
+    if setting:
+        error["setting"] = setting
     return problem(
         413,
-        f"request body exceeds the limit of {limit} bytes",
+        f"request body exceeds the limit of {limit} bytes{named}",
         slug="too-large",
         title="Content too large",
-        errors=[{"pointer": "", "field": "body", "message": f"at most {limit} bytes"}],
+        errors=[error],
     )
 
 

@@ -48,7 +48,9 @@ class Settings(BaseSettings):
     # pipeline
     batch_max_size: int = Field(default=1000, ge=1)
     batch_max_age_seconds: float = Field(default=2.0, ge=0)
-    max_credential_bytes: int = Field(default=256 * 1024, ge=64)
+    #: canonical bytes of one credential (and the body of a single POST); 2 MiB fits real Europass EDC credentials
+    #: (a 494 KB EDC micro-credential, 513 KB sealed) with their embedded images
+    max_credential_bytes: int = Field(default=2 * 1024 * 1024, ge=64)
     max_bulk_items: int = Field(default=10_000, ge=1)
     max_request_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
     default_profile: str | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -72,6 +73,16 @@ def _status_url(settings: Settings, digest: str) -> str:
     return f"{settings.public_base_url.rstrip('/')}/v1/credentials/{digest}"
 
 
+def _reports(res: IssueResult) -> dict[str, Any]:
+    """The profile report and the seal of an accepted credential, only when there are any (omitted otherwise)."""
+    out: dict[str, Any] = {}
+    if res.profile is not None:
+        out["profile"] = res.profile
+    if res.seal is not None:
+        out["seal"] = res.seal
+    return out
+
+
 def _profile(settings: Settings, profile: str | None) -> str | None:
     if profile is None:
         return settings.default_profile
@@ -105,6 +116,7 @@ def _run_issue(
     "",
     status_code=202,
     response_model=Accepted,
+    response_model_exclude_unset=True,
     responses=_WRITE_ERRORS,
     openapi_extra={"requestBody": _CRED_BODY},
     summary="Accept one credential (stored pending, anchored in the next batch)",
@@ -121,7 +133,7 @@ async def issue_credential(
     mt = media_type(request)
     if not _is_json(mt):
         raise _unsupported(mt, "application/json")
-    body = await read_body(request, settings.max_credential_bytes)
+    body = await read_body(request, settings.max_credential_bytes, "CREDREG_MAX_CREDENTIAL_BYTES")
     cred = parse_json(body)
     [res] = await run_in_threadpool(
         _run_issue,
@@ -138,6 +150,7 @@ async def issue_credential(
         status=res.status,
         status_url=_status_url(settings, res.digest),
         created=res.created,
+        **_reports(res),
     )
     response.headers["Location"] = out.status_url
     if not res.created:
@@ -165,7 +178,7 @@ async def issue_bulk(
     ndjson = mt in _NDJSON_TYPES
     if not ndjson and not _is_json(mt):
         raise _unsupported(mt, "application/json (an array) or application/x-ndjson")
-    body = await read_body(request, settings.max_request_bytes)
+    body = await read_body(request, settings.max_request_bytes, "CREDREG_MAX_REQUEST_BYTES")
     if ndjson:
         items = await run_in_threadpool(parse_ndjson, body)
     else:
@@ -198,13 +211,14 @@ async def issue_bulk(
                 status=r.status,
                 status_url=_status_url(settings, r.digest),
                 created=r.created,
+                **({"seal": r.seal} if r.seal is not None else {}),
             )
             for r in results
         ],
     )
     headers = {} if out.created else {"Idempotent-Replayed": "true"}
     # up to max_bulk_items items: serialise once, here, rather than validate the model again on the way out
-    return JSONResponse(out.model_dump(by_alias=True), status_code=202, headers=headers)
+    return JSONResponse(out.model_dump(by_alias=True, exclude_unset=True), status_code=202, headers=headers)
 
 
 @router.get(

@@ -9,7 +9,75 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.schemas.base import IsoTime, WireModel
 from api.schemas.proofs import AnchorInfo
 
-__all__ = ["Accepted", "BulkAccepted", "BulkItem", "BundleAnchor", "CredentialStatusView", "ProofBundle"]
+__all__ = [
+    "Accepted",
+    "BulkAccepted",
+    "BulkItem",
+    "BundleAnchor",
+    "CredentialStatusView",
+    "ProfileResult",
+    "ProofBundle",
+    "Seal",
+]
+
+
+class ProfileResult(BaseModel):
+    """The profile's report on the accepted credential (node/issuance/profiles.py, docs/profiles.md)."""
+
+    profile: str
+    vocabulary: Literal["elm", "ob3", "vc"] = Field(description="the vocabulary the credential was read in")
+    vocabularyLabel: str
+    passed: bool
+    elements: dict[str, str] = Field(
+        description="element key -> JSON Pointer (into the credential) of the value that satisfied it"
+    )
+    missing: list[str] = []
+
+
+class SealCertificate(BaseModel):
+    """The signing certificate of a seal (``x5c[0]``)."""
+
+    subject: str
+    issuer: str
+    serialNumber: str
+    notBefore: str
+    notAfter: str
+    sha256: str = Field(description="base64url SHA-256 of the certificate (what x5t#S256 carries)")
+    expired: bool = Field(
+        description="at the time of the check; an expired certificate is reported, not refused"
+    )
+    notYetValid: bool
+    validAtSigningTime: bool | None = Field(description="was it valid at sigT; null without a sigT")
+    chainLength: int
+    chainLinked: bool | None = Field(
+        description="each x5c certificate issued by the next; null: only the leaf"
+    )
+
+
+class SealSignature(BaseModel):
+    index: int
+    alg: str
+    status: Literal["valid", "unverified"]
+    reason: str
+    kid: str | None
+    signingTime: str | None = Field(description="JAdES sigT, as written")
+    keySource: Literal["x5c", "jwk"] | None
+    certificate: SealCertificate | None
+    timestamps: list[str] = Field(description="time-stamp tokens present (not verified)")
+    notes: list[str]
+
+
+class Seal(BaseModel):
+    """A sealed input (JAdES / JWS JSON envelope): the payload is the credential, the envelope is stored."""
+
+    format: Literal["JAdES", "JWS"]
+    serialization: Literal["general", "flattened"]
+    payloadEncoding: Literal["unencoded", "base64url"]
+    status: Literal["valid", "unverified"] = Field(
+        description="valid: every signature with key material verified; unverified: no key material"
+    )
+    trust: str
+    signatures: list[SealSignature]
 
 
 class Accepted(WireModel):
@@ -19,6 +87,8 @@ class Accepted(WireModel):
     status: str = Field(description="pending | batched | anchored")
     status_url: str
     created: bool = Field(description="false when this was an idempotent replay of an earlier request")
+    profile: ProfileResult | None = Field(None, description="present when a profile was applied")
+    seal: Seal | None = Field(None, description="present for a sealed (JAdES / JWS JSON) input")
 
 
 class BulkItem(WireModel):
@@ -27,6 +97,7 @@ class BulkItem(WireModel):
     status: str
     status_url: str
     created: bool
+    seal: Seal | None = Field(None, description="present for a sealed (JAdES / JWS JSON) input")
 
 
 class BulkAccepted(WireModel):

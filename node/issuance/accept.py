@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,7 +14,8 @@ from anchoring.scheme.digest import hash_credential
 from anchoring.scheme.encoding import to_hex
 from anchoring.scheme.jcs import CanonicalizationError
 from node.errors import Conflict, Invalid, TooLarge
-from node.issuance.profiles import UnknownProfile, check_profile
+from node.issuance.envelopes import EnvelopeError, open_envelope
+from node.issuance.profiles import UnknownProfile, evaluate_profile
 from node.storage.models import Credential, CredentialStatus, utcnow
 
 MAX_IDEMPOTENCY_KEY_LEN = 200
@@ -24,6 +25,11 @@ MAX_EXTERNAL_ID_LEN = 500
 
 
 MAX_REPORTED_ERRORS = 100
+
+
+#: the settings (environment variables) a 413 names, so an operator knows what to raise
+MAX_CREDENTIAL_SETTING = "CREDREG_MAX_CREDENTIAL_BYTES"
+MAX_BULK_ITEMS_SETTING = "CREDREG_MAX_BULK_ITEMS"
 
 
 _LOOKUP_CHUNK = 500
@@ -38,6 +44,10 @@ class IssueResult:
     digest: str  # 0x hex
     status: str
     created: bool  # False = idempotent replay of an existing credential
+    #: the profile's report (element -> JSON Pointer of the value that satisfied it); None without a profile
+    profile: dict[str, Any] | None = None
+    #: a sealed input (JAdES / JWS JSON envelope): the seal and how it checked (node/issuance/envelopes.py)
+    seal: dict[str, Any] | None = None
 
 
 # ----------------------------------------------------------------------------------------- validation
@@ -78,13 +88,17 @@ class _Prepared:
     canonical: bytes
     external_id: str | None
     idempotency_key: str | None
+    profile: dict[str, Any] | None = None
+    seal: dict[str, Any] | None = None
 
 
-def _with_index(err: dict, index: int | None) -> dict:
+def _with_index(err: dict, index: int | None, credential_id: Any = None) -> dict:
     if index is None:
         return err
     e = dict(err)
     e["index"] = index
+    if isinstance(credential_id, str):  # the credential's own id: a bulk error names the credential too
+        e["id"] = credential_id
     e["pointer"] = f"/{index}{err.get('pointer', '')}"
     e["field"] = f"[{index}]" + ("." + err["field"] if err.get("field") else "")
     return e
@@ -115,7 +129,7 @@ def _prepare(
     bulk: bool,
 ) -> list[_Prepared]:
     try:
-        check_profile(profile, {})
+        evaluate_profile(profile, {})
     except UnknownProfile as exc:
         raise Invalid(
             str(exc),
@@ -143,7 +157,16 @@ def _prepare(
             )
             continue
         item_errors: list[dict] = []
-        ext = cred.get("id")
+        # ---- hook (node/issuance/envelopes.py): a sealed EDC (JAdES / JWS JSON envelope) is checked and opened;
+        # its payload is the credential the id and the profile read, the envelope as sent is what is hashed
+        try:
+            opened = open_envelope(cred)
+        except EnvelopeError as exc:
+            errors.extend(_with_index(e, idx, exc.credential_id) for e in exc.errors)
+            continue
+        subject = opened.credential if opened is not None else cred
+        # ---- end of hook
+        ext = subject.get("id")
         if ext is not None and (
             not isinstance(ext, str) or not ext.strip() or len(ext) > MAX_EXTERNAL_ID_LEN
         ):
@@ -154,7 +177,9 @@ def _prepare(
                     "message": f"id must be a non-empty string of at most {MAX_EXTERNAL_ID_LEN} characters",
                 }
             )
-        item_errors.extend(pe.as_dict() for pe in check_profile(profile, cred))
+        report = evaluate_profile(profile, subject)
+        if report is not None:
+            item_errors.extend(_in_payload(pe.as_dict()) if opened else pe.as_dict() for pe in report.errors)
         try:
             hashed = hash_credential(cred)
         except CanonicalizationError as exc:
@@ -166,21 +191,35 @@ def _prepare(
                     {
                         "pointer": "",
                         "field": "",
-                        "message": f"credential is {len(hashed.canonical)} bytes canonicalised, "
-                        f"the limit is {max_bytes}",
+                        "message": f"credential is {len(hashed.canonical)} bytes canonicalised, over the "
+                        f"limit of {max_bytes} bytes (setting {MAX_CREDENTIAL_SETTING})",
+                        "limit": max_bytes,
+                        "setting": MAX_CREDENTIAL_SETTING,
                     },
                     idx,
+                    ext,
                 )
             )
             continue
         if item_errors:
-            errors.extend(_with_index(e, idx) for e in item_errors)
+            errors.extend(_with_index(e, idx, ext) for e in item_errors)
             continue
         assert hashed is not None  # None only after a canonicalisation error, reported above
         key = None
         if idempotency_key is not None:
             key = f"{idempotency_key}#{i}" if bulk else idempotency_key
-        prepared.append(_Prepared(i, hashed.digest, hashed.salt, hashed.canonical, ext, key))
+        prepared.append(
+            _Prepared(
+                i,
+                hashed.digest,
+                hashed.salt,
+                hashed.canonical,
+                ext,
+                key,
+                report.as_dict() if report is not None else None,
+                opened.seal.as_dict() if opened is not None else None,
+            )
+        )
     if errors:
         what = "credential" if not bulk else f"{len({e.get('index') for e in errors})} item(s)"
         raise Invalid(
@@ -191,12 +230,20 @@ def _prepare(
         )
     if too_large:
         raise TooLarge(
-            f"credential exceeds {max_bytes} bytes; nothing was stored",
+            f"credential exceeds {max_bytes} bytes ({MAX_CREDENTIAL_SETTING}); nothing was stored",
             too_large,
             slug="credential-too-large",
             title="Credential too large",
         )
     return prepared
+
+
+def _in_payload(err: dict) -> dict:
+    """A profile error of a sealed credential: its path is inside the envelope's payload string."""
+    e = dict(err)
+    e["field"] = "payload." + e["field"]
+    e["pointer"] = "/payload"
+    return e
 
 
 def _json_type(v: Any) -> str:
@@ -352,8 +399,16 @@ def issue_many(
     _validate_key(idempotency_key)
     if max_items is not None and len(credentials) > max_items:
         raise TooLarge(
-            f"{len(credentials)} credentials in one request, the limit is {max_items}",
-            [{"pointer": "", "field": "", "message": f"at most {max_items} items per request"}],
+            f"{len(credentials)} credentials in one request, the limit is {max_items} ({MAX_BULK_ITEMS_SETTING})",
+            [
+                {
+                    "pointer": "",
+                    "field": "",
+                    "message": f"at most {max_items} items per request (setting {MAX_BULK_ITEMS_SETTING})",
+                    "limit": max_items,
+                    "setting": MAX_BULK_ITEMS_SETTING,
+                }
+            ],
             slug="too-many-items",
             title="Too many credentials",
         )
@@ -386,6 +441,10 @@ def issue_many(
         from node.metrics import CREDENTIALS_ACCEPTED
 
         CREDENTIALS_ACCEPTED.inc(sum(1 for r in results if r.created))
+        if any(p.profile is not None or p.seal is not None for p in items):
+            results = [
+                replace(r, profile=p.profile, seal=p.seal) for r, p in zip(results, items, strict=True)
+            ]
         return results
     raise AssertionError("unreachable")  # pragma: no cover
 

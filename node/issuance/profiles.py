@@ -1,40 +1,103 @@
 """Optional credential profiles checked at issuance (``?profile=...`` or ``CREDREG_DEFAULT_PROFILE``).
 
-``eu-microcredential``: the 11 mandatory elements of the Council Recommendation of 16 June 2022 on a
-European approach to micro-credentials (2022/C 243/02, Annex I, part I). Every missing element is
-named; the accepted locations for Open Badges 3.0 and Europass ELM v3 shapes are documented in
-``docs/profiles.md`` and listed in each error message.
+``eu-microcredential``: the 11 mandatory elements of the Council Recommendation of 16 June 2022 on a European
+approach to micro-credentials for lifelong learning and employability (2022/C 243/02, Annex I, part I), looked
+for where each vocabulary really puts them (docs/profiles.md has the table and the sources):
 
-Path syntax used below: dotted keys; arrays are walked transparently (``a.b`` matches ``a[3].b``).
-``@A`` stands for every *achievement node* of the credential:
-OB 3.0 ``credentialSubject.achievement``; ELM v3 ``credentialSubject.hasClaim`` /
-``credentialSubject.learningAchievement`` / ``credentialSubject.achievements`` and the
-``specifiedBy`` specification of each of these.
+* **ELM v3 / Europass EDC** (``EuropeanDigitalCredential``, the edc-ap context): the claim is
+  ``credentialSubject.hasClaim`` (a ``LearningAchievement``), its specification ``specifiedBy`` (a
+  ``LearningAchievementSpecification`` or ``Qualification``), the assessment ``provenBy``, the awarding
+  ``awardedBy``, quality assurance an ``Accreditation`` (``accreditation``), as the European Commission's
+  European Learning Model v3 (ontology ELM.ttl, EDC application profile SHACL) defines them;
+* **Open Badges 3.0** (``OpenBadgeCredential`` / ``AchievementCredential``): the 1EdTech terms (achievement,
+  alignment, results, endorsement, creator, address) and, where OB 3.0 has no term, an ELM term used as a 1EdTech
+  data-model extension (declared in ``@context`` with its ELM IRI, e.g. ``mode`` -> elm:mode);
+* **plain W3C VC** (neither): the VC data model's own terms, then either of the two above.
+
+Each element of a passing credential reports the JSON Pointer of the value that satisfied it; a missing one names
+the element, one short hint and the two or three paths that would satisfy it in the credential's vocabulary.
+
+The check is structural: a value counts when it is not ``null``, not blank, not an empty list/object and not a
+language map whose values are all blank. It does not judge content (that a country code exists, that a level is
+1-8). VC data-model rules (contexts, types, issuer URL, date formats) are not repeated here.
+
+Path syntax below: dotted keys; arrays are walked transparently (``a.b`` matches ``a[3].b``). Hand-written: a
+JSONPath library would add a dependency for the dozen dotted lookups this needs and would not report the
+concrete pointer of each match.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["EU_ELEMENTS", "PROFILES", "ProfileError", "UnknownProfile", "check_profile", "profile_names"]
+__all__ = [
+    "EU_ELEMENTS",
+    "PROFILES",
+    "VOCABULARIES",
+    "Element",
+    "ProfileError",
+    "ProfileReport",
+    "UnknownProfile",
+    "check_profile",
+    "detect_vocabulary",
+    "evaluate_profile",
+    "profile_names",
+]
+
+#: vocabulary key -> how messages name it
+VOCABULARIES: dict[str, str] = {
+    "elm": "ELM v3 / Europass EDC",
+    "ob3": "Open Badges 3.0",
+    "vc": "W3C VC without a learning vocabulary",
+}
 
 
 @dataclass(frozen=True)
 class ProfileError:
     element: str  # stable key, e.g. "learningOutcomes"
     label: str  # the Recommendation's wording
-    pointer: str  # JSON pointer of the preferred location (OB 3.0 shape or ELM shape)
+    pointer: str  # JSON Pointer of the first suggested location
     message: str
+    hint: str = ""
+    paths: tuple[str, ...] = ()  # the two or three suggested paths (dotted), in the credential's vocabulary
+    vocabulary: str = ""
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "field": self.element,
             "pointer": self.pointer,
             "element": self.label,
             "message": self.message,
+            "hint": self.hint,
+            "paths": list(self.paths),
+            "vocabulary": self.vocabulary,
+        }
+
+
+@dataclass(frozen=True)
+class ProfileReport:
+    """The result of one profile on one credential."""
+
+    profile: str
+    vocabulary: str  # a VOCABULARIES key
+    found: dict[str, str]  # element key -> JSON Pointer of the value that satisfied it (in element order)
+    errors: list[ProfileError] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.errors
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "profile": self.profile,
+            "vocabulary": self.vocabulary,
+            "vocabularyLabel": VOCABULARIES[self.vocabulary],
+            "passed": self.passed,
+            "elements": dict(self.found),
+            "missing": [e.element for e in self.errors],
         }
 
 
@@ -42,29 +105,22 @@ class UnknownProfile(ValueError):
     pass
 
 
-_MISSING = object()
+# ------------------------------------------------------------------------------------------- lookups
+def _escape(token: str | int) -> str:
+    return str(token).replace("~", "~0").replace("/", "~1")
 
 
-def _walk(nodes: Iterable[Any], key: str) -> list[Any]:
-    out: list[Any] = []
-    for node in nodes:
-        if isinstance(node, list):
-            out.extend(_walk(node, key))
-        elif isinstance(node, dict) and key in node:
-            v = node[key]
-            out.extend(v if isinstance(v, list) else [v])
-    return out
-
-
-def _resolve(roots: list[Any], path: str) -> list[Any]:
-    nodes = roots
-    for key in path.split("."):
-        if not key:
-            continue
-        nodes = _walk(nodes, key)
-        if not nodes:
-            return []
-    return nodes
+def _find(node: Any, keys: tuple[str, ...], ptr: str) -> Iterator[tuple[str, Any]]:
+    """Every (pointer, value) reached by the dotted ``keys``; arrays on the way and at the end are walked."""
+    if isinstance(node, list):
+        for i, item in enumerate(node):
+            yield from _find(item, keys, f"{ptr}/{i}")
+        return
+    if not keys:
+        yield ptr, node
+        return
+    if isinstance(node, dict) and keys[0] in node:
+        yield from _find(node[keys[0]], keys[1:], f"{ptr}/{_escape(keys[0])}")
 
 
 def _present(v: Any) -> bool:
@@ -72,241 +128,422 @@ def _present(v: Any) -> bool:
         return False
     if isinstance(v, str):
         return bool(v.strip())
-    if isinstance(v, (list, dict)):
-        return any(_present(x) for x in (v.values() if isinstance(v, dict) else v))
+    if isinstance(v, dict):
+        return any(_present(x) for x in v.values())
+    if isinstance(v, list):
+        return any(_present(x) for x in v)
     return True  # numbers, booleans
-
-
-def _achievement_nodes(cred: dict) -> list[Any]:
-    subj = [cred.get("credentialSubject")]
-    nodes: list[dict[str, Any]] = []
-    for key in ("achievement", "hasClaim", "learningAchievement", "achievements", "learningAchievements"):
-        nodes.extend(x for x in _resolve(subj, key) if isinstance(x, dict))
-    specs = [x for x in _resolve(nodes, "specifiedBy") if isinstance(x, dict)]
-    return nodes + specs
 
 
 def _types(node: Any) -> list[str]:
     t = node.get("type") if isinstance(node, dict) else None
-    return [t] if isinstance(t, str) else [x for x in t or [] if isinstance(x, str)]
+    if isinstance(t, str):
+        return [t]
+    return [x for x in t if isinstance(x, str)] if isinstance(t, list) else []
 
 
-_LEVEL_RE = re.compile(r"\b(EQF|QF-EHEA|NQF)\b|/snb/eqf/|/snb/qf", re.IGNORECASE)
-_COMPETENCY_TYPES = {"ceasn:competency", "ceterms:competency", "cfitem", "cfrubriccriterion", "competency"}
+def _contexts(cred: dict) -> list[str]:
+    ctx = cred.get("@context")
+    items = ctx if isinstance(ctx, list) else [ctx]
+    return [c for c in items if isinstance(c, str)]
 
 
-def _alignments(ach: list[Any]) -> list[dict]:
-    return [a for a in _resolve(ach, "alignment") if isinstance(a, dict)]
+# ------------------------------------------------------------------------------------------- vocabulary
+_ELM_CONTEXT = "data.europa.eu/snb/model/context"
+_OB3_CONTEXT = "purl.imsglobal.org/spec/ob/v3p0"
 
 
-def _level_alignment(cred: dict, ach: list[Any]) -> bool:
-    for a in _alignments(ach):
-        text = " ".join(
-            str(a.get(k, "")) for k in ("targetFramework", "targetName", "targetCode", "targetUrl")
-        )
-        if _LEVEL_RE.search(text):
-            return True
-    return False
+def detect_vocabulary(cred: dict) -> str:
+    """``elm`` (ELM v3 / EDC), ``ob3`` (Open Badges 3.0) or ``vc`` (a plain W3C VC), from type and @context."""
+    types = set(_types(cred))
+    contexts = _contexts(cred)
+    if "EuropeanDigitalCredential" in types or any(_ELM_CONTEXT in c for c in contexts):
+        return "elm"
+    if types & {"OpenBadgeCredential", "AchievementCredential"} or any(_OB3_CONTEXT in c for c in contexts):
+        return "ob3"
+    return "vc"
 
 
-def _outcome_alignment(cred: dict, ach: list[Any]) -> bool:
-    for a in _alignments(ach):
-        if str(a.get("targetType", "")).lower() in _COMPETENCY_TYPES:
-            return True
-        if "esco" in str(a.get("targetFramework", "")).lower() or "/esco/" in str(a.get("targetUrl", "")):
-            return True
-    return False
+# ------------------------------------------------------------------------------------------- value tests
+_LEVEL_TEXT = re.compile(r"\b(EQF|QF-EHEA|NQF|European Qualifications? Framework)\b", re.IGNORECASE)
+_LEVEL_URL = ("data.europa.eu/snb/eqf/", "data.europa.eu/snb/qdr/")
+_MODE_URL = "data.europa.eu/snb/learning-assessment/"  # EDC controlled list: modes of learning and assessment
 
 
-def _assessment_claim(cred: dict, ach: list[Any]) -> bool:
-    # ELM: a LearningAchievement derived from a LearningAssessment (with its specification)
-    for node in _resolve(ach, "wasDerivedFrom"):
-        if isinstance(node, dict) and (
-            "LearningAssessment" in _types(node) or _present(node.get("specifiedBy"))
-        ):
-            return True
-    return False
+def _iri_or_node(v: Any) -> bool:
+    """An ELM term used as an OB 3.0 extension holds what ELM puts there: a concept IRI or a node (an object)."""
+    return isinstance(v, dict) or (isinstance(v, str) and ":" in v and " " not in v.strip())
+
+
+def _eqf_concept(v: Any) -> bool:
+    """An EQF level as ELM writes it: the concept ``http://data.europa.eu/snb/eqf/<n>`` (as IRI or node id)."""
+    iri = v.get("id") if isinstance(v, dict) else v
+    return isinstance(iri, str) and "data.europa.eu/snb/eqf/" in iri
+
+
+def _alignment_text(a: dict) -> str:
+    return " ".join(str(a.get(k, "")) for k in ("targetFramework", "targetName", "targetCode"))
+
+
+def _is_level_alignment(a: Any) -> bool:
+    if not isinstance(a, dict):
+        return False
+    url = str(a.get("targetUrl", ""))
+    return bool(_LEVEL_TEXT.search(_alignment_text(a))) or any(u in url for u in _LEVEL_URL)
+
+
+def _is_mode_alignment(a: Any) -> bool:
+    return isinstance(a, dict) and _MODE_URL in str(a.get("targetUrl", ""))
+
+
+def _is_outcome_alignment(a: Any) -> bool:
+    """An alignment to a skill, competency or objective: anything named but a level or a learning mode."""
+    return (
+        isinstance(a, dict)
+        and (_present(a.get("targetName")) or _present(a.get("targetUrl")))
+        and not _is_level_alignment(a)
+        and not _is_mode_alignment(a)
+    )
+
+
+# ------------------------------------------------------------------------------------------- elements
+@dataclass(frozen=True)
+class Path:
+    path: str  # dotted, from the credential root
+    test: Callable[[Any], bool] | None = None  # extra condition on each value found
+    show: bool = True  # suggested in the message of a missing element (the first two or three shown ones)
+    note: str = ""  # said with the path when suggested, e.g. "(an alignment to an ESCO skill)"
+
+    def matches(self, cred: dict) -> str | None:
+        """The pointer of the first value at this path that counts, or None."""
+        for ptr, value in _find(cred, tuple(self.path.split(".")), ""):
+            if _present(value) and (self.test is None or self.test(value)):
+                return ptr
+        return None
+
+    @property
+    def pointer(self) -> str:
+        return "/" + "/".join(_escape(k) for k in self.path.split("."))
+
+    def shown(self) -> str:
+        return f"{self.path} {self.note}".strip()
 
 
 @dataclass(frozen=True)
 class Element:
     key: str
-    label: str
-    ob_pointer: str
-    paths: tuple[str, ...]  # "@A.x" = x on any achievement node; otherwise from the credential root
-    predicates: tuple[Callable[[dict, list[Any]], bool], ...] = ()
+    label: str  # the Recommendation's wording
+    paths: dict[str, tuple[Path, ...]]  # vocabulary -> accepted paths, most specific first
+    hints: dict[str, str]  # vocabulary -> one short hint
 
 
-EU_ELEMENTS: tuple[Element, ...] = (
-    Element(
+def P(path: str, test: Callable[[Any], bool] | None = None, *, show: bool = True, note: str = "") -> Path:
+    return Path(path, test, show, note)
+
+
+# ELM v3: the claim, and its specification (directly, or through the learning opportunity taken)
+C = "credentialSubject.hasClaim"
+S = f"{C}.specifiedBy"
+S2 = f"{C}.learningOpportunity.learningAchievementSpecification"
+# Open Badges 3.0: the achievement
+A = "credentialSubject.achievement"
+ELM_EXT = "(ELM term as an OB 3.0 extension)"
+
+
+def _spec(tail: str, *, show: bool = True) -> tuple[Path, Path]:
+    """An ELM specification property, on ``specifiedBy`` or on the learning opportunity's specification."""
+    return P(f"{S}.{tail}", show=show), P(f"{S2}.{tail}", show=False)
+
+
+_ELEMENT_TABLE: tuple[tuple[str, str, dict[str, tuple[Path, ...]], dict[str, str]], ...] = (
+    (
         "learnerIdentification",
         "identification of the learner",
-        "/credentialSubject/id",
-        (
-            "credentialSubject.id",
-            "credentialSubject.identifier",
-            "credentialSubject.fullName",
-            "credentialSubject.name",
-            "credentialSubject.givenName",
-            "credentialSubject.familyName",
-        ),
+        {
+            "elm": (
+                P("credentialSubject.fullName"),
+                P("credentialSubject.nationalID"),
+                P("credentialSubject.identifier"),
+                P("credentialSubject.givenName", show=False),
+                P("credentialSubject.familyName", show=False),
+                P("credentialSubject.eIDASIdentifier", show=False),
+            ),
+            "ob3": (
+                P("credentialSubject.id"),
+                P("credentialSubject.identifier.identityHash", note="(an IdentityObject)"),
+                P("credentialSubject.familyName", show=False),
+                P("credentialSubject.givenName", show=False),
+            ),
+            "vc": (P("credentialSubject.id"),),
+        },
+        {
+            "elm": "the Person's name or an identifier",
+            "ob3": "the recipient's id (a DID) or an IdentityObject",
+            "vc": "the subject's id",
+        },
     ),
-    Element(
+    (
         "title",
         "title of the micro-credential",
-        "/credentialSubject/achievement/name",
-        ("@A.name", "@A.title"),
+        {
+            "elm": (P(f"{C}.title"), *_spec("title")),
+            "ob3": (P(f"{A}.name"),),
+            "vc": (P("name"),),
+        },
+        {
+            "elm": "the title of the LearningAchievement or of its specification",
+            "ob3": "the achievement's name",
+            "vc": "the credential's name",
+        },
     ),
-    Element(
+    (
         "issuerCountry",
         "country(ies)/region of the issuer",
-        "/issuer/address/addressCountry",
-        (
-            "issuer.address.addressCountry",
-            "issuer.address.addressCountryCode",
-            "issuer.address.addressRegion",
-            "issuer.location.address.countryCode",
-            "issuer.location.address.addressCountry",
-            "@A.creator.address.addressCountry",
-            "@A.creator.address.addressCountryCode",
-            "@A.awardedBy.awardingBody.location.address.countryCode",
-            "@A.awardedBy.location.address.countryCode",
-            "@A.awardedBy.awardingLocation",
-            "issuerCountry",
-            "issuer.country",
-        ),
+        {
+            "elm": (
+                P("issuer.location.address.countryCode"),
+                P(f"{C}.awardedBy.awardingBody.location.address.countryCode"),
+                P("issuer.location.spatialCode"),
+                P(f"{C}.awardedBy.location", show=False),
+            ),
+            "ob3": (
+                P("issuer.address.addressCountryCode"),
+                P("issuer.address.addressCountry"),
+                P(f"{A}.creator.address.addressCountryCode"),
+                P("issuer.address.addressRegion", show=False),
+                P(f"{A}.creator.address.addressCountry", show=False),
+                P(f"{A}.creator.address.addressRegion", show=False),
+            ),
+            "vc": (),
+        },
+        {
+            "elm": "the countryCode of the issuer's or awarding body's address",
+            "ob3": "the issuer's Address (addressCountryCode)",
+            "vc": "no VC term: an issuer address",
+        },
     ),
-    Element(
+    (
         "awardingBody",
         "awarding body(ies)",
-        "/issuer/name",
-        (
-            "issuer.name",
-            "issuer.legalName",
-            "issuer.prefLabel",
-            "@A.creator.name",
-            "@A.awardedBy.awardingBody.legalName",
-            "@A.awardedBy.awardingBody.name",
-            "@A.awardedBy.awardingBody.prefLabel",
-            "awardingBody",
-        ),
+        {
+            "elm": (P(f"{C}.awardedBy.awardingBody.legalName"), P("issuer.legalName")),
+            "ob3": (P("issuer.name"), P(f"{A}.creator.name")),
+            "vc": (P("issuer.name"),),
+        },
+        {
+            "elm": "the awarding body's legalName",
+            "ob3": "the issuer's (or the achievement creator's) name",
+            "vc": "the issuer's name",
+        },
     ),
-    Element(
+    (
         "dateOfIssuing",
         "date of issuing",
-        "/validFrom",
-        (
-            "validFrom",
-            "issuanceDate",
-            "issued",
-            "awardedDate",
-            "credentialSubject.awardedDate",
-            "@A.awardedBy.awardingDate",
-        ),
+        {
+            "elm": (
+                P("issued"),
+                P("issuanceDate"),
+                P(f"{C}.awardedBy.awardingDate"),
+                P("validFrom", show=False),
+            ),
+            "ob3": (P("validFrom"), P("awardedDate"), P("issuanceDate")),
+            "vc": (P("validFrom"), P("issuanceDate")),
+        },
+        {
+            "elm": "the issuing date or the awarding date",
+            "ob3": "validFrom (or awardedDate)",
+            "vc": "validFrom",
+        },
     ),
-    Element(
+    (
         "learningOutcomes",
         "learning outcomes",
-        "/credentialSubject/achievement/learningOutcomes",
-        ("@A.learningOutcomes", "@A.learningOutcome", "@A.learningOutcomeSummary"),
-        (_outcome_alignment,),
+        {
+            "elm": (*_spec("learningOutcome"), *_spec("learningOutcomeSummary")),
+            "ob3": (
+                P(
+                    f"{A}.alignment",
+                    _is_outcome_alignment,
+                    note="(a skill or competency, e.g. an ESCO skill URL)",
+                ),
+                P(f"{A}.learningOutcome", lambda v: isinstance(v, dict), note=ELM_EXT),
+                P(f"{A}.resultDescription.alignment", _is_outcome_alignment, show=False),
+            ),
+            "vc": (),
+        },
+        {
+            "elm": "the LearningOutcome list of the specification",
+            "ob3": "an alignment of the achievement to the skills it certifies",
+            "vc": "no VC term: learning outcomes",
+        },
     ),
-    Element(
+    (
         "workload",
         "notional workload needed to achieve the learning outcomes (in ECTS, wherever possible)",
-        "/credentialSubject/achievement/creditsAvailable",
-        (
-            "@A.creditsAvailable",
-            "@A.ects",
-            "@A.ectsCredits",
-            "@A.workload",
-            "@A.notionalWorkload",
-            "@A.creditPoint",
-            "@A.creditPoints",
-            "@A.volumeOfLearning",
-            "credentialSubject.creditsEarned",
-        ),
+        {
+            "elm": (
+                *_spec("creditPoint"),
+                *_spec("volumeOfLearning"),
+                P(f"{C}.creditReceived"),
+                P(f"{C}.influencedBy.workload", show=False),
+            ),
+            "ob3": (
+                P(f"{A}.creditsAvailable"),
+                P("credentialSubject.creditsEarned"),
+                P(f"{A}.creditPoint", lambda v: isinstance(v, dict), show=False),
+                P(f"{A}.volumeOfLearning", show=False),
+            ),
+            "vc": (),
+        },
+        {
+            "elm": "a CreditPoint (ECTS framework) or the volumeOfLearning",
+            "ob3": "creditsAvailable (ECTS wherever possible)",
+            "vc": "no VC term: credits or hours",
+        },
     ),
-    Element(
+    (
         "level",
         "level (and cycle) of the learning experience (EQF, QF-EHEA), if applicable",
-        "/credentialSubject/achievement/eqfLevel",
-        ("@A.eqfLevel", "@A.nqfLevel", "@A.qfLevel", "@A.qfEheaLevel", "@A.level", "@A.educationLevel"),
-        (_level_alignment,),
+        {
+            "elm": (*_spec("eqfLevel"), *_spec("nqfLevel"), *_spec("educationLevel")),
+            "ob3": (
+                P(
+                    f"{A}.alignment",
+                    _is_level_alignment,
+                    note="(targetUrl http://data.europa.eu/snb/eqf/<n>, targetFramework EQF)",
+                ),
+                P(f"{A}.eqfLevel", _eqf_concept, note=ELM_EXT),
+                P(f"{A}.nqfLevel", _iri_or_node, show=False),
+            ),
+            "vc": (),
+        },
+        {
+            "elm": "the eqfLevel (or nqfLevel) of the specification",
+            "ob3": "an alignment to the EQF level",
+            "vc": "no VC term: the EQF level",
+        },
     ),
-    Element(
+    (
         "assessment",
         "type of assessment",
-        "/credentialSubject/achievement/assessmentType",
-        (
-            "@A.assessmentType",
-            "@A.typeOfAssessment",
-            "@A.assessment",
-            "@A.assessmentMethod",
-            "credentialSubject.assessmentType",
-        ),
-        (_assessment_claim,),
+        {
+            "elm": (
+                P(f"{C}.provenBy.specifiedBy.dcType"),
+                P(f"{C}.provenBy.title"),
+                P(f"{C}.provenBy.specifiedBy.title"),
+            ),
+            "ob3": (P(f"{A}.resultDescription"), P("credentialSubject.result")),
+            "vc": (),
+        },
+        {
+            "elm": "the LearningAssessment that proves the claim (provenBy), with its type",
+            "ob3": "the achievement's resultDescription (what is assessed, how it is graded)",
+            "vc": "no VC term: the assessment",
+        },
     ),
-    Element(
+    (
         "participation",
         "form of participation in the learning activity",
-        "/credentialSubject/achievement/participationForm",
-        (
-            "@A.participationForm",
-            "@A.formOfParticipation",
-            "@A.mode",
-            "@A.learningSetting",
-            "@A.modeOfStudy",
-            "@A.modeOfDelivery",
-            "@A.deliveryMode",
-            "credentialSubject.participationForm",
-        ),
+        {
+            "elm": (*_spec("mode"), P(f"{C}.influencedBy.specifiedBy.mode")),
+            "ob3": (
+                P(f"{A}.mode", _iri_or_node, note=ELM_EXT),
+                P(
+                    f"{A}.alignment",
+                    _is_mode_alignment,
+                    note="(targetUrl in http://data.europa.eu/snb/learning-assessment/)",
+                ),
+            ),
+            "vc": (),
+        },
+        {
+            "elm": "the mode (online, blended, in person) of the specification or learning activity",
+            "ob3": "OB 3.0 has no term: the ELM mode as an extension of the achievement",
+            "vc": "no VC term: the mode of participation",
+        },
     ),
-    Element(
+    (
         "qualityAssurance",
         "type of quality assurance used to underpin the micro-credential",
-        "/credentialSubject/achievement/qualityAssurance",
-        (
-            "@A.qualityAssurance",
-            "@A.typeOfQualityAssurance",
-            "@A.accreditation",
-            "@A.hasAccreditation",
-            "@A.awardedBy.awardingBody.accreditation",
-            "issuer.accreditation",
-            "issuer.qualityAssurance",
-            "qualityAssurance",
-        ),
+        {
+            "elm": (
+                *_spec("accreditation"),
+                P("issuer.accreditation"),
+                P(f"{C}.awardedBy.awardingBody.accreditation"),
+                P("evidence.accreditation", show=False),
+            ),
+            "ob3": (
+                P(f"{A}.endorsement", note="(an EndorsementCredential by the QA body)"),
+                P("issuer.endorsement"),
+                P(f"{A}.accreditation", _iri_or_node, note=ELM_EXT),
+                P("endorsement", show=False),
+                P(f"{A}.endorsementJwt", show=False),
+                P("issuer.endorsementJwt", show=False),
+                P(f"{A}.creator.endorsement", show=False),
+                P("issuer.accreditation", _iri_or_node, show=False),
+            ),
+            "vc": (),
+        },
+        {
+            "elm": "an Accreditation of the qualification or of the awarding organisation",
+            "ob3": "an endorsement by the quality-assurance body (or an ELM accreditation)",
+            "vc": "no VC term: quality assurance",
+        },
     ),
 )
 
 
-def _check_eu_microcredential(cred: dict) -> list[ProfileError]:
-    ach = _achievement_nodes(cred)
-    root = [cred]
+def _with_fallback(own: dict[str, tuple[Path, ...]]) -> dict[str, tuple[Path, ...]]:
+    """A plain VC accepts its own terms, then the OB 3.0 and the ELM ones (suggesting the first of each)."""
+    vc_own = own["vc"]
+    taken = {p.path for p in vc_own}
+    first: list[Path] = []
+    for vocabulary in ("ob3", "elm"):
+        shown = [p for p in own[vocabulary] if p.show and p.path not in taken][:1]
+        first += shown
+        taken.update(p.path for p in shown)
+    rest = [Path(p.path, p.test, False, p.note) for p in (*own["ob3"], *own["elm"]) if p.path not in taken]
+    return {**own, "vc": (*vc_own, *first, *rest)}
+
+
+EU_ELEMENTS: tuple[Element, ...] = tuple(
+    Element(key, label, _with_fallback(paths), hints) for key, label, paths, hints in _ELEMENT_TABLE
+)
+
+
+def _suggested(el: Element, vocabulary: str) -> list[Path]:
+    shown = [p for p in el.paths[vocabulary] if p.show]
+    return shown[:3]
+
+
+def _check_eu_microcredential(cred: dict) -> ProfileReport:
+    vocabulary = detect_vocabulary(cred)
+    found: dict[str, str] = {}
     errors: list[ProfileError] = []
     for el in EU_ELEMENTS:
-        found = False
-        for path in el.paths:
-            vals = _resolve(ach, path[3:]) if path.startswith("@A.") else _resolve(root, path)
-            if any(_present(v) for v in vals):
-                found = True
-                break
-        if not found:
-            found = any(pred(cred, ach) for pred in el.predicates)
-        if not found:
-            accepted = ", ".join(p.replace("@A.", "<achievement>.") for p in el.paths)
-            errors.append(
-                ProfileError(
-                    element=el.key,
-                    label=el.label,
-                    pointer=el.ob_pointer,
-                    message=f"missing mandatory EU micro-credential element: {el.label} (accepted: {accepted})",
-                )
+        hit = next((ptr for p in el.paths[vocabulary] if (ptr := p.matches(cred)) is not None), None)
+        if hit is not None:
+            found[el.key] = hit
+            continue
+        suggested = _suggested(el, vocabulary)
+        hint = el.hints[vocabulary]
+        shown = " or ".join(p.shown() for p in suggested)
+        errors.append(
+            ProfileError(
+                element=el.key,
+                label=el.label,
+                pointer=suggested[0].pointer if suggested else "",
+                message=f"missing EU micro-credential element '{el.label}' ({VOCABULARIES[vocabulary]}): "
+                f"{hint}; add {shown}",
+                hint=hint,
+                paths=tuple(p.path for p in suggested),
+                vocabulary=vocabulary,
             )
-    return errors
+        )
+    return ProfileReport("eu-microcredential", vocabulary, found, errors)
 
 
-PROFILES: dict[str, Callable[[dict], list[ProfileError]]] = {
+PROFILES: dict[str, Callable[[dict], ProfileReport]] = {
     "eu-microcredential": _check_eu_microcredential,
 }
 
@@ -315,12 +552,21 @@ def profile_names() -> list[str]:
     return sorted(PROFILES)
 
 
-def check_profile(name: str | None, credential: dict) -> list[ProfileError]:
-    """Errors of ``credential`` against profile ``name`` (empty list = conforms; None = no profile)."""
-    if not name:
-        return []
+def _profile(name: str) -> Callable[[dict], ProfileReport]:
     try:
-        fn = PROFILES[name]
+        return PROFILES[name]
     except KeyError:
         raise UnknownProfile(f"unknown profile {name!r}; known: {', '.join(profile_names())}") from None
-    return fn(credential)
+
+
+def evaluate_profile(name: str | None, credential: dict) -> ProfileReport | None:
+    """The report of profile ``name`` on ``credential`` (None = no profile). Raises UnknownProfile."""
+    if not name:
+        return None
+    return _profile(name)(credential)
+
+
+def check_profile(name: str | None, credential: dict) -> list[ProfileError]:
+    """Errors of ``credential`` against profile ``name`` (empty list = conforms; None = no profile)."""
+    report = evaluate_profile(name, credential)
+    return report.errors if report is not None else []
