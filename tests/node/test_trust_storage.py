@@ -36,7 +36,13 @@ def test_0005_keeps_rows_and_holds_any_uint64(db_url):
                     "INSERT INTO registry_anchor (root, issuer, leaf_count, block_number, block_hash, tx_hash,"
                     " log_index, timestamp) VALUES (:r, :i, :n, 5, :h, :t, 0, 1700000000)"
                 ),
-                {"r": "0x" + "01" * 32, "i": ISSUER_A, "n": 2**63 - 1, "h": "0x" + "02" * 32, "t": "0x" + "03" * 32},
+                {
+                    "r": "0x" + "01" * 32,
+                    "i": ISSUER_A,
+                    "n": 2**63 - 1,
+                    "h": "0x" + "02" * 32,
+                    "t": "0x" + "03" * 32,
+                },
             )
         upgrade(eng)
         assert current_revision(eng) == head_revision()
@@ -63,10 +69,16 @@ def test_0005_keeps_rows_and_holds_any_uint64(db_url):
             )
             s.commit()
         with factory() as s:
-            counts = {(a.root, a.issuer): a.leaf_count for a in s.execute(sa.select(RegistryAnchor)).scalars()}
+            counts = {
+                (a.root, a.issuer): a.leaf_count for a in s.execute(sa.select(RegistryAnchor)).scalars()
+            }
             total = s.execute(sa.select(sa.func.sum(RegistryAnchor.__table__.c.leaf_count))).scalar()
             assert s.execute(sa.select(RegistryEvent.__table__.c.reason)).scalar() == "audit pending: é ✓"
-        assert counts == {(shared, ISSUER_A): 2**63 - 1, (largest, ISSUER_A): 2**64 - 1, (shared, ISSUER_B): 3}
+        assert counts == {
+            (shared, ISSUER_A): 2**63 - 1,
+            (largest, ISSUER_A): 2**64 - 1,
+            (shared, ISSUER_B): 3,
+        }
         assert isinstance(counts[(largest, ISSUER_A)], int)
         if eng.dialect.name == "postgresql":
             assert int(total) == 2**63 - 1 + 2**64 - 1 + 3  # exact on PostgreSQL
