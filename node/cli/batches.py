@@ -41,6 +41,11 @@ def _settings(database_url: str | None) -> Settings:
     return Settings(database_url=database_url) if database_url else Settings()
 
 
+def _database_url(settings: Settings) -> str:
+    assert settings.database_url, "Settings fills in the SQLite default"
+    return settings.database_url
+
+
 def _row(batch: Batch, issuer: Issuer | None) -> dict:
     return {
         "id": batch.id,
@@ -78,7 +83,7 @@ def list_cmd(
     for s in states:
         if s not in known:
             raise _fail(f"--state {s!r}: one of {', '.join(sorted(known))}", EXIT_REFUSED)
-    engine = make_engine(_settings(database_url).database_url)
+    engine = make_engine(_database_url(_settings(database_url)))
     try:
         with session_factory(engine)() as session:
             batches = list_batches(session, states=states or None, limit=limit)
@@ -153,13 +158,13 @@ def retry_cmd(
     if not rpc_url:
         raise _fail("no RPC endpoint: give --rpc or set CREDREG_RPC_URL", EXIT_UNAVAILABLE)
     try:
-        dep = Deployment.load(deployment or settings.deployment_file)
+        dep = Deployment.load(deployment or settings.deployment_file or "deployment.json")
         w3 = connect(rpc_url, deployment=dep)
     except (DeploymentFileError, ChainError) as exc:
         raise _fail(str(exc), EXIT_UNAVAILABLE) from None
     anchor = CredentialAnchor(w3, dep.credential_anchor)
     registry = IssuerRegistry(w3, dep.issuer_registry)
-    engine = make_engine(settings.database_url)
+    engine = make_engine(_database_url(settings))
     try:
         with session_factory(engine)() as session:
             batch = session.get(Batch, batch_id)

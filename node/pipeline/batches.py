@@ -276,9 +276,10 @@ def reseal_batch(
     """failed -> resealed: the same credentials, at the same leaf indexes, in a new sealed batch whose tree has
     one random leaf more after them (``nonce_leaf``), so its root is fresh. Returns the new batch."""
     transition(batch, BatchState.resealed.value, expect=(BatchState.failed.value,))
-    t = Credential.__table__
     rows = session.execute(
-        sa.select(t.c.id, t.c.digest, t.c.leaf_index).where(t.c.batch_id == batch.id).order_by(t.c.leaf_index)
+        sa.select(col(Credential.id), col(Credential.digest), col(Credential.leaf_index))
+        .where(col(Credential.batch_id) == batch.id)
+        .order_by(col(Credential.leaf_index))
     ).all()
     if not rows or [r[2] for r in rows] != list(range(len(rows))):
         raise InvalidTransition(
@@ -293,7 +294,7 @@ def reseal_batch(
         issuer_id=batch.issuer_id,
         root=to_hex(tree.root),
         size=len(rows) + 1,
-        state=NEW,
+        state=NEW,  # type: ignore[arg-type]  # NEW (None) until the transition below
         tree=tree.to_bytes(),
         nonce_leaf=to_hex(nonce),
         created_at=utcnow(),
@@ -302,8 +303,8 @@ def reseal_batch(
     session.add(new)
     session.flush()
     session.execute(
-        t.update()
-        .where(t.c.batch_id == batch.id)
+        sa.update(Credential)
+        .where(col(Credential.batch_id) == batch.id)
         .values(batch_id=new.id, status=CredentialStatus.batched.value, anchored_at=None)
     )
     batch.superseded_by = new.id

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from node.storage.models import Batch, Credential, CredentialStatus
 
@@ -19,18 +19,22 @@ def pending_count(session: Session, issuer_id: int | None = None) -> int:
 def failed_counts(session: Session) -> dict[str, tuple[int, int]]:
     """Failed batches by the custom error that failed them (``other`` for a failure that was not a revert):
     ``{error: (batches, credentials)}``."""
-    t = Batch.__table__
-    c = Credential.__table__
     rows = session.execute(
-        sa.select(t.c.error_code, sa.func.count(sa.distinct(t.c.id)), sa.func.count(c.c.id))
-        .select_from(t.outerjoin(c, c.c.batch_id == t.c.id))
-        .where(t.c.state == "failed")
-        .group_by(t.c.error_code)
+        sa.select(
+            col(Batch.error_code),
+            sa.func.count(sa.distinct(col(Batch.id))),
+            sa.func.count(col(Credential.id)),
+        )
+        .select_from(Batch)
+        .outerjoin(Credential, col(Credential.batch_id) == col(Batch.id))
+        .where(col(Batch.state) == "failed")
+        .group_by(col(Batch.error_code))
     ).all()
     out: dict[str, tuple[int, int]] = {}
     for error, batches, credentials in rows:
-        before = out.get(error or "other", (0, 0))
-        out[error or "other"] = (before[0] + int(batches), before[1] + int(credentials))
+        key = str(error) if error else "other"
+        before = out.get(key, (0, 0))
+        out[key] = (before[0] + int(str(batches)), before[1] + int(str(credentials)))
     return out
 
 
