@@ -1,9 +1,11 @@
 """`credreg audit`: an honest database passes; a changed digest, a deleted credential, a forged root and a
-wrong issuer are each caught; anchors are real (the node's Anchorer against the dev Anvil network)."""
+wrong issuer are each caught; anchors are real (the node's Anchorer against the dev Anvil network). A SQLite
+database is audited through a `credreg db backup` copy (the live file is refused), PostgreSQL as it is."""
 
 from __future__ import annotations
 
 import json
+import sqlite3
 import uuid
 
 import pytest
@@ -16,6 +18,7 @@ from node.cli.audit import audit
 from node.issuance.accept import issue_many
 from node.pipeline.anchorer import Anchorer
 from node.pipeline.sealer import seal_batch
+from node.storage.backup import backup_database
 from node.storage.models import Batch, BatchState
 from tests.helpers.db import make_issuer
 
@@ -69,7 +72,7 @@ def audit_args(db_url, dev_network, tmp_path):
     dev_network.deployment.save(deployment)
     return [
         "--database-url",
-        db_url,
+        "AUDITED",
         "--rpc",
         dev_network.chain.rpc_url,
         "--deployment",
@@ -78,23 +81,36 @@ def audit_args(db_url, dev_network, tmp_path):
     ]
 
 
-def run_audit(audit_args, tmp_path, name="report.json"):
+def audited(db_url: str, tmp_path, name: str) -> str:
+    """What a regulator audits: a `credreg db backup` copy of a SQLite database, a PostgreSQL one as it is."""
+    if not db_url.startswith("sqlite"):
+        return db_url
+    copy = tmp_path / f"{name}.db"
+    backup_database(db_url, copy, force=True)
+    return f"sqlite:///{copy}"
+
+
+def run_audit(audit_args, tmp_path, name="report.json", db_url=None):
     report_file = tmp_path / name
+    args = [audited(db_url, tmp_path, name) if a == "AUDITED" else a for a in audit_args]
     result = CliRunner().invoke(
-        cli, [*audit_args, "--json", str(report_file)], catch_exceptions=False, terminal_width=200
+        cli, [*args, "--json", str(report_file)], catch_exceptions=False, terminal_width=200
     )
     assert "Traceback" not in result.output
     return result, json.loads(report_file.read_text())
 
 
 def test_honest_database_passes_and_tampering_is_caught(
-    session_factory, engine, dev_network, audit_args, tmp_path
+    session_factory, engine, dev_network, audit_args, tmp_path, db_url
 ):
     ids = anchored_batches(session_factory, dev_network, [3, 4, 2, 5, 1], extra_sealed=1)
-    result, report = run_audit(audit_args, tmp_path)
+    result, report = run_audit(audit_args, tmp_path, db_url=db_url)
     assert result.exit_code == 0, result.output
-    assert report["format"] == "credreg-audit/1" and report["result"] == "pass"
-    assert report["summary"] == {
+    assert report["format"] == "credreg-audit/2" and report["result"] == "pass"
+    summary = {
+        k: report["summary"][k] for k in ("batches", "pass", "fail", "error", "pending", "credentials")
+    }
+    assert summary == {
         "batches": 6,
         "pass": 5,
         "fail": 0,
@@ -136,7 +152,7 @@ def test_honest_database_passes_and_tampering_is_caught(
             sa.text("UPDATE batch SET issuer_id = :i WHERE id = :b"), {"i": other.id, "b": wrong_issuer}
         )
 
-    result, report = run_audit(audit_args, tmp_path, "tampered.json")
+    result, report = run_audit(audit_args, tmp_path, "tampered.json", db_url=db_url)
     assert result.exit_code == 1, result.output
     by_id = {b["batchId"]: b for b in report["batches"]}
 
@@ -156,13 +172,25 @@ def test_honest_database_passes_and_tampering_is_caught(
 
 def test_unreachable_chain_and_missing_database(audit_args, tmp_path, db_url):
     args = list(audit_args)
+    args[args.index("--database-url") + 1] = db_url
     args[args.index("--rpc") + 1] = "http://127.0.0.1:1"
     result = CliRunner().invoke(cli, args, catch_exceptions=False)
     assert result.exit_code == 2 and "cannot reach" in result.output
     args = list(audit_args)
-    args[args.index("--database-url") + 1] = f"sqlite:///{tmp_path / 'empty.db'}"
+    args[args.index("--database-url") + 1] = f"sqlite:///{tmp_path / 'missing.db'}"
+    result = CliRunner().invoke(cli, args, catch_exceptions=False)
+    assert result.exit_code == 2 and "no such database file" in result.output
+    other = tmp_path / "other.db"  # a SQLite file, but not a node's database
+    with sqlite3.connect(other) as conn:
+        conn.execute("CREATE TABLE t (x)")
+    conn.close()
+    args[args.index("--database-url") + 1] = f"sqlite:///{other}"
     result = CliRunner().invoke(cli, args, catch_exceptions=False)
     assert result.exit_code == 2 and "cannot read batches" in result.output
+    (tmp_path / "not-sqlite.db").write_text("hello")
+    args[args.index("--database-url") + 1] = f"sqlite:///{tmp_path / 'not-sqlite.db'}"
+    result = CliRunner().invoke(cli, args, catch_exceptions=False)
+    assert result.exit_code == 2 and "is not a SQLite database" in result.output
 
 
 def test_help_has_an_example():
