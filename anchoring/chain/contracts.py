@@ -29,7 +29,7 @@ from anchoring.chain.artifacts import abi, load_artifact
 from anchoring.chain.deployment import CURRENT_VERSION, ContractSet, Deployment
 from anchoring.chain.rpc import call_chain
 from anchoring.chain.transactions import TransactionSender
-from anchoring.errors import ContractRevert
+from anchoring.errors import ChainRequestFailed, ContractRevert
 from anchoring.scheme.encoding import to_hex
 
 __all__ = [
@@ -415,7 +415,7 @@ class IssuerRegistryV1(_RegistryReads):
         super().__init__(w3, address, "IssuerRegistry", 1)
 
     def version(self, block: BlockIdentifier = "latest") -> str:
-        return "1"
+        return _v1_version(self.w3, self.address, "IssuerRegistry", block)
 
     def verification_key(
         self, account: str, key_hash: bytes, block: BlockIdentifier = "latest"
@@ -590,7 +590,7 @@ class CredentialAnchorV1(_Wrapper):
         super().__init__(w3, address, "CredentialAnchor", 1)
 
     def version(self, block: BlockIdentifier = "latest") -> str:
-        return "1"
+        return _v1_version(self.w3, self.address, "CredentialAnchor", block)
 
     def anchor_of(self, issuer: str, root: bytes, block: BlockIdentifier = "latest") -> AnchorRecord | None:
         who, at, number = self._read(self.contract.functions.anchorOf(root), block)
@@ -646,6 +646,16 @@ class CredentialAnchorV1(_Wrapper):
 
 
 AnchorReader = CredentialAnchor | CredentialAnchorV1
+
+
+def _v1_version(w3: Web3, address: str, name: str, block: BlockIdentifier) -> str:
+    """Version-1 contracts have no ``version()``: the call reverts (or returns nothing) and the answer is "1".
+    A contract that does answer is not version 1, whatever a deployment file says: its answer is returned."""
+    probe = w3.eth.contract(address=Web3.to_checksum_address(address), abi=abi(name, 2))
+    try:
+        return str(call_chain(lambda: probe.functions.version().call(block_identifier=block)))
+    except (ContractRevert, ChainRequestFailed):
+        return "1"
 
 
 def _topic_address(address: str) -> str:

@@ -64,6 +64,11 @@ def batches_cli(node: EmbeddedNode, *args: str):
 def test_a_batch_failed_by_a_suspension_is_retried_and_resealed(node, dev_network, own_issuer):
     w3 = dev_network.chain.web3()
     registry = dev_network.registry(w3)
+    ready = node.http.get("/readyz").json()
+    assert ready["checks"]["contracts"]["versions"] == {
+        "IssuerRegistry": "2.0.0",
+        "CredentialAnchor": "2.0.0",
+    }
     first = node.issue(sample_credential(1, f"did:example:{own_issuer.address}"))
     node.wait_anchored([first])
 
