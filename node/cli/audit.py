@@ -16,6 +16,7 @@ from anchoring.errors import ChainError
 
 LABELS = {
     "batches": "batches",
+    "anchors": "anchors on chain",
     "statusChanges": "status changes",
     "statusLists": "status lists",
     "registry": "registry index",

@@ -89,7 +89,7 @@ __all__ = [
 
 REPORT_FORMAT = "credreg-audit/2"
 PASS, FAIL, SKIP, ERROR, PENDING = "pass", "fail", "skip", "error", "pending"
-SECTIONS = ("statusChanges", "statusLists", "registry")
+SECTIONS = ("anchors", "statusChanges", "statusLists", "registry")
 
 Progress = Callable[[str, int, int | None], None]  # (section, advance, total when known)
 
@@ -466,6 +466,7 @@ def audit_database(
             on_batch(result)
     step = progress or (lambda _section, _n, _total: None)
     for name, run in (
+        ("anchors", audit_anchors),
         ("statusChanges", audit_status_changes),
         ("statusLists", audit_status_lists),
         ("registry", audit_registry_index),
@@ -650,6 +651,42 @@ def _chain_checks(out: BatchAudit, batch: Batch, anchor: CredentialAnchor, regis
             f"{record.issuer} was not an active TI when block {record.block_number} was mined: "
             f"{verdict.reason}",
         )
+
+
+# ----------------------------------------------------------------------------------------- anchors
+def audit_anchors(
+    session: Session,
+    section: Section,
+    anchor: CredentialAnchor,
+    registry: IssuerRegistry,
+    deployment: Deployment,
+    report: AuditReport,
+    step: Progress,
+) -> None:
+    """The other direction of the batch checks: every root the node's issuers anchored on chain (up to the copy's
+    horizon) is a batch of the node; a deleted or forgotten batch shows here, never in the batch table."""
+    issuers = _node_issuers(session)
+    horizon = report.position.horizon if report.position else report.head
+    batches = {
+        (issuers.get(b.issuer_id), b.root.lower()): b.id for b in session.execute(sa.select(Batch)).scalars()
+    }
+    events = anchor.events(["Anchored"], deployment.deployment_block, report.head, list(issuers.values()))
+    step("anchors", 0, len(events))
+    for ev in events:
+        step("anchors", 1, None)
+        key = (Web3.to_checksum_address(ev.args["issuer"]), _hexa(ev.args["root"]))
+        if key in batches:
+            section.add(
+                f"batch {batches[key]}", PASS, f"its root is anchored by {key[0]} in block {ev.block_number}"
+            )
+        elif ev.block_number > horizon:
+            section.after_copy += 1
+        else:
+            section.add(
+                _event_row(ev),
+                FAIL,
+                f"{key[0]} anchored root {key[1]} ({int(ev.args['leafCount'])} leaves): the node has no batch for it",
+            )
 
 
 # ----------------------------------------------------------------------------------------- status changes

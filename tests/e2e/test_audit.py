@@ -21,6 +21,7 @@ from node.pipeline.sealer import seal_batch
 from node.storage.backup import backup_database
 from node.storage.models import Batch, BatchState
 from tests.helpers.db import make_issuer
+from tests.helpers.registry import accredit_ti
 
 cli = typer.Typer()
 cli.command()(audit)
@@ -40,15 +41,15 @@ def _issue_and_seal(session_factory, issuer_id: int, size: int) -> int:
         return batch.id
 
 
-def anchored_batches(session_factory, dev_network, sizes: list[int], extra_sealed: int = 0) -> list[int]:
-    """Issue, seal and anchor (with the node's Anchorer) one batch per size with the dev TI; then leave
+def anchored_batches(session_factory, dev_network, ti, sizes: list[int], extra_sealed: int = 0) -> list[int]:
+    """Issue, seal and anchor (with the node's Anchorer) one batch per size with the TI `ti`; then leave
     ``extra_sealed`` one-credential batches sealed but not anchored."""
     w3 = dev_network.chain.web3()
-    issuer = make_issuer(session_factory, f"Audit Uni {uuid.uuid4().hex[:6]}", dev_network.issuer.address)
+    issuer = make_issuer(session_factory, f"Audit Uni {uuid.uuid4().hex[:6]}", ti.address)
     ids = [_issue_and_seal(session_factory, issuer.id, size) for size in sizes]
     anchorer = Anchorer(
         session_factory,
-        TransactionSender(w3, dev_network.issuer),
+        TransactionSender(w3, ti),
         dev_network.anchor(w3),
         issuer.id,
         confirmations=1,
@@ -101,9 +102,11 @@ def run_audit(audit_args, tmp_path, name="report.json", db_url=None):
 
 
 def test_honest_database_passes_and_tampering_is_caught(
-    session_factory, engine, dev_network, audit_args, tmp_path, db_url
+    session_factory, engine, dev_network, audit_args, tmp_path, db_url, funder
 ):
-    ids = anchored_batches(session_factory, dev_network, [3, 4, 2, 5, 1], extra_sealed=1)
+    ti = funder.account()  # a TI of its own: every anchor of its key on chain is a batch of this database
+    accredit_ti(dev_network.chain.web3(), dev_network, ti.address)
+    ids = anchored_batches(session_factory, dev_network, ti, [3, 4, 2, 5, 1, 2], extra_sealed=1)
     result, report = run_audit(audit_args, tmp_path, db_url=db_url)
     assert result.exit_code == 0, result.output
     assert report["format"] == "credreg-audit/2" and report["result"] == "pass"
@@ -111,13 +114,14 @@ def test_honest_database_passes_and_tampering_is_caught(
         k: report["summary"][k] for k in ("batches", "pass", "fail", "error", "pending", "credentials")
     }
     assert summary == {
-        "batches": 6,
-        "pass": 5,
+        "batches": 7,
+        "pass": 6,
         "fail": 0,
         "error": 0,
         "pending": 1,
-        "credentials": 16,
+        "credentials": 18,
     }
+    assert report["summary"]["anchors"]["pass"] == 6 and report["summary"]["anchors"]["fail"] == 0
     first = report["batches"][0]
     assert set(first["checks"]) >= {
         "leaves",
@@ -130,12 +134,19 @@ def test_honest_database_passes_and_tampering_is_caught(
         "block",
     }
     assert all(c["result"] == "pass" for c in first["checks"].values())
-    assert first["anchor"]["leafCount"] == 3 and first["anchor"]["issuer"] == dev_network.issuer.address
+    assert first["anchor"]["leafCount"] == 3 and first["anchor"]["issuer"] == ti.address
     assert report["batches"][-1]["outcome"] == "pending"
     assert "password" not in json.dumps(report)
 
-    changed, deleted, forged, wrong_issuer, honest = ids[:5]
+    # (not the newest batch: without an indexer cursor the copy's horizon is its newest batch's block, and a copy
+    # whose newest batches are missing is indistinguishable from an older copy)
+    changed, deleted, forged, wrong_issuer, gone, honest = ids[:6]
     with engine.begin() as c:
+        gone_root = c.execute(sa.text("SELECT root FROM batch WHERE id = :b"), {"b": gone}).scalar()
+        forged_root = c.execute(sa.text("SELECT root FROM batch WHERE id = :b"), {"b": forged}).scalar()
+        # 0. a whole batch deleted: only the chain still knows it
+        c.execute(sa.text("DELETE FROM credential WHERE batch_id = :b"), {"b": gone})
+        c.execute(sa.text("DELETE FROM batch WHERE id = :b"), {"b": gone})
         # 1. a changed digest
         c.execute(
             sa.text("UPDATE credential SET digest = :d WHERE batch_id = :b AND leaf_index = 1"),
@@ -168,6 +179,13 @@ def test_honest_database_passes_and_tampering_is_caught(
     assert failed(wrong_issuer) == {"issuer"}
     assert by_id[honest]["outcome"] == "pass"
     assert "fail" in result.output and "root" in result.output
+    assert gone not in by_id
+    unknown = [f["reason"] for f in report["anchors"]["items"] if f["result"] == "fail"]
+    assert (
+        len(unknown) == 3
+    )  # the deleted batch, the forged root's real one, the batch given to another issuer
+    assert any(gone_root in r and "the node has no batch for it" in r for r in unknown)
+    assert any(forged_root in r for r in unknown)
 
 
 def test_unreachable_chain_and_missing_database(audit_args, tmp_path, db_url):

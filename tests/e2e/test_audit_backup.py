@@ -138,6 +138,7 @@ def test_audit_of_a_backup_passes(node_with_history, dev_network):
     assert s["statusChanges"]["pass"] >= 2 + 2 and s["statusChanges"]["fail"] == 0  # 2 rows, 2 states
     assert s["statusLists"]["fail"] == 0 and s["statusLists"]["pass"] >= 4  # 2 publications each, 2 lists
     assert s["registry"]["fail"] == 0 and s["registry"]["pass"] > 10
+    assert s["anchors"]["fail"] == 0 and s["anchors"]["pass"] >= 1
     assert report["copy"]["journalMode"] == "delete"
     assert all(w in result.output for w in ("status changes:", "status lists:", "registry index:"))
     changes = {f["row"].split(" (")[0]: f["reason"] for f in report["statusChanges"]["items"]}
@@ -203,7 +204,7 @@ def test_each_tampered_copy_fails_naming_the_row(
     failed = rows_of(report, section)
     assert failed and all(r.startswith(named) for r in failed[:1]), failed
     assert named in result.output
-    others = [k for k in ("statusChanges", "statusLists", "registry") if k != section]
+    others = [k for k in ("anchors", "statusChanges", "statusLists", "registry") if k != section]
     assert all(report["summary"][k]["fail"] == 0 for k in others), report["summary"]
     assert report["summary"]["fail"] == 0  # the batches are untouched
 
