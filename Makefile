@@ -39,6 +39,13 @@ $(SLITHER_STAMP):
 	$(SLITHER_VENV)/bin/pip install --quiet slither-analyzer==$(SLITHER_VERSION)
 	@touch $@
 
+# `credreg db backup` drives pg_dump for PostgreSQL, and its test restores with pg_restore / psql (Debian's client).
+PG_DUMP := /usr/bin/pg_dump
+$(PG_DUMP):
+	@if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-client >/dev/null; \
+	else echo "pg_dump is missing: install Debian's postgresql-client package to back up PostgreSQL"; fi
+
 deps: $(PY_STAMP) $(NPM_STAMP)
 
 run: deps
@@ -57,7 +64,7 @@ format: deps
 	$(BIN)/ruff check --fix anchoring node api scripts tests
 	$(BIN)/ruff format anchoring node api scripts tests
 
-test: deps $(CHROMIUM) lint
+test: deps $(CHROMIUM) $(PG_DUMP) lint
 	$(BIN)/python -m pytest -ra
 
 # Benchmarks print figures and same-run baselines (see README, "Benchmarks"); they are not tests.
