@@ -23,7 +23,7 @@ from node.settings import Settings, get_settings
 from node.storage.db import make_engine, upgrade
 from node.storage.db import session_factory as make_session_factory
 
-__all__ = ["create_app", "web3_chain_probe"]
+__all__ = ["create_app", "web3_chain_probe", "web3_contract_probe"]
 
 
 def web3_chain_probe(rpc_url: str, timeout: float = 2.0):
@@ -33,6 +33,45 @@ def web3_chain_probe(rpc_url: str, timeout: float = 2.0):
         from web3 import HTTPProvider, Web3
 
         return Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": timeout})).eth.block_number
+
+    return probe
+
+
+def web3_contract_probe(rpc_url: str, deployment_file, timeout: float = 2.0, ttl: float = 60.0):
+    """A probe reading ``version()`` of both contracts of the node's deployment (cached ``ttl`` seconds per version of
+    the deployment file): ``[(name, address, deployment file's version, on-chain version), ...]``."""
+    import time
+
+    cache: dict = {}
+
+    def probe() -> list[tuple[str, str, str, str]]:
+        from web3 import HTTPProvider, Web3
+
+        from anchoring.chain.contracts import anchor_reader, registry_reader
+        from anchoring.chain.deployment import Deployment
+
+        stamp = deployment_file.stat().st_mtime_ns
+        hit = cache.get("v")
+        if hit is not None and hit[0] == stamp and time.monotonic() - hit[1] < ttl:
+            return hit[2]
+        contracts = Deployment.load(deployment_file).current
+        w3 = Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
+        found = [
+            (
+                "IssuerRegistry",
+                contracts.issuer_registry,
+                contracts.version,
+                registry_reader(w3, contracts).version(),
+            ),
+            (
+                "CredentialAnchor",
+                contracts.credential_anchor,
+                contracts.version,
+                anchor_reader(w3, contracts).version(),
+            ),
+        ]
+        cache["v"] = (stamp, time.monotonic(), found)
+        return found
 
     return probe
 
@@ -62,6 +101,11 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.session_factory = make_session_factory(engine)
     app.state.chain_probe = (
         web3_chain_probe(settings.rpc_url, settings.chain_probe_timeout_seconds) if settings.rpc_url else None
+    )
+    app.state.contract_probe = (
+        web3_contract_probe(settings.rpc_url, settings.deployment_file, settings.chain_probe_timeout_seconds)
+        if settings.rpc_url and settings.deployment_file is not None
+        else None
     )
     install_error_handlers(app)
     app.include_router(credentials.router)

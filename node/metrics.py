@@ -22,6 +22,8 @@ __all__ = [
     "BATCHES",
     "BATCHES_SEALED",
     "CREDENTIALS_ACCEPTED",
+    "FAILED_BATCHES",
+    "FAILED_CREDENTIALS",
     "GAS_USED",
     "QUEUE_DEPTH",
     "REGISTRY",
@@ -54,6 +56,18 @@ BATCHES_SEALED = Counter("credreg_batches_sealed", "Batches sealed", registry=RE
 ANCHOR_ERRORS = Counter(
     "credreg_anchor_errors", "Anchoring attempts that failed", ["kind"], registry=REGISTRY
 )
+FAILED_BATCHES = Gauge(
+    "credreg_failed_batches",
+    "Batches failed for good, by the contract error that failed them (`credreg batches retry` takes them on)",
+    ["error"],
+    registry=REGISTRY,
+)
+FAILED_CREDENTIALS = Gauge(
+    "credreg_failed_credentials",
+    "Credentials in failed batches (not anchored until their batch is retried), by error",
+    ["error"],
+    registry=REGISTRY,
+)
 
 
 def observe_confirmation(batch) -> None:
@@ -65,12 +79,18 @@ def observe_confirmation(batch) -> None:
 
 
 def refresh_from_db(session) -> None:
-    from node.reads.counts import batch_counts, pending_count
+    from node.reads.counts import batch_counts, failed_counts, pending_count
 
     QUEUE_DEPTH.set(pending_count(session))
     counts = batch_counts(session)
-    for state in ("sealed", "submitted", "confirmed", "failed"):
+    for state in ("sealed", "submitted", "confirmed", "failed", "resealed"):
         BATCHES.labels(state=state).set(counts.get(state, 0))
+    failed = failed_counts(session)
+    for gauge in (FAILED_BATCHES, FAILED_CREDENTIALS):
+        gauge.clear()  # an error no batch fails with any more disappears
+    for error, (batches, credentials) in failed.items():
+        FAILED_BATCHES.labels(error=error).set(batches)
+        FAILED_CREDENTIALS.labels(error=error).set(credentials)
 
 
 def render() -> bytes:

@@ -29,13 +29,14 @@ from anchoring.chain.artifacts import abi, load_artifact
 from anchoring.chain.deployment import CURRENT_VERSION, ContractSet, Deployment
 from anchoring.chain.rpc import call_chain
 from anchoring.chain.transactions import TransactionSender
-from anchoring.errors import ContractRevert
+from anchoring.errors import ChainRequestFailed, ContractRevert
 from anchoring.scheme.encoding import to_hex
 
 __all__ = [
     "ZERO_ADDRESS",
     "AnchorReader",
     "AnchorRecord",
+    "ChainEvent",
     "CredentialAnchor",
     "CredentialAnchorV1",
     "CredentialStatus",
@@ -209,6 +210,19 @@ class CredentialView:
     status_block: int
 
 
+@dataclass(frozen=True)
+class ChainEvent:
+    """One decoded event log, with where it sits on chain (for audits that compare a database row by row).
+    ``args`` as web3 decodes them: addresses EIP-55, bytes32 as bytes, enums and counts as ints, strings."""
+
+    name: str
+    block_number: int
+    block_hash: bytes
+    tx_hash: bytes
+    log_index: int
+    args: dict[str, Any]
+
+
 def _address(value: str) -> str | None:
     return None if int(value, 16) == 0 else Web3.to_checksum_address(value)
 
@@ -277,6 +291,50 @@ class _Wrapper:
         if int(version) == 0:
             return None
         return StatusListRecord(bytes(list_hash), int(at), int(number), int(version))
+
+    def events(
+        self,
+        names: Sequence[str],
+        from_block: int,
+        to_block: BlockIdentifier = "latest",
+        first_topic: Sequence[str] | None = None,
+    ) -> list[ChainEvent]:
+        """Every event named in `names` between the two blocks (inclusive), oldest first, in one ``eth_getLogs``;
+        `first_topic`: only those whose first indexed argument is one of these addresses."""
+        items = [
+            cast(ABIEvent, i)
+            for i in self.contract.abi
+            if i.get("type") == "event" and i.get("name") in set(names)
+        ]
+        if not items:
+            return []
+        by_topic = {event_abi_to_log_topic(i): i["name"] for i in items}
+        topics: list[Any] = [[to_hex(t) for t in by_topic]]
+        if first_topic is not None:
+            if not first_topic:
+                return []
+            topics.append(sorted({_topic_address(a) for a in first_topic}))
+        params = {"address": self.address, "fromBlock": from_block, "toBlock": to_block, "topics": topics}
+        logs = call_chain(lambda: self.w3.eth.get_logs(params), self._endpoint)  # type: ignore[arg-type]
+        out = []
+        for lg in logs:
+            if lg.get("removed"):
+                continue
+            name = by_topic.get(bytes(lg["topics"][0]))
+            if name is None:
+                continue
+            ev = getattr(self.contract.events, name)().process_log(lg)
+            out.append(
+                ChainEvent(
+                    name,
+                    int(ev["blockNumber"]),
+                    bytes(ev["blockHash"]),
+                    bytes(ev["transactionHash"]),
+                    int(ev["logIndex"]),
+                    dict(ev["args"]),
+                )
+            )
+        return sorted(out, key=lambda e: (e.block_number, e.log_index))
 
 
 # ----------------------------------------------------------------------------------------------- registry
@@ -391,7 +449,7 @@ class IssuerRegistryV1(_RegistryReads):
         super().__init__(w3, address, "IssuerRegistry", 1)
 
     def version(self, block: BlockIdentifier = "latest") -> str:
-        return "1"
+        return _v1_version(self.w3, self.address, "IssuerRegistry", block)
 
     def verification_key(
         self, account: str, key_hash: bytes, block: BlockIdentifier = "latest"
@@ -540,7 +598,7 @@ class CredentialAnchorV1(_Wrapper):
         super().__init__(w3, address, "CredentialAnchor", 1)
 
     def version(self, block: BlockIdentifier = "latest") -> str:
-        return "1"
+        return _v1_version(self.w3, self.address, "CredentialAnchor", block)
 
     def anchor_of(self, issuer: str, root: bytes, block: BlockIdentifier = "latest") -> AnchorRecord | None:
         who, at, number = self._read(self.contract.functions.anchorOf(root), block)
@@ -570,6 +628,16 @@ class CredentialAnchorV1(_Wrapper):
 
 
 AnchorReader = CredentialAnchor | CredentialAnchorV1
+
+
+def _v1_version(w3: Web3, address: str, name: str, block: BlockIdentifier) -> str:
+    """Version-1 contracts have no ``version()``: the call reverts (or returns nothing) and the answer is "1".
+    A contract that does answer is not version 1, whatever a deployment file says: its answer is returned."""
+    probe = w3.eth.contract(address=Web3.to_checksum_address(address), abi=abi(name, 2))
+    try:
+        return str(call_chain(lambda: probe.functions.version().call(block_identifier=block)))
+    except (ContractRevert, ChainRequestFailed):
+        return "1"
 
 
 def _topic_address(address: str) -> str:

@@ -280,6 +280,7 @@ def _anchored(ae: AnchorEvidence, chain: ChainContext) -> Check:
                 f"{chain_id}: use an RPC endpoint and deployment for that chain"
             )
         ae.contracts = chain.contracts_for(inc.contract)
+        onchain_version = chain.check_contract_versions(ae.contracts)[0]
         if inc.contract_version is not None and inc.contract_version != ae.contracts.version:
             raise WrongChain(
                 f"the bundle says CredentialAnchor {inc.contract} is version {inc.contract_version}, "
@@ -307,6 +308,7 @@ def _anchored(ae: AnchorEvidence, chain: ChainContext) -> Check:
         "head": head,
         "confirmations": confirmations,
         "contract_version": ae.contracts.version,
+        "onchain_version": onchain_version,
     }
     if record.leaf_count is not None:
         details["leaf_count"] = record.leaf_count

@@ -6,6 +6,7 @@ bundles against a dead endpoint waits for one timeout, not 10,000. Only :class:`
 is cached and reported: any other exception is a bug and propagates.
 
 Cost of :func:`~anchoring.verify.run.verify_bundles`: one ``eth_chainId`` and one ``eth_blockNumber``, one
+``version()`` per contract (once per contract set: the on-chain version must be the deployment file's), one
 ``anchorOf`` per distinct (issuer, root), one ``getIssuer`` and one ``history`` per distinct issuer, **one**
 ``eth_getLogs`` per contract set for the status changes of all roots (the last event per digest wins, so a
 reinstated credential is valid again) and one ``eth_getBlockByNumber`` per distinct block holding a status
@@ -158,6 +159,32 @@ class ChainContext:
                 f"{listed}): use the deployment file of the network that issued it"
             )
         return contracts
+
+    def contract_versions(self, contracts: ContractSet) -> tuple[str, str]:
+        """``version()`` of the set's CredentialAnchor and IssuerRegistry, as the chain answers (once per run).
+        Version-1 contracts have no ``version()``: their readers answer "1"."""
+
+        def ask() -> tuple[str, str]:
+            anchor, registry = self._readers_of(contracts)
+            return anchor.version(self.head), registry.version(self.head)
+
+        return self._cached(("versions", contracts.credential_anchor), ask)
+
+    def check_contract_versions(self, contracts: ContractSet) -> tuple[str, str]:
+        """The on-chain versions, or :class:`WrongChain` when either is not the deployment file's: the file names
+        contracts that are not what it says (a wrong or tampered deployment file)."""
+        anchor, registry = self.contract_versions(contracts)
+        wanted = contracts.version.split(".", 1)[0] if contracts.major == 1 else contracts.version
+        for name, address, found in (
+            ("CredentialAnchor", contracts.credential_anchor, anchor),
+            ("IssuerRegistry", contracts.issuer_registry, registry),
+        ):
+            if found != wanted:
+                raise WrongChain(
+                    f"{name} {address} answers version() {found!r}, the verifier's deployment file says "
+                    f"{contracts.version!r}: the deployment file does not describe these contracts"
+                )
+        return anchor, registry
 
     def _readers_of(self, contracts: ContractSet) -> tuple[AnchorReader, RegistryReader]:
         found = self._readers.get(contracts.credential_anchor)

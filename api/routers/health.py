@@ -50,6 +50,33 @@ def _chain_check(probe: Callable[[], int] | None) -> dict | None:
     return {"ok": True, "message": f"block {block}"}
 
 
+def _contracts_check(probe: Callable[[], list[tuple[str, str, str, str]]] | None) -> dict | None:
+    """``version()`` of both contracts against the deployment file: a node must not write to contracts it does not
+    know (a wrong or stale deployment file)."""
+    if probe is None:
+        return None
+    try:
+        found = probe()
+    except Exception as exc:  # noqa: BLE001 - reported, not raised
+        return {
+            "ok": False,
+            "message": f"cannot read the contracts' versions: {type(exc).__name__}: {str(exc)[:200]}",
+        }
+    versions = {name: onchain for name, _, _, onchain in found}
+    wrong = [
+        f"{name} {address} is {onchain}, the deployment file says {filed}"
+        for name, address, filed, onchain in found
+        if onchain != filed
+    ]
+    if wrong:
+        return {"ok": False, "message": "; ".join(wrong), "versions": versions}
+    return {
+        "ok": True,
+        "message": ", ".join(f"{name} {v}" for name, v in versions.items()),
+        "versions": versions,
+    }
+
+
 @router.get(
     "/readyz",
     response_model=Readiness,
@@ -60,13 +87,19 @@ def _chain_check(probe: Callable[[], int] | None) -> dict | None:
             "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/NotReadyProblem"}}},
         }
     },
-    summary="Database reachable and migrated; chain reachable if configured",
+    summary="Database reachable and migrated; chain reachable and its contracts' version() as the deployment file says",
 )
 async def readyz(request: Request) -> Readiness | JSONResponse:
     checks = {"database": await run_in_threadpool(_db_check, request.app.state.engine)}
     chain = await run_in_threadpool(_chain_check, getattr(request.app.state, "chain_probe", None))
     if chain is not None:
         checks["chain"] = chain
+    if chain is not None and chain["ok"]:
+        contracts = await run_in_threadpool(
+            _contracts_check, getattr(request.app.state, "contract_probe", None)
+        )
+        if contracts is not None:
+            checks["contracts"] = contracts
     if all(c["ok"] for c in checks.values()):
         return Readiness.model_validate({"status": "ready", "checks": checks})
     failed = [k for k, c in checks.items() if not c["ok"]]

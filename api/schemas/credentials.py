@@ -110,7 +110,10 @@ class BulkAccepted(WireModel):
 class CredentialStatusView(WireModel):
     digest: str
     status: str
-    state: str
+    state: str = Field(
+        description="pending | batched | submitted | anchored | failed (failed: see last_error and error; an "
+        "operator takes it on with `credreg batches retry`)"
+    )
     id: str | None = Field(None, validation_alias="external_id", description="the credential's own `id`")
     profile: str | None = None
     created_at: IsoTime | None = None
@@ -119,7 +122,13 @@ class CredentialStatusView(WireModel):
     root: str | None = None
     anchored_at: IsoTime | None = None
     anchor: AnchorInfo | None = None
-    last_error: str | None = None
+    last_error: str | None = Field(
+        None, description="why the batch is not anchored yet; for state failed, why it failed for good"
+    )
+    error: str | None = Field(
+        None,
+        description="the contract's custom error behind last_error (e.g. NotActiveIssuer), when a revert",
+    )
 
 
 class BundleAnchor(BaseModel):

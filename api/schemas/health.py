@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from api.schemas.problems import ProblemDetail
 
@@ -18,6 +18,11 @@ class Health(BaseModel):
 class ReadinessCheck(BaseModel):
     ok: bool
     message: str
+    versions: dict[str, str] | None = Field(
+        None,
+        description="contracts: version() of each contract as the chain answers it",
+        exclude_if=lambda v: v is None,
+    )
 
 
 class Readiness(BaseModel):

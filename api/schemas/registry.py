@@ -113,7 +113,8 @@ class HistoryEventView(_Timed):
     status: str
     previous_status: str | None
     by: str | None
-    reason_hash: str | None
+    reason: str | None = Field(description="the reason text of a status change (IssuerRegistry 2)")
+    reason_hash: str | None = Field(description="keccak256 of the reason text, as emitted on chain")
     block: int
     block_hash: str
     tx: str

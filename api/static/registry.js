@@ -88,6 +88,7 @@
           tr.appendChild(el("td", {}, ev.time));
           tr.appendChild(el("td", {}, ev.action + (ev.previousStatus ? " (" + ev.previousStatus + " -> " + ev.status + ")" : "")));
           tr.appendChild(el("td", { "class": "addr" }, ev.by || "-"));
+          tr.appendChild(el("td", { "class": "reason" }, ev.reason || "-"));
           tr.appendChild(el("td", {}, ev.block));
           tr.appendChild(el("td", { "class": "addr" }, ev.tx));
           tbody.appendChild(tr);

@@ -18,7 +18,7 @@ __all__ = ["build_app", "main"]
 def build_app() -> typer.Typer:
     """The full command tree (imports the node, the API and their dependencies)."""
     from anchoring import cli as verify_cli
-    from node.cli import audit, chain, db, issue, registry, revoke, serve
+    from node.cli import audit, batches, chain, db, issue, registry, revoke, serve
 
     app = typer.Typer(
         help="credreg: a blockchain-anchored credential registry node for micro-credentials.",
@@ -28,6 +28,7 @@ def build_app() -> typer.Typer:
     app.add_typer(chain.app, name="chain")
     app.add_typer(db.db_app, name="db")
     app.add_typer(db.token_app, name="token")
+    app.add_typer(batches.app, name="batches")
     app.command()(serve.serve)
     app.command()(serve.dev)
     app.command()(issue.issue)

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from eth_typing import Hash32
 from sqlmodel import Session
 
+from anchoring.chain.contracts import IssuerRegistry
 from anchoring.errors import ContractRevert
 from anchoring.scheme.encoding import from_hex, to_hex
 from node.pipeline.batches import (
@@ -27,8 +28,10 @@ from node.storage.models import Batch
 
 __all__ = ["Anchorer", "PassResult"]
 
-#: reverts worth retrying: the issuer may be (re)accredited; our own root already anchored is adopted
-RETRY_ERRORS = frozenset({"NotActiveIssuer", "RootAlreadyAnchored"})
+#: reverts worth retrying: our own root already anchored is adopted. NotActiveIssuer is retried while the issuer
+#: is not in the registry yet (a node started before its accreditation); once it is registered but suspended,
+#: revoked or expired, the batch fails for good (a person must act: reinstate, then ``credreg batches retry``).
+RETRY_ERRORS = frozenset({"RootAlreadyAnchored"})
 
 
 class Anchorer(Outbox):
@@ -50,6 +53,7 @@ class Anchorer(Outbox):
     ):
         super().__init__(session_factory, sender, anchor, issuer_id, confirmations, **kwargs)
         self.chain_id = chain_id
+        self._registry_reader: IssuerRegistry | None = None
 
     # --- sending ---------------------------------------------------------------------------------------------
     def pending(self, session: Session) -> Iterator[Batch]:
@@ -64,7 +68,9 @@ class Anchorer(Outbox):
 
     def would_revert(self, session: Session, batch: Batch, exc: ContractRevert, result: PassResult):
         final = self.is_final(exc)
-        record_failure(session, batch, f"anchor would revert: {exc}", final=final)
+        record_failure(
+            session, batch, f"anchor would revert: {self._explain(exc)}", final=final, error_code=exc.error
+        )
         if final:
             result.failed += 1
         self.log.error("batch %s: anchor would revert: %s", batch.id, exc)
@@ -100,11 +106,39 @@ class Anchorer(Outbox):
         )
 
     def is_final(self, error: ContractRevert) -> bool:
+        if error.error == "NotActiveIssuer":
+            return self._registered()
         return error.error not in RETRY_ERRORS
+
+    def _registry(self) -> IssuerRegistry:
+        if self._registry_reader is None:
+            self._registry_reader = IssuerRegistry(self.anchor.w3, self.anchor.registry_address())
+        return self._registry_reader
+
+    def _registered(self) -> bool:
+        """The issuer has a registry entry (in any status): a NotActiveIssuer is then someone's decision."""
+        return self._registry().find_issuer(self.address) is not None
+
+    def _explain(self, exc: ContractRevert) -> str:
+        if exc.error != "NotActiveIssuer":
+            return str(exc)
+        entry = self._registry().find_issuer(self.address)
+        if entry is None:
+            return f"{exc}: {self.address} is not in the IssuerRegistry yet (retried until it is accredited)"
+        return (
+            f"{exc}: {self.address} is {entry.status.label} in the IssuerRegistry; after its reinstatement run "
+            "`credreg batches retry`"
+        )
 
     def fail(self, session: Session, batch: Batch, reason: ContractRevert, final: bool) -> None:
         if final:
-            record_failure(session, batch, f"anchor transaction reverted: {reason}", final=True)
+            record_failure(
+                session,
+                batch,
+                f"anchor transaction reverted: {self._explain(reason)}",
+                final=True,
+                error_code=reason.error,
+            )
         else:  # the nonce is spent and the transaction is over: back to sealed, sent again later
             record_dropped(session, batch, f"anchor transaction reverted: {reason}")
 

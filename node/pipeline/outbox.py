@@ -92,8 +92,11 @@ def _table(rows: dict[str | None, set[str]]) -> dict[str | None, frozenset[str]]
 
 _S, _C = BatchState.sealed.value, BatchState.confirmed.value
 _SUB, _F = BatchState.submitted.value, BatchState.failed.value
+_RS = BatchState.resealed.value
 
-#: sealed -> submitted -> confirmed; a vanished transaction sends the batch back to sealed (it is sent again)
+#: sealed -> submitted -> confirmed; a vanished transaction sends the batch back to sealed (it is sent again).
+#: A failed batch waits for the operator (``credreg batches retry``): back to sealed (sent again as it is) or
+#: resealed (its credentials moved to a new batch with a fresh root).
 BATCH = StateMachine(
     "batch",
     _table(
@@ -102,7 +105,8 @@ BATCH = StateMachine(
             _S: {_S, _SUB, _F},  # sealed -> sealed: an estimate that reverted, noted and retried later
             _SUB: {_SUB, _C, _S, _F},  # submitted -> submitted: depth noted, re-submission, adoption
             _C: {_SUB},  # the confirming block was re-orged away
-            _F: set(),
+            _F: {_S, _RS},  # the operator's retry: re-submit, or re-seal into a new batch
+            _RS: set(),
         }
     ),
     dropped=_S,

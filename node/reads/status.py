@@ -25,7 +25,8 @@ class CredentialState:
     root: str | None
     anchored_at: datetime | None
     anchor: BatchAnchor | None
-    last_error: str | None  # the batch's last anchoring error
+    last_error: str | None  # the batch's last anchoring error (for a failed batch: why it failed)
+    error: str | None  # the contract's custom error of that failure (NotActiveIssuer, ...), when a revert
 
 
 def credential_status(session: Session, digest: str, issuer_id: int) -> CredentialState:
@@ -46,4 +47,5 @@ def credential_status(session: Session, digest: str, issuer_id: int) -> Credenti
         anchored_at=cred.anchored_at,
         anchor=batch_anchor(cred, batch, issuer),
         last_error=batch.last_error if batch is not None else None,
+        error=batch.error_code if batch is not None else None,
     )

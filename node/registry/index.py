@@ -65,6 +65,7 @@ class HistoryEvent:
     previous_status: str | None
     by: str | None
     reason_hash: str | None
+    reason: str | None  # the reason text (IssuerRegistry 2); None for accreditations
     block: int
     block_hash: str
     tx: str
@@ -177,6 +178,7 @@ def history_event(ev: RegistryEvent) -> HistoryEvent:
         previous_status=ev.previous_status,
         by=ev.by,
         reason_hash=ev.reason_hash,
+        reason=ev.reason,
         block=ev.block_number,
         block_hash=ev.block_hash,
         tx=ev.tx_hash,
@@ -396,6 +398,7 @@ EXPORT_COLUMNS = [
     "status",
     "previous_status",
     "by",
+    "reason",
     "reason_hash",
     "block_number",
     "block_hash",
@@ -429,6 +432,7 @@ def export_rows(session: Session) -> list[dict]:
                 "status": ev.new_status,
                 "previous_status": ev.previous_status or "",
                 "by": ev.by or "",
+                "reason": ev.reason or "",
                 "reason_hash": ev.reason_hash or "",
                 "block_number": ev.block_number,
                 "block_hash": ev.block_hash,
@@ -506,6 +510,7 @@ def _export_event(ev: HistoryEvent) -> dict:
         "status": ev.status,
         "previousStatus": ev.previous_status,
         "by": ev.by,
+        "reason": ev.reason,
         "reasonHash": ev.reason_hash,
         "block": ev.block,
         "blockHash": ev.block_hash,

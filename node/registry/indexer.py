@@ -99,6 +99,12 @@ def _addr(value: str | None) -> str | None:
     return Web3.to_checksum_address(value)
 
 
+def _reason_text(args: Any) -> str | None:
+    """The reason text of an IssuerStatusChanged event (IssuerRegistry 2 emits it beside its keccak256)."""
+    reason = args.get("reason")
+    return reason if isinstance(reason, str) else None
+
+
 def _is_event(item: ABIElement) -> TypeGuard[ABIEvent]:
     return item.get("type") == "event"
 
@@ -388,6 +394,7 @@ class Indexer:
                     previous_status=None,
                     new_status="active",
                     reason_hash=None,
+                    reason=None,
                     **common,
                 )
             )
@@ -425,6 +432,7 @@ class Indexer:
                     previous_status=previous,
                     new_status=new,
                     reason_hash=_hex(args["reasonHash"]),
+                    reason=_reason_text(args),
                     **common,
                 )
             )

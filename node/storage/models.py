@@ -26,6 +26,7 @@ __all__ = [
     "Issuer",
     "TableModel",
     "TokenRole",
+    "Uint64",
     "utcnow",
 ]
 
@@ -47,6 +48,34 @@ else:
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
+class Uint64(sa.types.TypeDecorator):
+    """An unsigned 64-bit integer (a Solidity ``uint64``: 0 .. 2**64-1) that fits on both databases.
+
+    BIGINT is signed (at most 2**63-1): a value above it is an OverflowError in SQLite's driver and "bigint out
+    of range" in PostgreSQL. PostgreSQL stores it as NUMERIC(20, 0) (exact; sums stay exact); SQLite as its
+    decimal text in a VARCHAR(20) column (TEXT affinity keeps every digit: a NUMERIC column would turn values
+    above 2**63-1 into 8-byte floats). Python sees ``int`` either way."""
+
+    impl = sa.Numeric(20, 0)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(sa.String(20))
+        return dialect.type_descriptor(sa.Numeric(20, 0))
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        number = int(value)
+        if not 0 <= number < 2**64:
+            raise ValueError(f"{number} is not an unsigned 64-bit integer")
+        return str(number) if dialect.name == "sqlite" else number
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else int(value)
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
@@ -61,7 +90,8 @@ class BatchState(enum.StrEnum):
     sealed = "sealed"  # tree built, root stored, not yet sent
     submitted = "submitted"  # nonce + tx hash written (before broadcast), waiting for confirmations
     confirmed = "confirmed"  # enough confirmations
-    failed = "failed"  # given up (last_error says why); credentials stay batched
+    failed = "failed"  # given up (last_error / error_code say why); `credreg batches retry` takes it on
+    resealed = "resealed"  # its credentials moved to a new batch (superseded_by) with a fresh root; final
 
 
 class TokenRole(enum.StrEnum):
@@ -154,6 +184,18 @@ class Batch(TableModel, table=True):
     #: the pipeline lease's fencing token when the transaction was written ahead (None: no lease)
     fence_token: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger(), nullable=True))
     last_error: str | None = Field(default=None, sa_column=sa.Column(sa.Text(), nullable=True))
+    #: the contract's custom error of the last failure (NotActiveIssuer, InvalidAnchor...), None when not a revert
+    error_code: str | None = Field(default=None, sa_column=sa.Column(sa.String(64), nullable=True))
+    #: a random extra leaf (0x hex) after the credentials' leaves, only in a batch re-sealed from a failed one:
+    #: it gives the same credentials a fresh root. The tree has size leaves; size - 1 credentials then.
+    nonce_leaf: str | None = Field(default=None, sa_column=sa.Column(sa.String(66), nullable=True))
+    #: a re-sealed batch: the batch its credentials moved to
+    superseded_by: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger(), nullable=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=sa.Column(sa.DateTime(), nullable=False))
     submitted_at: datetime | None = Field(default=None, sa_column=sa.Column(sa.DateTime(), nullable=True))
     confirmed_at: datetime | None = Field(default=None, sa_column=sa.Column(sa.DateTime(), nullable=True))
+
+    @property
+    def credential_count(self) -> int:
+        """Credentials in the batch: its leaves less the nonce leaf of a re-sealed batch."""
+        return self.size - (1 if self.nonce_leaf else 0)

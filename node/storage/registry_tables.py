@@ -13,7 +13,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from node.storage.models import BigId, utcnow
+from node.storage.models import BigId, Uint64, utcnow
 
 __all__ = [
     "AccreditationDocument",
@@ -73,6 +73,8 @@ class RegistryEvent(SQLModel, table=True):
     previous_status: str | None = Field(default=None, sa_column=sa.Column(sa.String(16), nullable=True))
     new_status: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))
     reason_hash: str | None = Field(default=None, sa_column=sa.Column(sa.String(66), nullable=True))
+    #: the reason text of a status change (IssuerRegistry 2 emits it beside its keccak256; None before v2)
+    reason: str | None = Field(default=None, sa_column=sa.Column(sa.Text(), nullable=True))
     block_number: int = Field(sa_column=sa.Column(sa.BigInteger(), nullable=False))
     block_hash: str = Field(sa_column=sa.Column(sa.String(66), nullable=False))
     tx_hash: str = Field(sa_column=sa.Column(sa.String(66), nullable=False))
@@ -81,11 +83,12 @@ class RegistryEvent(SQLModel, table=True):
 
 
 class RegistryAnchor(SQLModel, table=True):
-    """One Anchored event (any issuer, any node)."""
+    """One Anchored event (any issuer, any node). CredentialAnchor 2 keys anchors by (issuer, root): two issuers
+    may anchor the same root, each in its own namespace."""
 
     __tablename__ = "registry_anchor"
     __table_args__ = (
-        sa.UniqueConstraint("root", name="uq_registry_anchor_root"),
+        sa.UniqueConstraint("issuer", "root", name="uq_registry_anchor_issuer_root"),
         sa.Index("ix_registry_anchor_issuer_block", "issuer", "block_number"),
         sa.Index("ix_registry_anchor_block", "block_number"),
     )
@@ -93,7 +96,8 @@ class RegistryAnchor(SQLModel, table=True):
     id: int | None = Field(default=None, sa_column=sa.Column(BigId, primary_key=True, autoincrement=True))
     root: str = Field(sa_column=sa.Column(sa.String(66), nullable=False))
     issuer: str = Field(sa_column=sa.Column(sa.String(42), nullable=False))
-    leaf_count: int = Field(sa_column=sa.Column(sa.BigInteger(), nullable=False))
+    #: any uint64 (CredentialAnchor accepts 1 .. 2**64-1)
+    leaf_count: int = Field(sa_column=sa.Column(Uint64(), nullable=False))
     block_number: int = Field(sa_column=sa.Column(sa.BigInteger(), nullable=False))
     block_hash: str = Field(sa_column=sa.Column(sa.String(66), nullable=False))
     tx_hash: str = Field(sa_column=sa.Column(sa.String(66), nullable=False))

@@ -98,6 +98,21 @@ def test_health_ready_metrics(client, issuer, app):
     assert r.json()["checks"]["chain"]["ok"] is False and r.json()["errors"][0]["field"] == "chain"
     app.state.chain_probe = lambda: 42
     assert client.get("/readyz").json()["checks"]["chain"] == {"ok": True, "message": "block 42"}
+    # the contracts' version(), against the deployment file
+    registry, anchor = "0x" + "11" * 20, "0x" + "22" * 20
+    app.state.contract_probe = lambda: [
+        ("IssuerRegistry", registry, "2.0.0", "2.0.0"),
+        ("CredentialAnchor", anchor, "2.0.0", "2.0.0"),
+    ]
+    ok = client.get("/readyz").json()["checks"]["contracts"]
+    assert ok["ok"] is True and ok["versions"] == {"IssuerRegistry": "2.0.0", "CredentialAnchor": "2.0.0"}
+    app.state.contract_probe = lambda: [
+        ("IssuerRegistry", registry, "2.0.0", "2.0.0"),
+        ("CredentialAnchor", anchor, "2.0.0", "1"),
+    ]
+    r = client.get("/readyz")
+    assert r.status_code == 503 and r.json()["errors"][0]["field"] == "contracts"
+    assert f"CredentialAnchor {anchor} is 1, the deployment file says 2.0.0" in r.json()["detail"]
 
 
 def test_readyz_reports_unmigrated_schema(tmp_path):

@@ -159,7 +159,8 @@ def test_registry_page_tree_and_history(browser_ready, served, dev_network, tmp_
     changes = [row[1] for row in out["history"]]
     assert changes == ["accredited", "suspended (active -> suspended)", "reinstated (suspended -> active)"]
     assert all(row[2] == dev_network.tao.address for row in out["history"])
-    assert all(row[4].startswith("0x") and len(row[4]) == 66 for row in out["history"])
+    assert [row[3] for row in out["history"]] == ["-", "check", "ok"]  # the reason texts
+    assert all(row[5].startswith("0x") and len(row[5]) == 66 for row in out["history"])
 
 
 def test_page_and_script_are_served(tmp_path):

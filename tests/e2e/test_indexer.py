@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from eth_account import Account
 
-from anchoring.chain.contracts import IssuerStatus
+from anchoring.chain.contracts import CredentialAnchor, IssuerRegistry, IssuerStatus
 from anchoring.scheme.keccak import keccak256
 from node.registry import index
 from node.registry.indexer import Indexer
@@ -59,6 +59,7 @@ def test_history_and_point_in_time_status(indexer, session_factory, dev_network)
         assert all(e.by == dev_network.tao.address for e in events)
         assert all(e.tx_hash.startswith("0x") and len(e.tx_hash) == 66 for e in events)
         assert events[1].reason_hash == "0x" + keccak256(b"suspend").hex()
+        assert [e.reason for e in events] == [None, "suspend", "reinstate", "revoke"]  # the text, as emitted
         t0 = life["accredited"][0]
         probes = {
             t0 - 1: "none",
@@ -243,3 +244,46 @@ def test_indexer_loop_follows_the_chain_and_stops(session_factory, dev_network):
         loop.stop()
         thread.join(5)
     assert not thread.is_alive() and loop.last_error is None
+
+
+def test_indexes_any_uint64_leaf_count_and_one_root_in_two_namespaces(session_factory, funder):
+    """On a deployment of its own (the shared dev one keeps its anchors small): anchors with leafCount 2**63 and
+    2**64-1 (BIGINT overflowed on both databases) and the same root anchored by two issuers (v2 namespaces; a
+    unique root stalled the indexer) are indexed, and the indexer goes on past them."""
+    from anchoring.chain.contracts import IssuerKind, deploy_contracts
+    from tests.helpers.chain import sender
+
+    w3 = funder.w3
+    root_tao, ti_a, ti_b = funder.account(), funder.account(), funder.account()
+    deployment = deploy_contracts(sender(w3, root_tao), "did:example:own-root")
+    registry = IssuerRegistry(w3, deployment.issuer_registry)
+    anchor = CredentialAnchor(w3, deployment.credential_anchor)
+    for ti in (ti_a, ti_b):
+        send(
+            w3,
+            root_tao,
+            registry.accredit(ti.address, IssuerKind.TI, f"did:example:{ti.address}", b"\1" * 32, "*"),
+        )
+    huge, half, shared = secrets.token_bytes(32), secrets.token_bytes(32), secrets.token_bytes(32)
+    send(w3, ti_a, anchor.anchor(huge, 2**64 - 1))
+    send(w3, ti_a, anchor.anchor(half, 2**63))
+    send(w3, ti_a, anchor.anchor(shared, 5))
+    send(w3, ti_b, anchor.anchor(shared, 7))  # the same root, in B's namespace
+    indexer = Indexer(session_factory, w3, deployment, confirmations=1, batch_blocks=3)
+    stats = indexer.run_once()
+    assert stats.anchors == 4 and stats.last_block == stats.target
+    with session_factory() as s:
+        rows = {(a.issuer, a.root): a.leaf_count for a in s.execute(sa.select(RegistryAnchor)).scalars()}
+        page = index.issuer_anchors(s, ti_a.address)
+    assert rows == {
+        (ti_a.address, "0x" + huge.hex()): 2**64 - 1,
+        (ti_a.address, "0x" + half.hex()): 2**63,
+        (ti_a.address, "0x" + shared.hex()): 5,
+        (ti_b.address, "0x" + shared.hex()): 7,
+    }
+    assert page.count == 3 and page.first.leaf_count == 2**64 - 1
+    if session_factory.kw["bind"].dialect.name == "postgresql":
+        assert page.leaves == 2**64 - 1 + 2**63 + 5  # NUMERIC sums exactly
+    # the indexer is not stuck: a later event is indexed too
+    send(w3, ti_b, anchor.anchor(secrets.token_bytes(32), 1))
+    assert indexer.run_once().anchors == 1

@@ -92,6 +92,8 @@ def test_issuer_chain_history_and_status(api, indexed, dev_network):
         x["by"] == dev_network.tao.address and x["tx"].startswith("0x") and x["time"].endswith("Z") for x in h
     )
     assert h[1]["block"] == life["suspend"][1]
+    assert [x["reason"] for x in h] == [None, "suspend", "reinstate", "revoke"]
+    assert h[1]["reasonHash"] == "0x" + keccak256(b"suspend").hex()
 
     def status(**params):
         r = api.get(f"/v1/registry/issuers/{ti}/status", params=params)
@@ -182,10 +184,12 @@ def test_exports(api, indexed):
     assert [row["action"] for row in mine] == ["accredited", "suspended", "reinstated", "revoked"]
     assert all(row["current_status"] == "revoked" and row["kind"] == "ti" for row in mine)
     assert int(mine[1]["block_number"]) == life["suspend"][1] and mine[1]["tx_hash"].startswith("0x")
+    assert [row["reason"] for row in mine] == ["", "suspend", "reinstate", "revoke"]
     data = api.get("/v1/registry/export.json").json()
     assert data["format"] == "credreg-registry-export/1"
     entry = next(i for i in data["issuers"] if i["address"] == life["address"])
     assert [x["status"] for x in entry["history"]] == ["active", "suspended", "active", "revoked"]
+    assert [x["reason"] for x in entry["history"]] == [None, "suspend", "reinstate", "revoke"]
 
 
 def test_tree(api, indexed, dev_network):

@@ -144,3 +144,13 @@ def client(app):
 def count_rows(engine, table: str) -> int:
     with engine.connect() as c:
         return int(c.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar())  # noqa: S608 - table names from tests
+
+
+def downgrade(engine, revision: str) -> None:
+    """alembic downgrade to ``revision`` on ``engine``."""
+    from alembic import command
+
+    from node.storage.db import _alembic_config
+
+    with engine.begin() as conn:
+        command.downgrade(_alembic_config(conn), revision)

@@ -63,6 +63,8 @@ LEGAL = {
         ("submitted", "sealed"),
         ("submitted", "failed"),
         ("confirmed", "submitted"),
+        ("failed", "sealed"),
+        ("failed", "resealed"),
     },
     "status tx": {
         (NEW, "submitted"),
