@@ -1,10 +1,15 @@
-"""`credreg verify BUNDLE... --rpc URL --deployment FILE [--json]`: the standalone verifier.
+"""`credreg verify FILE... --rpc URL --deployment FILE [--node URL] [--json]`: the standalone verifier.
 
 Trusts nothing but the chain: no node, no database, no node settings; only :mod:`anchoring`, an RPC
-endpoint and the deployment file (where the contracts are).  Exit codes: 0 every bundle valid, 1 any
-invalid, 2 any error (chain unreachable, wrong chain) and usage errors (missing file, bad deployment file).
+endpoint and the deployment file (where the contracts are), plus HTTPS for did:web documents and status
+lists (``--offline``: none). Exit codes: 0 everything valid, 1 any invalid, 2 any error (chain unreachable,
+wrong chain, a status list or DID that could not be fetched) and usage errors (missing file, bad deployment
+file), 3 a plain signed credential without any anchor found ("signed, not anchored"; nothing invalid).
 
-A file may hold one bundle, a JSON array of bundles, or ``{"bundles": [...]}``.
+A file may hold one bundle, a JSON array of bundles, ``{"bundles": [...]}``, a plain signed credential (a JSON
+VC with a Data Integrity proof, or an EnvelopedVerifiableCredential), or VC-JWT strings (one per line). A plain
+credential's anchor is looked up at ``--node`` (its public ``GET /v1/proofs/{digest}``) or read from
+``--proof FILE`` (that endpoint's JSON, for a single credential).
 """
 
 from __future__ import annotations
@@ -21,13 +26,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from anchoring.chain.deployment import Deployment, DeploymentFileError
+from anchoring.signing.vcjwt import is_compact_jws
 from anchoring.verify.context import ChainContext
-from anchoring.verify.report import ERROR, FAIL, PASS, VerificationReport
+from anchoring.verify.credential import is_plain_credential, verify_credentials
+from anchoring.verify.report import ERROR, FAIL, NOT_ANCHORED, PASS, VerificationReport
 from anchoring.verify.run import verify_bundles
+from anchoring.verify.web import WebContext
 
 __all__ = ["verify"]
 
-EXIT_VALID, EXIT_INVALID, EXIT_ERROR = 0, 1, 2
+EXIT_VALID, EXIT_INVALID, EXIT_ERROR, EXIT_NOT_ANCHORED = 0, 1, 2, 3
 PROGRESS_THRESHOLD = 20  # show a progress bar from this many bundles on
 
 _MARK = {
@@ -39,15 +47,20 @@ _VERDICT = {
     "valid": "[bold green]VALID[/bold green]",
     "invalid": "[bold red]INVALID[/bold red]",
     "error": "[bold yellow]ERROR[/bold yellow]",
+    NOT_ANCHORED: "[bold cyan]SIGNED, NOT ANCHORED[/bold cyan]",
 }
 
 
 def _read(path: Path) -> list[tuple[str, Any]]:
-    """(source, bundle-or-text) pairs from one file; unparsable text is passed on for `format` to report."""
+    """(source, bundle-or-credential-or-text) pairs from one file; unparsable text is passed on for `format`
+    to report. Lines that are each a compact JWS are one VC-JWT each."""
     text = path.read_text(encoding="utf-8", errors="replace")
     try:
         data = json.loads(text)
     except ValueError:
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        if len(lines) > 1 and all(is_compact_jws(line) for line in lines):
+            return [(f"{path}[{i}]", line) for i, line in enumerate(lines)]
         return [(str(path), text)]
     if isinstance(data, dict) and isinstance(data.get("bundles"), list):
         data = data["bundles"]
@@ -62,15 +75,22 @@ def exit_code(reports: list[VerificationReport]) -> int:
         return EXIT_ERROR
     if "invalid" in verdicts:
         return EXIT_INVALID
+    if NOT_ANCHORED in verdicts:
+        return EXIT_NOT_ANCHORED
     return EXIT_VALID
 
 
 def _overall(reports: list[VerificationReport]) -> str:
-    return {EXIT_VALID: "valid", EXIT_INVALID: "invalid", EXIT_ERROR: "error"}[exit_code(reports)]
+    return {
+        EXIT_VALID: "valid",
+        EXIT_INVALID: "invalid",
+        EXIT_ERROR: "error",
+        EXIT_NOT_ANCHORED: NOT_ANCHORED,
+    }[exit_code(reports)]
 
 
 def _counts(reports: list[VerificationReport]) -> dict[str, int]:
-    out = {"total": len(reports), "valid": 0, "invalid": 0, "error": 0}
+    out = {"total": len(reports), "valid": 0, "invalid": 0, "error": 0, NOT_ANCHORED: 0}
     for r in reports:
         out[r.verdict] += 1
     return out
@@ -94,6 +114,10 @@ def _print_one(console: Console, report: VerificationReport) -> None:
             f"anchored {s['anchored_at_iso']} in block {s.get('block')} "
             f"({s.get('confirmations')} confirmations) on chain {s.get('chain_id')}"
         )
+    if s.get("secured"):
+        facts.append(f"secured by {escape(s['secured'])}")
+    if s.get("anchor"):
+        facts.append(escape(s["anchor"]))
     if s.get("digest"):
         facts.append(f"digest {s['digest']}")
     for f in facts:
@@ -126,13 +150,17 @@ def _print_many(console: Console, reports: list[VerificationReport]) -> None:
     c = _counts(reports)
     console.print(
         f"[green]{c['valid']} valid[/green], [red]{c['invalid']} invalid[/red], "
-        f"[yellow]{c['error']} error[/yellow] of {c['total']}"
+        f"[yellow]{c['error']} error[/yellow]"
+        + (f", [cyan]{c[NOT_ANCHORED]} signed, not anchored[/cyan]" if c[NOT_ANCHORED] else "")
+        + f" of {c['total']}"
     )
 
 
 def verify(
     bundles: list[Path] = typer.Argument(
-        ..., help='Proof bundle files (JSON: one bundle, an array, or {"bundles": [...]}).'
+        ...,
+        help='Files of proof bundles (one, an array, or {"bundles": [...]}), plain signed credentials (JSON VC '
+        "with a proof) or VC-JWTs (one per line).",
     ),
     rpc: str = typer.Option(..., "--rpc", envvar="CREDREG_VERIFY_RPC_URL", help="JSON-RPC URL of the chain."),
     deployment: Path = typer.Option(
@@ -149,8 +177,33 @@ def verify(
     progress: bool | None = typer.Option(
         None, "--progress/--no-progress", help="Progress bar (default: on for many bundles on a terminal)."
     ),
+    node: str | None = typer.Option(
+        None,
+        "--node",
+        envvar="CREDREG_VERIFY_NODE",
+        help="A node's base URL: where a plain credential's anchor is looked up (GET /v1/proofs/{digest}).",
+    ),
+    proof_file: Path | None = typer.Option(
+        None,
+        "--proof",
+        help="The anchor proof of a single plain credential (the JSON of GET /v1/proofs/{digest}).",
+    ),
+    offline: bool = typer.Option(
+        False,
+        "--offline",
+        help="Fetch nothing but the chain: no did:web, no status lists (they report error).",
+    ),
+    fetch_timeout: float = typer.Option(
+        5.0, "--fetch-timeout", min=0.1, help="Timeout in seconds for did:web, status lists and --node."
+    ),
 ) -> None:
-    """Verify proof bundles against the chain alone. Exit 0 all valid, 1 any invalid, 2 any error."""
+    """Verify proof bundles and signed credentials against the chain.
+
+    Exit 0 all valid, 1 any invalid, 2 any error, 3 a plain credential signed but not anchored.
+
+    Example: credreg verify bundle.json vc.jwt --rpc http://127.0.0.1:8545 --deployment deployment.json
+    --node http://127.0.0.1:8000
+    """
     err = Console(stderr=True)
     try:
         dep = Deployment.load(deployment)
@@ -170,9 +223,38 @@ def verify(
         err.print("[red]error:[/red] no bundles in the given files")
         raise typer.Exit(EXIT_ERROR)
     chain = ChainContext(rpc, dep, timeout=timeout, min_confirmations=min_confirmations)
+    web = WebContext.offline() if offline else WebContext(timeout=fetch_timeout)
+    plain = [i for i, (_, item) in enumerate(items) if _is_plain(item)]
+    proofs: list[Any] | None = None
+    if proof_file is not None:
+        if len(plain) != 1:
+            err.print("[red]error:[/red] --proof applies to exactly one plain credential")
+            raise typer.Exit(EXIT_ERROR)
+        try:
+            proofs = [json.loads(proof_file.read_text(encoding="utf-8"))]
+        except (OSError, ValueError) as exc:
+            err.print(
+                f"[red]error:[/red] cannot read the proof {escape(str(proof_file))}: {escape(str(exc))}"
+            )
+            raise typer.Exit(EXIT_ERROR) from None
+    if plain:
+        plain_reports = verify_credentials(
+            [items[i][1] for i in plain],
+            chain,
+            node=node,
+            proofs=proofs,
+            web=web,
+            sources=[items[i][0] for i in plain],
+        )
+        done = dict(zip(plain, plain_reports, strict=True))
+        items = [it for i, it in enumerate(items) if i not in done]
+    else:
+        done = {}
     show = progress if progress is not None else (len(items) >= PROGRESS_THRESHOLD and err.is_terminal)
     sources = [s for s, _ in items]
-    if show:
+    if not items:
+        reports: list[VerificationReport] = []
+    elif show:
         with Progress(
             TextColumn("verifying"),
             BarColumn(),
@@ -187,9 +269,13 @@ def verify(
                 chain,
                 sources=sources,
                 progress=lambda n: bar.update(task, completed=n),
+                web=web,
             )
     else:
-        reports = verify_bundles([b for _, b in items], chain, sources=sources)
+        reports = verify_bundles([b for _, b in items], chain, sources=sources, web=web)
+    if done:  # back into the order of the files
+        rest = iter(reports)
+        reports = [done[i] if i in done else next(rest) for i in range(len(done) + len(reports))]
     code = exit_code(reports)
     if json_output:
         doc = {
@@ -206,6 +292,19 @@ def verify(
         else:
             _print_many(out, reports)
     raise typer.Exit(code)
+
+
+def _is_plain(item: Any) -> bool:
+    """A plain signed credential (JSON VC, enveloped VC, VC-JWT), not a bundle."""
+    if isinstance(item, str):
+        text = item.strip()
+        if is_compact_jws(text):
+            return True
+        try:
+            item = json.loads(text)
+        except ValueError:
+            return False
+    return is_plain_credential(item)
 
 
 def run(args: list[str], prog_name: str = "credreg verify") -> None:

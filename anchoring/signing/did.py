@@ -18,7 +18,6 @@ Resolution proves only what the DID's controller publishes *now*. credreg's key 
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
@@ -363,9 +362,14 @@ class DidResolver:
             )
         return vm
 
-    def copy(self) -> DidResolver:
-        """A resolver with the same cache and fetcher (add a bundle's methods to it without touching this one)."""
+    def with_methods(
+        self, verification_methods: Iterable[dict[str, Any] | VerificationMethod], source: str = "bundle"
+    ) -> DidResolver:
+        """A resolver that also knows `verification_methods` (a bundle's), sharing this one's fetcher and its
+        document cache (did:web documents fetched through either are fetched once)."""
         other = DidResolver(fetch=self._fetch, did_web_scheme=self._scheme)
-        other._documents = dict(self._documents)
-        other._methods = copy.copy(self._methods)
+        other._documents = self._documents
+        other._methods = dict(self._methods)
+        for vm in verification_methods:
+            other.add_verification_method(vm, source)
         return other

@@ -17,10 +17,14 @@ import httpx
 from anchoring.errors import FormatError, ResolutionError
 from anchoring.scheme.strict_json import strict_loads
 
-__all__ = ["Fetched", "Fetcher", "HttpFetcher", "OfflineFetcher", "parse_json_body"]
+__all__ = ["Fetched", "Fetcher", "HttpFetcher", "NotFound", "OfflineFetcher", "parse_json_body"]
 
 DEFAULT_TIMEOUT = 5.0
 DEFAULT_MAX_BYTES = 4 * 1024 * 1024
+
+
+class NotFound(ResolutionError):
+    """The server answered 404: it does not know the document (for a node's proof: not anchored there)."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,8 @@ class HttpFetcher:
                 httpx.Client(timeout=self.timeout, follow_redirects=False) as client,
                 client.stream("GET", url, headers={"Accept": self.accept}) as response,
             ):
+                if response.status_code == 404:
+                    raise NotFound(url, "HTTP 404")
                 if response.status_code != 200:
                     raise ResolutionError(url, f"HTTP {response.status_code}")
                 body = bytearray()

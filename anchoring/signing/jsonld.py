@@ -17,8 +17,6 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from pyld import jsonld
-
 from anchoring.errors import FormatError
 
 __all__ = [
@@ -124,6 +122,8 @@ def rdf_canonicalize(document: dict[str, Any], contexts: Mapping[str, Any] | Non
 
     :class:`UnknownContext` for a context that is not bundled; :class:`FormatError` for anything else pyld
     refuses (an undefined term in safe mode, an invalid context), with pyld's message."""
+    from pyld import jsonld  # imported on first use: pyld (with lxml) is heavy for a verifier's start-up
+
     options = {
         "algorithm": "URDNA2015",
         "format": "application/n-quads",
