@@ -2,8 +2,12 @@
 from the network, and RDF Dataset Canonicalization (RDFC-1.0) through ``pyld``.
 
 A document naming any other remote context is refused with :class:`UnknownContext` (a FormatError naming the
-URL). pyld runs in *safe mode* (as the W3C Data Integrity libraries do): a term no context defines is an error,
-not silently dropped, so a signature can never cover less than the document shows.
+URL). *Safe mode*, as the W3C Data Integrity libraries (jsonld.js ``safe: true``) apply it: a term no context
+defines, or a relative IRI (a ``type`` value no context maps), is an error (:class:`UndefinedTerm`), never
+silently dropped, so a signature can never cover less than the document shows. pyld 3.3 has no safe mode (its
+``safe`` option is ignored), so it is done here, by hand: a probe expansion of the document with a catch-all
+``@vocab`` and ``@base`` of our own in front of its contexts, whose RDF must not use either. (A context that
+resets the active context with ``null`` would hide terms from the probe; none of the bundled contexts does.)
 
 pyld calls the algorithm ``URDNA2015``; RDFC-1.0 is its standardised name (same output).
 """
@@ -12,15 +16,18 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections.abc import Callable, Mapping
 from functools import cache
 from importlib import resources
 from typing import Any
+from urllib.parse import unquote
 
 from anchoring.errors import FormatError
 
 __all__ = [
     "BUNDLED_CONTEXTS",
+    "UndefinedTerm",
     "UnknownContext",
     "bundled_context",
     "document_loader",
@@ -116,21 +123,59 @@ def loader_with(contexts: Mapping[str, Any] | None) -> Callable[..., dict[str, A
     return load
 
 
+class UndefinedTerm(FormatError):
+    """A term no context defines, or a relative IRI: JSON-LD would drop it from what is signed."""
+
+    def __init__(self, terms: list[str], relative: list[str]) -> None:
+        self.terms = terms
+        self.relative = relative
+        parts = []
+        if terms:
+            parts.append(f"undefined JSON-LD terms {', '.join(terms)}")
+        if relative:
+            parts.append(f"relative IRIs {', '.join(relative)}")
+        super().__init__(
+            terms[0] if terms else "@context",
+            "; ".join(parts)
+            + ": add a context that defines them (they would not be covered by the signature)",
+        )
+
+
+_PROBE_VOCAB = "urn:credreg:undefined-term:"
+_PROBE_BASE = "https://relative-iri.credreg.invalid/"
+_PROBE_TERM = re.compile(re.escape("<" + _PROBE_VOCAB) + r"([^>]*)>")
+_PROBE_RELATIVE = re.compile(re.escape("<" + _PROBE_BASE) + r"([^>]*)>")
+
+
+def _check_defined(document: dict[str, Any], loader: Callable[..., dict[str, Any]]) -> None:
+    from pyld import jsonld
+
+    ctx = document.get("@context")
+    ctx_list = ctx if isinstance(ctx, list) else ([] if ctx is None else [ctx])
+    probe = dict(document)
+    probe["@context"] = [{"@vocab": _PROBE_VOCAB}, *ctx_list]
+    quads = str(
+        jsonld.to_rdf(probe, {"format": "application/n-quads", "documentLoader": loader, "base": _PROBE_BASE})
+    )
+    if _PROBE_VOCAB not in quads and _PROBE_BASE not in quads:
+        return
+    terms = sorted({unquote(t) for t in _PROBE_TERM.findall(quads)})
+    relative = sorted({unquote(t) for t in _PROBE_RELATIVE.findall(quads)})
+    raise UndefinedTerm(terms, relative)
+
+
 def rdf_canonicalize(document: dict[str, Any], contexts: Mapping[str, Any] | None = None) -> bytes:
     """RDFC-1.0 canonical N-Quads (UTF-8) of a JSON-LD document, with bundled contexts only (plus `contexts`,
     URL -> document, that the caller holds) and safe mode on.
 
-    :class:`UnknownContext` for a context that is not bundled; :class:`FormatError` for anything else pyld
-    refuses (an undefined term in safe mode, an invalid context), with pyld's message."""
+    :class:`UnknownContext` for a context that is not bundled; :class:`UndefinedTerm` for a term or type no
+    context defines (safe mode); :class:`FormatError` for anything else pyld refuses (an invalid context)."""
     from pyld import jsonld  # imported on first use: pyld (with lxml) is heavy for a verifier's start-up
 
-    options = {
-        "algorithm": "URDNA2015",
-        "format": "application/n-quads",
-        "documentLoader": loader_with(contexts),
-        "safe": True,
-    }
+    loader = loader_with(contexts)
+    options = {"algorithm": "URDNA2015", "format": "application/n-quads", "documentLoader": loader}
     try:
+        _check_defined(document, loader)
         nquads = jsonld.normalize(document, options)
     except jsonld.JsonLdError as exc:
         cause = _cause(exc)

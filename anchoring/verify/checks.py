@@ -564,8 +564,18 @@ def _issuer_matches(ev: Evidence, ae: AnchorEvidence, stated: list[str]) -> Chec
     )
 
 
+def _credential_json(ev: Evidence) -> dict[str, Any] | None:
+    """The credential's JSON: the bundle's object, or a VC-JWT's payload (not yet verified: the signature
+    check says whether to believe it)."""
+    if ev.bundle is None:
+        return None
+    if isinstance(ev.bundle.credential, dict) and "proof" not in ev.bundle.credential:
+        return ev.bundle.credential  # unsigned: no need to classify
+    return ev.secured_credential().credential
+
+
 def check_issuer_matches(ev: Evidence, chain: ChainContext) -> Check:
-    stated = stated_issuer_ids(ev.bundle.credential) if ev.bundle is not None else []
+    stated = stated_issuer_ids(_credential_json(ev)) if ev.bundle is not None else []
     return combine(
         "issuer_matches", [(ae.inclusion.issuer, _issuer_matches(ev, ae, stated)) for ae in ev.anchors]
     )
@@ -1004,7 +1014,7 @@ def online_checks(ev: Evidence, chain: ChainContext) -> None:
             "chain_id": first.chain_id,
             "contract": first.contract,
             "tx_hash": to_hex(first.tx_hash),
-            "credential": credential_summary(b.credential),
+            "credential": credential_summary(_credential_json(ev) or b.credential),
         }
     )
     if len(b.inclusions) > 1:

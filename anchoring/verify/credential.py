@@ -200,14 +200,14 @@ def verify_credential(
             if found is not None and inclusion is None:
                 summary["node_state"] = found.get("state")
         else:
-            where = "nowhere (no node and no proof given)"
+            where = ""
     except ResolutionError as exc:
         lookup = Check("anchored", ERROR, f"could not ask the node for the anchor: {exc}", {"node": node})
         where = f"node {node}"
     except FormatError as exc:
         lookup = Check("anchored", ERROR, f"the anchor proof is malformed: {exc}", {"field": exc.field})
         where = "the proof"
-    summary["anchor_source"] = where
+    summary["anchor_source"] = where or None
 
     bundle = bundle_v2.ProofBundle(
         credential=held, digest_rule=rule, digest=digest, inclusions=(inclusion,) if inclusion else ()
@@ -228,7 +228,9 @@ def verify_credential(
             ev.summary.update(summary)
             return VerificationReport([ev.checks[name] for name in CHECKS], ev.summary)
     ev.summary.update(summary)
-    ev.summary["anchor"] = f"no anchor found at {where}"
+    ev.summary["anchor"] = (
+        f"no anchor found at {where}" if where else "no anchor looked up: no node (--node) and no proof given"
+    )
     ev.summary["verdict_text"] = NOT_ANCHORED_TEXT
     checks = [ev.checks["format"]]
     if lookup is not None:

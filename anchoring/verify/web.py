@@ -1,8 +1,9 @@
 """What a verification run asks the web, beside the chain: DID documents (did:web), status list credentials and,
 for a plain credential, a node's public proof. One :class:`WebContext` per run, cached like the chain context:
 each URL is fetched once, and a failure is remembered (a dead status list host costs one timeout, not one per
-credential). Offline (``WebContext.offline()``, ``credreg verify --offline``): nothing is fetched, so did:web
-keys must come from the bundle and status lists are reported as ``error`` (not checked), never as "not revoked".
+credential). Offline (``WebContext.offline()``, ``credreg verify --offline``): nothing is fetched but from a node named
+explicitly, so did:web keys must come from the bundle and status lists are reported as ``error`` (not
+checked), never as "not revoked".
 
 Tests point it at a local server by passing a :class:`~anchoring.signing.fetch.Fetcher` (or ``HttpFetcher``
 with http allowed, the default), and ``did_web_scheme="http"``.
@@ -35,12 +36,16 @@ class WebContext:
         now: Callable[[], float] = time.time,
         contexts: Mapping[str, Any] | None = None,
         timeout: float = 5.0,
+        node_fetch: Fetcher | None = None,
     ) -> None:
         """``fetch``: how documents are fetched (default :class:`HttpFetcher`, HTTPS or HTTP, ``timeout``
         seconds); ``resolver``: the DID resolver (default: did:key, and did:web through ``fetch``); ``now``:
-        the clock of the validity-period check; ``contexts``: extra JSON-LD contexts the caller holds."""
+        the clock of the validity-period check; ``contexts``: extra JSON-LD contexts the caller holds;
+        ``node_fetch``: how a node named explicitly (``node=``, ``--node``) is asked, even offline (default:
+        ``fetch``, or HTTP when ``fetch`` fetches nothing)."""
         self.fetch: Fetcher = fetch if fetch is not None else HttpFetcher(timeout=timeout)
         self.online = not isinstance(self.fetch, OfflineFetcher)
+        self.node_fetch: Fetcher = node_fetch or (self.fetch if self.online else HttpFetcher(timeout=timeout))
         self.resolver = resolver or DidResolver(
             fetch=self.fetch if self.online else None, did_web_scheme=did_web_scheme
         )
@@ -73,11 +78,11 @@ class WebContext:
                 raise FormatError(exc.field, exc.reason) from None
         return self.resolver.with_methods(methods)
 
-    def _get(self, url: str) -> Fetched:
+    def _get(self, url: str, fetch: Fetcher | None = None) -> Fetched:
         hit = self._documents.get(url)
         if hit is None:
             try:
-                hit = self.fetch(url)
+                hit = (fetch or self.fetch)(url)
             except ResolutionError as exc:
                 hit = exc
             self._documents[url] = hit
@@ -103,7 +108,7 @@ class WebContext:
         does not know the digest (404). ResolutionError when the node could not be asked."""
         url = node.rstrip("/") + "/v1/proofs/" + quote(digest_hex)
         try:
-            fetched = self._get(url)
+            fetched = self._get(url, self.node_fetch)
         except NotFound:
             return None
         doc = parse_json_body(fetched)

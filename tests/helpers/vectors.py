@@ -28,14 +28,60 @@ def extra_contexts() -> dict[str, Any]:
     return {CITIZENSHIP_URL: read_json(VECTORS / "contexts" / "citizenship-v4rc1.jsonld")}
 
 
-def vc2_credential(issuer: str, **extra: Any) -> dict[str, Any]:
-    """A small VC 2.0 / OB 3.0-shaped credential from `issuer`, valid since 2025."""
+OB_CONTEXT = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
+
+
+def vc2_credential(issuer: str, n: int = 1, **extra: Any) -> dict[str, Any]:
+    """A small Open Badges 3.0 credential (VC 2.0 + OB 3.0.3 contexts, every term defined) from `issuer`,
+    valid since 2025."""
+    return {
+        "@context": ["https://www.w3.org/ns/credentials/v2", OB_CONTEXT],
+        "id": f"urn:uuid:2b1bd7a2-4b1f-4c61-9d5e-{n:012d}",
+        "type": ["VerifiableCredential", "OpenBadgeCredential"],
+        "issuer": {"id": issuer, "type": ["Profile"], "name": "Dev University"},
+        "validFrom": "2025-01-01T00:00:00Z",
+        "name": f"Course {n}",
+        "credentialSubject": {
+            "id": f"did:example:learner-{n}",
+            "type": ["AchievementSubject"],
+            "achievement": {
+                "id": f"urn:uuid:7d3c5e7a-0c1b-4f8e-9a55-{n:012d}",
+                "type": ["Achievement"],
+                "name": f"Course {n}",
+                "description": "Completed the course.",
+                "criteria": {"narrative": "Passed the final assessment."},
+            },
+        },
+        **extra,
+    }
+
+
+def status_list_credential(
+    url: str, issuer: str, purpose: str = "revocation", set_bits: tuple[int, ...] = ()
+) -> dict:
+    """An unsigned BitstringStatusListCredential of 131,072 entries with `set_bits` set (sign it yourself)."""
+    from anchoring.statuslist import MIN_LIST_BITS, bitstring, encode_bits
+
     return {
         "@context": ["https://www.w3.org/ns/credentials/v2"],
-        "id": "urn:uuid:2b1bd7a2-4b1f-4c61-9d5e-3a4fd4b6a001",
-        "type": ["VerifiableCredential", "OpenBadgeCredential"],
-        "issuer": {"id": issuer, "name": "Dev University"},
+        "id": url,
+        "type": ["VerifiableCredential", "BitstringStatusListCredential"],
+        "issuer": issuer,
         "validFrom": "2025-01-01T00:00:00Z",
-        "credentialSubject": {"id": "did:example:learner-1", "achievement": {"name": "Course 1"}},
-        **extra,
+        "credentialSubject": {
+            "id": url + "#list",
+            "type": "BitstringStatusList",
+            "statusPurpose": purpose,
+            "encodedList": encode_bits(bitstring(MIN_LIST_BITS, set(set_bits))),
+        },
+    }
+
+
+def status_entry(url: str, index: int, purpose: str = "revocation") -> dict:
+    return {
+        "id": f"{url}#{index}",
+        "type": "BitstringStatusListEntry",
+        "statusPurpose": purpose,
+        "statusListIndex": str(index),
+        "statusListCredential": url,
     }

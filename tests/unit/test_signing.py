@@ -184,7 +184,7 @@ def test_sign_verify_and_every_tampering_refused(suite) -> None:
     [ok] = verify_proofs(signed, OFFLINE)
     assert ok.valid, ok.reason
     for mutate in (
-        lambda d: d["credentialSubject"].update(name="Mallory"),
+        lambda d: d["credentialSubject"]["achievement"].update(name="Mallory"),
         lambda d: d["proof"].update(verificationMethod=LocalSigner.generate().verification_method),
         lambda d: d["proof"].update(proofValue=d["proof"]["proofValue"][:-2] + "11"),
         lambda d: d["proof"].update(proofPurpose="authentication"),
@@ -223,6 +223,28 @@ def test_proof_chain_covers_the_previous_proof() -> None:
 def test_p256_keys_cannot_make_eddsa_proofs() -> None:
     with pytest.raises(FormatError, match="Ed25519"):
         add_proof(vc2_credential("did:example:x"), LocalSigner.generate(KeyType.P256))
+
+
+def test_undefined_terms_are_refused_for_rdfc_never_dropped() -> None:
+    """pyld would silently drop a term no context defines (the signature would not cover it): refused."""
+    from anchoring.signing.jsonld import UndefinedTerm
+
+    doc = vc2_credential("did:example:x")
+    doc["credentialSubject"]["favouriteColour"] = "blue"
+    with pytest.raises(UndefinedTerm, match="favouriteColour"):
+        add_proof(doc, LocalSigner.generate(), cryptosuite="eddsa-rdfc-2022")
+    doc = vc2_credential("did:example:x")
+    doc["type"].append("MadeUpCredential")
+    with pytest.raises(UndefinedTerm, match="MadeUpCredential"):
+        rdf_canonicalize(doc)
+    # a signed credential that gained an undefined term after signing does not verify
+    signer = LocalSigner.generate()
+    signed = add_proof(vc2_credential(did_key(signer.public_key)), signer, cryptosuite="eddsa-rdfc-2022")
+    signed["credentialSubject"]["extra"] = "smuggled"
+    [result] = verify_proofs(signed, OFFLINE)
+    assert not result.valid and "extra" in result.reason
+    # jcs signs the JSON itself: no vocabulary needed
+    assert verify_proofs(add_proof(doc, signer, cryptosuite="eddsa-jcs-2022"), OFFLINE)[0].method is not None
 
 
 def test_unknown_context_is_a_format_error_naming_it_and_nothing_is_fetched() -> None:
