@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-import httpx
-
 from anchoring.errors import FormatError, ResolutionError
 from anchoring.scheme.strict_json import strict_loads
 
@@ -58,6 +56,8 @@ class HttpFetcher:
         self.accept = accept
 
     def __call__(self, url: str) -> Fetched:
+        import httpx  # on first fetch: a verifier that fetches nothing never loads it
+
         scheme = urlsplit(url).scheme.lower()
         allowed = ("https",) if self.https_only else ("https", "http")
         if scheme not in allowed:

@@ -334,3 +334,11 @@ def test_key_binding_rule_by_block() -> None:
     assert check_key_binding(_lookup({key.key_hash: revoked}), issuer, key, 19).state == BOUND
     assert check_key_binding(_lookup({key.key_hash: revoked}), issuer, key, 20).state == REVOKED
     assert check_key_binding(_lookup({key.key_hash: rec}), issuer, key.multibase, 11).bound
+
+
+def test_an_expired_proof_is_refused() -> None:
+    signer = LocalSigner.generate()
+    cred = vc2_credential(did_key(signer.public_key))
+    assert verify_proofs(add_proof(cred, signer, expires="2999-01-01T00:00:00Z"), OFFLINE)[0].valid
+    [result] = verify_proofs(add_proof(cred, signer, expires="2020-01-01T00:00:00Z"), OFFLINE)
+    assert not result.valid and "expired" in result.reason
