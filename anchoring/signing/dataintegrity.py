@@ -163,6 +163,9 @@ def add_proof(
 ) -> dict[str, Any]:
     """A copy of `document` secured with one more Data Integrity proof by `signer` (an Ed25519 key).
 
+    A document whose ``@context`` does not define the proof's terms (VC 1.1) gets the Data Integrity v2
+    context appended, as the W3C libraries do.
+
     ``created`` defaults to now (UTC, whole seconds); an existing proof stays and the result holds a proof set.
     ``previous_proof`` (ids of proofs already on the document) makes a proof chain instead."""
     _check_suite(cryptosuite)
@@ -181,16 +184,40 @@ def add_proof(
     options["proofPurpose"] = proof_purpose
     if previous_proof is not None:
         options["previousProof"] = previous_proof
-    base = unsecured(document)
+    base = _with_suite_context(unsecured(document))
     covered = _with_previous(base, existing, options) if previous_proof is not None else base
     config = canonical_proof_config(options, covered, cryptosuite, contexts)
     signature = signer.sign(hash_data(config, canonical_document(covered, cryptosuite, contexts)))
     proof = dict(options)
-    if cryptosuite == EDDSA_JCS_2022 and "@context" in document:
-        proof["@context"] = _copy_json(document["@context"])  # vc-di-eddsa 3.3.1: the jcs proof keeps it
+    if cryptosuite == EDDSA_JCS_2022 and "@context" in base:
+        proof["@context"] = _copy_json(base["@context"])  # vc-di-eddsa 3.3.1: the jcs proof keeps it
     proof["proofValue"] = encode_multibase(signature)
     out: dict[str, Any] = _copy_json(base)
     out["proof"] = [*_copy_json(existing), proof] if existing else proof
+    return out
+
+
+#: contexts that define the DataIntegrityProof terms
+_DI_CONTEXTS = (
+    "https://www.w3.org/ns/credentials/v2",
+    "https://w3id.org/security/data-integrity/v2",
+    "https://w3id.org/security/data-integrity/v1",
+)
+DATA_INTEGRITY_CONTEXT = "https://w3id.org/security/data-integrity/v2"
+
+
+def _with_suite_context(document: dict[str, Any]) -> dict[str, Any]:
+    """The document with the Data Integrity context appended when its contexts do not define the proof's
+    terms (a VC 1.1 credential, e.g. Europass ELM): what the W3C libraries do before signing, so the proof
+    configuration canonicalises."""
+    ctx = document.get("@context")
+    if ctx is None:
+        return document
+    ctx_list = ctx if isinstance(ctx, list) else [ctx]
+    if any(c in _DI_CONTEXTS for c in ctx_list if isinstance(c, str)):
+        return document
+    out = dict(document)
+    out["@context"] = [*ctx_list, DATA_INTEGRITY_CONTEXT]
     return out
 
 

@@ -342,3 +342,40 @@ def test_an_expired_proof_is_refused() -> None:
     assert verify_proofs(add_proof(cred, signer, expires="2999-01-01T00:00:00Z"), OFFLINE)[0].valid
     [result] = verify_proofs(add_proof(cred, signer, expires="2020-01-01T00:00:00Z"), OFFLINE)
     assert not result.valid and "expired" in result.reason
+
+
+def test_elm_credential_on_vc_1_1_gets_the_data_integrity_context_and_verifies() -> None:
+    """A Europass (ELM 3, VC 1.1 + EDC application profile) credential: the Data Integrity context is added
+    so the proof's terms are defined, as the W3C libraries do; both suites sign and verify it."""
+    signer = LocalSigner.generate()
+    elm = {
+        "@context": [
+            "https://www.w3.org/2018/credentials/v1",
+            "http://data.europa.eu/snb/model/context/edc-ap",
+        ],
+        "id": "urn:credential:7b8f1b8e-2f0a-4c62-9d8b-1f0c6f4f2a10",
+        "type": ["VerifiableCredential", "EuropeanDigitalCredential"],
+        "credentialSubject": {
+            "id": "urn:epass:person:1",
+            "type": "Person",
+            "dateOfBirth": "1999-10-01T22:00:00Z",
+            "hasClaim": {
+                "id": "urn:epass:learningAchievement:1",
+                "type": "LearningAchievement",
+                "title": {"en": "Data Science 101"},
+            },
+        },
+        "issuer": {
+            "id": did_key(signer.public_key),
+            "type": "Organisation",
+            "legalName": {"en": "Example University"},
+        },
+        "validFrom": "2026-01-01T00:00:00Z",
+    }
+    for suite in ("eddsa-rdfc-2022", "eddsa-jcs-2022"):
+        signed = add_proof(elm, signer, cryptosuite=suite)
+        assert signed["@context"][-1] == "https://w3id.org/security/data-integrity/v2"
+        assert verify_proofs(signed, OFFLINE)[0].valid
+    tampered = add_proof(elm, signer, cryptosuite="eddsa-rdfc-2022")
+    tampered["credentialSubject"]["hasClaim"]["title"]["en"] = "Data Science 999"
+    assert not verify_proofs(tampered, OFFLINE)[0].valid
