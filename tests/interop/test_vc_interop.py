@@ -49,6 +49,35 @@ def _tamper(held):
     return out
 
 
+def _elm(issuer: str) -> dict:
+    """A Europass ELM 3 credential (VC 1.1 + EDC application profile; VC 1.1 needs issuanceDate)."""
+    return {
+        "@context": [
+            "https://www.w3.org/2018/credentials/v1",
+            "http://data.europa.eu/snb/model/context/edc-ap",
+        ],
+        "id": "urn:credential:7b8f1b8e-2f0a-4c62-9d8b-1f0c6f4f2a10",
+        "type": ["VerifiableCredential", "EuropeanDigitalCredential"],
+        "credentialSubject": {
+            "id": "urn:epass:person:1",
+            "type": "Person",
+            "hasClaim": {
+                "id": "urn:epass:learningAchievement:1",
+                "type": "LearningAchievement",
+                "title": {"en": "Data Science 101"},
+            },
+        },
+        "issuer": {"id": issuer, "type": "Organisation", "legalName": {"en": "Example University"}},
+        "issuanceDate": "2026-01-01T00:00:00Z",
+    }
+
+
+def _tamper_elm(held: dict) -> dict:
+    out = copy.deepcopy(held)
+    out["credentialSubject"]["hasClaim"]["title"]["en"] = "Forged"
+    return out
+
+
 def _ours() -> dict[str, dict]:
     """Credentials anchoring signs, one per proof type (and a proof set, and a did:web issuer)."""
     ed = vc2_credential(did_key(ED.public_key), 1)
@@ -62,6 +91,9 @@ def _ours() -> dict[str, dict]:
         },
         "did-web-rdfc": {
             "credential": add_proof(vc2_credential(WEB_DID, 2), WEB, cryptosuite="eddsa-rdfc-2022")
+        },
+        "elm-vc11-rdfc": {
+            "credential": add_proof(_elm(did_key(ED.public_key)), ED, cryptosuite="eddsa-rdfc-2022")
         },
         "jwt-eddsa": {"jwt": sign_vc_jwt(ed, ED)},
         "jwt-es256": {"jwt": sign_vc_jwt(vc2_credential(did_key(P256.public_key), 3), P256)},
@@ -78,7 +110,8 @@ def interop() -> dict:
     for name, item in ours.items():
         verify.append({"name": name, **item})
         key = "jwt" if "jwt" in item else "credential"
-        verify.append({"name": name + "/tampered", key: _tamper(item[key])})
+        tamper = _tamper_elm if name.startswith("elm") else _tamper
+        verify.append({"name": name + "/tampered", key: tamper(item[key])})
     issue = [
         {"name": suite, "suite": suite, "credential": vc2_credential("did:example:replaced", 10 + i)}
         for i, suite in enumerate(ISSUED_BY_NPM)
@@ -88,7 +121,9 @@ def interop() -> dict:
     return result
 
 
-@pytest.mark.parametrize("name", ["rdfc", "jcs", "proof-set", "did-web-rdfc", "jwt-eddsa", "jwt-es256"])
+@pytest.mark.parametrize(
+    "name", ["rdfc", "jcs", "proof-set", "did-web-rdfc", "elm-vc11-rdfc", "jwt-eddsa", "jwt-es256"]
+)
 def test_npm_libraries_verify_what_anchoring_signs_and_reject_tampering(interop, name):
     assert interop["verified"][name] == {"verified": True}, interop["verified"][name]
     tampered = interop["verified"][name + "/tampered"]
