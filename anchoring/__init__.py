@@ -58,6 +58,7 @@ _EXPORTS = {
     "verify_bundles": "anchoring.verify.run",
     "verify_credential": "anchoring.verify.credential",
     "verify_credentials": "anchoring.verify.credential",
+    "verify_documents": "anchoring.verify.credential",
     "WebContext": "anchoring.verify.web",
 }
 
@@ -96,6 +97,7 @@ __all__ = [
     "verify_bundles",
     "verify_credential",
     "verify_credentials",
+    "verify_documents",
     "verify_proof",
 ]
 
@@ -132,7 +134,7 @@ if TYPE_CHECKING:  # the names above, for type checkers and IDEs
     from anchoring.scheme.keccak import keccak256
     from anchoring.scheme.merkle import MerkleTree, verify_proof
     from anchoring.verify.context import ChainContext
-    from anchoring.verify.credential import verify_credential, verify_credentials
+    from anchoring.verify.credential import verify_credential, verify_credentials, verify_documents
     from anchoring.verify.report import Check, VerificationReport
     from anchoring.verify.run import verify_bundle, verify_bundles
     from anchoring.verify.web import WebContext

@@ -28,9 +28,8 @@ from rich.table import Table
 from anchoring.chain.deployment import Deployment, DeploymentFileError
 from anchoring.signing.vcjwt import is_compact_jws
 from anchoring.verify.context import ChainContext
-from anchoring.verify.credential import is_plain_credential, verify_credentials
+from anchoring.verify.credential import is_plain_credential, verify_documents
 from anchoring.verify.report import ERROR, FAIL, NOT_ANCHORED, PASS, VerificationReport
-from anchoring.verify.run import verify_bundles
 from anchoring.verify.web import WebContext
 
 __all__ = ["verify"]
@@ -90,9 +89,11 @@ def _overall(reports: list[VerificationReport]) -> str:
 
 
 def _counts(reports: list[VerificationReport]) -> dict[str, int]:
-    out = {"total": len(reports), "valid": 0, "invalid": 0, "error": 0, NOT_ANCHORED: 0}
+    """{total, valid, invalid, error} (the shape of a batch POST /v1/verify), plus ``signed-not-anchored``
+    only when some plain credential was."""
+    out = {"total": len(reports), "valid": 0, "invalid": 0, "error": 0}
     for r in reports:
-        out[r.verdict] += 1
+        out[r.verdict] = out.get(r.verdict, 0) + 1
     return out
 
 
@@ -151,7 +152,7 @@ def _print_many(console: Console, reports: list[VerificationReport]) -> None:
     console.print(
         f"[green]{c['valid']} valid[/green], [red]{c['invalid']} invalid[/red], "
         f"[yellow]{c['error']} error[/yellow]"
-        + (f", [cyan]{c[NOT_ANCHORED]} signed, not anchored[/cyan]" if c[NOT_ANCHORED] else "")
+        + (f", [cyan]{c[NOT_ANCHORED]} signed, not anchored[/cyan]" if c.get(NOT_ANCHORED) else "")
         + f" of {c['total']}"
     )
 
@@ -224,10 +225,9 @@ def verify(
         raise typer.Exit(EXIT_ERROR)
     chain = ChainContext(rpc, dep, timeout=timeout, min_confirmations=min_confirmations)
     web = WebContext.offline() if offline else WebContext(timeout=fetch_timeout)
-    plain = [i for i, (_, item) in enumerate(items) if _is_plain(item)]
     proofs: list[Any] | None = None
     if proof_file is not None:
-        if len(plain) != 1:
+        if sum(1 for _, item in items if is_plain_credential(item)) != 1:
             err.print("[red]error:[/red] --proof applies to exactly one plain credential")
             raise typer.Exit(EXIT_ERROR)
         try:
@@ -237,24 +237,10 @@ def verify(
                 f"[red]error:[/red] cannot read the proof {escape(str(proof_file))}: {escape(str(exc))}"
             )
             raise typer.Exit(EXIT_ERROR) from None
-    if plain:
-        plain_reports = verify_credentials(
-            [items[i][1] for i in plain],
-            chain,
-            node=node,
-            proofs=proofs,
-            web=web,
-            sources=[items[i][0] for i in plain],
-        )
-        done = dict(zip(plain, plain_reports, strict=True))
-        items = [it for i, it in enumerate(items) if i not in done]
-    else:
-        done = {}
     show = progress if progress is not None else (len(items) >= PROGRESS_THRESHOLD and err.is_terminal)
     sources = [s for s, _ in items]
-    if not items:
-        reports: list[VerificationReport] = []
-    elif show:
+    documents = [b for _, b in items]
+    if show:
         with Progress(
             TextColumn("verifying"),
             BarColumn(),
@@ -264,18 +250,17 @@ def verify(
             transient=True,
         ) as bar:
             task = bar.add_task("verify", total=len(items))
-            reports = verify_bundles(
-                [b for _, b in items],
+            reports = verify_documents(
+                documents,
                 chain,
+                node=node,
+                proofs=proofs,
+                web=web,
                 sources=sources,
                 progress=lambda n: bar.update(task, completed=n),
-                web=web,
             )
     else:
-        reports = verify_bundles([b for _, b in items], chain, sources=sources, web=web)
-    if done:  # back into the order of the files
-        rest = iter(reports)
-        reports = [done[i] if i in done else next(rest) for i in range(len(done) + len(reports))]
+        reports = verify_documents(documents, chain, node=node, proofs=proofs, web=web, sources=sources)
     code = exit_code(reports)
     if json_output:
         doc = {
@@ -292,19 +277,6 @@ def verify(
         else:
             _print_many(out, reports)
     raise typer.Exit(code)
-
-
-def _is_plain(item: Any) -> bool:
-    """A plain signed credential (JSON VC, enveloped VC, VC-JWT), not a bundle."""
-    if isinstance(item, str):
-        text = item.strip()
-        if is_compact_jws(text):
-            return True
-        try:
-            item = json.loads(text)
-        except ValueError:
-            return False
-    return is_plain_credential(item)
 
 
 def run(args: list[str], prog_name: str = "credreg verify") -> None:

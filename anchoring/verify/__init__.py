@@ -7,7 +7,7 @@ rule for "was the issuer trusted when it anchored", shared with the regulator's 
 """
 
 from anchoring.verify.context import ChainContext
-from anchoring.verify.credential import verify_credential, verify_credentials
+from anchoring.verify.credential import verify_credential, verify_credentials, verify_documents
 from anchoring.verify.report import (
     CHECKS,
     ERROR,
@@ -38,4 +38,5 @@ __all__ = [
     "verify_bundles",
     "verify_credential",
     "verify_credentials",
+    "verify_documents",
 ]

@@ -17,7 +17,7 @@ checks that need none (format, signature, validity_period, status_list) and the 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from anchoring.bundle import Inclusion
@@ -41,7 +41,7 @@ from anchoring.verify.checks import (
 )
 from anchoring.verify.context import ChainContext
 from anchoring.verify.report import CHECKS, ERROR, FAIL, PASS, UNANCHORED_CHECKS, Check, VerificationReport
-from anchoring.verify.run import _prefetch
+from anchoring.verify.run import _prefetch, verify_bundles
 from anchoring.verify.securing import UNSIGNED, secured_form
 from anchoring.verify.web import WebContext
 
@@ -58,12 +58,69 @@ NOT_ANCHORED_TEXT = "signed, not anchored"
 
 def is_plain_credential(obj: Any) -> bool:
     """True for what :func:`verify_credential` reads (and not a bundle): a JSON object without ``format``
-    that is a VC or an enveloped one, or a compact JWS string."""
+    that is a VC or an enveloped one, or a compact JWS string; JSON text of either counts too."""
+    if isinstance(obj, (bytes, bytearray)):
+        obj = bytes(obj).decode("utf-8", errors="replace")
     if isinstance(obj, str):
-        return is_compact_jws(obj.strip())
+        text = obj.strip()
+        if is_compact_jws(text):
+            return True
+        if not text.startswith("{"):
+            return False
+        try:
+            obj = strict_loads(text)
+        except ValueError:
+            return False
     if not isinstance(obj, dict) or "format" in obj:
         return False
     return unenvelope(obj) is not None or "@context" in obj or "proof" in obj
+
+
+def verify_documents(
+    items: Sequence[Any],
+    chain: ChainContext,
+    *,
+    node: str | None = None,
+    proofs: Sequence[Any] | None = None,
+    web: WebContext | None = None,
+    sources: Sequence[Any] | None = None,
+    progress: Callable[[int], object] | None = None,
+) -> list[VerificationReport]:
+    """Verify a mix of proof bundles and plain signed credentials (dicts or JSON / JWT text), in order:
+    bundles through :func:`~anchoring.verify.run.verify_bundles` (one chain snapshot), plain credentials
+    through :func:`verify_credential` (anchors looked up at `node`, or ``proofs[i]`` for the i-th plain one).
+    What ``credreg verify`` and ``POST /v1/verify`` run. ``progress`` reports the bundles done."""
+    web = web or WebContext()
+    plain = [i for i, item in enumerate(items) if is_plain_credential(item)]
+    done = dict(
+        zip(
+            plain,
+            verify_credentials(
+                [items[i] for i in plain],
+                chain,
+                node=node,
+                proofs=proofs,
+                web=web,
+                sources=[sources[i] for i in plain] if sources is not None else None,
+            ),
+            strict=True,
+        )
+    )
+    rest_idx = [i for i in range(len(items)) if i not in done]
+    rest = (
+        verify_bundles(
+            [items[i] for i in rest_idx],
+            chain,
+            sources=[sources[i] for i in rest_idx] if sources is not None else None,
+            progress=progress,
+            web=web,
+        )
+        if rest_idx
+        else []
+    )
+    by_index = dict(zip(rest_idx, rest, strict=True))
+    by_index.update(done)
+    return [by_index[i] for i in range(len(items))]
 
 
 def inclusion_from_proof(proof: Any) -> Inclusion | None:
