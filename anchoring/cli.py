@@ -26,6 +26,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from anchoring.chain.deployment import Deployment, DeploymentFileError
+from anchoring.signing.did import DidResolver
+from anchoring.signing.fetch import Fetcher, HttpFetcher, OfflineFetcher
 from anchoring.signing.vcjwt import is_compact_jws
 from anchoring.verify.context import ChainContext
 from anchoring.verify.credential import is_plain_credential, verify_documents
@@ -197,6 +199,11 @@ def verify(
     fetch_timeout: float = typer.Option(
         5.0, "--fetch-timeout", min=0.1, help="Timeout in seconds for did:web, status lists and --node."
     ),
+    did_documents: list[Path] = typer.Option(
+        [],
+        "--did-document",
+        help="A DID document (or a JSON array of them) to use instead of resolving that DID: an offline cache.",
+    ),
 ) -> None:
     """Verify proof bundles and signed credentials against the chain.
 
@@ -224,7 +231,13 @@ def verify(
         err.print("[red]error:[/red] no bundles in the given files")
         raise typer.Exit(EXIT_ERROR)
     chain = ChainContext(rpc, dep, timeout=timeout, min_confirmations=min_confirmations)
-    web = WebContext.offline() if offline else WebContext(timeout=fetch_timeout)
+    fetch: Fetcher = OfflineFetcher() if offline else HttpFetcher(timeout=fetch_timeout)
+    try:
+        resolver = DidResolver(documents=_did_documents(did_documents), fetch=None if offline else fetch)
+    except (OSError, ValueError) as exc:  # FormatError is a ValueError
+        err.print(f"[red]error:[/red] bad --did-document: {escape(str(exc))}")
+        raise typer.Exit(EXIT_ERROR) from None
+    web = WebContext(fetch=fetch, resolver=resolver, timeout=fetch_timeout)
     proofs: list[Any] | None = None
     if proof_file is not None:
         if sum(1 for _, item in items if is_plain_credential(item)) != 1:
@@ -277,6 +290,17 @@ def verify(
         else:
             _print_many(out, reports)
     raise typer.Exit(code)
+
+
+def _did_documents(paths: list[Path]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for path in paths:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        docs = data if isinstance(data, list) else [data]
+        if not all(isinstance(d, dict) and isinstance(d.get("id"), str) for d in docs):
+            raise ValueError(f"{path}: a DID document is a JSON object with its DID as id")
+        out.extend(docs)
+    return out
 
 
 def run(args: list[str], prog_name: str = "credreg verify") -> None:

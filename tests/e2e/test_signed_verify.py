@@ -279,3 +279,24 @@ def test_credreg_verify_reads_plain_vcs_and_vc_jwts(dev_network, funder, tmp_pat
     proof_file.write_text(json.dumps(node_proof(anchored.digests[1], anchored.inclusions[1])))
     result = runner.invoke(cli, [str(tmp_path / "vc.jwt"), *base, "--proof", str(proof_file)])
     assert result.exit_code == 0, result.output
+
+
+def test_credreg_verify_did_web_offline_with_a_cached_did_document(dev_network, funder, tmp_path):
+    did = "did:web:uni.example:issuers:offline"
+    issuer = new_issuer(dev_network, funder, did=did)
+    vm = {"id": f"{did}#key-1", "type": "Multikey", "publicKeyMultibase": issuer.signer.public_key_multibase}
+    anchored = anchor_signed(
+        dev_network, issuer, [secure(credential_for(did, 0), issuer.signer, "eddsa-jcs-2022")]
+    )
+    dev_network.deployment.save(tmp_path / "deployment.json")
+    (tmp_path / "bundle.json").write_text(json.dumps(anchored.bundles[0]))
+    (tmp_path / "did.json").write_text(json.dumps(did_web_document(did, [vm])))
+    base = [str(tmp_path / "bundle.json"), "--rpc", dev_network.chain.rpc_url]
+    base += ["--deployment", str(tmp_path / "deployment.json"), "--offline"]
+    without = runner.invoke(cli, base)
+    assert without.exit_code == 2, without.output  # the key is only in the DID document: undecided offline
+    result = runner.invoke(cli, [*base, "--did-document", str(tmp_path / "did.json")])
+    assert result.exit_code == 0, result.output
+    (tmp_path / "bad.json").write_text('{"no": "id"}')
+    bad = runner.invoke(cli, [*base, "--did-document", str(tmp_path / "bad.json")])
+    assert bad.exit_code == 2 and "bad --did-document" in bad.output
