@@ -29,7 +29,13 @@ Securing mechanisms
     VC-JWT (:mod:`.vcjwt`): ``sign_vc_jwt(credential, signer) -> str``, ``verify_vc_jwt(token, resolver) ->
     JwtCheck``, ``decode_vc_jwt``, ``envelope`` / ``unenvelope`` (EnvelopedVerifiableCredential).
     JSON-LD (:mod:`.jsonld`): bundled contexts only (``BUNDLED_CONTEXTS``), ``rdf_canonicalize``; an unbundled
-    context is ``UnknownContext`` (a FormatError naming it).
+    context is ``UnknownContext`` (a FormatError; ``.url`` names it), a term no context defines is
+    ``UndefinedTerm`` (``.terms``; safe mode: never dropped from what is signed). Both come from
+    ``add_proof(..., cryptosuite="eddsa-rdfc-2022")`` too; a VC 1.1 document gets the Data Integrity context.
+
+Accepting a credential that arrives already signed: ``verify_proofs(doc, DidResolver(fetch=None))`` (or
+``verify_vc_jwt``), then compare each valid result's ``method.public_key.multibase`` with the issuer's keys:
+resolution alone accepts any did:key.
 
 Key binding (:mod:`.binding`)
     ``check_key_binding(lookup, issuer_address, key, block) -> KeyBinding``: the key is registered for the
@@ -91,6 +97,7 @@ _EXPORTS = {
     "verify_vc_jwt": "anchoring.signing.vcjwt",
     "BUNDLED_CONTEXTS": "anchoring.signing.jsonld",
     "UnknownContext": "anchoring.signing.jsonld",
+    "UndefinedTerm": "anchoring.signing.jsonld",
     "rdf_canonicalize": "anchoring.signing.jsonld",
     "KeyBinding": "anchoring.signing.binding",
     "check_key_binding": "anchoring.signing.binding",
@@ -115,6 +122,7 @@ __all__ = [
     "OfflineFetcher",
     "ProofCheck",
     "PublicKey",
+    "UndefinedTerm",
     "UnknownContext",
     "VerificationMethod",
     "add_proof",
@@ -172,7 +180,7 @@ if TYPE_CHECKING:
         did_web_url,
     )
     from anchoring.signing.fetch import Fetched, Fetcher, HttpFetcher, OfflineFetcher
-    from anchoring.signing.jsonld import BUNDLED_CONTEXTS, UnknownContext, rdf_canonicalize
+    from anchoring.signing.jsonld import BUNDLED_CONTEXTS, UndefinedTerm, UnknownContext, rdf_canonicalize
     from anchoring.signing.keys import CredentialSigner, LocalSigner, PublicKey, key_hash, signer_controller
     from anchoring.signing.multikey import KeyType, decode_public_multikey, encode_public_multikey
     from anchoring.signing.vcjwt import MEDIA_TYPE as VC_JWT_MEDIA_TYPE
