@@ -5,8 +5,9 @@ A document naming any other remote context is refused with :class:`UnknownContex
 URL). *Safe mode*, as the W3C Data Integrity libraries (jsonld.js ``safe: true``) apply it: a term no context
 defines, or a relative IRI (a ``type`` value no context maps), is an error (:class:`UndefinedTerm`), never
 silently dropped, so a signature can never cover less than the document shows. pyld 3.3 has no safe mode (its
-``safe`` option is ignored), so it is done here, by hand: a probe expansion of the document with a catch-all
-``@vocab`` and ``@base`` of our own in front of its contexts, whose RDF must not use either. (A context that
+``safe`` option is ignored), so it is done here, by hand: the document is expanded with a catch-all
+``@vocab`` and ``@base`` of our own in front of its contexts, and the expansion must use neither (it is then
+the document's own expansion, which is what gets canonicalised: one expansion per canonicalisation). (A context that
 resets the active context with ``null`` would hide terms from the probe; none of the bundled contexts does.)
 
 pyld calls the algorithm ``URDNA2015``; RDFC-1.0 is its standardised name (same output).
@@ -88,7 +89,9 @@ def document_loader(url: str, options: Any = None) -> dict[str, Any]:
     doc = _load_bundled(url)
     if doc is None:
         raise UnknownContext(url)
-    return {"contextUrl": None, "documentUrl": url, "document": doc}
+    # "static": pyld then caches the processed context by URL across calls (without it, every document pays
+    # for processing, and canonicalising for its cache key, the 14 KB Open Badges context again)
+    return {"contextUrl": None, "documentUrl": url, "document": doc, "tag": "static"}
 
 
 def _cause(exc: BaseException) -> BaseException | None:
@@ -116,7 +119,8 @@ def loader_with(contexts: Mapping[str, Any] | None) -> Callable[..., dict[str, A
         return document_loader
 
     def load(url: str, options: Any = None) -> dict[str, Any]:
-        if url in contexts:
+        if url in contexts and url not in BUNDLED_CONTEXTS:  # a bundled context is never replaced
+            # no "static" tag: the caller's contexts are not cached across calls
             return {"contextUrl": None, "documentUrl": url, "document": copy.deepcopy(contexts[url])}
         return document_loader(url)
 
@@ -143,24 +147,26 @@ class UndefinedTerm(FormatError):
 
 _PROBE_VOCAB = "urn:credreg:undefined-term:"
 _PROBE_BASE = "https://relative-iri.credreg.invalid/"
-_PROBE_TERM = re.compile(re.escape("<" + _PROBE_VOCAB) + r"([^>]*)>")
-_PROBE_RELATIVE = re.compile(re.escape("<" + _PROBE_BASE) + r"([^>]*)>")
+_PROBE_TERM = re.compile(re.escape(_PROBE_VOCAB) + r'([^"\\]*)')
+_PROBE_RELATIVE = re.compile(re.escape(_PROBE_BASE) + r'([^"\\]*)')
 
 
-def _check_defined(document: dict[str, Any], loader: Callable[..., dict[str, Any]]) -> None:
+def _expand_defined(document: dict[str, Any], loader: Callable[..., dict[str, Any]]) -> Any:
+    """The document expanded with the probe (catch-all ``@vocab`` and ``@base`` of our own in front of its
+    contexts); :class:`UndefinedTerm` when the expansion used either. When it did not, the probe changed
+    nothing: this *is* the document's expansion, and canonicalising it needs no context processing again."""
     from pyld import jsonld
 
     ctx = document.get("@context")
     ctx_list = ctx if isinstance(ctx, list) else ([] if ctx is None else [ctx])
     probe = dict(document)
     probe["@context"] = [{"@vocab": _PROBE_VOCAB}, *ctx_list]
-    quads = str(
-        jsonld.to_rdf(probe, {"format": "application/n-quads", "documentLoader": loader, "base": _PROBE_BASE})
-    )
-    if _PROBE_VOCAB not in quads and _PROBE_BASE not in quads:
-        return
-    terms = sorted({unquote(t) for t in _PROBE_TERM.findall(quads)})
-    relative = sorted({unquote(t) for t in _PROBE_RELATIVE.findall(quads)})
+    expanded = jsonld.expand(probe, {"documentLoader": loader, "base": _PROBE_BASE})
+    text = json.dumps(expanded)
+    if _PROBE_VOCAB not in text and _PROBE_BASE not in text:
+        return expanded
+    terms = sorted({unquote(t) for t in _PROBE_TERM.findall(text)})
+    relative = sorted({unquote(t) for t in _PROBE_RELATIVE.findall(text)})
     raise UndefinedTerm(terms, relative)
 
 
@@ -175,8 +181,7 @@ def rdf_canonicalize(document: dict[str, Any], contexts: Mapping[str, Any] | Non
     loader = loader_with(contexts)
     options = {"algorithm": "URDNA2015", "format": "application/n-quads", "documentLoader": loader}
     try:
-        _check_defined(document, loader)
-        nquads = jsonld.normalize(document, options)
+        nquads = jsonld.normalize(_expand_defined(document, loader), options)
     except jsonld.JsonLdError as exc:
         cause = _cause(exc)
         if cause is not None:
