@@ -194,7 +194,7 @@ def verify(
     offline: bool = typer.Option(
         False,
         "--offline",
-        help="Fetch nothing but the chain: no did:web, no status lists (they report error).",
+        help="Fetch no did:web documents and no status lists (they report error); a --node given is still asked.",
     ),
     fetch_timeout: float = typer.Option(
         5.0, "--fetch-timeout", min=0.1, help="Timeout in seconds for did:web, status lists and --node."
