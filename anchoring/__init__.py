@@ -2,9 +2,12 @@
 keccak256), OpenZeppelin-compatible Merkle trees, proof bundles, the typed chain client for the IssuerRegistry and
 CredentialAnchor contracts, and verification reports. No database, no web server.
 
-    from anchoring import ChainContext, Deployment, verify_bundle
-    report = verify_bundle(bundle, ChainContext("http://127.0.0.1:8545", Deployment.load("deployment.json")))
-    print(report.verdict)
+    from anchoring import ChainContext, Deployment, verify_bundle, verify_credential
+    chain = ChainContext("http://127.0.0.1:8545", Deployment.load("deployment.json"))
+    print(verify_bundle(bundle, chain).verdict)                                  # a proof bundle
+    print(verify_credential(vc, chain, node="http://127.0.0.1:8000").verdict)    # a plain signed VC / VC-JWT
+
+Signing and key binding: :mod:`anchoring.signing`.
 
 Names are imported lazily, so ``import anchoring`` costs nothing until one is used.
 """
@@ -53,6 +56,10 @@ _EXPORTS = {
     "Check": "anchoring.verify.report",
     "verify_bundle": "anchoring.verify.run",
     "verify_bundles": "anchoring.verify.run",
+    "verify_credential": "anchoring.verify.credential",
+    "verify_credentials": "anchoring.verify.credential",
+    "verify_documents": "anchoring.verify.credential",
+    "WebContext": "anchoring.verify.web",
 }
 
 __all__ = [
@@ -73,6 +80,7 @@ __all__ = [
     "MerkleTree",
     "TransactionSender",
     "VerificationReport",
+    "WebContext",
     "WrongChain",
     "__version__",
     "canonicalize",
@@ -87,6 +95,9 @@ __all__ = [
     "to_hex",
     "verify_bundle",
     "verify_bundles",
+    "verify_credential",
+    "verify_credentials",
+    "verify_documents",
     "verify_proof",
 ]
 
@@ -123,5 +134,7 @@ if TYPE_CHECKING:  # the names above, for type checkers and IDEs
     from anchoring.scheme.keccak import keccak256
     from anchoring.scheme.merkle import MerkleTree, verify_proof
     from anchoring.verify.context import ChainContext
+    from anchoring.verify.credential import verify_credential, verify_credentials, verify_documents
     from anchoring.verify.report import Check, VerificationReport
     from anchoring.verify.run import verify_bundle, verify_bundles
+    from anchoring.verify.web import WebContext

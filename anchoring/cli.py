@@ -1,10 +1,15 @@
-"""`credreg verify BUNDLE... --rpc URL --deployment FILE [--json]`: the standalone verifier.
+"""`credreg verify FILE... --rpc URL --deployment FILE [--node URL] [--json]`: the standalone verifier.
 
 Trusts nothing but the chain: no node, no database, no node settings; only :mod:`anchoring`, an RPC
-endpoint and the deployment file (where the contracts are).  Exit codes: 0 every bundle valid, 1 any
-invalid, 2 any error (chain unreachable, wrong chain) and usage errors (missing file, bad deployment file).
+endpoint and the deployment file (where the contracts are), plus HTTPS for did:web documents and status
+lists (``--offline``: none). Exit codes: 0 everything valid, 1 any invalid, 2 any error (chain unreachable,
+wrong chain, a status list or DID that could not be fetched) and usage errors (missing file, bad deployment
+file), 3 a plain signed credential without any anchor found ("signed, not anchored"; nothing invalid).
 
-A file may hold one bundle, a JSON array of bundles, or ``{"bundles": [...]}``.
+A file may hold one bundle, a JSON array of bundles, ``{"bundles": [...]}``, a plain signed credential (a JSON
+VC with a Data Integrity proof, or an EnvelopedVerifiableCredential), or VC-JWT strings (one per line). A plain
+credential's anchor is looked up at ``--node`` (its public ``GET /v1/proofs/{digest}``) or read from
+``--proof FILE`` (that endpoint's JSON, for a single credential).
 """
 
 from __future__ import annotations
@@ -21,13 +26,17 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from anchoring.chain.deployment import Deployment, DeploymentFileError
+from anchoring.signing.did import DidResolver
+from anchoring.signing.fetch import Fetcher, HttpFetcher, OfflineFetcher
+from anchoring.signing.vcjwt import is_compact_jws
 from anchoring.verify.context import ChainContext
-from anchoring.verify.report import ERROR, FAIL, PASS, VerificationReport
-from anchoring.verify.run import verify_bundles
+from anchoring.verify.credential import is_plain_credential, verify_documents
+from anchoring.verify.report import ERROR, FAIL, NOT_ANCHORED, PASS, VerificationReport
+from anchoring.verify.web import WebContext
 
 __all__ = ["verify"]
 
-EXIT_VALID, EXIT_INVALID, EXIT_ERROR = 0, 1, 2
+EXIT_VALID, EXIT_INVALID, EXIT_ERROR, EXIT_NOT_ANCHORED = 0, 1, 2, 3
 PROGRESS_THRESHOLD = 20  # show a progress bar from this many bundles on
 
 _MARK = {
@@ -39,15 +48,20 @@ _VERDICT = {
     "valid": "[bold green]VALID[/bold green]",
     "invalid": "[bold red]INVALID[/bold red]",
     "error": "[bold yellow]ERROR[/bold yellow]",
+    NOT_ANCHORED: "[bold cyan]SIGNED, NOT ANCHORED[/bold cyan]",
 }
 
 
 def _read(path: Path) -> list[tuple[str, Any]]:
-    """(source, bundle-or-text) pairs from one file; unparsable text is passed on for `format` to report."""
+    """(source, bundle-or-credential-or-text) pairs from one file; unparsable text is passed on for `format`
+    to report. Lines that are each a compact JWS are one VC-JWT each."""
     text = path.read_text(encoding="utf-8", errors="replace")
     try:
         data = json.loads(text)
     except ValueError:
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        if len(lines) > 1 and all(is_compact_jws(line) for line in lines):
+            return [(f"{path}[{i}]", line) for i, line in enumerate(lines)]
         return [(str(path), text)]
     if isinstance(data, dict) and isinstance(data.get("bundles"), list):
         data = data["bundles"]
@@ -62,17 +76,26 @@ def exit_code(reports: list[VerificationReport]) -> int:
         return EXIT_ERROR
     if "invalid" in verdicts:
         return EXIT_INVALID
+    if NOT_ANCHORED in verdicts:
+        return EXIT_NOT_ANCHORED
     return EXIT_VALID
 
 
 def _overall(reports: list[VerificationReport]) -> str:
-    return {EXIT_VALID: "valid", EXIT_INVALID: "invalid", EXIT_ERROR: "error"}[exit_code(reports)]
+    return {
+        EXIT_VALID: "valid",
+        EXIT_INVALID: "invalid",
+        EXIT_ERROR: "error",
+        EXIT_NOT_ANCHORED: NOT_ANCHORED,
+    }[exit_code(reports)]
 
 
 def _counts(reports: list[VerificationReport]) -> dict[str, int]:
+    """{total, valid, invalid, error} (the shape of a batch POST /v1/verify), plus ``signed-not-anchored``
+    only when some plain credential was."""
     out = {"total": len(reports), "valid": 0, "invalid": 0, "error": 0}
     for r in reports:
-        out[r.verdict] += 1
+        out[r.verdict] = out.get(r.verdict, 0) + 1
     return out
 
 
@@ -94,6 +117,10 @@ def _print_one(console: Console, report: VerificationReport) -> None:
             f"anchored {s['anchored_at_iso']} in block {s.get('block')} "
             f"({s.get('confirmations')} confirmations) on chain {s.get('chain_id')}"
         )
+    if s.get("secured"):
+        facts.append(f"secured by {escape(s['secured'])}")
+    if s.get("anchor"):
+        facts.append(escape(s["anchor"]))
     if s.get("digest"):
         facts.append(f"digest {s['digest']}")
     for f in facts:
@@ -126,13 +153,17 @@ def _print_many(console: Console, reports: list[VerificationReport]) -> None:
     c = _counts(reports)
     console.print(
         f"[green]{c['valid']} valid[/green], [red]{c['invalid']} invalid[/red], "
-        f"[yellow]{c['error']} error[/yellow] of {c['total']}"
+        f"[yellow]{c['error']} error[/yellow]"
+        + (f", [cyan]{c[NOT_ANCHORED]} signed, not anchored[/cyan]" if c.get(NOT_ANCHORED) else "")
+        + f" of {c['total']}"
     )
 
 
 def verify(
     bundles: list[Path] = typer.Argument(
-        ..., help='Proof bundle files (JSON: one bundle, an array, or {"bundles": [...]}).'
+        ...,
+        help='Files of proof bundles (one, an array, or {"bundles": [...]}), plain signed credentials (JSON VC '
+        "with a proof) or VC-JWTs (one per line).",
     ),
     rpc: str = typer.Option(..., "--rpc", envvar="CREDREG_VERIFY_RPC_URL", help="JSON-RPC URL of the chain."),
     deployment: Path = typer.Option(
@@ -149,8 +180,38 @@ def verify(
     progress: bool | None = typer.Option(
         None, "--progress/--no-progress", help="Progress bar (default: on for many bundles on a terminal)."
     ),
+    node: str | None = typer.Option(
+        None,
+        "--node",
+        envvar="CREDREG_VERIFY_NODE",
+        help="A node's base URL: where a plain credential's anchor is looked up (GET /v1/proofs/{digest}).",
+    ),
+    proof_file: Path | None = typer.Option(
+        None,
+        "--proof",
+        help="The anchor proof of a single plain credential (the JSON of GET /v1/proofs/{digest}).",
+    ),
+    offline: bool = typer.Option(
+        False,
+        "--offline",
+        help="Fetch no did:web documents and no status lists (they report error); a --node given is still asked.",
+    ),
+    fetch_timeout: float = typer.Option(
+        5.0, "--fetch-timeout", min=0.1, help="Timeout in seconds for did:web, status lists and --node."
+    ),
+    did_documents: list[Path] = typer.Option(
+        [],
+        "--did-document",
+        help="A DID document (or a JSON array of them) to use instead of resolving that DID: an offline cache.",
+    ),
 ) -> None:
-    """Verify proof bundles against the chain alone. Exit 0 all valid, 1 any invalid, 2 any error."""
+    """Verify proof bundles and signed credentials against the chain.
+
+    Exit 0 all valid, 1 any invalid, 2 any error, 3 a plain credential signed but not anchored.
+
+    Example: credreg verify bundle.json vc.jwt --rpc http://127.0.0.1:8545 --deployment deployment.json
+    --node http://127.0.0.1:8000
+    """
     err = Console(stderr=True)
     try:
         dep = Deployment.load(deployment)
@@ -170,8 +231,28 @@ def verify(
         err.print("[red]error:[/red] no bundles in the given files")
         raise typer.Exit(EXIT_ERROR)
     chain = ChainContext(rpc, dep, timeout=timeout, min_confirmations=min_confirmations)
+    fetch: Fetcher = OfflineFetcher() if offline else HttpFetcher(timeout=fetch_timeout)
+    try:
+        resolver = DidResolver(documents=_did_documents(did_documents), fetch=None if offline else fetch)
+    except (OSError, ValueError) as exc:  # FormatError is a ValueError
+        err.print(f"[red]error:[/red] bad --did-document: {escape(str(exc))}")
+        raise typer.Exit(EXIT_ERROR) from None
+    web = WebContext(fetch=fetch, resolver=resolver, timeout=fetch_timeout)
+    proofs: list[Any] | None = None
+    if proof_file is not None:
+        if sum(1 for _, item in items if is_plain_credential(item)) != 1:
+            err.print("[red]error:[/red] --proof applies to exactly one plain credential")
+            raise typer.Exit(EXIT_ERROR)
+        try:
+            proofs = [json.loads(proof_file.read_text(encoding="utf-8"))]
+        except (OSError, ValueError) as exc:
+            err.print(
+                f"[red]error:[/red] cannot read the proof {escape(str(proof_file))}: {escape(str(exc))}"
+            )
+            raise typer.Exit(EXIT_ERROR) from None
     show = progress if progress is not None else (len(items) >= PROGRESS_THRESHOLD and err.is_terminal)
     sources = [s for s, _ in items]
+    documents = [b for _, b in items]
     if show:
         with Progress(
             TextColumn("verifying"),
@@ -182,14 +263,17 @@ def verify(
             transient=True,
         ) as bar:
             task = bar.add_task("verify", total=len(items))
-            reports = verify_bundles(
-                [b for _, b in items],
+            reports = verify_documents(
+                documents,
                 chain,
+                node=node,
+                proofs=proofs,
+                web=web,
                 sources=sources,
                 progress=lambda n: bar.update(task, completed=n),
             )
     else:
-        reports = verify_bundles([b for _, b in items], chain, sources=sources)
+        reports = verify_documents(documents, chain, node=node, proofs=proofs, web=web, sources=sources)
     code = exit_code(reports)
     if json_output:
         doc = {
@@ -206,6 +290,17 @@ def verify(
         else:
             _print_many(out, reports)
     raise typer.Exit(code)
+
+
+def _did_documents(paths: list[Path]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for path in paths:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        docs = data if isinstance(data, list) else [data]
+        if not all(isinstance(d, dict) and isinstance(d.get("id"), str) for d in docs):
+            raise ValueError(f"{path}: a DID document is a JSON object with its DID as id")
+        out.extend(docs)
+    return out
 
 
 def run(args: list[str], prog_name: str = "credreg verify") -> None:

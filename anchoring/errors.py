@@ -17,6 +17,7 @@ __all__ = [
     "ContractRevert",
     "FormatError",
     "NonceConsumed",
+    "ResolutionError",
     "TransactionDropped",
     "TransactionTimeout",
     "WrongChain",
@@ -41,6 +42,17 @@ class FormatError(AnchoringError, ValueError):
             super().__init__(f"{field or self.document}: {reason}")
         else:
             super().__init__(reason)
+
+
+class ResolutionError(AnchoringError):
+    """A document the verifier needs from the web could not be fetched: a did:web DID document, a status list
+    credential, a node's proof (unreachable, timeout, HTTP error status, not JSON). Reported as ``error`` (we
+    could not decide), never as ``fail``. ``url`` names what was asked for."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url = url
+        self.reason = reason
+        super().__init__(f"{url}: {reason}")
 
 
 class ChainError(AnchoringError):

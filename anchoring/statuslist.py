@@ -6,9 +6,9 @@ import base64
 import gzip
 import io
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-from anchoring.chain.contracts import AnchorReader
+from anchoring.chain.contracts import StatusListRecord
 from anchoring.scheme.encoding import to_hex
 from anchoring.scheme.keccak import keccak256
 
@@ -78,9 +78,16 @@ class ListCheck:
     version: int | None
 
 
-def check_served_list(document: dict[str, Any], anchor: AnchorReader, issuer_address: str) -> ListCheck:
+class StatusListSource(Protocol):
+    """Where published list hashes are read: a CredentialAnchor reader (``anchoring.chain.contracts``), or the
+    verifier's cached chain context adapted to this shape."""
+
+    def status_list_of(self, issuer: str, list_id: bytes) -> StatusListRecord | None: ...
+
+
+def check_served_list(document: dict[str, Any], anchor: StatusListSource, issuer_address: str) -> ListCheck:
     """Does a served BitstringStatusListCredential match the hash its issuer published on chain?
-    ``anchor``: an ``anchoring.contracts.CredentialAnchor``. A list changed since the last publication
+    ``anchor``: a CredentialAnchor reader (or any :class:`StatusListSource`). A list changed since the last publication
     (at most one publish interval ago) fails with a reason that says so."""
     url = document.get("id")
     encoded = (document.get("credentialSubject") or {}).get("encodedList")

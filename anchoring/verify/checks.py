@@ -12,6 +12,20 @@
                     reason code and the time of the change).
 ``issuer_matches``  the credential's stated issuer (``issuer``, ``issuer.id``, or an ELM
                     ``issuer.identifier[*].notation``) equals the DID of the anchoring address's registry entry.
+``signature``       every proof on the credential verifies (Data Integrity eddsa-jcs-2022 / eddsa-rdfc-2022, a
+                    proof set, or VC-JWT EdDSA / ES256), one is by a key of the stated issuer, and for each
+                    anchoring issuer a valid proof's key is registered for that address and valid at the
+                    anchoring block (:mod:`anchoring.signing.binding`). Keys come from the bundle's
+                    ``verificationMethods``, did:key, or did:web; a did:web document that publishes another key
+                    under the same id fails. Unsigned credentials (digest rule ``salted-jcs``, every format-1
+                    bundle) pass as *not applicable* (``details.applicable = false``): their anchor is the issuer's
+                    evidence, as before signatures existed.
+``validity_period`` ``validFrom`` / ``validUntil`` (and VC 1.1 ``issuanceDate`` / ``expirationDate``, a VC-JWT's
+                    ``nbf`` / ``exp``) against now: not yet valid or expired is ``fail`` with the dates.
+``status_list``     each ``BitstringStatusListEntry``: the list credential fetched, its signature verified and
+                    its key bound to the anchoring issuer, its ``encodedList`` equal to the hash published on
+                    chain, the bit read (set: ``fail``). An unreachable or unpublished list is ``error``, never
+                    "not revoked". No entry: passes (nothing to check).
 
 A check that depends on a fact another check could not establish is ``error`` with ``details.skipped``. An
 unreachable chain, a chain whose id is not the deployment's, or a bundle for a contract the deployment does not
@@ -20,7 +34,9 @@ list is ``error`` (we could not decide), never ``fail`` (we decided: not valid).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from anchoring.bundle import AnyBundle, BundleFormatError, Inclusion
@@ -28,19 +44,49 @@ from anchoring.bundle import load as load_bundle
 from anchoring.bundle import loads as loads_bundle
 from anchoring.bundle import v2 as bundle_v2
 from anchoring.bundle.v1 import BUNDLE_FORMAT, Anchor, ProofBundle, well_formed
-from anchoring.chain.contracts import AnchorRecord, CredentialStatus, IssuerEntry, IssuerStatus, StatusChange
+from anchoring.chain.contracts import (
+    AnchorRecord,
+    CredentialStatus,
+    IssuerEntry,
+    IssuerStatus,
+    KeyRecord,
+    StatusChange,
+    StatusListRecord,
+)
 from anchoring.chain.deployment import ContractSet
-from anchoring.errors import ChainError, FormatError, WrongChain
+from anchoring.errors import ChainError, FormatError, ResolutionError, WrongChain
 from anchoring.scheme.digest import DigestRule, digest_of
 from anchoring.scheme.encoding import to_hex
 from anchoring.scheme.jcs import MAX_DEPTH, CanonicalizationError, canonicalize, fast_canonicalize
 from anchoring.scheme.merkle import verify_proof
 from anchoring.scheme.strict_json import strict_loads
+from anchoring.signing.binding import check_key_binding
+from anchoring.signing.did import DidResolver, did_of
+from anchoring.statuslist import check_served_list, entry_is_set
 from anchoring.verify.context import ChainContext
-from anchoring.verify.report import ERROR, FAIL, PASS, Check, iso_time, plural, skipped
+from anchoring.verify.report import CHECKS, ERROR, FAIL, PASS, Check, iso_time, plural, skipped
+from anchoring.verify.securing import (
+    DATA_INTEGRITY,
+    SD_JWT,
+    UNSIGNED,
+    VC_JWT,
+    Secured,
+    SignatureResult,
+    secured_form,
+    verify_signatures,
+)
 from anchoring.verify.trust import trusted_at_anchoring
+from anchoring.verify.web import WebContext
 
-__all__ = ["Evidence", "online_checks", "parse_offline", "stated_issuer_ids"]
+__all__ = [
+    "Evidence",
+    "check_signature",
+    "check_status_list",
+    "check_validity_period",
+    "online_checks",
+    "parse_offline",
+    "stated_issuer_ids",
+]
 
 
 def stated_issuer_ids(credential: Any) -> list[str]:
@@ -89,6 +135,30 @@ class Evidence:
     checks: dict[str, Check] = field(default_factory=dict)
     summary: dict[str, Any] = field(default_factory=dict)
     anchors: list[AnchorEvidence] = field(default_factory=list)
+    web: WebContext | None = None  # the run's fetcher, DID resolver and clock
+    secured: Secured | None = None  # how the credential is secured (read once, by the signature check)
+    resolver: DidResolver | None = None  # the run's resolver plus the bundle's verificationMethods
+    plain: bool = False  # a plain signed credential (no bundle): its anchor was looked up, not carried
+
+    def web_context(self) -> WebContext:
+        if self.web is None:
+            self.web = WebContext()
+        return self.web
+
+    def secured_credential(self) -> Secured:
+        if self.secured is None:
+            assert self.bundle is not None
+            self.secured = secured_form(self.bundle.credential)
+        return self.secured
+
+    def key_resolver(self) -> DidResolver:
+        """The run's resolver plus the bundle's ``verificationMethods`` (FormatError names a malformed one)."""
+        if self.resolver is None:
+            methods = (
+                self.bundle.verification_methods if isinstance(self.bundle, bundle_v2.ProofBundle) else ()
+            )
+            self.resolver = self.web_context().resolver_for(methods)
+        return self.resolver
 
     def add(self, check: Check) -> None:
         self.checks[check.name] = check
@@ -496,21 +566,445 @@ def _issuer_matches(ev: Evidence, ae: AnchorEvidence, stated: list[str]) -> Chec
     )
 
 
+def _credential_json(ev: Evidence) -> dict[str, Any] | None:
+    """The credential's JSON: the bundle's object, or a VC-JWT's payload (not yet verified: the signature
+    check says whether to believe it)."""
+    if ev.bundle is None:
+        return None
+    if isinstance(ev.bundle.credential, dict) and "proof" not in ev.bundle.credential:
+        return ev.bundle.credential  # unsigned: no need to classify
+    return ev.secured_credential().credential
+
+
 def check_issuer_matches(ev: Evidence, chain: ChainContext) -> Check:
-    stated = stated_issuer_ids(ev.bundle.credential) if ev.bundle is not None else []
+    stated = stated_issuer_ids(_credential_json(ev)) if ev.bundle is not None else []
     return combine(
         "issuer_matches", [(ae.inclusion.issuer, _issuer_matches(ev, ae, stated)) for ae in ev.anchors]
     )
 
 
+# ---------------------------------------------------------------------------------------------- signature
+def _key_lookup(chain: ChainContext, contracts: ContractSet) -> Callable[[str, bytes], KeyRecord | None]:
+    def lookup(account: str, key_hash: bytes) -> KeyRecord | None:
+        return chain.verification_key(contracts, account, key_hash)
+
+    return lookup
+
+
+def _binding_part(
+    ev: Evidence, ae: AnchorEvidence, chain: ChainContext, valid: list[SignatureResult]
+) -> tuple[str, Check]:
+    who = ae.inclusion.issuer
+    record, contracts = ae.record, ae.contracts
+    if record is None or contracts is None:
+        return who, skipped("signature", ["anchored"])
+    bindings = []
+    for result in valid:
+        assert result.method is not None
+        try:
+            binding = check_key_binding(
+                _key_lookup(chain, contracts),
+                record.issuer,
+                result.method.public_key,
+                record.block_number,
+            )
+        except ChainError as exc:
+            return who, _chain_error("signature", exc, chain)
+        if binding.bound:
+            details: dict[str, Any] = {
+                "proof": result.label,
+                "verification_method": result.verification_method,
+            }
+            details.update(binding.details())
+            return who, Check(
+                "signature",
+                PASS,
+                f"{result.reason}; {binding.reason}, valid at anchoring block {record.block_number}",
+                details,
+            )
+        bindings.append((result, binding))
+    reasons = "; ".join(b.reason for _, b in bindings)
+    return who, Check(
+        "signature",
+        FAIL,
+        f"the signature verifies, but its key is not bound to the anchoring issuer at block "
+        f"{record.block_number}: {reasons}",
+        {"bindings": [{"proof": r.label, **b.details()} for r, b in bindings]},
+    )
+
+
+def _did_web_conflicts(ev: Evidence, valid: list[SignatureResult]) -> tuple[list[str], list[str]]:
+    """The extra did:web check of keys that came from elsewhere (a bundle): (conflicts, notes)."""
+    conflicts: list[str] = []
+    notes: list[str] = []
+    resolver = ev.key_resolver()
+    if not resolver.online:
+        return conflicts, notes
+    for result in valid:
+        vm = result.method
+        if vm is None or not vm.id.startswith("did:web:") or vm.source == "did:web":
+            continue
+        try:
+            published = resolver.resolve_document_method(vm.id)
+        except ResolutionError as exc:
+            notes.append(f"{did_of(vm.id)} not resolved ({exc.reason}): the chain binding stands alone")
+            continue
+        except FormatError:
+            notes.append(f"{vm.id} is no longer in its DID document (the chain binding decides)")
+            continue
+        if published.public_key != vm.public_key:
+            conflicts.append(
+                f"{did_of(vm.id)}'s DID document publishes another key under {vm.id} "
+                f"({published.public_key.multibase}, the proof's is {vm.public_key.multibase})"
+            )
+        else:
+            notes.append(f"{vm.id} matches its did:web document")
+    return conflicts, notes
+
+
+def check_signature(ev: Evidence, chain: ChainContext | None) -> Check:
+    """The credential's proof(s) verify and the key is bound to the anchoring issuer at anchoring."""
+    b = ev.bundle
+    if b is None:
+        return skipped("signature", ["format"])
+    secured = ev.secured_credential()
+    details: dict[str, Any] = {"form": secured.form, "digest_rule": b.digest_rule.value}
+    ev.summary["secured"] = secured.mechanism
+    if secured.form == UNSIGNED and secured.problem is None:
+        if b.digest_rule == DigestRule.SALTED_JCS:
+            details.update({"signed": False, "applicable": False})
+            return Check(
+                "signature",
+                PASS,
+                "not applicable: unsigned credential (digest rule salted-jcs); the anchor is the issuer's evidence",
+                details,
+            )
+        return Check(
+            "signature",
+            FAIL,
+            f"digest rule {b.digest_rule.value} is for signed credentials, but the credential carries no proof",
+            details,
+        )
+    if secured.problem is not None:
+        return Check("signature", FAIL, f"the credential cannot be read: {secured.problem}", details)
+    if secured.form == SD_JWT:
+        return Check(
+            "signature", ERROR, "not checked: SD-JWT credentials are not verified by this verifier", details
+        )
+    try:
+        resolver = ev.key_resolver()
+    except FormatError as exc:
+        return Check(
+            "signature",
+            FAIL,
+            f"bad verification method in the bundle: {exc}",
+            {**details, "field": exc.field},
+        )
+    web = ev.web_context()
+    results = verify_signatures(secured, resolver, web.contexts)
+    details["proofs"] = [r.details() for r in results]
+    details["signed"] = True
+    if not results:
+        return Check("signature", FAIL, "the credential has no proof this verifier reads", details)
+    bad = [r for r in results if not r.valid and not r.error]
+    if bad:
+        return Check("signature", FAIL, "; ".join(f"{r.label}: {r.reason}" for r in bad), details)
+    undecided = [r for r in results if r.error]
+    if undecided:
+        return Check("signature", ERROR, "; ".join(f"{r.label}: {r.reason}" for r in undecided), details)
+    stated = stated_issuer_ids(secured.credential)
+    controllers = [r.method.controller for r in results if r.method is not None]
+    if not set(controllers) & set(stated):
+        return Check(
+            "signature",
+            FAIL,
+            f"signed by a key of {', '.join(sorted(set(controllers)))}, not of the credential's issuer "
+            f"{stated[0] if stated else '(none stated)'}",
+            details,
+        )
+    conflicts, notes = _did_web_conflicts(ev, results)
+    if notes:
+        details["did_web"] = notes
+    if conflicts:
+        return Check("signature", FAIL, "; ".join(conflicts), details)
+    what = "; ".join(r.reason for r in results)
+    if b.digest_rule == DigestRule.SALTED_JCS:
+        return Check(
+            "signature",
+            PASS,
+            f"{what} (digest rule salted-jcs: key binding not part of this bundle's scheme)",
+            details,
+        )
+    if not ev.anchors:
+        return Check("signature", PASS, f"{what}; not bound to a registry issuer: no anchor found", details)
+    assert chain is not None, "anchors are checked against a chain"
+    check = combine("signature", [_binding_part(ev, ae, chain, results) for ae in ev.anchors])
+    check.details = {**details, **check.details}
+    return check
+
+
+# ---------------------------------------------------------------------------------------------- validity
+def _parse_time(value: Any, name: str) -> datetime:
+    """A dateTimeStamp (timezone required) or, for JWT claims, NumericDate seconds."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and name in ("nbf", "exp"):
+        return datetime.fromtimestamp(value, tz=UTC)
+    if not isinstance(value, str):
+        raise FormatError(name, f"{value!r:.60} is not a date-time string")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise FormatError(name, f"{value!r:.60} is not an XML Schema dateTimeStamp") from None
+    if parsed.tzinfo is None:
+        raise FormatError(name, f"{value!r:.60} has no time zone (a dateTimeStamp needs one: Z or +hh:mm)")
+    return parsed
+
+
+def _iso(dt: datetime) -> str:
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def check_validity_period(ev: Evidence, chain: ChainContext | None = None) -> Check:
+    """validFrom / validUntil (VC 2.0), issuanceDate / expirationDate (VC 1.1), nbf / exp (VC-JWT) vs now."""
+    b = ev.bundle
+    if b is None:
+        return skipped("validity_period", ["format"])
+    secured = ev.secured_credential()
+    cred = secured.credential
+    if cred is None:
+        return Check(
+            "validity_period", ERROR, f"not checked: the credential cannot be read ({secured.problem})"
+        )
+    now = datetime.fromtimestamp(ev.web_context().timestamp(), tz=UTC)
+    starts: list[tuple[str, datetime]] = []
+    ends: list[tuple[str, datetime]] = []
+    try:
+        for name, bucket in (
+            ("validFrom", starts),
+            ("issuanceDate", starts),
+            ("nbf", starts),
+            ("validUntil", ends),
+            ("expirationDate", ends),
+            ("exp", ends),
+        ):
+            if name in cred and (name not in ("nbf", "exp") or secured.form == VC_JWT):
+                bucket.append((name, _parse_time(cred[name], name)))
+    except FormatError as exc:
+        return Check("validity_period", FAIL, f"{exc.field}: {exc.reason}", {"field": exc.field})
+    details: dict[str, Any] = {"now": _iso(now)}
+    details.update({name: _iso(t) for name, t in starts + ends})
+    start = max(starts, key=lambda p: p[1]) if starts else None
+    end = min(ends, key=lambda p: p[1]) if ends else None
+    if start is not None and end is not None and end[1] < start[1]:
+        return Check(
+            "validity_period", FAIL, f"{end[0]} {_iso(end[1])} is before {start[0]} {_iso(start[1])}", details
+        )
+    if start is not None and now < start[1]:
+        return Check(
+            "validity_period",
+            FAIL,
+            f"not yet valid: {start[0]} is {_iso(start[1])}, now is {_iso(now)}",
+            details,
+        )
+    if end is not None and now >= end[1]:
+        return Check(
+            "validity_period", FAIL, f"expired: {end[0]} was {_iso(end[1])}, now is {_iso(now)}", details
+        )
+    if start is None and end is None:
+        return Check("validity_period", PASS, "no validity period stated", details)
+    span = " ".join(
+        part
+        for part in (
+            f"from {_iso(start[1])}" if start else "",
+            f"until {_iso(end[1])}" if end else "(no end)",
+        )
+        if part
+    )
+    return Check("validity_period", PASS, f"valid now ({_iso(now)}): {span}", details)
+
+
+# ---------------------------------------------------------------------------------------------- status list
+STATUS_ENTRY = "BitstringStatusListEntry"
+
+
+class _ChainLists:
+    """The chain context as a :class:`~anchoring.statuslist.StatusListSource` for one contract set."""
+
+    def __init__(self, chain: ChainContext, contracts: ContractSet) -> None:
+        self.chain, self.contracts = chain, contracts
+
+    def status_list_of(self, issuer: str, list_id: bytes) -> StatusListRecord | None:
+        return self.chain.status_list_of(self.contracts, issuer, list_id)
+
+
+def _status_entries(cred: dict[str, Any]) -> list[Any]:
+    status = cred.get("credentialStatus")
+    if status is None:
+        return []
+    return list(status) if isinstance(status, list) else [status]
+
+
+def _list_signature(
+    ev: Evidence, chain: ChainContext | None, url: str, served: dict[str, Any] | str
+) -> tuple[str, str, dict[str, Any] | None]:
+    """(status, reason, the list credential's JSON) of a served list's signature and key binding."""
+    secured = secured_form(served)
+    if secured.form == UNSIGNED or secured.credential is None:
+        return FAIL, f"the status list {url} is not a signed credential", None
+    if secured.form not in (DATA_INTEGRITY, VC_JWT):
+        return (
+            ERROR,
+            f"the status list {url} is secured as {secured.form}, which this verifier does not read",
+            None,
+        )
+    results = verify_signatures(secured, ev.key_resolver(), ev.web_context().contexts)
+    bad = [r for r in results if not r.valid and not r.error]
+    if bad or not results:
+        return (
+            FAIL,
+            f"the status list {url}'s signature is invalid: " + "; ".join(r.reason for r in bad),
+            None,
+        )
+    undecided = [r for r in results if r.error]
+    if undecided:
+        return ERROR, f"the status list {url}'s signature could not be checked: {undecided[0].reason}", None
+    lst = secured.credential
+    stated = stated_issuer_ids(ev.secured_credential().credential)
+    list_issuer = stated_issuer_ids(lst)
+    if stated and not set(stated) & set(list_issuer):
+        return (
+            FAIL,
+            f"the status list {url} is issued by {list_issuer[0] if list_issuer else '(none)'}, not by the credential's issuer {stated[0]}",
+            None,
+        )
+    for ae in ev.anchors:
+        if ae.contracts is None or ae.record is None or chain is None:
+            continue
+        try:
+            head = chain.head
+            for r in results:
+                assert r.method is not None
+                binding = check_key_binding(
+                    _key_lookup(chain, ae.contracts),
+                    ae.record.issuer,
+                    r.method.public_key,
+                    head,
+                )
+                if binding.bound:
+                    return PASS, f"signed by {r.verification_method}, registered for {ae.record.issuer}", lst
+        except ChainError as exc:
+            return ERROR, f"could not ask the chain: {chain.describe(exc)}", None
+        return FAIL, f"the status list {url} is signed by a key not registered for {ae.record.issuer}", None
+    return PASS, f"signed by {results[0].verification_method}", lst
+
+
+def _one_entry(
+    ev: Evidence, chain: ChainContext | None, i: int, entry: Any
+) -> tuple[str, str, dict[str, Any]]:
+    where = f"credentialStatus[{i}]"
+    if not isinstance(entry, dict):
+        return FAIL, f"{where} is not an object", {}
+    kind = entry.get("type")
+    kinds = kind if isinstance(kind, list) else [kind]
+    if STATUS_ENTRY not in kinds:
+        return (
+            ERROR,
+            f"{where}: status type {kind!r} is not checked by this verifier (BitstringStatusListEntry)",
+            {},
+        )
+    url, purpose = entry.get("statusListCredential"), entry.get("statusPurpose")
+    info: dict[str, Any] = {
+        "entry": where,
+        "list": url,
+        "purpose": purpose,
+        "index": entry.get("statusListIndex"),
+    }
+    if not isinstance(url, str) or not url:
+        return FAIL, f"{where} names no statusListCredential", info
+    if entry.get("statusSize", 1) not in (1, "1"):
+        return ERROR, f"{where}: statusSize {entry.get('statusSize')} is not supported (1 bit)", info
+    try:
+        served = ev.web_context().status_list(url)
+    except ResolutionError as exc:
+        return ERROR, f"status list {url} unreachable ({exc.reason}): revocation by list not checked", info
+    except FormatError as exc:
+        return FAIL, f"status list {url}: {exc.reason}", info
+    status, reason, lst = _list_signature(ev, chain, url, served)
+    if status != PASS or lst is None:
+        return status, reason, info
+    published = []
+    for ae in ev.anchors:
+        if ae.contracts is None or ae.record is None or chain is None:
+            continue
+        try:
+            listed = check_served_list(lst, _ChainLists(chain, ae.contracts), ae.record.issuer)
+        except ChainError as exc:
+            return ERROR, f"could not ask the chain: {chain.describe(exc)}", info
+        except ValueError as exc:
+            return FAIL, f"status list {url}: {exc}", info
+        info.update(
+            {
+                "served_hash": listed.served_hash,
+                "onchain_hash": listed.onchain_hash,
+                "list_version": listed.version,
+            }
+        )
+        if not listed.ok:
+            return ERROR, f"status list {url}: {listed.reason}: revocation by list not decided", info
+        published.append(listed.reason)
+    try:
+        is_set = entry_is_set(lst, entry)
+    except (ValueError, IndexError) as exc:
+        return FAIL, f"{where}: {exc}", info
+    chain_note = f", {published[0]}" if published else ", not checked on chain (no anchor)"
+    info["set"] = is_set
+    if is_set and purpose in ("revocation", "suspension"):
+        word = "revoked" if purpose == "revocation" else "suspended"
+        return FAIL, f"{word} by status list {url} (index {entry.get('statusListIndex')}{chain_note})", info
+    return (
+        PASS,
+        f"{purpose}: bit {entry.get('statusListIndex')} of {url} is {'set' if is_set else 'clear'} ({reason}{chain_note})",
+        info,
+    )
+
+
+def check_status_list(ev: Evidence, chain: ChainContext | None) -> Check:
+    """Each BitstringStatusListEntry: list fetched, its signature and on-chain hash checked, its bit read."""
+    b = ev.bundle
+    if b is None:
+        return skipped("status_list", ["format"])
+    cred = ev.secured_credential().credential
+    if cred is None:
+        return Check("status_list", ERROR, "not checked: the credential cannot be read")
+    entries = _status_entries(cred)
+    if not entries:
+        return Check("status_list", PASS, "no credentialStatus entry: nothing to check", {"entries": 0})
+    outcomes = [_one_entry(ev, chain, i, e) for i, e in enumerate(entries)]
+    status = max((s for s, _, _ in outcomes), key=_RANK.__getitem__)
+    shown = [r for s, r, _ in outcomes if s == status]
+    return Check(
+        "status_list",
+        status,
+        "; ".join(shown),
+        {"entries": [dict(info, status=s, reason=r) for s, r, info in outcomes]},
+    )
+
+
 #: the chain checks, in report order
-ONLINE_CHECKS = (check_anchored, check_issuer_trusted, check_not_revoked, check_issuer_matches)
+ONLINE_CHECKS = (
+    check_anchored,
+    check_issuer_trusted,
+    check_not_revoked,
+    check_issuer_matches,
+    check_signature,
+    check_validity_period,
+    check_status_list,
+)
 
 
 def online_checks(ev: Evidence, chain: ChainContext) -> None:
     """Add the chain checks (every one, even when the format failed: they report what they depend on)."""
     if ev.bundle is None:
-        for name in ("integrity", "inclusion", "anchored", "issuer_trusted", "not_revoked", "issuer_matches"):
+        for name in CHECKS[1:]:
             ev.add(skipped(name, ["format"]))
         return
     b = ev.bundle
@@ -522,7 +1016,7 @@ def online_checks(ev: Evidence, chain: ChainContext) -> None:
             "chain_id": first.chain_id,
             "contract": first.contract,
             "tx_hash": to_hex(first.tx_hash),
-            "credential": credential_summary(b.credential),
+            "credential": credential_summary(_credential_json(ev) or b.credential),
         }
     )
     if len(b.inclusions) > 1:

@@ -31,6 +31,7 @@ from anchoring.chain.contracts import (
     KeyRecord,
     RegistryReader,
     StatusChange,
+    StatusListRecord,
     anchor_reader,
     registry_reader,
 )
@@ -234,6 +235,13 @@ class ChainContext:
         return self._cached(
             ("key", contracts.issuer_registry, account.lower(), bytes(key_hash)),
             lambda: self._readers_of(contracts)[1].verification_key(account, key_hash, self.head),
+        )
+
+    def status_list_of(self, contracts: ContractSet, issuer: str, list_id: bytes) -> StatusListRecord | None:
+        """The latest on-chain publication of `issuer`'s status list `list_id` (keccak256 of its URL)."""
+        return self._cached(
+            ("statuslist", contracts.credential_anchor, issuer.lower(), bytes(list_id)),
+            lambda: self._readers_of(contracts)[0].status_list_of(issuer, list_id, self.head),
         )
 
     def block_time(self, number: int) -> int:

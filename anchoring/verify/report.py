@@ -15,7 +15,9 @@ __all__ = [
     "ERROR",
     "FAIL",
     "INVALID",
+    "NOT_ANCHORED",
     "PASS",
+    "UNANCHORED_CHECKS",
     "VALID",
     "Check",
     "VerificationReport",
@@ -26,9 +28,24 @@ __all__ = [
 
 PASS, FAIL, ERROR = "pass", "fail", "error"
 VALID, INVALID = "valid", "invalid"
+#: the verdict of a plain signed credential whose every check passed but that no anchor was found for
+NOT_ANCHORED = "signed-not-anchored"
 
 #: the checks of a bundle report, in order
-CHECKS = ("format", "integrity", "inclusion", "anchored", "issuer_trusted", "not_revoked", "issuer_matches")
+CHECKS = (
+    "format",
+    "integrity",
+    "inclusion",
+    "anchored",
+    "issuer_trusted",
+    "not_revoked",
+    "issuer_matches",
+    "signature",
+    "validity_period",
+    "status_list",
+)
+#: the checks of a plain signed credential for which no anchor was found
+UNANCHORED_CHECKS = ("format", "signature", "validity_period", "status_list")
 
 
 @lru_cache(maxsize=1024)
@@ -55,12 +72,18 @@ class VerificationReport:
     checks: list[Check]
     summary: dict[str, Any] = field(default_factory=dict)
     source: str | None = None  # e.g. a file name (CLI) or the index in a batch
+    #: False for a plain signed credential for which no anchor was found (verdict ``signed-not-anchored``
+    #: when every check it has passes)
+    anchor_found: bool = True
 
     @property
     def verdict(self) -> str:
+        """``valid`` iff every check passes (and an anchor was found), ``invalid`` if any fails, ``error``
+        if any could not be decided, ``signed-not-anchored`` for a plain credential whose checks all pass
+        but that no anchor was found for."""
         states = {c.status for c in self.checks}
         if states == {PASS}:
-            return VALID
+            return VALID if self.anchor_found else NOT_ANCHORED
         if FAIL in states:
             return INVALID
         return ERROR

@@ -21,6 +21,7 @@ from anchoring.scheme.merkle import gc_paused
 from anchoring.verify.checks import Evidence, online_checks, parse_offline
 from anchoring.verify.context import ChainContext
 from anchoring.verify.report import CHECKS, VerificationReport
+from anchoring.verify.web import WebContext
 
 __all__ = ["verify_bundle", "verify_bundles"]
 
@@ -31,18 +32,22 @@ def verify_bundles(
     *,
     sources: Sequence[Any] | None = None,
     progress: Callable[[int], object] | None = None,
+    web: WebContext | None = None,
 ) -> list[VerificationReport]:
     """Verify many bundles (dicts, JSON text or ProofBundles) against one chain snapshot.
 
     ``progress`` (optional) is called with the number of bundles done so far (every 50, and at the end).
+    ``web``: how DID documents and status lists are fetched, and the clock (default: a fresh
+    :class:`WebContext`, HTTPS/HTTP with short timeouts; ``WebContext.offline()`` fetches nothing).
     """
+    web = web or WebContext()
     with gc_paused():  # a batch of bundles creates many short-lived objects and no cycles
-        return _verify(bundles, chain, sources, progress)
+        return _verify(bundles, chain, sources, progress, web)
 
 
-def verify_bundle(bundle: Any, chain: ChainContext) -> VerificationReport:
+def verify_bundle(bundle: Any, chain: ChainContext, *, web: WebContext | None = None) -> VerificationReport:
     """Verify one bundle (a dict, JSON text or ProofBundle)."""
-    return verify_bundles([bundle], chain)[0]
+    return verify_bundles([bundle], chain, web=web)[0]
 
 
 def _verify(
@@ -50,10 +55,13 @@ def _verify(
     chain: ChainContext,
     sources: Sequence[Any] | None,
     progress: Callable[[int], object] | None,
+    web: WebContext,
 ) -> list[VerificationReport]:
     evidence: list[Evidence] = []
     for i, b in enumerate(bundles, 1):  # the offline checks are most of the work: report them as they go
-        evidence.append(parse_offline(b))
+        ev = parse_offline(b)
+        ev.web = web
+        evidence.append(ev)
         if progress is not None and i % 50 == 0:
             progress(i)
     _prefetch(evidence, chain)
