@@ -68,14 +68,11 @@ def _print(keys: list[HsmKey], as_json: bool, title: str) -> None:
         typer.echo(json.dumps([_row(k) for k in keys], indent=2))
         return
     table = Table(title=title)
-    table.add_column("label", overflow="fold")
-    table.add_column("type")
+    table.add_column("label", overflow="fold", min_width=12)
+    table.add_column("type", no_wrap=True, min_width=9)
     table.add_column("public key / address", no_wrap=True, min_width=48)  # copied whole, never folded
-    table.add_column("id", overflow="fold")
-    for key in keys:
-        table.add_row(
-            key.label, key.kind.value, key.address or key.public_key_multibase or "", key.key_id.hex()
-        )
+    for key in keys:  # the PKCS#11 CKA_ID is in --json
+        table.add_row(key.label, key.kind.value, key.address or key.public_key_multibase or "")
     console.print(table)
 
 

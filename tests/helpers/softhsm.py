@@ -88,3 +88,20 @@ def softhsm(tmp_path_factory) -> SoftHsm:
         token.generate(label, HsmKeyKind(kind))
     yield hsm
     close_all()
+
+
+def fund_address(funder, address: str, ether: int = 1) -> None:
+    """Send `ether` to `address` (an HSM key's) from the dev chain's funding account."""
+    sender = funder.sender
+    tx = {
+        "to": address,
+        "value": ether * 10**18,
+        "gas": 21000,
+        "nonce": sender.next_nonce(),
+        "chainId": sender.chain_id,
+        **sender.fees(),
+    }
+    signed = sender.account.sign_transaction(tx)
+    funder.w3.eth.wait_for_transaction_receipt(
+        funder.w3.eth.send_raw_transaction(signed.raw_transaction), timeout=30
+    )

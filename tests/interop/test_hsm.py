@@ -20,29 +20,13 @@ from node.auth.pkcs11 import Pkcs11Token
 from tests.helpers.bundles import send_as
 from tests.helpers.interop import run_js
 from tests.helpers.signed import Issuer, anchor_signed, register_key
-from tests.helpers.softhsm import LABELS
+from tests.helpers.softhsm import LABELS, fund_address
 from tests.helpers.vectors import vc2_credential
 
 
 @pytest.fixture(scope="module")
 def token(softhsm) -> Pkcs11Token:
     return Pkcs11Token.open(softhsm.module, softhsm.token, softhsm.pin)
-
-
-def _fund(funder, address: str, ether: int = 1) -> None:
-    sender = funder.sender
-    tx = {
-        "to": address,
-        "value": ether * 10**18,
-        "gas": 21000,
-        "nonce": sender.next_nonce(),
-        "chainId": sender.chain_id,
-        **sender.fees(),
-    }
-    signed = sender.account.sign_transaction(tx)
-    funder.w3.eth.wait_for_transaction_receipt(
-        funder.w3.eth.send_raw_transaction(signed.raw_transaction), timeout=30
-    )
 
 
 def test_an_issuer_whose_keys_live_in_the_hsm_anchors_a_credential_that_verifies_valid(
@@ -52,7 +36,7 @@ def test_an_issuer_whose_keys_live_in_the_hsm_anchors_a_credential_that_verifies
     credential_key = token.credential_signer(LABELS["ed25519"])
     w3 = dev_network.chain.web3()
     did = did_key(credential_key.public_key)
-    _fund(funder, chain_key.address)
+    fund_address(funder, chain_key.address)
     send_as(
         dev_network,
         dev_network.tao,
