@@ -20,6 +20,8 @@ def build_app() -> typer.Typer:
     from anchoring import cli as verify_cli
     from node.cli import audit, batches, chain, db, hsm, issue, registry, revoke, serve
 
+    assert hsm.keys_app is registry.keys_app  # importing hsm adds `keys hsm-list` / `keys hsm-new`
+
     app = typer.Typer(
         help="credreg: a blockchain-anchored credential registry node for micro-credentials.",
         no_args_is_help=True,
@@ -34,8 +36,6 @@ def build_app() -> typer.Typer:
     app.command()(issue.issue)
     app.command()(revoke.revoke)
     app.add_typer(registry.registry_app, name="registry")
-    registry.keys_app.command(name="hsm-list")(hsm.hsm_list)
-    registry.keys_app.command(name="hsm-new")(hsm.hsm_new)
     app.add_typer(registry.keys_app, name="keys")
     app.command()(audit.audit)
     app.command(name="verify")(verify_cli.verify)

@@ -1,5 +1,7 @@
 """`credreg keys hsm-list | hsm-new`: the keys in a PKCS#11 token (an HSM, SoftHSM2), listed and generated.
 
+Importing this module adds the two commands to the `credreg keys` group (``node.cli.registry.keys_app``).
+
 The PIN comes from $CREDREG_PKCS11_PIN or a file (--pin-file / $CREDREG_PKCS11_PIN_FILE), never from the command
 line. Only public keys are printed; generated keys are sensitive and not extractable.
 """
@@ -15,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from node.auth.pkcs11 import HsmKey, HsmKeyKind, Pkcs11Error, Pkcs11Token
-from node.cli.registry import EXIT_UNAVAILABLE, fail
+from node.cli.registry import EXIT_UNAVAILABLE, fail, keys_app
 
 console = Console()
 
@@ -76,6 +78,7 @@ def _print(keys: list[HsmKey], as_json: bool, title: str) -> None:
     console.print(table)
 
 
+@keys_app.command(name="hsm-list")
 def hsm_list(
     module: Path = Module,
     token: str = TokenLabel,
@@ -95,6 +98,7 @@ def hsm_list(
     _print(keys, as_json, f"{len(keys)} keys in token {token!r}")
 
 
+@keys_app.command(name="hsm-new")
 def hsm_new(
     label: str = typer.Option(..., "--label", help="Label of the new key pair (CREDREG_PKCS11_*_KEY_LABEL)."),
     kind: HsmKeyKind = typer.Option(

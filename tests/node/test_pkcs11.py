@@ -194,5 +194,7 @@ def test_hsm_list_shows_labels_and_public_keys(softhsm, token):
     assert table.exit_code == 0, table.output
     for label in LABELS.values():  # public keys and addresses whole (never folded), to copy from the table
         assert (token.key(label).address or token.key(label).public_key_multibase) in table.stdout
-    assert "--pin-file" in _cli(softhsm, "hsm-list", "--help", pin=None).stdout
+    for command in ("hsm-list", "hsm-new"):
+        help_text = CliRunner().invoke(build_app(), ["keys", command, "--help"], terminal_width=200).output
+        assert "Example:" in help_text and "--pin-file" in help_text and "--pin " not in help_text
     assert _cli(softhsm, "hsm-list", pin=None).exit_code == 2  # no PIN: refused before the token is asked
