@@ -51,6 +51,7 @@ from anchoring.scheme.keccak import keccak256
 from anchoring.signing.keys import PublicKey
 from anchoring.signing.multikey import KeyType as CredentialKeyType
 from node.errors import ConfigurationError
+from node.settings import Settings
 
 __all__ = [
     "HsmKey",
@@ -244,7 +245,7 @@ class Pkcs11Token:
             return opened
 
     @classmethod
-    def from_settings(cls, settings: Any) -> Pkcs11Token:
+    def from_settings(cls, settings: Settings) -> Pkcs11Token:
         """The token the settings name (``pkcs11_module``, ``pkcs11_token_label``, ``pkcs11_pin[_file]``)."""
         if settings.pkcs11_module is None or not settings.pkcs11_token_label:
             raise Pkcs11Error("set CREDREG_PKCS11_MODULE and CREDREG_PKCS11_TOKEN_LABEL to use an HSM")
@@ -505,7 +506,7 @@ class Pkcs11ChainSigner:
 
 
 def credential_signer_from_settings(
-    settings: Any, label: str | None = None, verification_method: str | None = None
+    settings: Settings, label: str | None = None, verification_method: str | None = None
 ) -> Pkcs11CredentialSigner:
     """The credential-signing key `label` (default CREDREG_PKCS11_CREDENTIAL_KEY_LABEL) of the configured token,
     for the per-issuer credential key loading to plug in beside its file and environment backends."""

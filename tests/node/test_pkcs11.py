@@ -15,6 +15,7 @@ from eth_account import Account
 from typer.testing import CliRunner
 
 from anchoring.signing import (
+    CredentialSigner,
     DidResolver,
     KeyType,
     add_proof,
@@ -51,6 +52,7 @@ def _cli(softhsm, *args: str, pin: str | None, token: str | None = None):
 
 def test_an_ed25519_key_in_the_token_signs_an_eddsa_jcs_2022_proof_that_verifies(token):
     signer = token.credential_signer(LABELS["ed25519"])
+    assert isinstance(signer, CredentialSigner)
     assert signer.key_type == KeyType.ED25519 and signer.public_key_multibase.startswith("z6Mk")
     credential = vc2_credential(did_key(signer.public_key), 1)
     signed = add_proof(credential, signer, cryptosuite="eddsa-jcs-2022")
