@@ -103,8 +103,10 @@ class Settings(BaseSettings):
     pkcs11_pin_file: Path | None = None
     #: label of the issuer's secp256k1 chain key in the token; set, it replaces the keystore/env key
     pkcs11_chain_key_label: str | None = None
-    #: label of the issuer's Ed25519 or P-256 credential-signing key in the token
+    #: label of the node's issuer's Ed25519 credential-signing key in the token (its row then stores pkcs11:<label>)
     pkcs11_credential_key_label: str | None = None
+    #: label of its optional P-256 key (ES256 VC-JWT) in the token
+    pkcs11_credential_key_p256_label: str | None = None
 
     @model_validator(mode="after")
     def _derive_paths(self) -> Settings:

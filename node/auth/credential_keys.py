@@ -3,9 +3,10 @@
 A key lives in an encrypted file (PKCS#8 PEM under ``cryptography``'s best available encryption, a password
 from the environment or a password file: never a command line) or, for throwaway setups, in an environment
 variable holding its ``secretKeyMultibase``. Each issuer row stores only a *reference* to its key
-(``signing_key_ref``: ``file:<path>`` or ``env:<VARIABLE>``) and the public half (``verification_key``), so DID
+(``signing_key_ref``: ``file:<path>``, ``env:<VARIABLE>`` or ``pkcs11:<key label>``) and the public half (``verification_key``), so DID
 documents are served without decrypting anything. :func:`load_credential_signer` turns the reference into an
-:class:`anchoring.signing.CredentialSigner`; an HSM backend (a later issue) adds a reference scheme here.
+:class:`anchoring.signing.CredentialSigner`; a ``pkcs11:`` reference names a key in the configured HSM token
+(``node/auth/pkcs11.py``, CREDREG_PKCS11_*), whose private half never leaves the token.
 
 The verification method follows the issuer's DID (docs/scheme.md §8): a ``did:key`` issuer signs as
 ``did:key:z…#z…`` (the DID must be the key's own); a ``did:web`` issuer as ``<did>#key-ed25519`` /
@@ -19,6 +20,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 from threading import Lock
+from typing import TYPE_CHECKING, TypeAlias
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
@@ -28,6 +30,12 @@ from anchoring.signing import CredentialSigner, KeyType, LocalSigner, did_key
 from node.errors import ConfigurationError
 from node.settings import Settings
 from node.storage.models import Issuer
+
+if TYPE_CHECKING:
+    from node.auth.pkcs11 import Pkcs11CredentialSigner
+
+#: what a key reference loads to: an in-memory key (file, env) or a key in the HSM (pkcs11)
+KeySigner: TypeAlias = "LocalSigner | Pkcs11CredentialSigner"
 
 __all__ = [
     "ENV_KEY_VARIABLE",
@@ -116,8 +124,12 @@ def _password(settings: Settings) -> str | None:
     return settings.credential_password()
 
 
-def _load_ref(settings: Settings, ref: str) -> LocalSigner:
+def _load_ref(settings: Settings, ref: str) -> KeySigner:
     scheme, _, target = ref.partition(":")
+    if scheme == "pkcs11" and target:
+        from node.auth.pkcs11 import credential_signer_from_settings  # python-pkcs11 only with an HSM
+
+        return credential_signer_from_settings(settings, target)
     if scheme == "file" and target:
         return read_key_file(target, _password(settings))
     if scheme == "env" and target:
@@ -130,14 +142,14 @@ def _load_ref(settings: Settings, ref: str) -> LocalSigner:
             return LocalSigner.from_secret_multibase(value.strip())
         except ValueError as exc:
             raise ConfigurationError(f"{target} is not a secretKeyMultibase: {exc}") from None
-    raise ConfigurationError(f"unknown credential key reference scheme {scheme!r} (file: or env:)")
+    raise ConfigurationError(f"unknown credential key reference scheme {scheme!r} (file:, env: or pkcs11:)")
 
 
 @dataclass(frozen=True)
 class _Cached:
     ref: str
     did: str | None
-    signer: LocalSigner
+    signer: KeySigner
 
 
 _cache: dict[tuple[int | None, KeyType], _Cached] = {}
@@ -179,7 +191,9 @@ def attach_configured_keys(session: Session, settings: Settings, issuer: Issuer)
     changed = False
     if not issuer.signing_key_ref:
         ref = None
-        if settings.credential_key is not None:
+        if settings.pkcs11_credential_key_label:
+            ref = f"pkcs11:{settings.pkcs11_credential_key_label}"
+        elif settings.credential_key is not None:
             ref = f"env:{ENV_KEY_VARIABLE}"
         elif settings.credential_key_file is not None and settings.credential_key_file.exists():
             ref = f"file:{settings.credential_key_file.resolve()}"
@@ -191,7 +205,15 @@ def attach_configured_keys(session: Session, settings: Settings, issuer: Issuer)
             issuer.signing_key_ref, issuer.verification_key = ref, signer.public_key_multibase
             changed = True
     p256 = settings.credential_key_p256_file
-    if not issuer.signing_key_p256_ref and p256 is not None and p256.exists():
+    p256_label = settings.pkcs11_credential_key_p256_label
+    if not issuer.signing_key_p256_ref and p256_label:
+        signer = _load_ref(settings, f"pkcs11:{p256_label}")
+        if signer.key_type != KeyType.P256:
+            raise ConfigurationError(f"HSM key {p256_label!r} is not a P-256 key")
+        issuer.signing_key_p256_ref = f"pkcs11:{p256_label}"
+        issuer.verification_key_p256 = signer.public_key_multibase
+        changed = True
+    elif not issuer.signing_key_p256_ref and p256 is not None and p256.exists():
         signer = _load_ref(settings, f"file:{p256.resolve()}")
         if signer.key_type != KeyType.P256:
             raise ConfigurationError(f"{p256} does not hold a P-256 key")

@@ -20,6 +20,7 @@ from anchoring.signing import (
     KeyType,
     add_proof,
     did_key,
+    did_web_document,
     sign_vc_jwt,
     verify_proofs,
     verify_vc_jwt,
@@ -200,3 +201,52 @@ def test_hsm_list_shows_labels_and_public_keys(softhsm, token):
         help_text = CliRunner().invoke(build_app(), ["keys", command, "--help"], terminal_width=200).output
         assert "Example:" in help_text and "--pin-file" in help_text and "--pin " not in help_text
     assert _cli(softhsm, "hsm-list", pin=None).exit_code == 2  # no PIN: refused before the token is asked
+
+
+def test_the_node_issuer_signs_credentials_with_its_hsm_keys(softhsm, token, tmp_path):
+    """CREDREG_PKCS11_CREDENTIAL_KEY_LABEL (+ _P256_LABEL): the issuer row stores pkcs11:<label> references and
+    the public keys; load_credential_signer gives signers whose proofs verify under the issuer's did:web."""
+    from node.auth.credential_keys import attach_configured_keys, load_credential_signer
+    from node.auth.pkcs11 import Pkcs11CredentialSigner
+    from node.auth.tokens import create_issuer
+    from node.storage.db import make_engine, session_factory, upgrade
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'n.db'}")
+    upgrade(engine)
+    settings = Settings(
+        data_dir=tmp_path,
+        database_url=f"sqlite:///{tmp_path / 'n.db'}",
+        _env_file=None,
+        pkcs11_module=softhsm.module,
+        pkcs11_token_label=softhsm.token,
+        pkcs11_pin=softhsm.pin,
+        pkcs11_credential_key_label=LABELS["ed25519"],
+        pkcs11_credential_key_p256_label=LABELS["p256"],
+    )
+    did = "did:web:uni.example:issuers:hsm"
+    try:
+        with session_factory(engine)() as session:
+            issuer = create_issuer(session, "hsm-uni", "0x" + "55" * 20, did)
+            session.commit()
+            assert attach_configured_keys(session, settings, issuer) is True
+            assert issuer.signing_key_ref == f"pkcs11:{LABELS['ed25519']}"
+            assert issuer.signing_key_p256_ref == f"pkcs11:{LABELS['p256']}"
+            assert issuer.verification_key == token.key(LABELS["ed25519"]).public_key_multibase
+            assert issuer.verification_key_p256 == token.key(LABELS["p256"]).public_key_multibase
+            ed = load_credential_signer(settings, issuer)
+            p256 = load_credential_signer(settings, issuer, KeyType.P256)
+    finally:
+        engine.dispose()
+    assert isinstance(ed, Pkcs11CredentialSigner) and isinstance(p256, Pkcs11CredentialSigner)
+    assert ed.verification_method == did + "#key-ed25519" and p256.verification_method == did + "#key-p256"
+    document = did_web_document(
+        did,
+        [
+            {"id": "#key-ed25519", "type": "Multikey", "publicKeyMultibase": ed.public_key_multibase},
+            {"id": "#key-p256", "type": "Multikey", "publicKeyMultibase": p256.public_key_multibase},
+        ],
+    )
+    resolver = DidResolver(documents=[document], fetch=None)
+    (check,) = verify_proofs(add_proof(vc2_credential(did, 7), ed, cryptosuite="eddsa-jcs-2022"), resolver)
+    assert check.valid, check.reason
+    assert verify_vc_jwt(sign_vc_jwt(vc2_credential(did, 8), p256), resolver).valid
