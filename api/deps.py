@@ -14,20 +14,23 @@ from fastapi import Depends, Request
 from sqlmodel import Session
 
 from anchoring.chain.deployment import Deployment, DeploymentFileError
+from anchoring.signing import CredentialSigner
 from api.errors import problem
 from node.auth.tokens import authenticate
 from node.errors import Unavailable
 from node.settings import Settings
-from node.storage.models import TokenRole
+from node.storage.models import Issuer, TokenRole
 
 __all__ = [
     "AnyToken",
+    "CredentialSignerDep",
     "IssuerToken",
     "Principal",
     "SessionDep",
     "SessionFactoryDep",
     "SettingsDep",
     "current_principal",
+    "get_credential_signer",
     "get_session",
     "get_session_factory",
     "get_settings_dep",
@@ -152,3 +155,20 @@ def media_type(request: Request) -> str:
 AnyToken = Annotated[Principal, Depends(current_principal)]
 #: a token with the issuer role (write routes)
 IssuerToken = Annotated[Principal, Depends(require_role(TokenRole.issuer))]
+
+
+def get_credential_signer(request: Request) -> Callable[[Issuer], CredentialSigner]:
+    """The issuer's credential signing key, as a function of the issuer row (``app.state.credential_signer``).
+    Unavailable (503) when the node has none: it cannot sign what a wallet asks for."""
+    signer_for = getattr(request.app.state, "credential_signer", None)
+    if signer_for is None:
+        raise Unavailable(
+            "this node has no credential signing key configured; it cannot issue to wallets",
+            slug="no-signing-key",
+            title="No signing key",
+        )
+    return signer_for
+
+
+#: the issuer -> CredentialSigner function (node.auth credential keys once configured)
+CredentialSignerDep = Annotated[Callable[[Issuer], CredentialSigner], Depends(get_credential_signer)]

@@ -13,6 +13,7 @@ Two sources of problems:
 
 from __future__ import annotations
 
+import json
 import logging
 from http import HTTPStatus
 from typing import Any
@@ -31,6 +32,7 @@ from node.errors import (
     Malformed,
     NodeError,
     NotFound,
+    OAuthError,
     TooLarge,
     Unavailable,
 )
@@ -198,7 +200,28 @@ def _loc_to_field(loc: tuple) -> tuple[str, str]:
     return ".".join(rest), pointer
 
 
+#: OAuth / OpenID4VCI error codes that are not 400 (RFC 6750 section 3.1; OID4VCI 1.0 section 8.3.1)
+OAUTH_STATUS = {"invalid_token": 401, "insufficient_scope": 403, "invalid_client": 401}
+
+
+def _on_oauth_error(request: Request, exc: OAuthError) -> JSONResponse:
+    """RFC 6749 requires ``application/json`` with ``error`` / ``error_description`` on these endpoints (wallets
+    parse nothing else); the body also carries the RFC 9457 members, so it is a problem document too."""
+    status = OAUTH_STATUS.get(exc.code, 400)
+    response = _render(
+        request, status=status, slug=exc.slug, title=exc.title, detail=exc.detail, errors=exc.errors
+    )
+    body = json.loads(bytes(response.body))
+    body.update({"error": exc.code, "error_description": exc.detail})
+    headers = {"Cache-Control": "no-store"}
+    if status == 401:
+        headers["WWW-Authenticate"] = f'Bearer error="{exc.code}"'
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
 async def _on_node_error(request: Request, exc: NodeError) -> JSONResponse:
+    if isinstance(exc, OAuthError):
+        return _on_oauth_error(request, exc)
     headers = {"Retry-After": str(max(1, round(exc.retry_after)))} if exc.retry_after is not None else None
     return _render(
         request,

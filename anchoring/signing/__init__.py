@@ -151,8 +151,8 @@ __all__ = [
     "is_sd_jwt",
     "issue_sd_jwt_vc",
     "key_hash",
-    "proofs_of",
     "present_sd_jwt",
+    "proofs_of",
     "rdf_canonicalize",
     "sign_vc_jwt",
     "signer_controller",
@@ -198,7 +198,13 @@ if TYPE_CHECKING:
     from anchoring.signing.jsonld import BUNDLED_CONTEXTS, UndefinedTerm, UnknownContext, rdf_canonicalize
     from anchoring.signing.keys import CredentialSigner, LocalSigner, PublicKey, key_hash, signer_controller
     from anchoring.signing.multikey import KeyType, decode_public_multikey, encode_public_multikey
-    from anchoring.signing.sdjwt import SD_JWT_VC_TYP, SdJwtCheck, is_sd_jwt, issue_sd_jwt_vc, verify_sd_jwt_vc
+    from anchoring.signing.sdjwt import (
+        SD_JWT_VC_TYP,
+        SdJwtCheck,
+        is_sd_jwt,
+        issue_sd_jwt_vc,
+        verify_sd_jwt_vc,
+    )
     from anchoring.signing.sdjwt import present as present_sd_jwt
     from anchoring.signing.vcjwt import MEDIA_TYPE as VC_JWT_MEDIA_TYPE
     from anchoring.signing.vcjwt import (

@@ -191,7 +191,11 @@ def issue_sd_jwt_vc(
         payload["status"] = status
     if expires_at is not None:
         payload["exp"] = expires_at
-    header = {"alg": _ALGORITHMS[signer.key_type], "kid": kid or signer.verification_method, "typ": SD_JWT_VC_TYP}
+    header = {
+        "alg": _ALGORITHMS[signer.key_type],
+        "kid": kid or signer.verification_method,
+        "typ": SD_JWT_VC_TYP,
+    }
     jwt = sign_jws(header, payload, signer)
     return "~".join([jwt, *(d.encoded for d in disclosures), ""])
 
@@ -340,9 +344,10 @@ def verify_sd_jwt_vc(
     if bad:
         check.reason = f"{bad} with {vm.id}: the SD-JWT was altered or signed by another key"
         return check
-    for name, test in (("exp", lambda t: now > t + leeway), ("nbf", lambda t: now + leeway < t)):
+    for name, late in (("exp", True), ("nbf", False)):
         value = payload.get(name)
-        if value is not None and (not isinstance(value, int) or test(value)):
+        outside = isinstance(value, int) and (now > value + leeway if late else now + leeway < value)
+        if value is not None and (not isinstance(value, int) or outside):
             check.reason = f"{name} {value!r}: the credential is not valid now"
             return check
     digests = payload.get("_sd", [])
@@ -369,7 +374,9 @@ def verify_sd_jwt_vc(
             check.reason = "no key-binding JWT: the holder did not prove possession of the cnf key"
             return check
         check.valid = True
-        check.reason = f"SD-JWT VC signed by {vm.id}, {len(check.disclosed)} claim(s) disclosed, no key binding"
+        check.reason = (
+            f"SD-JWT VC signed by {vm.id}, {len(check.disclosed)} claim(s) disclosed, no key binding"
+        )
         return check
     check.key_binding = False
     reason = _key_binding(check, text.strip()[: -len(kb)], kb, audience, nonce, now, max_kb_age, leeway)

@@ -47,7 +47,10 @@ def test_issue_present_verify_subset():
 @pytest.mark.parametrize(
     ("change", "reason"),
     [
-        (lambda sd: present(sd, ["level"], holder=HOLDER, audience="https://other.example", nonce="n"), "aud"),
+        (
+            lambda sd: present(sd, ["level"], holder=HOLDER, audience="https://other.example", nonce="n"),
+            "aud",
+        ),
         (lambda sd: present(sd, ["level"], holder=HOLDER, audience=AUD, nonce="stale"), "nonce"),
         (lambda sd: present(sd, ["level"], holder=OTHER, audience=AUD, nonce="n"), "cnf.jwk"),
         (lambda sd: present(sd, ["level"], holder=HOLDER, audience=AUD, nonce="n", issued_at=1), "iat"),
@@ -56,8 +59,10 @@ def test_issue_present_verify_subset():
         (lambda sd: sd + Disclosure.make("level", 8).encoded + "~", "not listed in _sd"),
         # the KB-JWT of one disclosure set reused with another
         (
-            lambda sd: present(sd, ["title"])
-            + present(sd, ["level"], holder=HOLDER, audience=AUD, nonce="n").rsplit("~", 1)[1],
+            lambda sd: (
+                present(sd, ["title"])
+                + present(sd, ["level"], holder=HOLDER, audience=AUD, nonce="n").rsplit("~", 1)[1]
+            ),
             "sd_hash",
         ),
     ],
