@@ -8,7 +8,6 @@ No chain is needed: batches are confirmed by recording them (tests/helpers/nodes
 
 from __future__ import annotations
 
-import copy
 import json
 import subprocess
 import tempfile
@@ -151,34 +150,41 @@ def oauth_error(r: httpx.Response, status: int, code: str) -> dict:
 
 # ------------------------------------------------------------------------------------------ the wallet flow
 def test_wallet_receives_each_format_and_presents_chosen_claims(node):
+    """One wallet run: an unsigned stored credential offered with a transaction code (SD-JWT VC + VC-JWT), a
+    signed one (ldp_vc, the anchored bytes), and a not yet anchored one (deferred); then the deferred poll."""
     base = node.base
     unsigned = node.issue(example("ob3-microcredential.json"), base)
-    signed_vc = add_proof(
-        copy.deepcopy(example("ob3-microcredential.json")) | {"id": "urn:uuid:signed-1"}, SIGNER
-    )
+    signed_vc = add_proof(example("ob3-microcredential.json") | {"id": "urn:uuid:signed-1"}, SIGNER)
     signed = node.issue(signed_vc, base)
     node.anchor()
+    later = node.issue(example("ob3-microcredential.json") | {"id": "urn:uuid:deferred-1"}, base)
 
-    offer = node.offer(base, unsigned, tx_code=True)
-    assert offer["configurations"] == [SD_JWT, VC_JWT] and len(offer["txCode"]) == 6
-    assert offer["qrSvg"].startswith("<svg") and offer["offerUri"].startswith("openid-credential-offer://")
-    sent = json.loads(parse_qs(urlparse(offer["offerUri"]).query)["credential_offer"][0])
-    assert sent == offer["offer"] and sent["credential_issuer"] == base
+    pinned = node.offer(base, unsigned, tx_code=True)
+    assert pinned["configurations"] == [SD_JWT, VC_JWT] and len(pinned["txCode"]) == 6
+    assert pinned["qrSvg"].startswith("<svg") and pinned["offerUri"].startswith("openid-credential-offer://")
+    sent = json.loads(parse_qs(urlparse(pinned["offerUri"]).query)["credential_offer"][0])
+    assert sent == pinned["offer"] and sent["credential_issuer"] == base
+    as_signed = node.offer(base, signed)
+    assert as_signed["configurations"] == [SD_JWT, LDP_VC] and "txCode" not in as_signed
+    deferred = node.offer(base, later, formats=[SD_JWT])
     disclose = ["level", "workload", "assessment"]
     out = wallet(
         {
-            "offer": offer["offerUri"],
-            "txCode": offer["txCode"],
-            "configurations": [SD_JWT, VC_JWT],
+            "offers": [
+                {"offer": pinned["offerUri"], "txCode": pinned["txCode"], "configurations": [SD_JWT, VC_JWT]},
+                {"offer": as_signed["offerUri"], "configurations": [LDP_VC]},
+                {"offer": deferred["offerUri"], "configurations": [SD_JWT]},
+            ],
             "disclose": disclose,
             "nonce": "verifier-nonce-1",
         }
     )
     assert "error" not in out, out
     holder_jwk = out["holderJwk"]
+    first, second, third = out["offers"]
 
     # SD-JWT VC: @sd-jwt/sd-jwt-vc verified it and presented three claims; credreg agrees
-    got = out["results"][SD_JWT]
+    got = first["results"][SD_JWT]
     sd = got["sdjwt"]
     assert sd["header"]["typ"] == "dc+sd-jwt"
     assert {"title", "level", "workload", "learningOutcomes", "awardingBody"} <= set(sd["verifiedClaims"])
@@ -207,65 +213,52 @@ def test_wallet_receives_each_format_and_presents_chosen_claims(node):
     assert not wrong_aud.valid and "aud" in wrong_aud.reason
 
     # the W3C VC as a VC-JWT, bound to the wallet's key and naming the anchored digest
-    jwt = out["results"][VC_JWT]["credential"]
+    jwt = first["results"][VC_JWT]["credential"]
     assert verify_vc_jwt(jwt, DidResolver(fetch=None)).valid
     _, payload = decode_vc_jwt(jwt)
     assert payload["cnf"]["jwk"] == holder_jwk and payload["credreg_digest"] == unsigned
 
     # a credential the node stores signed is offered as ldp_vc: the anchored bytes themselves
-    offer = node.offer(base, signed)
-    assert offer["configurations"] == [SD_JWT, LDP_VC] and "txCode" not in offer
-    out = wallet({"offer": offer["offerUri"], "configurations": [LDP_VC]})
-    assert "error" not in out, out
-    received = out["results"][LDP_VC]["credential"]
+    received = second["results"][LDP_VC]["credential"]
     assert received == signed_vc and all(p.valid for p in verify_proofs(received, DidResolver(fetch=None)))
 
+    # the pre-authorized code was single use
+    oauth_error(token(base, code_of(pinned), tx_code=pinned["txCode"]), 400, "invalid_grant")
 
-def test_deferred_until_anchored(node):
-    base = node.base
-    digest = node.issue(example("ob3-microcredential.json") | {"id": "urn:uuid:deferred-1"}, base)
-    offer = node.offer(base, digest, formats=[SD_JWT])
-    out = wallet({"offer": offer["offerUri"], "configurations": [SD_JWT]})
-    assert "error" not in out, out
-    transaction = out["results"][SD_JWT]["transactionId"]
+    # deferred: a transaction id until the batch is anchored, then the credential (once)
+    transaction = third["results"][SD_JWT]["transactionId"]
     assert (
-        transaction and out["results"][SD_JWT]["interval"] == node.settings.oid4vci_deferred_interval_seconds
+        transaction
+        and third["results"][SD_JWT]["interval"] == node.settings.oid4vci_deferred_interval_seconds
     )
-    deferred = {
+    bearer = {"Authorization": f"Bearer {third['accessToken']}"}
+    poll = httpx.post(
+        f"{base}/oid4vci/deferred-credential", headers=bearer, json={"transaction_id": transaction}
+    )
+    assert poll.status_code == 202 and poll.json() == {"transaction_id": transaction, "interval": 5}, (
+        poll.text
+    )
+    node.anchor()
+    poll = {
         "issuer": base,
-        "accessToken": out["accessToken"],
+        "accessToken": third["accessToken"],
         "transactionId": transaction,
         "holderPrivateJwk": out["holderPrivateJwk"],
         "configuration": SD_JWT,
     }
-    pending = wallet({"mode": "deferred", "deferred": deferred})
-    assert pending["results"][SD_JWT] == {"transactionId": transaction}, pending
-    node.anchor()
-    done = wallet({"mode": "deferred", "deferred": deferred, "disclose": ["level"], "nonce": "n-2"})
+    done = wallet({"mode": "deferred", "deferred": poll, "disclose": ["level"], "nonce": "n-2"})
     got = done["results"][SD_JWT]
     assert "sdjwt" in got, done
-    assert got["sdjwt"]["verifiedClaims"]["credreg_digest"] == digest
+    assert got["sdjwt"]["verifiedClaims"]["credreg_digest"] == later
     check = verify_sd_jwt_vc(got["sdjwt"]["presentation"], DidResolver(fetch=None), audience=AUD, nonce="n-2")
     assert check.valid and list(check.disclosed) == ["level"], check.reason
     again = httpx.post(
-        f"{base}/oid4vci/deferred-credential",
-        headers={"Authorization": f"Bearer {out['accessToken']}"},
-        json={"transaction_id": transaction},
+        f"{base}/oid4vci/deferred-credential", headers=bearer, json={"transaction_id": transaction}
     )
     oauth_error(again, 400, "invalid_transaction_id")
 
 
 # ------------------------------------------------------------------------------------------ bad input
-def test_replayed_pre_authorized_code_is_refused_by_the_client_flow(node):
-    base = node.base
-    digest = node.issue(example("ob3-microcredential.json") | {"id": "urn:uuid:replay-1"}, base)
-    offer = node.offer(base, digest)
-    out = wallet({"offer": offer["offerUri"], "mode": "token-twice"})
-    assert out["accessToken"] and out["second"]["ok"] is False, out
-    assert out["second"]["body"]["error"] == "invalid_grant"
-    oauth_error(token(base, code_of(offer)), 400, "invalid_grant")
-
-
 def test_token_endpoint_errors(node):
     base = node.base
     digest = node.issue(example("ob3-microcredential.json") | {"id": "urn:uuid:token-1"}, base)

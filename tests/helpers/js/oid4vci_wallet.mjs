@@ -5,17 +5,17 @@
 //   node tests/helpers/js/oid4vci_wallet.mjs request.json   ->  one JSON line on stdout
 //
 // request: {
-//   offer:        "openid-credential-offer://?credential_offer=..."   (mode "issue")
-//   txCode:       "123456" | undefined
-//   configurations: [configuration id]            one credential request each (a fresh c_nonce per request)
+//   offers:       [{offer: "openid-credential-offer://?credential_offer=...", txCode?, configurations: [id]}]
+//                 (mode "issue"): each offer redeemed, then one credential request per configuration id, each
+//                 with a fresh c_nonce and a JWT proof of the wallet's one ES256 key
 //   issuerJwk:    the issuer's public JWK          (what @sd-jwt/sd-jwt-vc verifies the issuer signature with)
 //   disclose:     [claim name]                    claims of the SD-JWT VC presentation
 //   audience, nonce                               of its key-binding JWT
-//   mode:         "issue" | "deferred" | "token-twice"
+//   mode:         "issue" | "deferred"
 //   deferred:     {issuer, accessToken, transactionId, holderPrivateJwk, configuration}   (mode "deferred")
 // }
-// answer: {metadata, accessToken, holderJwk, holderPrivateJwk, results: {configuration: {credential | transactionId,
-//          sdjwt?: {verifiedClaims, presentation, presentationClaims, presentationKb}}}, error?}
+// answer: {holderJwk, holderPrivateJwk, offers: [{accessToken, results: {configuration: {credential | transactionId,
+//          sdjwt?: {verifiedClaims, header, presentation, presentationClaims, presentationKb}}}}], error?}
 import {readFileSync} from 'node:fs';
 import crypto from 'node:crypto';
 import {Openid4vciClient, setGlobalConfig} from '@openid4vc/openid4vci';
@@ -91,35 +91,24 @@ async function checkSdJwt(credential, holder) {
 }
 
 async function issue() {
+  // one wallet key; each offer redeemed once, then one credential request per configuration
   const holder = await holderKey();
   const wallet = client(holder);
-  const offer = await wallet.resolveCredentialOffer(request.offer);
-  const metadata = await wallet.resolveIssuerMetadata(offer.credential_issuer);
-  const {accessTokenResponse} = await wallet.retrievePreAuthorizedCodeAccessTokenFromOffer({
-    credentialOffer: offer,
-    issuerMetadata: metadata,
-    txCode: request.txCode,
-  });
-  const out = {
-    metadata: metadata.credentialIssuer,
-    accessToken: accessTokenResponse.access_token,
-    holderJwk: holder.publicJwk,
-    holderPrivateJwk: holder.privateJwk,
-    results: {},
-  };
-  if (request.mode === 'token-twice') {
-    try {
-      await wallet.retrievePreAuthorizedCodeAccessTokenFromOffer({
-        credentialOffer: offer, issuerMetadata: metadata, txCode: request.txCode,
-      });
-      out.second = {ok: true};
-    } catch (e) {
-      out.second = {ok: false, message: String(e.message), body: e.response ? await errorBody(e) : undefined};
+  const out = {holderJwk: holder.publicJwk, holderPrivateJwk: holder.privateJwk, offers: []};
+  for (const one of request.offers) {
+    const offer = await wallet.resolveCredentialOffer(one.offer);
+    const metadata = await wallet.resolveIssuerMetadata(offer.credential_issuer);
+    const {accessTokenResponse} = await wallet.retrievePreAuthorizedCodeAccessTokenFromOffer({
+      credentialOffer: offer,
+      issuerMetadata: metadata,
+      txCode: one.txCode,
+    });
+    const done = {accessToken: accessTokenResponse.access_token, results: {}};
+    for (const configuration of one.configurations) {
+      done.results[configuration] = await requestOne(
+        wallet, metadata, holder, accessTokenResponse.access_token, configuration);
     }
-    return out;
-  }
-  for (const configuration of request.configurations) {
-    out.results[configuration] = await requestOne(wallet, metadata, holder, accessTokenResponse.access_token, configuration);
+    out.offers.push(done);
   }
   return out;
 }
