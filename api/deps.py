@@ -16,6 +16,7 @@ from sqlmodel import Session
 from anchoring.chain.deployment import Deployment, DeploymentFileError
 from anchoring.signing import CredentialSigner
 from api.errors import problem
+from node.auth.credential_keys import load_credential_signer
 from node.auth.tokens import authenticate
 from node.errors import Unavailable
 from node.settings import Settings
@@ -158,16 +159,13 @@ IssuerToken = Annotated[Principal, Depends(require_role(TokenRole.issuer))]
 
 
 def get_credential_signer(request: Request) -> Callable[[Issuer], CredentialSigner]:
-    """The issuer's credential signing key, as a function of the issuer row (``app.state.credential_signer``).
-    Unavailable (503) when the node has none: it cannot sign what a wallet asks for."""
-    signer_for = getattr(request.app.state, "credential_signer", None)
-    if signer_for is None:
-        raise Unavailable(
-            "this node has no credential signing key configured; it cannot issue to wallets",
-            slug="no-signing-key",
-            title="No signing key",
-        )
-    return signer_for
+    """The issuer's credential signing key as a function of the issuer row: ``node.auth.credential_keys``
+    (ConfigurationError, a 503, for an issuer without a key), unless ``app.state.credential_signer`` replaces it."""
+    override = getattr(request.app.state, "credential_signer", None)
+    if override is not None:
+        return override
+    settings = request.app.state.settings
+    return lambda issuer: load_credential_signer(settings, issuer)
 
 
 #: the issuer -> CredentialSigner function (node.auth credential keys once configured)

@@ -95,12 +95,30 @@ class Settings(BaseSettings):
     issuer_keystore_password_file: Path | None = None
     issuer_private_key: SecretStr | None = None
 
+    # issuer credential-signing keys (node/auth/credential_keys.py; never logged). An issuer row stores its key
+    # reference; these settings give the node's own issuer one on start when its row has none.
+    #: encrypted PKCS#8 PEM files (default <data_dir>/keys/credential-ed25519.pem / credential-p256.pem, used
+    #: when they exist)
+    credential_key_file: Path | None = None
+    credential_key_p256_file: Path | None = None
+    #: their password (default: the issuer keystore's password)
+    credential_key_password: SecretStr | None = None
+    credential_key_password_file: Path | None = None
+    #: an Ed25519 secretKeyMultibase in the environment (CREDREG_CREDENTIAL_KEY), for throwaway setups
+    credential_key: SecretStr | None = None
+    #: the proof an issuer without its own default gets: eddsa-jcs-2022 | eddsa-rdfc-2022 | vc-jwt
+    default_proof: str = Field(default="eddsa-jcs-2022", pattern="^(eddsa-jcs-2022|eddsa-rdfc-2022|vc-jwt)$")
+
     @model_validator(mode="after")
     def _derive_paths(self) -> Settings:
         if not self.database_url:
             self.database_url = f"sqlite:///{(self.data_dir / 'credreg.db').as_posix()}"
         if self.deployment_file is None:
             self.deployment_file = self.data_dir / "deployment.json"
+        if self.credential_key_file is None:
+            self.credential_key_file = self.data_dir / "keys" / "credential-ed25519.pem"
+        if self.credential_key_p256_file is None:
+            self.credential_key_p256_file = self.data_dir / "keys" / "credential-p256.pem"
         if self.default_profile in ("", "none"):
             self.default_profile = None
         return self
@@ -123,6 +141,14 @@ class Settings(BaseSettings):
         if self.issuer_keystore_password_file is not None:
             return self.issuer_keystore_password_file.read_text(encoding="utf-8").rstrip("\r\n")
         return None
+
+    def credential_password(self) -> str | None:
+        """The credential key files' password: its own setting, else the issuer keystore's."""
+        if self.credential_key_password is not None:
+            return self.credential_key_password.get_secret_value()
+        if self.credential_key_password_file is not None:
+            return self.credential_key_password_file.read_text(encoding="utf-8").rstrip("\r\n")
+        return self.keystore_password()
 
 
 @lru_cache(maxsize=1)

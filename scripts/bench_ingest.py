@@ -34,7 +34,7 @@ sys.path.insert(0, str(REPO_ROOT))  # measure the checkout this script is in
 
 from node.auth.tokens import create_token, get_or_create_issuer
 from node.dev.chains import free_port, start_local_chain
-from node.dev.network import bootstrap_dev_network
+from node.dev.network import DEV_DIDS, bootstrap_dev_network
 from node.storage.db import make_engine, normalize_url, session_scope, upgrade
 from node.storage.db import session_factory as make_session_factory
 from node.storage.models import Credential
@@ -51,7 +51,7 @@ def make_credentials(count: int, run: str) -> list[dict]:
             "@context": ["https://www.w3.org/ns/credentials/v2"],
             "id": f"urn:uuid:{run}-{i}",
             "type": ["VerifiableCredential", "OpenBadgeCredential"],
-            "issuer": {"id": "did:example:dev-university", "name": "Dev University"},
+            "issuer": {"id": DEV_DIDS["issuer"], "name": "Dev University"},
             "validFrom": "2026-06-30T00:00:00Z",
             "credentialSubject": {
                 "id": f"did:example:learner-{i}",

@@ -29,8 +29,14 @@ def node_settings(
     database_url: str | None = None,
     **overrides,
 ) -> Settings:
+    from node.dev.network import dev_credential_key_for
+
     deployment_file = tmp / "deployment.json"
     deployment.save(deployment_file)
+    dev_key = dev_credential_key_for(issuer_key)
+    if dev_key is not None and "credential_key" not in overrides:
+        # the dev issuer signs what it issues (its key is registered on the dev chain)
+        overrides["credential_key"] = SecretStr(dev_key)
     return Settings(
         data_dir=tmp,
         database_url=database_url,

@@ -13,9 +13,10 @@ from pathlib import Path
 from eth_utils import to_checksum_address
 
 from anchoring.chain.deployment import Deployment
+from node.auth.credential_keys import write_key_file
 from node.auth.keys import new_password_file, write_keystore
 from node.dev.chains import DevChainError, start_local_chain
-from node.dev.network import bootstrap_dev_network
+from node.dev.network import bootstrap_dev_network, dev_credential_signer
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,11 @@ class DevChainFiles:
     @property
     def password_file(self) -> Path:
         return self.keys_dir / "password"
+
+    @property
+    def credential_key(self) -> Path:
+        """Where Settings looks for the node issuer's Ed25519 credential key by default."""
+        return self.keys_dir / "credential-ed25519.pem"
 
     def keystore(self, role: str) -> Path:
         return self.keys_dir / f"{role}.json"
@@ -127,6 +133,9 @@ def chain_up(data_dir: Path, port: int | None = None) -> RunningDevChain:
             for role, account in network.role_accounts().items():
                 # Dev keys only: a cheaper scrypt keeps `make run` quick; real keys use the default cost.
                 write_keystore(account, files.keystore(role), password, iterations=2**14)
+            # the dev issuer's credential-signing key (registered on chain by bootstrap_dev_network), encrypted
+            # with the same password; the node attaches it to its issuer on start
+            write_key_file(dev_credential_signer(), files.credential_key, password)
             deployment.save(files.deployment_file)
     except BaseException:
         chain.stop()

@@ -10,15 +10,41 @@ from web3 import Web3
 from anchoring.chain.contracts import CredentialAnchor, IssuerKind, IssuerRegistry, deploy_contracts
 from anchoring.chain.deployment import Deployment
 from anchoring.scheme.keccak import keccak256
+from anchoring.signing import LocalSigner, did_key
+from anchoring.signing.multikey import KeyType
 from node.dev.chains import LocalChain
 
 DEV_ROLES = ("root-tao", "tao", "issuer")
 
 
+def dev_credential_signer() -> LocalSigner:
+    """The dev issuer's Ed25519 credential-signing key. Like Anvil's dev accounts it is public and fixed (the
+    seed is derived from a published string), so every dev chain knows the same issuer DID; never for production
+    (a real issuer creates its key with `credreg issuer signing-key`)."""
+    return LocalSigner.from_private_bytes(KeyType.ED25519, keccak256(b"credreg dev issuer credential key"))
+
+
+def dev_credential_key_for(issuer_key: bytes) -> str | None:
+    """The dev credential key (a secretKeyMultibase, for CREDREG_CREDENTIAL_KEY) when `issuer_key` is the dev
+    issuer's chain key (Anvil's account 2, the one :func:`bootstrap_dev_network` accredits), else None."""
+    from eth_account import Account
+
+    from anchoring.signing.multikey import encode_secret_multikey
+
+    if Account.from_key(issuer_key).address != DEV_ISSUER_ADDRESS:
+        return None
+    return encode_secret_multikey(KeyType.ED25519, dev_credential_signer().export_private_bytes())
+
+
+#: Anvil's (and Hardhat's) account 2 of the published test mnemonic: the dev TI
+DEV_ISSUER_ADDRESS = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
+
+
 DEV_DIDS = {
     "root-tao": "did:example:alliance-governance",
     "tao": "did:example:quality-agency",
-    "issuer": "did:example:dev-university",
+    # the dev issuer signs its credentials: its DID is its signing key's did:key (docs/scheme.md section 8)
+    "issuer": did_key(dev_credential_signer().public_key),
 }
 
 
@@ -71,5 +97,9 @@ def bootstrap_dev_network(chain: LocalChain) -> DevNetwork:
             keccak256(b"dev accreditation of the university"),
             DEV_SCOPE,
         )
+    )
+    # the dev issuer registers its credential-signing key, so check_key_binding passes for what it signs
+    TransactionSender(w3, issuer).transact(
+        registry.add_verification_key(issuer.address, dev_credential_signer().public_key.key_hash)
     )
     return DevNetwork(chain, deployment, root_tao, tao, issuer)

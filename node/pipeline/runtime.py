@@ -16,6 +16,7 @@ from anchoring.chain.deployment import Deployment
 from anchoring.chain.rpc import connect
 from anchoring.chain.transactions import TransactionSender
 from anchoring.errors import ChainError
+from node.auth.credential_keys import attach_configured_keys
 from node.auth.signers import load_signing_account
 from node.auth.tokens import get_or_create_issuer
 from node.errors import ConfigurationError
@@ -78,6 +79,11 @@ class NodeRuntime:
             issuer = session.exec(select(Issuer).where(Issuer.address == account.address)).first()
             if issuer is None:
                 issuer = get_or_create_issuer(session, did or account.address, account.address, did)
+            if did is not None and issuer.did is None:
+                issuer.did = did  # accredited since the row was made
+                session.add(issuer)
+                session.commit()
+            attach_configured_keys(session, settings, issuer)
             issuer_id = issuer.id
         assert issuer_id is not None  # a stored issuer
         return cls(settings, engine, factory, deployment, account, issuer_id, settings.rpc_url)

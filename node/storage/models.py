@@ -106,6 +106,19 @@ class Issuer(TableModel, table=True):
     name: str = Field(sa_column=sa.Column(sa.String(200), nullable=False, unique=True))
     address: str = Field(sa_column=sa.Column(sa.String(42), nullable=False, unique=True))
     did: str | None = Field(default=None, sa_column=sa.Column(sa.String(500), nullable=True))
+    #: where the issuer's credential-signing keys live (node/auth/credential_keys.py): ``file:<path>`` (encrypted
+    #: PKCS#8 PEM) or ``env:<VARIABLE>`` (a secretKeyMultibase); None = the issuer does not sign (salted-jcs)
+    signing_key_ref: str | None = Field(default=None, sa_column=sa.Column(sa.String(1000), nullable=True))
+    signing_key_p256_ref: str | None = Field(
+        default=None, sa_column=sa.Column(sa.String(1000), nullable=True)
+    )
+    #: the public halves (publicKeyMultibase), for DID documents without decrypting anything
+    verification_key: str | None = Field(default=None, sa_column=sa.Column(sa.String(200), nullable=True))
+    verification_key_p256: str | None = Field(
+        default=None, sa_column=sa.Column(sa.String(200), nullable=True)
+    )
+    #: eddsa-jcs-2022 | eddsa-rdfc-2022 | vc-jwt; None = the node's default (CREDREG_DEFAULT_PROOF)
+    default_proof: str | None = Field(default=None, sa_column=sa.Column(sa.String(32), nullable=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=sa.Column(sa.DateTime(), nullable=False))
 
 
@@ -139,6 +152,9 @@ class Credential(TableModel, table=True):
     id: int | None = Field(default=None, sa_column=sa.Column(BigId, primary_key=True, autoincrement=True))
     digest: str = Field(sa_column=sa.Column(sa.String(66), nullable=False, unique=True))
     salt: bytes = Field(sa_column=sa.Column(sa.LargeBinary(), nullable=False))
+    #: the bundle's digestRule: None = salted-jcs (unsigned; salt holds 32 bytes), "jcs" (a Data Integrity
+    #: signed credential, canonical = JCS of it, empty salt), "compact" (a VC-JWT, canonical = its UTF-8 bytes)
+    digest_rule: str | None = Field(default=None, sa_column=sa.Column(sa.String(16), nullable=True))
     canonical: bytes = Field(sa_column=sa.Column(sa.LargeBinary(), nullable=False))
     issuer_id: int = Field(sa_column=sa.Column(BigId, sa.ForeignKey("issuer.id"), nullable=False))
     #: the credential's own ``id`` field (idempotency: unique per issuer)

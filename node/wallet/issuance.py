@@ -10,8 +10,12 @@ Credential configurations (``credential_configurations_supported``):
                                digest: docs/scheme.md section 9), ``cnf.jwk`` (the proof's key), ``status``.
 ``w3c_ldp_vc``                 ``ldp_vc``: the stored credential exactly as anchored, when the node stores it
                                signed (Data Integrity ``proof``); no holder binding (the bytes are anchored).
-``w3c_vc_jwt``                 ``jwt_vc_json``: the stored credential as a VC-JWT signed on delivery by the
-                               issuer's key, with ``cnf.jwk`` and ``credreg_digest``, when it is stored unsigned.
+``w3c_vc_jwt``                 ``jwt_vc_json``: the stored VC-JWT exactly as anchored (digest rule ``compact``),
+                               or, for a credential stored unsigned, a VC-JWT signed on delivery by the issuer's
+                               key with ``cnf.jwk`` and ``credreg_digest``.
+
+The issuer's key is ``node.auth.credential_keys.load_credential_signer`` (through ``api.deps``); an issuer
+without one is offered only the forms it stores signed.
 
 A credential request names one configuration of its offer and carries one JWT proof
 (``typ: openid4vci-proof+jwt``, the holder key as ``jwk`` or a ``did:key`` ``kid``, ``aud`` = the credential
@@ -30,8 +34,10 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from anchoring.errors import FormatError, ResolutionError
+from anchoring.scheme.digest import DigestRule
 from anchoring.signing import CredentialSigner, DidResolver, PublicKey, issue_sd_jwt_vc, sign_vc_jwt
 from anchoring.signing.sdjwt import decode_jws, verify_jws
+from anchoring.signing.vcjwt import decode_vc_jwt
 from node.errors import OAuthError
 from node.issuance.profiles import evaluate_profile
 from node.settings import Settings
@@ -54,6 +60,7 @@ __all__ = [
     "issuer_metadata",
     "request_credential",
     "sd_jwt_claims",
+    "stored_form",
     "verify_proof",
 ]
 
@@ -127,10 +134,28 @@ def authorization_server_metadata(credential_issuer: str) -> dict[str, Any]:
     }
 
 
-def configurations_for(credential: Any) -> list[str]:
-    """The configuration ids this stored credential can be issued as."""
-    signed = isinstance(credential, dict) and "proof" in credential
-    return [SD_JWT, LDP_VC if signed else VC_JWT]
+def stored_form(cred: Credential) -> dict[str, Any] | str:
+    """The credential as the node stores (and anchored) it: a JSON object, or a VC-JWT string (rule compact)."""
+    raw = bytes(cred.canonical)
+    if cred.digest_rule == DigestRule.COMPACT.value:
+        return raw.decode("ascii")
+    loaded: dict[str, Any] = json.loads(raw)
+    return loaded
+
+
+def _payload(stored: dict[str, Any] | str) -> dict[str, Any]:
+    return decode_vc_jwt(stored)[1] if isinstance(stored, str) else stored
+
+
+def configurations_for(stored: dict[str, Any] | str, *, signs: bool) -> list[str]:
+    """The configuration ids a stored credential can be issued as: the SD-JWT VC and a VC-JWT made on
+    delivery need the issuer's signing key (`signs`); a stored signed form is delivered as it is."""
+    out = [SD_JWT] if signs else []
+    if isinstance(stored, str):
+        return [*out, VC_JWT]
+    if "proof" in stored:
+        return [*out, LDP_VC]
+    return [*out, VC_JWT] if signs else out
 
 
 def _pointer(doc: Any, pointer: str) -> Any:
@@ -244,9 +269,10 @@ def _load(session: Session, offer: WalletOffer) -> tuple[Credential, Issuer]:
 def _build(
     cred: Credential, issuer: Issuer, config: str, holder: dict[str, Any], signer_for: SignerFor
 ) -> str | dict[str, Any]:
-    credential = json.loads(bytes(cred.canonical))
-    if config == LDP_VC:
-        return credential
+    stored = stored_form(cred)
+    if config == LDP_VC or (config == VC_JWT and isinstance(stored, str)):
+        return stored  # the anchored form itself
+    credential = _payload(stored)
     signer = signer_for(issuer)
     if config == VC_JWT:
         return sign_vc_jwt(credential, signer, claims={"cnf": {"jwk": holder}, "credreg_digest": cred.digest})

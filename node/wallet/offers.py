@@ -19,12 +19,13 @@ from urllib.parse import quote
 import segno
 from sqlmodel import Session
 
+from node.auth.credential_keys import can_sign
 from node.errors import Invalid
 from node.reads.lookup import load_credential, not_found
 from node.settings import Settings
 from node.storage.models import utcnow
 from node.storage.wallet_tables import WalletOffer
-from node.wallet.issuance import configurations_for
+from node.wallet.issuance import configurations_for, stored_form
 from node.wallet.oauth import PRE_AUTHORIZED_GRANT, hash_secret, new_secret, tx_code_hash
 
 __all__ = ["OFFER_SCHEME", "CreatedOffer", "create_offer", "qr_png", "qr_svg"]
@@ -54,11 +55,19 @@ def create_offer(
 ) -> CreatedOffer:
     """A new offer of the credential `digest` (NotFound unless it is `issuer_id`'s); `formats` narrows the
     credential configuration ids offered (Invalid for one the credential cannot be issued as)."""
-    cred, _, _ = load_credential(session, digest)
+    cred, _, issuer = load_credential(session, digest)
     if cred.issuer_id != issuer_id:
         raise not_found(cred.digest)
-    available = configurations_for(json.loads(bytes(cred.canonical)))
+    available = configurations_for(stored_form(cred), signs=can_sign(issuer))
     chosen = available if not formats else list(dict.fromkeys(formats))
+    if not available:
+        raise Invalid(
+            "this credential is stored unsigned and its issuer has no credential-signing key: there is no form "
+            "a wallet could verify (configure the issuer's key, docs/scheme.md section 8.7)",
+            [{"pointer": "", "field": "path.digest", "message": "nothing to offer"}],
+            slug="invalid-offer",
+            title="Invalid offer",
+        )
     unknown = [f for f in chosen if f not in available]
     if unknown or not chosen:
         raise Invalid(

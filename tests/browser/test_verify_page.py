@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from node.dev.chains import free_port
+from node.dev.network import DEV_DIDS
 from tests.helpers.bundles import make_batch
 from tests.helpers.credentials import credential
 from tests.helpers.nodes import build_app
@@ -100,9 +101,9 @@ def test_verifier_page_in_headless_chromium(dev_network, server, tmp_path):
     }
     assert all(c["status"] == "pass" for c in valid["checks"].values())
     assert valid["checks"]["anchored"]["color"] == "rgb(26, 127, 55)"  # green mark
-    assert "did:example:dev-university" in valid["issuer"]
+    assert DEV_DIDS["issuer"] in valid["issuer"]
     assert "confirmation" in valid["anchored"] and "Z)" in valid["anchored"]  # human time + ISO UTC
-    assert "issued by did:example:dev-university" in valid["summary"]
+    assert f"issued by {DEV_DIDS['issuer']}" in valid["summary"]
 
     tampered = out["tampered"]
     assert tampered["verdict"] == "invalid"

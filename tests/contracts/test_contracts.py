@@ -28,6 +28,7 @@ from anchoring.chain.contracts import (
 )
 from anchoring.scheme.keccak import keccak256
 from anchoring.scheme.merkle import MerkleTree
+from node.dev.network import DEV_DIDS
 from tests.helpers.chain import advance, chain_time, read, read_refuses, refuses, send, sender
 
 pytestmark = pytest.mark.chain
@@ -73,7 +74,7 @@ def test_dev_accreditation_chain_is_in_place(any_network):
     assert root.accreditor is None
     assert tao.accreditor == any_network.root_tao.address
     assert ti.accreditor == any_network.tao.address
-    assert ti.did == "did:example:dev-university"
+    assert ti.did == DEV_DIDS["issuer"]
     assert (ti.status.label, ti.kind.title, ti.valid_until) == ("active", "TI", 0)
     assert registry.is_active_ti(any_network.issuer.address)
     assert not registry.is_active_ti(any_network.tao.address)

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from anchoring.chain.deployment import Deployment
 from node.dev.chains import free_port
+from node.dev.network import DEV_DIDS
 from tests.helpers.bundles import make_batch
 from tests.helpers.credentials import credential
 from tests.helpers.nodes import build_app
@@ -42,7 +43,7 @@ def test_one_valid_bundle(client, batch):
     assert [c["status"] for c in report["checks"]] == [
         "pass"
     ] * 10  # 7 anchor checks + signature, dates, status
-    assert report["summary"]["issuer_did"] == "did:example:dev-university"
+    assert report["summary"]["issuer_did"] == DEV_DIDS["issuer"]
 
 
 def test_tampered_bundle_is_200_invalid_naming_the_check(client, batch):

@@ -7,7 +7,7 @@ import os
 from node.dev.network import DEV_DIDS
 
 
-def sample_credential(n: int, issuer_did: str = "did:example:dev-university", **extra) -> dict:
+def sample_credential(n: int, issuer_did: str = DEV_DIDS["issuer"], **extra) -> dict:
     """A small Open Badges 3.0 credential, unique on every call (random id)."""
     return {
         "@context": ["https://www.w3.org/ns/credentials/v2"],

@@ -20,12 +20,22 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from anchoring.signing import DidResolver, KeyType, LocalSigner, add_proof, verify_proofs, verify_vc_jwt
+from anchoring.signing import (
+    DidResolver,
+    KeyType,
+    LocalSigner,
+    add_proof,
+    did_key,
+    verify_proofs,
+    verify_vc_jwt,
+)
 from anchoring.signing.sdjwt import verify_sd_jwt_vc
 from anchoring.signing.vcjwt import decode_vc_jwt, sign_jws
+from node.auth.credential_keys import write_key_file
 from node.pipeline.batches import record_confirmation, record_submission
 from node.pipeline.sealer import seal_due_batches
 from node.storage.models import Batch, utcnow
+from node.storage.models import Issuer as IssuerRow
 from node.wallet.issuance import LDP_VC, SD_JWT, VC_JWT
 from tests.helpers.db import make_issuer
 from tests.helpers.interop import require_js
@@ -34,7 +44,7 @@ from tests.helpers.samples import example
 from tests.helpers.servers import serving
 
 SCRIPT = REPO / "tests" / "helpers" / "js" / "oid4vci_wallet.mjs"
-SIGNER = LocalSigner.generate()  # the issuer's credential key (node.auth credential keys once configured)
+SIGNER = LocalSigner.generate()  # the issuer's credential key, as a key file the node loads
 HOLDER = LocalSigner.generate(KeyType.P256)
 OTHER = LocalSigner.generate(KeyType.P256)
 AUD = "https://employer.example"
@@ -47,13 +57,25 @@ class Node:
         from node.settings import Settings
         from node.storage.db import make_engine, session_factory, upgrade
 
-        self.settings = Settings(data_dir=tmp, database_url=f"sqlite:///{tmp / 'node.db'}", _env_file=None)
+        self.settings = Settings(
+            data_dir=tmp,
+            database_url=f"sqlite:///{tmp / 'node.db'}",
+            credential_key_password="interop-test",
+            _env_file=None,
+        )
         self.engine = make_engine(self.settings.database_url)
         upgrade(self.engine)
         self.factory = session_factory(self.engine)
         self.app = create_app(self.settings, engine=self.engine)
-        self.app.state.credential_signer = lambda issuer: SIGNER
         self.issuer = make_issuer(self.factory)
+        # the issuer signs with its own credential key (node.auth.credential_keys), an encrypted PKCS#8 file
+        path = write_key_file(SIGNER, tmp / "keys" / "credential-ed25519.pem", "interop-test")
+        with self.factory() as s:
+            row = s.get(IssuerRow, self.issuer.id)
+            row.did, row.signing_key_ref = did_key(SIGNER.public_key_multibase), f"file:{path}"
+            row.verification_key = SIGNER.public_key_multibase
+            s.add(row)
+            s.commit()
 
     def issue(self, credential: dict, base: str) -> str:
         r = httpx.post(f"{base}/v1/credentials", headers=self.issuer.headers, json=credential)
@@ -355,6 +377,11 @@ def test_offers_are_the_issuers_and_metadata_is_served(node):
     assert r.status_code == 404 and r.headers["content-type"].startswith("application/problem+json")
     r = httpx.post(f"{base}/v1/credentials/{digest}/offers", json={})
     assert r.status_code == 401
+    # an issuer without a credential-signing key, a credential stored unsigned: no form a wallet could verify
+    r = httpx.post(f"{base}/v1/credentials", headers=other.headers, json=example("ob3-microcredential.json"))
+    mine = r.json()["digest"]
+    r = httpx.post(f"{base}/v1/credentials/{mine}/offers", headers=other.headers, json={})
+    assert r.status_code == 422 and "signing key" in r.json()["detail"], r.text
     r = httpx.post(
         f"{base}/v1/credentials/{digest}/offers", headers=node.issuer.headers, json={"formats": [LDP_VC]}
     )

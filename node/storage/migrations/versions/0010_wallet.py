@@ -3,7 +3,7 @@
 Only sha256 hashes of codes, tokens, nonces and transaction ids are stored.
 
 Revision ID: 0010_wallet
-Revises: 0005_trust
+Revises: 0006_signing
 Create Date: 2026-12-02
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010_wallet"
-down_revision = "0005_trust"
+down_revision = "0006_signing"
 branch_labels = None
 depends_on = None
 
