@@ -261,6 +261,8 @@ class SdJwtCheck:
     kb_payload: dict[str, Any] = field(default_factory=dict)
     method: VerificationMethod | None = None
     error: bool = False
+    #: the step that failed: format | signature | validity_period | disclosures | key_binding ("" when valid)
+    failed: str = ""
 
     @property
     def claims(self) -> dict[str, Any]:
@@ -307,15 +309,19 @@ def verify_sd_jwt_vc(
     check = SdJwtCheck(False, "", header, payload)
     now = int(time.time()) if now is None else now
     if header.get("typ") not in (SD_JWT_VC_TYP, LEGACY_TYP):
+        check.failed = "format"
         check.reason = f"typ is {header.get('typ')!r}, an SD-JWT VC has typ {SD_JWT_VC_TYP}"
         return check
     if "crit" in header:
+        check.failed = "format"
         check.reason = "crit headers are not supported"
         return check
     if not isinstance(payload.get("vct"), str) or not payload["vct"]:
+        check.failed = "format"
         check.reason = "the SD-JWT VC has no vct (credential type)"
         return check
     if payload.get("_sd_alg", "sha-256") != "sha-256":
+        check.failed = "format"
         check.reason = f"_sd_alg {payload.get('_sd_alg')!r} is not supported (sha-256)"
         return check
     kid = header.get("kid") if isinstance(header.get("kid"), str) else None
@@ -331,39 +337,48 @@ def verify_sd_jwt_vc(
             last = exc
     if vm is None:
         check.error = isinstance(last, ResolutionError) or last is None
+        check.failed = "signature"
         check.reason = f"could not find the issuer key {kid or '(no kid)'}" + (f": {last}" if last else "")
         return check
     check.method = vm
     if vm.purposes is not None and "assertionMethod" not in vm.purposes:
+        check.failed = "signature"
         check.reason = f"{vm.controller}'s DID document does not list {vm.id} under assertionMethod"
         return check
     if iss is not None and iss.startswith("did:") and vm.controller != iss:
+        check.failed = "signature"
         check.reason = f"iss {iss:.80} is not the controller of the signing key {vm.id:.80}"
         return check
     bad = verify_jws(header, signing_input, signature, vm.public_key)
     if bad:
+        check.failed = "signature"
         check.reason = f"{bad} with {vm.id}: the SD-JWT was altered or signed by another key"
         return check
     for name, late in (("exp", True), ("nbf", False)):
         value = payload.get(name)
         outside = isinstance(value, int) and (now > value + leeway if late else now + leeway < value)
         if value is not None and (not isinstance(value, int) or outside):
+            check.failed = "validity_period"
             check.reason = f"{name} {value!r}: the credential is not valid now"
             return check
     digests = payload.get("_sd", [])
     if not isinstance(digests, list) or not all(isinstance(d, str) for d in digests):
+        check.failed = "disclosures"
         check.reason = "_sd is not a list of digests"
         return check
     listed = set(digests)
     seen: set[str] = set()
     for d in disclosures:
         if d.digest not in listed:
+            check.failed = "disclosures"
             check.reason = f"the disclosure of {d.name!r} is not listed in _sd: added or altered"
             return check
         if d.digest in seen or d.name in check.disclosed:
+            check.failed = "disclosures"
             check.reason = f"the claim {d.name!r} is disclosed twice"
             return check
         if d.name in NEVER_DISCLOSABLE or d.name in payload:
+            check.failed = "disclosures"
             check.reason = f"the disclosed claim {d.name!r} clashes with a plain or reserved claim"
             return check
         seen.add(d.digest)
@@ -371,6 +386,7 @@ def verify_sd_jwt_vc(
     check.undisclosed = len(listed) - len(seen)
     if kb is None:
         if require_key_binding:
+            check.failed = "key_binding"
             check.reason = "no key-binding JWT: the holder did not prove possession of the cnf key"
             return check
         check.valid = True
@@ -381,6 +397,7 @@ def verify_sd_jwt_vc(
     check.key_binding = False
     reason = _key_binding(check, text.strip()[: -len(kb)], kb, audience, nonce, now, max_kb_age, leeway)
     if reason:
+        check.failed = "key_binding"
         check.reason = reason
         return check
     check.key_binding = True

@@ -85,13 +85,25 @@ def verify_documents(
     web: WebContext | None = None,
     sources: Sequence[Any] | None = None,
     progress: Callable[[int], object] | None = None,
+    audience: str | None = None,
+    nonce: str | None = None,
 ) -> list[VerificationReport]:
-    """Verify a mix of proof bundles and plain signed credentials (dicts or JSON / JWT text), in order:
-    bundles through :func:`~anchoring.verify.run.verify_bundles` (one chain snapshot), plain credentials
-    through :func:`verify_credential` (anchors looked up at `node`, or ``proofs[i]`` for the i-th plain one).
-    What ``credreg verify`` and ``POST /v1/verify`` run. ``progress`` reports the bundles done."""
+    """Verify a mix of proof bundles, plain signed credentials (dicts or JSON / JWT text) and SD-JWT VC
+    presentations, in order: bundles through :func:`~anchoring.verify.run.verify_bundles` (one chain snapshot),
+    plain credentials through :func:`verify_credential` (anchors looked up at `node`, or ``proofs[i]`` for the
+    i-th plain one), SD-JWT VCs through :func:`anchoring.verify.sdjwt.verify_sd_jwt_presentation` (key-binding
+    ``aud`` / ``nonce`` checked when given). What ``credreg verify`` runs. ``progress`` reports the bundles done."""
+    from anchoring.verify.sdjwt import is_sd_jwt, verify_sd_jwt_presentation
+
     web = web or WebContext()
-    plain = [i for i, item in enumerate(items) if is_plain_credential(item)]
+    presented = {
+        i: verify_sd_jwt_presentation(item, chain, node=node, web=web, audience=audience, nonce=nonce)
+        for i, item in enumerate(items)
+        if is_sd_jwt(item)
+    }
+    for i, report in presented.items():
+        report.source = sources[i] if sources is not None else report.source
+    plain = [i for i, item in enumerate(items) if i not in presented and is_plain_credential(item)]
     done = dict(
         zip(
             plain,
@@ -106,6 +118,7 @@ def verify_documents(
             strict=True,
         )
     )
+    done.update(presented)
     rest_idx = [i for i in range(len(items)) if i not in done]
     rest = (
         verify_bundles(
