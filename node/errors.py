@@ -93,7 +93,8 @@ class OAuthError(NodeError):
 
     slug, title = "oauth-error", "OAuth error"
 
-    def __init__(self, code: str, detail: str, field: str = "") -> None:
+    def __init__(self, code: str, detail: str | None = None, field: str = "") -> None:
+        detail = detail or code.replace("_", " ")
         super().__init__(
             detail,
             [field_error(field, detail)],

@@ -42,7 +42,7 @@ from anchoring.verify.checks import (
     check_not_revoked,
 )
 from anchoring.verify.context import ChainContext
-from anchoring.verify.credential import inclusion_from_proof
+from anchoring.verify.nodeproof import inclusion_from_proof
 from anchoring.verify.report import ERROR, FAIL, PASS, Check, VerificationReport, skipped
 from anchoring.verify.run import _prefetch
 from anchoring.verify.web import WebContext
