@@ -308,6 +308,14 @@ def test_token_endpoint_errors(node):
     )
     plain = node.offer(base, digest)
     oauth_error(token(base, code_of(plain), tx_code="123456"), 400, "invalid_request")
+    # wrong transaction codes: the fifth spends the offer, the right code no longer helps
+    guessed = node.offer(base, digest, tx_code=True)
+    wrong = "000000" if guessed["txCode"] != "000000" else "111111"
+    for _ in range(node.settings.oid4vci_tx_code_attempts - 1):
+        oauth_error(token(base, code_of(guessed), tx_code=wrong), 400, "invalid_grant")
+    body = oauth_error(token(base, code_of(guessed), tx_code=wrong), 400, "invalid_grant")
+    assert "spent" in body["error_description"]
+    oauth_error(token(base, code_of(guessed), tx_code=guessed["txCode"]), 400, "invalid_grant")
     # the codes and tokens are stored hashed: no row holds the code or the access token
     with node.engine.connect() as c:
         stored = " ".join(str(v) for row in c.execute(sa.text("SELECT * FROM wallet_offer")) for v in row)
