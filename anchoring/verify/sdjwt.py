@@ -16,6 +16,8 @@ Checks, in order (each pass / fail / error with a reason):
 ``inclusion``, ``anchored``, ``issuer_trusted``, ``not_revoked``
                     of ``credreg_digest`` (the anchored digest the SD-JWT names: docs/scheme.md section 9), its
                     proof looked up at ``node`` or given as ``proof``; as in a bundle report
+``status_list``     the Bitstring Status List entries of ``status.bitstring_status_list``: list fetched, signed by
+                    a key of the anchoring issuer, equal to its on-chain hash, bit clear
 
 Without an anchor the verdict is ``signed-not-anchored`` when the rest passes (as for a plain VC).
 """
@@ -40,11 +42,14 @@ from anchoring.verify.checks import (
     check_inclusion,
     check_issuer_trusted,
     check_not_revoked,
+    check_status_list,
 )
 from anchoring.verify.context import ChainContext
 from anchoring.verify.nodeproof import inclusion_from_proof
 from anchoring.verify.report import ERROR, FAIL, PASS, Check, VerificationReport, skipped
 from anchoring.verify.run import _prefetch
+from anchoring.verify.securing import SD_JWT as SD_JWT_FORM
+from anchoring.verify.securing import Secured
 from anchoring.verify.web import WebContext
 
 __all__ = ["DIGEST_CLAIM", "is_sd_jwt", "sd_jwt_digest", "verify_sd_jwt_presentation"]
@@ -58,6 +63,21 @@ def sd_jwt_digest(text: str) -> str | None:
     jwt, _, _ = parse_sd_jwt(text)
     value = decode_jws(jwt, "issuer-signed JWT")[1].get(DIGEST_CLAIM)
     return value if isinstance(value, str) else None
+
+
+def _status(ev: Evidence, sd: SdJwtCheck, chain: ChainContext | None) -> Check:
+    """The Bitstring Status List entries the SD-JWT's ``status`` names (docs/scheme.md section 9), checked as a
+    signed credential's ``credentialStatus`` is: list fetched, signature, on-chain hash, bit."""
+    if not sd.valid:
+        return skipped("status_list", ["signature"])
+    status = sd.payload.get("status")
+    entries = status.get("bitstring_status_list") if isinstance(status, dict) else None
+    if status is not None and not isinstance(entries, list):
+        return Check(
+            "status_list", ERROR, "status names no bitstring_status_list: not checked by this verifier"
+        )
+    ev.secured = Secured(SD_JWT_FORM, {"credentialStatus": entries or []})
+    return check_status_list(ev, chain)
 
 
 def _format_failure(reason: str) -> VerificationReport:
@@ -92,6 +112,8 @@ def verify_sd_jwt_presentation(
     except FormatError as exc:
         return _format_failure(f"not an SD-JWT VC: {exc}")
     checks = _offline_checks(sd)
+    held = text.strip()
+    ev = Evidence(held, bundle=_bundle(held, None, None), plain=True, web=web)
     summary: dict[str, Any] = {
         "form": "dc+sd-jwt",
         "vct": sd.vct,
@@ -108,7 +130,7 @@ def verify_sd_jwt_presentation(
             digest = None
     if digest is None or len(digest) != 32:
         summary["anchor"] = f"the SD-JWT names no anchored digest ({DIGEST_CLAIM})"
-        return VerificationReport(checks, summary, anchor_found=False)
+        return VerificationReport([*checks, _status(ev, sd, chain)], summary, anchor_found=False)
     summary["digest"] = to_hex(digest)
 
     inclusion: Inclusion | None = None
@@ -132,9 +154,7 @@ def verify_sd_jwt_presentation(
         )
         return VerificationReport(checks, summary)
 
-    bundle = bundle_v2.ProofBundle(
-        credential=text.strip(), digest_rule=DigestRule.COMPACT, digest=digest, inclusions=(inclusion,)
-    )
+    bundle = _bundle(held, digest, inclusion)
     ev = Evidence(bundle, bundle=bundle, plain=True, web=web)
     ev.anchors = [AnchorEvidence(inclusion)]
     ev.add(check_inclusion(ev))
@@ -143,8 +163,19 @@ def verify_sd_jwt_presentation(
         ev.add(check(ev, chain))
     checks = [c if c.name != "signature" else _bound(c, sd, ev.anchors[0], chain) for c in checks]
     checks += [ev.checks[n] for n in ("inclusion", "anchored", "issuer_trusted", "not_revoked")]
+    checks.append(_status(ev, sd, chain))
     summary.update({k: v for k, v in ev.summary.items() if k not in summary})
     return VerificationReport(checks, summary)
+
+
+def _bundle(held: str, digest: bytes | None, inclusion: Inclusion | None) -> bundle_v2.ProofBundle:
+    """The SD-JWT as the holder of the anchored digest it names, for the shared chain and status checks."""
+    return bundle_v2.ProofBundle(
+        credential=held,
+        digest_rule=DigestRule.COMPACT,
+        digest=digest or bytes(32),
+        inclusions=(inclusion,) if inclusion else (),
+    )
 
 
 def _offline_checks(sd: SdJwtCheck) -> list[Check]:

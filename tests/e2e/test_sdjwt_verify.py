@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 
 from anchoring.cli import EXIT_INVALID, verify
 from anchoring.scheme.encoding import to_hex
-from anchoring.signing import KeyType, LocalSigner, issue_sd_jwt_vc, present_sd_jwt
+from anchoring.signing import KeyType, LocalSigner, add_proof, issue_sd_jwt_vc, present_sd_jwt
+from anchoring.statuslist import list_hash, list_id
 from anchoring.verify import ChainContext, WebContext
 from anchoring.verify.sdjwt import verify_sd_jwt_presentation
 from node.wallet.issuance import VCT
@@ -21,6 +22,7 @@ from tests.helpers.bundles import send_as
 from tests.helpers.chain import Funder
 from tests.helpers.nodes import build_app
 from tests.helpers.signed import anchor_signed, credential_for, local_web, new_issuer, node_proof, secure
+from tests.helpers.vectors import status_entry, status_list_credential
 
 pytestmark = pytest.mark.chain
 
@@ -39,9 +41,11 @@ def anchored(dev_network):
     return issuer, anchor_signed(dev_network, issuer, held)
 
 
-def _sd(signer, digest: bytes) -> str:
+def _sd(signer, digest: bytes, status: dict | None = None) -> str:
     claims = {**CLAIMS, "credreg_digest": to_hex(digest)}
-    return issue_sd_jwt_vc(claims, signer, vct=VCT, disclosable=list(CLAIMS), holder_jwk=HOLDER.public_jwk)
+    return issue_sd_jwt_vc(
+        claims, signer, vct=VCT, disclosable=list(CLAIMS), holder_jwk=HOLDER.public_jwk, status=status
+    )
 
 
 def test_presentation_valid_with_disclosed_claims_and_binding(dev_network, anchored):
@@ -65,6 +69,7 @@ def test_presentation_valid_with_disclosed_claims_and_binding(dev_network, ancho
         "anchored",
         "issuer_trusted",
         "not_revoked",
+        "status_list",
     ]
     assert report["disclosures"].details == {
         "disclosed": {"level": 6, "workload": {"ects": 5}},
@@ -134,3 +139,30 @@ def test_credreg_verify_and_post_verify_revoked(dev_network, anchored, tmp_path)
         assert r.json()["summary"]["disclosed"] == ["title"]
         r = client.post("/v1/verify", json={"presentation": "not~an~sd-jwt"})
         assert r.status_code == 422 and r.json()["errors"][0]["field"] == "presentation"
+
+
+def test_bitstring_status_list_entry_is_checked(dev_network, anchored):
+    """The SD-JWT's status names the same Bitstring Status List bit as the W3C form: signed list, on-chain hash."""
+    issuer, a = anchored
+    chain = ChainContext(dev_network.chain.rpc_url, dev_network.deployment)
+    with local_web() as web:
+        url = f"{web.base}/status/sd"
+        anchor = dev_network.anchor(dev_network.chain.web3())
+
+        def publish(bits):
+            lst = add_proof(status_list_credential(url, issuer.did, "revocation", bits), issuer.signer)
+            web.put("/status/sd", json.dumps(lst))
+            encoded = lst["credentialSubject"]["encodedList"]
+            send_as(dev_network, issuer.account, anchor.publish_status_list(list_id(url), list_hash(encoded)))
+
+        publish(())
+        status = {"bitstring_status_list": [status_entry(url, 7)]}
+        shown = present_sd_jwt(_sd(issuer.signer, a.digests[0], status), ["level"])
+        proof = node_proof(a.digests[0], a.inclusions[0])
+        report = verify_sd_jwt_presentation(shown, chain, proof=proof, web=WebContext(timeout=2))
+        assert report.verdict == "valid", report.to_json()
+        assert "matches version" in report["status_list"].reason
+        publish((7,))
+        chain = ChainContext(dev_network.chain.rpc_url, dev_network.deployment)  # a fresh snapshot
+        report = verify_sd_jwt_presentation(shown, chain, proof=proof, web=WebContext(timeout=2))
+        assert report.failed == ["status_list"] and "revoked by status list" in report["status_list"].reason
