@@ -46,6 +46,13 @@ $(PG_DUMP):
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-client >/dev/null; \
 	else echo "pg_dump is missing: install Debian's postgresql-client package to back up PostgreSQL"; fi
 
+# The PKCS#11 key backend is tested against a real SoftHSM2 token (Debian's softhsm2: softhsm2-util and the library).
+SOFTHSM := /usr/lib/softhsm/libsofthsm2.so
+$(SOFTHSM):
+	@if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq softhsm2 >/dev/null; \
+	else echo "softhsm2 is missing: install Debian's softhsm2 package to run the HSM tests"; fi
+
 deps: $(PY_STAMP) $(NPM_STAMP)
 
 run: deps
@@ -64,7 +71,7 @@ format: deps
 	$(BIN)/ruff check --fix anchoring node api scripts tests
 	$(BIN)/ruff format anchoring node api scripts tests
 
-test: deps $(CHROMIUM) $(PG_DUMP) lint
+test: deps $(CHROMIUM) $(PG_DUMP) $(SOFTHSM) lint
 	$(BIN)/python -m pytest -ra
 
 # Benchmarks print figures and same-run baselines (see README, "Benchmarks"); they are not tests.

@@ -108,6 +108,18 @@ class Settings(BaseSettings):
     credential_key: SecretStr | None = None
     #: the proof an issuer without its own default gets: eddsa-jcs-2022 | eddsa-rdfc-2022 | vc-jwt
     default_proof: str = Field(default="eddsa-jcs-2022", pattern="^(eddsa-jcs-2022|eddsa-rdfc-2022|vc-jwt)$")
+    # keys in an HSM (PKCS#11; docs/security.md, "Key custody"). The PIN comes from the environment or a file,
+    # never a command line; nothing secret leaves the token.
+    pkcs11_module: Path | None = Field(
+        default=None, description="the vendor's PKCS#11 library, e.g. /usr/lib/softhsm/libsofthsm2.so"
+    )
+    pkcs11_token_label: str | None = None
+    pkcs11_pin: SecretStr | None = None
+    pkcs11_pin_file: Path | None = None
+    #: label of the issuer's secp256k1 chain key in the token; set, it replaces the keystore/env key
+    pkcs11_chain_key_label: str | None = None
+    #: label of the issuer's Ed25519 or P-256 credential-signing key in the token
+    pkcs11_credential_key_label: str | None = None
 
     @model_validator(mode="after")
     def _derive_paths(self) -> Settings:
@@ -149,6 +161,14 @@ class Settings(BaseSettings):
         if self.credential_key_password_file is not None:
             return self.credential_key_password_file.read_text(encoding="utf-8").rstrip("\r\n")
         return self.keystore_password()
+
+    def pkcs11_pin_value(self) -> str | None:
+        """The token's user PIN from CREDREG_PKCS11_PIN or CREDREG_PKCS11_PIN_FILE (one trailing newline dropped)."""
+        if self.pkcs11_pin is not None:
+            return self.pkcs11_pin.get_secret_value()
+        if self.pkcs11_pin_file is not None:
+            return self.pkcs11_pin_file.read_text(encoding="utf-8").rstrip("\r\n")
+        return None
 
 
 @lru_cache(maxsize=1)

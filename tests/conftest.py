@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.helpers.chain", "tests.helpers.db"]
+pytest_plugins = ["tests.helpers.chain", "tests.helpers.db", "tests.helpers.softhsm"]
 
 _HERE = Path(__file__).parent
 _MARKS = {

@@ -10,9 +10,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar, cast
+from typing import Any, Protocol, TypeVar, cast
 
-from eth_account.signers.local import LocalAccount
+from eth_typing import ChecksumAddress
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract.contract import ContractConstructor, ContractFunction
@@ -60,10 +60,31 @@ class Confirmation:
         return self.receipt["gasUsed"]
 
 
-class TransactionSender:
-    """Signs with a local key and sends to one chain. Not thread-safe; one per key and process."""
+class SignedTransactionLike(Protocol):
+    """What a signer returns: eth-account's ``SignedTransaction`` has these two (and more)."""
 
-    def __init__(self, w3: Web3, account: LocalAccount, poll_interval: float = 0.2):
+    @property
+    def raw_transaction(self) -> bytes: ...
+
+    @property
+    def hash(self) -> bytes: ...
+
+
+class ChainSigner(Protocol):
+    """The chain key a sender signs with: an eth-account ``LocalAccount`` (keystore or environment) or an HSM
+    key (``node.auth.pkcs11.Pkcs11ChainSigner``). ``sign_transaction`` takes a transaction dict with ``nonce``,
+    ``gas``, ``chainId`` and fees filled in and returns the signed, RLP-encoded transaction and its hash."""
+
+    @property
+    def address(self) -> ChecksumAddress: ...
+
+    def sign_transaction(self, transaction_dict: dict[str, Any], /) -> SignedTransactionLike: ...
+
+
+class TransactionSender:
+    """Signs with one key (local or in an HSM) and sends to one chain. Not thread-safe; one per key and process."""
+
+    def __init__(self, w3: Web3, account: ChainSigner, poll_interval: float = 0.2):
         self.w3 = w3
         self.endpoint = getattr(w3.provider, "endpoint_uri", None)
         self.account = account

@@ -1,10 +1,11 @@
-"""The issuer's chain key, from an encrypted keystore or the environment."""
+"""The issuer's chain key: in an HSM (PKCS#11), an encrypted keystore, or the environment."""
 
 from __future__ import annotations
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
+from anchoring.chain.transactions import ChainSigner
 from node.auth.keys import KeystoreError, read_keystore
 from node.errors import ConfigurationError
 from node.settings import Settings
@@ -31,3 +32,13 @@ def load_signing_account(settings: Settings) -> LocalAccount:
     raise ConfigurationError(
         "no issuer key: set CREDREG_ISSUER_KEYSTORE (+ password) or CREDREG_ISSUER_PRIVATE_KEY"
     )
+
+
+def load_chain_signer(settings: Settings) -> ChainSigner:
+    """The issuer's chain key: the HSM key CREDREG_PKCS11_CHAIN_KEY_LABEL when it is set (the key never leaves
+    the token), else the keystore or environment key of :func:`load_signing_account`."""
+    if settings.pkcs11_chain_key_label:
+        from node.auth.pkcs11 import Pkcs11Token  # python-pkcs11 only where an HSM is configured
+
+        return Pkcs11Token.from_settings(settings).chain_signer(settings.pkcs11_chain_key_label)
+    return load_signing_account(settings)

@@ -18,7 +18,9 @@ __all__ = ["build_app", "main"]
 def build_app() -> typer.Typer:
     """The full command tree (imports the node, the API and their dependencies)."""
     from anchoring import cli as verify_cli
-    from node.cli import audit, batches, chain, db, issue, registry, revoke, serve
+    from node.cli import audit, batches, chain, db, hsm, issue, registry, revoke, serve
+
+    assert hsm.keys_app is registry.keys_app  # importing hsm adds `keys hsm-list` / `keys hsm-new`
 
     app = typer.Typer(
         help="credreg: a blockchain-anchored credential registry node for micro-credentials.",

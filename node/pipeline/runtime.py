@@ -6,7 +6,6 @@ import logging
 import threading
 from dataclasses import dataclass, field
 
-from eth_account.signers.local import LocalAccount
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import select
@@ -14,10 +13,10 @@ from sqlmodel import select
 from anchoring.chain.contracts import CredentialAnchor, IssuerRegistry
 from anchoring.chain.deployment import Deployment
 from anchoring.chain.rpc import connect
-from anchoring.chain.transactions import TransactionSender
+from anchoring.chain.transactions import ChainSigner, TransactionSender
 from anchoring.errors import ChainError
 from node.auth.credential_keys import attach_configured_keys
-from node.auth.signers import load_signing_account
+from node.auth.signers import load_chain_signer
 from node.auth.tokens import get_or_create_issuer
 from node.errors import ConfigurationError
 from node.pipeline.anchorer import Anchorer
@@ -50,7 +49,7 @@ class NodeRuntime:
     engine: Engine
     factory: sessionmaker
     deployment: Deployment
-    account: LocalAccount = field(repr=False)
+    account: ChainSigner = field(repr=False)
     issuer_id: int
     rpc_url: str
     threads: list[threading.Thread] = field(default_factory=list)
@@ -64,7 +63,7 @@ class NodeRuntime:
             deployment = Deployment.load(settings.resolved_deployment_file)
         except ValueError as exc:
             raise ConfigurationError(str(exc)) from None
-        account = load_signing_account(settings)
+        account = load_chain_signer(settings)
         engine = make_engine(settings.resolved_database_url)
         if migrate:
             upgrade(engine)
