@@ -121,6 +121,9 @@ def _print_one(console: Console, report: VerificationReport) -> None:
         facts.append(f"secured by {escape(s['secured'])}")
     if s.get("anchor"):
         facts.append(escape(s["anchor"]))
+    if s.get("form") == "dc+sd-jwt":
+        shown = ", ".join(s.get("disclosed") or []) or "nothing"
+        facts.append(f"SD-JWT VC disclosed: {escape(shown)} ({s.get('withheld', 0)} withheld)")
     if s.get("digest"):
         facts.append(f"digest {s['digest']}")
     for f in facts:
@@ -163,7 +166,7 @@ def verify(
     bundles: list[Path] = typer.Argument(
         ...,
         help='Files of proof bundles (one, an array, or {"bundles": [...]}), plain signed credentials (JSON VC '
-        "with a proof) or VC-JWTs (one per line).",
+        "with a proof), VC-JWTs (one per line) or an SD-JWT VC presentation (dc+sd-jwt).",
     ),
     rpc: str = typer.Option(..., "--rpc", envvar="CREDREG_VERIFY_RPC_URL", help="JSON-RPC URL of the chain."),
     deployment: Path = typer.Option(
@@ -198,6 +201,14 @@ def verify(
     ),
     fetch_timeout: float = typer.Option(
         5.0, "--fetch-timeout", min=0.1, help="Timeout in seconds for did:web, status lists and --node."
+    ),
+    audience: str | None = typer.Option(
+        None, "--audience", help="SD-JWT VC presentations: the key-binding JWT's aud must be this (you)."
+    ),
+    nonce: str | None = typer.Option(
+        None,
+        "--nonce",
+        help="SD-JWT VC presentations: the key-binding JWT's nonce must be this one you gave.",
     ),
     did_documents: list[Path] = typer.Option(
         [],
@@ -271,9 +282,20 @@ def verify(
                 web=web,
                 sources=sources,
                 progress=lambda n: bar.update(task, completed=n),
+                audience=audience,
+                nonce=nonce,
             )
     else:
-        reports = verify_documents(documents, chain, node=node, proofs=proofs, web=web, sources=sources)
+        reports = verify_documents(
+            documents,
+            chain,
+            node=node,
+            proofs=proofs,
+            web=web,
+            sources=sources,
+            audience=audience,
+            nonce=nonce,
+        )
     code = exit_code(reports)
     if json_output:
         doc = {

@@ -14,20 +14,24 @@ from fastapi import Depends, Request
 from sqlmodel import Session
 
 from anchoring.chain.deployment import Deployment, DeploymentFileError
+from anchoring.signing import CredentialSigner
 from api.errors import problem
+from node.auth.credential_keys import load_credential_signer
 from node.auth.tokens import authenticate
 from node.errors import Unavailable
 from node.settings import Settings
-from node.storage.models import TokenRole
+from node.storage.models import Issuer, TokenRole
 
 __all__ = [
     "AnyToken",
+    "CredentialSignerDep",
     "IssuerToken",
     "Principal",
     "SessionDep",
     "SessionFactoryDep",
     "SettingsDep",
     "current_principal",
+    "get_credential_signer",
     "get_session",
     "get_session_factory",
     "get_settings_dep",
@@ -152,3 +156,17 @@ def media_type(request: Request) -> str:
 AnyToken = Annotated[Principal, Depends(current_principal)]
 #: a token with the issuer role (write routes)
 IssuerToken = Annotated[Principal, Depends(require_role(TokenRole.issuer))]
+
+
+def get_credential_signer(request: Request) -> Callable[[Issuer], CredentialSigner]:
+    """The issuer's credential signing key as a function of the issuer row: ``node.auth.credential_keys``
+    (ConfigurationError, a 503, for an issuer without a key), unless ``app.state.credential_signer`` replaces it."""
+    override = getattr(request.app.state, "credential_signer", None)
+    if override is not None:
+        return override
+    settings = request.app.state.settings
+    return lambda issuer: load_credential_signer(settings, issuer)
+
+
+#: the issuer -> CredentialSigner function (node.auth credential keys once configured)
+CredentialSignerDep = Annotated[Callable[[Issuer], CredentialSigner], Depends(get_credential_signer)]

@@ -13,6 +13,7 @@ Two sources of problems:
 
 from __future__ import annotations
 
+import json
 import logging
 from http import HTTPStatus
 from typing import Any
@@ -31,6 +32,7 @@ from node.errors import (
     Malformed,
     NodeError,
     NotFound,
+    OAuthError,
     TooLarge,
     Unavailable,
 )
@@ -57,9 +59,14 @@ STATUS_OF: dict[type[NodeError], int] = {
     Conflict: 409,
     TooLarge: 413,
     Invalid: 422,
+    OAuthError: 400,  # the OAuth code decides: OAUTH_STATUS (invalid_token 401, ...), else 400
     Unavailable: 503,
     ConfigurationError: 503,  # the node cannot serve this until its operator fixes a setting
 }
+
+#: OAuth / OpenID4VCI error codes that are not 400 (RFC 6750 section 3.1; OID4VCI 1.0 section 8.3.1)
+OAUTH_STATUS = {"invalid_token": 401, "insufficient_scope": 403, "invalid_client": 401}
+
 
 _SLUGS = {
     400: "bad-request",
@@ -116,6 +123,8 @@ def problem(
 
 def status_of(exc: NodeError) -> int:
     """The status code of a domain error: its class or its nearest base in :data:`STATUS_OF`; else 500."""
+    if isinstance(exc, OAuthError):
+        return OAUTH_STATUS.get(exc.code, 400)
     for cls in type(exc).__mro__:
         if cls in STATUS_OF:
             return STATUS_OF[cls]
@@ -198,7 +207,24 @@ def _loc_to_field(loc: tuple) -> tuple[str, str]:
     return ".".join(rest), pointer
 
 
+def _on_oauth_error(request: Request, exc: OAuthError) -> JSONResponse:
+    """RFC 6749 requires ``application/json`` with ``error`` / ``error_description`` on these endpoints (wallets
+    parse nothing else); the body also carries the RFC 9457 members, so it is a problem document too."""
+    status = status_of(exc)
+    response = _render(
+        request, status=status, slug=exc.slug, title=exc.title, detail=exc.detail, errors=exc.errors
+    )
+    body = json.loads(bytes(response.body))
+    body.update({"error": exc.code, "error_description": exc.detail})
+    headers = {"Cache-Control": "no-store"}
+    if status == 401:
+        headers["WWW-Authenticate"] = f'Bearer error="{exc.code}"'
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
 async def _on_node_error(request: Request, exc: NodeError) -> JSONResponse:
+    if isinstance(exc, OAuthError):
+        return _on_oauth_error(request, exc)
     headers = {"Retry-After": str(max(1, round(exc.retry_after)))} if exc.retry_after is not None else None
     return _render(
         request,

@@ -86,6 +86,24 @@ class ConfigurationError(NodeError):
     slug, title = "configuration", "Configuration error"
 
 
+class OAuthError(NodeError):
+    """An OAuth 2.0 / OpenID4VCI protocol error (RFC 6749 section 5.2, OID4VCI 1.0 sections 8.3.1 and 7.3.1):
+    ``code`` is the registered error code (``invalid_grant``, ``invalid_proof``, ``invalid_nonce``,
+    ``invalid_token``, ...); ``field`` names the offending request field."""
+
+    slug, title = "oauth-error", "OAuth error"
+
+    def __init__(self, code: str, detail: str | None = None, field: str = "") -> None:
+        detail = detail or code.replace("_", " ")
+        super().__init__(
+            detail,
+            [field_error(field, detail)],
+            slug=code.replace("_", "-"),
+            title=code.replace("_", " ").capitalize(),
+        )
+        self.code = code
+
+
 def field_error(field: str, message: str, pointer: str | None = None, **extra: Any) -> dict[str, Any]:
     """One entry of ``errors``: ``field`` as a dotted path (``query.profile``), ``pointer`` as a JSON Pointer."""
     if pointer is None:

@@ -55,6 +55,21 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
     default_profile: str | None = None
 
+    # OpenID4VCI issuance to wallets (node.wallet; README "Send a credential to a wallet")
+    oid4vci_offer_ttl_seconds: int = Field(
+        default=86_400, ge=60, description="a credential offer's pre-authorized code expires after this"
+    )
+    oid4vci_token_ttl_seconds: int = Field(
+        default=3_600, ge=60, description="access tokens of redeemed offers"
+    )
+    oid4vci_nonce_ttl_seconds: int = Field(default=300, ge=10, description="a c_nonce is fresh this long")
+    oid4vci_tx_code_attempts: int = Field(
+        default=5, ge=1, description="wrong transaction codes before an offer dies"
+    )
+    oid4vci_deferred_interval_seconds: int = Field(
+        default=5, ge=1, description="the wallet's deferred poll interval"
+    )
+
     # W3C Bitstring Status List (see docs/revocation.md)
     status_list_size: int = Field(
         default=131_072,

@@ -28,6 +28,9 @@ Securing mechanisms
     "eddsa-rdfc-2022")`` (a second call makes a proof set), ``verify_proofs(doc, resolver) -> [ProofCheck]``.
     VC-JWT (:mod:`.vcjwt`): ``sign_vc_jwt(credential, signer) -> str``, ``verify_vc_jwt(token, resolver) ->
     JwtCheck``, ``decode_vc_jwt``, ``envelope`` / ``unenvelope`` (EnvelopedVerifiableCredential).
+    SD-JWT VC (:mod:`.sdjwt`): ``issue_sd_jwt_vc(claims, signer, vct=…, disclosable=[…], holder_jwk=…,
+    status=…) -> str`` (``typ: dc+sd-jwt``), ``present_sd_jwt(sd, disclose, holder=…, audience=…, nonce=…)``,
+    ``verify_sd_jwt_vc(text, resolver, audience=…, nonce=…) -> SdJwtCheck`` (``.disclosed``, ``.key_binding``).
     JSON-LD (:mod:`.jsonld`): bundled contexts only (``BUNDLED_CONTEXTS``), ``rdf_canonicalize``; an unbundled
     context is ``UnknownContext`` (a FormatError; ``.url`` names it), a term no context defines is
     ``UndefinedTerm`` (``.terms``; safe mode: never dropped from what is signed). Both come from
@@ -99,6 +102,12 @@ _EXPORTS = {
     "UnknownContext": "anchoring.signing.jsonld",
     "UndefinedTerm": "anchoring.signing.jsonld",
     "rdf_canonicalize": "anchoring.signing.jsonld",
+    "SdJwtCheck": "anchoring.signing.sdjwt",
+    "SD_JWT_VC_TYP": "anchoring.signing.sdjwt",
+    "is_sd_jwt": "anchoring.signing.sdjwt",
+    "issue_sd_jwt_vc": "anchoring.signing.sdjwt",
+    "present_sd_jwt": ("anchoring.signing.sdjwt", "present"),
+    "verify_sd_jwt_vc": "anchoring.signing.sdjwt",
     "KeyBinding": "anchoring.signing.binding",
     "check_key_binding": "anchoring.signing.binding",
 }
@@ -108,6 +117,7 @@ __all__ = [
     "CRYPTOSUITES",
     "EDDSA_JCS_2022",
     "EDDSA_RDFC_2022",
+    "SD_JWT_VC_TYP",
     "VC_JWT_MEDIA_TYPE",
     "CredentialSigner",
     "DidResolver",
@@ -122,6 +132,7 @@ __all__ = [
     "OfflineFetcher",
     "ProofCheck",
     "PublicKey",
+    "SdJwtCheck",
     "UndefinedTerm",
     "UnknownContext",
     "VerificationMethod",
@@ -137,13 +148,17 @@ __all__ = [
     "encode_public_multikey",
     "envelope",
     "is_compact_jws",
+    "is_sd_jwt",
+    "issue_sd_jwt_vc",
     "key_hash",
+    "present_sd_jwt",
     "proofs_of",
     "rdf_canonicalize",
     "sign_vc_jwt",
     "signer_controller",
     "unenvelope",
     "verify_proofs",
+    "verify_sd_jwt_vc",
     "verify_vc_jwt",
 ]
 
@@ -183,6 +198,14 @@ if TYPE_CHECKING:
     from anchoring.signing.jsonld import BUNDLED_CONTEXTS, UndefinedTerm, UnknownContext, rdf_canonicalize
     from anchoring.signing.keys import CredentialSigner, LocalSigner, PublicKey, key_hash, signer_controller
     from anchoring.signing.multikey import KeyType, decode_public_multikey, encode_public_multikey
+    from anchoring.signing.sdjwt import (
+        SD_JWT_VC_TYP,
+        SdJwtCheck,
+        is_sd_jwt,
+        issue_sd_jwt_vc,
+        verify_sd_jwt_vc,
+    )
+    from anchoring.signing.sdjwt import present as present_sd_jwt
     from anchoring.signing.vcjwt import MEDIA_TYPE as VC_JWT_MEDIA_TYPE
     from anchoring.signing.vcjwt import (
         JwtCheck,

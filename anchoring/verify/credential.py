@@ -24,7 +24,7 @@ from anchoring.bundle import Inclusion
 from anchoring.bundle import v2 as bundle_v2
 from anchoring.errors import FormatError, ResolutionError
 from anchoring.scheme.digest import DigestRule, digest_of
-from anchoring.scheme.encoding import from_hex, is_checksum_address, to_hex
+from anchoring.scheme.encoding import to_hex
 from anchoring.scheme.jcs import CanonicalizationError, canonicalize
 from anchoring.scheme.strict_json import strict_loads
 from anchoring.signing.vcjwt import is_compact_jws, unenvelope
@@ -40,8 +40,10 @@ from anchoring.verify.checks import (
     online_checks,
 )
 from anchoring.verify.context import ChainContext
+from anchoring.verify.nodeproof import inclusion_from_proof
 from anchoring.verify.report import CHECKS, ERROR, FAIL, PASS, UNANCHORED_CHECKS, Check, VerificationReport
 from anchoring.verify.run import _prefetch, verify_bundles
+from anchoring.verify.sdjwt import is_sd_jwt, verify_sd_jwt_presentation
 from anchoring.verify.securing import UNSIGNED, secured_form
 from anchoring.verify.web import WebContext
 
@@ -85,13 +87,23 @@ def verify_documents(
     web: WebContext | None = None,
     sources: Sequence[Any] | None = None,
     progress: Callable[[int], object] | None = None,
+    audience: str | None = None,
+    nonce: str | None = None,
 ) -> list[VerificationReport]:
-    """Verify a mix of proof bundles and plain signed credentials (dicts or JSON / JWT text), in order:
-    bundles through :func:`~anchoring.verify.run.verify_bundles` (one chain snapshot), plain credentials
-    through :func:`verify_credential` (anchors looked up at `node`, or ``proofs[i]`` for the i-th plain one).
-    What ``credreg verify`` and ``POST /v1/verify`` run. ``progress`` reports the bundles done."""
+    """Verify a mix of proof bundles, plain signed credentials (dicts or JSON / JWT text) and SD-JWT VC
+    presentations, in order: bundles through :func:`~anchoring.verify.run.verify_bundles` (one chain snapshot),
+    plain credentials through :func:`verify_credential` (anchors looked up at `node`, or ``proofs[i]`` for the
+    i-th plain one), SD-JWT VCs through :func:`anchoring.verify.sdjwt.verify_sd_jwt_presentation` (key-binding
+    ``aud`` / ``nonce`` checked when given). What ``credreg verify`` runs. ``progress`` reports the bundles done."""
     web = web or WebContext()
-    plain = [i for i, item in enumerate(items) if is_plain_credential(item)]
+    presented = {
+        i: verify_sd_jwt_presentation(item, chain, node=node, web=web, audience=audience, nonce=nonce)
+        for i, item in enumerate(items)
+        if is_sd_jwt(item)
+    }
+    for i, report in presented.items():
+        report.source = sources[i] if sources is not None else report.source
+    plain = [i for i, item in enumerate(items) if i not in presented and is_plain_credential(item)]
     done = dict(
         zip(
             plain,
@@ -106,6 +118,7 @@ def verify_documents(
             strict=True,
         )
     )
+    done.update(presented)
     rest_idx = [i for i in range(len(items)) if i not in done]
     rest = (
         verify_bundles(
@@ -121,44 +134,6 @@ def verify_documents(
     by_index = dict(zip(rest_idx, rest, strict=True))
     by_index.update(done)
     return [by_index[i] for i in range(len(items))]
-
-
-def inclusion_from_proof(proof: Any) -> Inclusion | None:
-    """An inclusion from a node's proof (the JSON of ``GET /v1/proofs/{digest}``: ``root``, ``proof``,
-    ``anchor``), or None when the node says it is not anchored yet. FormatError for a malformed answer."""
-    if isinstance(proof, Inclusion):
-        return proof
-    if not isinstance(proof, dict):
-        raise FormatError("proof", "a proof is a JSON object (GET /v1/proofs/{digest})")
-    state = proof.get("state", "anchored")
-    anchor = proof.get("anchor")
-    if state != "anchored" or not isinstance(anchor, dict) or proof.get("root") is None:
-        return None
-    try:
-        root = from_hex(proof["root"])
-        path = tuple(from_hex(p) for p in proof.get("proof") or [])
-        tx_hash = from_hex(anchor["txHash"])
-        fields = {k: anchor[k] for k in ("chainId", "blockNumber", "anchoredAt")}
-        contract, issuer = anchor["contract"], anchor["issuer"]
-    except (KeyError, TypeError, ValueError) as exc:
-        raise FormatError("proof", f"not a node proof (root, proof, anchor): {exc}") from None
-    if not all(type(v) is int and v >= 0 for v in fields.values()):
-        raise FormatError("proof.anchor", "chainId, blockNumber and anchoredAt are integers")
-    for name, value in (("contract", contract), ("issuer", issuer)):
-        if not is_checksum_address(value):
-            raise FormatError(f"proof.anchor.{name}", f"{value!r:.60} is not an EIP-55 address")
-    version = anchor.get("contractVersion")
-    return Inclusion(
-        root=root,
-        proof=path,
-        chain_id=fields["chainId"],
-        contract=contract,
-        contract_version=version if isinstance(version, str) and version else None,
-        tx_hash=tx_hash,
-        block_number=fields["blockNumber"],
-        issuer=issuer,
-        anchored_at=fields["anchoredAt"],
-    )
 
 
 def _read(credential: Any) -> tuple[dict[str, Any] | str, DigestRule]:

@@ -1,6 +1,8 @@
 """Public verification: ``POST /v1/verify`` (no account; the verifier page at ``/verify`` posts here).
 
-Body: one bundle, ``{"bundles": [...]}``, or a JSON array of bundles.
+Body: one bundle, ``{"bundles": [...]}``, a JSON array of bundles, or ``{"presentation": "<SD-JWT VC>",
+"audience"?, "nonce"?}`` (an SD-JWT VC presentation: its report lists the disclosed claims; the anchor of the
+digest it names is this node's own proof of it).
 
 * one bundle -> ``200`` with its report (``{verdict, summary, checks}``); a bundle that is not a
   well-formed ``credreg-bundle/1`` document -> ``422`` problem+json naming the field (``anchor.txHash``).
@@ -16,24 +18,30 @@ Body: one bundle, ``{"bundles": [...]}``, or a JSON array of bundles.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
+from sqlmodel import Session
 
 from anchoring.bundle.v1 import BUNDLE_FORMAT
 from anchoring.chain.deployment import Deployment, DeploymentFileError
+from anchoring.errors import FormatError
 from anchoring.scheme.merkle import gc_paused
 from anchoring.scheme.strict_json import DuplicateKey, strict_loads
 from anchoring.verify.context import ChainContext
 from anchoring.verify.report import VerificationReport
 from anchoring.verify.run import verify_bundles
-from api.deps import SettingsDep
+from anchoring.verify.sdjwt import is_sd_jwt, sd_jwt_digest, verify_sd_jwt_presentation
+from api.deps import SessionFactoryDep, SettingsDep
 from api.errors import problem, problem_responses
 from api.parsing import read_body
+from api.schemas.proofs import ProofView
 from api.schemas.verify import BatchReport, Report
-from node.errors import Invalid, TooLarge, Unavailable
+from node.errors import Invalid, NotFound, TooLarge, Unavailable
+from node.reads.proofs import proof_for
 from node.settings import Settings
 
 __all__ = ["router"]
@@ -138,16 +146,67 @@ def _overall(counts: dict[str, int]) -> str:
         }
     },
 )
-async def verify(request: Request, settings: SettingsDep) -> JSONResponse:
+async def verify(request: Request, settings: SettingsDep, factory: SessionFactoryDep) -> JSONResponse:
     body = await read_body(request, settings.max_request_bytes)
     chain = _chain(settings)
-    return await run_in_threadpool(_verify_body, body, chain, settings.max_bulk_items)
+    return await run_in_threadpool(_verify_body, body, chain, settings.max_bulk_items, factory)
 
 
-def _verify_body(raw: bytes, chain: ChainContext, limit: int) -> JSONResponse:
+def _verify_presentation(
+    body: dict[str, Any], chain: ChainContext, factory: Callable[[], Session]
+) -> JSONResponse:
+    """``{"presentation": "<SD-JWT VC>", "audience"?, "nonce"?}``: its report; the anchor of the digest it names
+    is this node's own proof when the node holds it (otherwise the verdict is signed-not-anchored)."""
+    extra = sorted(set(body) - {"presentation", "audience", "nonce"})
+    fields = {k: body.get(k) for k in ("presentation", "audience", "nonce")}
+    bad = extra[:1] or [k for k, v in fields.items() if v is not None and not isinstance(v, str)][:1]
+    text = fields["presentation"]
+    if bad or not isinstance(text, str) or not is_sd_jwt(text):
+        name = bad[0] if bad else "presentation"
+        raise Invalid(
+            f"{name}: send {{presentation: an SD-JWT VC (dc+sd-jwt) string, audience?, nonce?}}",
+            [
+                {
+                    "pointer": "/" + name,
+                    "field": name,
+                    "message": "expected an SD-JWT VC presentation"
+                    if name == "presentation"
+                    else "a string, or not allowed",
+                }
+            ],
+            slug="invalid-presentation",
+            title="Not an SD-JWT VC presentation",
+        )
+    proof = None
+    try:
+        digest = sd_jwt_digest(text)
+        if digest is not None:
+            with factory() as session:
+                proof = ProofView.model_validate(proof_for(session, digest)).model_dump(
+                    by_alias=True, mode="json"
+                )
+    except (NotFound, Invalid, FormatError):
+        proof = None
+    report = verify_sd_jwt_presentation(
+        text, chain, proof=proof, audience=fields["audience"], nonce=fields["nonce"]
+    )
+    fmt = report.check("format")
+    if fmt.status == "fail":
+        raise Invalid(
+            fmt.reason,
+            [{"pointer": "/presentation", "field": "presentation", "message": fmt.reason, "check": "format"}],
+            slug="invalid-presentation",
+            title="Not an SD-JWT VC presentation",
+        )
+    return JSONResponse(report.to_dict())
+
+
+def _verify_body(raw: bytes, chain: ChainContext, limit: int, factory: Callable[[], Session]) -> JSONResponse:
     """Parse, verify and render off the event loop, with the cyclic GC paused (large batches)."""
     with gc_paused():
         body = _parse(raw)
+        if isinstance(body, dict) and "presentation" in body:
+            return _verify_presentation(body, chain, factory)
         items, single = _items(body, limit)
         reports = verify_bundles(items, chain)
         if single:

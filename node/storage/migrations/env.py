@@ -8,7 +8,8 @@ from sqlmodel import SQLModel
 # Importing the table modules registers their tables in SQLModel.metadata (for autogenerate).
 import node.storage.models
 import node.storage.registry_tables
-import node.storage.revocation_tables  # noqa: F401
+import node.storage.revocation_tables
+import node.storage.wallet_tables  # noqa: F401
 
 config = context.config
 target_metadata = SQLModel.metadata
