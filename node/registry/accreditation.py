@@ -41,6 +41,7 @@ __all__ = [
     "document_hash",
     "find_document",
     "load_document",
+    "organisation_name",
     "scope_text",
     "store_document",
 ]
@@ -206,3 +207,17 @@ def check_document(session: Session, address: str, onchain_hash: str) -> Documen
         row.document_hash,
         recomputed,
     )
+
+
+def organisation_name(session: Session, address: str, wanted_hash: str | None = None) -> str | None:
+    """The organisation's name as its accreditation document gives it (``subject.name``), None without one."""
+    row = find_document(session, address, wanted_hash)
+    if row is None:
+        return None
+    try:
+        doc = json.loads(row.document)
+    except ValueError:
+        return None
+    subject = doc.get("subject") if isinstance(doc, dict) else None
+    name = subject.get("name") if isinstance(subject, dict) else None
+    return name.strip() if isinstance(name, str) and name.strip() else None
