@@ -18,7 +18,7 @@ __all__ = ["build_app", "main"]
 def build_app() -> typer.Typer:
     """The full command tree (imports the node, the API and their dependencies)."""
     from anchoring import cli as verify_cli
-    from node.cli import audit, batches, chain, db, issue, registry, revoke, serve, share
+    from node.cli import audit, batches, chain, db, issue, mail, registry, revoke, serve, share
 
     app = typer.Typer(
         help="credreg: a blockchain-anchored credential registry node for micro-credentials.",
@@ -34,6 +34,7 @@ def build_app() -> typer.Typer:
     app.command()(issue.issue)
     app.command()(revoke.revoke)
     app.add_typer(share.app, name="share")
+    app.add_typer(mail.app, name="mail")
     app.add_typer(registry.registry_app, name="registry")
     app.add_typer(registry.keys_app, name="keys")
     app.command()(audit.audit)
