@@ -81,3 +81,16 @@ def test_reasons_in_words_cover_every_reason_the_node_takes():
     assert set(REASON_TEXTS) == set(REASON_NAMES)
     assert reason_words(102) == "academic misconduct found after the award (academicMisconduct)"
     assert reason_words(250) == "an unlisted reason (code 250)"
+
+
+def test_registry_scopes_in_words():
+    from node.registry.accreditation import scope_words
+
+    scope = '{"credentialTypes":["MicroCredential"],"eqfLevels":[5,6,7],"jurisdiction":"NL"}'
+    assert scope_words(scope) == "MicroCredential credentials, EQF levels 5, 6 and 7, in NL"
+    assert (scope_words("*"), scope_words(""), scope_words("teacher training")) == (
+        "any credential",
+        "no scope stated",
+        "teacher training",
+    )
+    assert scope_words('{"eqfLevels":[6],"sector":"health"}') == "EQF level 6, sector: health"
