@@ -175,3 +175,32 @@ def test_the_cli_makes_lists_and_revokes_links(app, issuer, client):
         assert client.get(url.replace(base, "")).status_code == 410
         bad = runner.invoke(cli, ["share", "create", digest, "--days", "0"], env=env)
         assert bad.exit_code == 1 and "expiresInDays" in bad.output
+
+
+def test_a_revoked_credential_says_why_in_words_on_its_page(client, issuer, session_factory):
+    from node.storage.models import Credential
+    from node.storage.revocation_tables import CredentialStatusState
+
+    out = _issue(client, issuer, load(MYNEXTID_OB3), "?share_link=true")
+    token = _token(out["shareLink"]["url"])
+    with session_factory() as s:  # as the revoker records a confirmed revocation
+        cred = s.exec(sa.select(Credential).where(Credential.digest == out["digest"])).scalar_one()
+        s.add(
+            CredentialStatusState(
+                credential_id=cred.id,
+                issuer_id=issuer.id,
+                digest=out["digest"],
+                target="revoked",
+                target_reason=102,
+                confirmed="revoked",
+                confirmed_reason=102,
+                confirmed_at=utcnow(),
+            )
+        )
+        s.commit()
+    html = client.get(f"/s/{token}").text
+    assert (
+        f"Revoked on {utcnow():%Y-%m-%d}: academic misconduct found after the award (academicMisconduct)"
+        in html
+    )
+    assert "102" not in html.split("<main>")[0]
