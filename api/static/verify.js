@@ -62,7 +62,7 @@
     var cred = s.credential || {};
     q("credential").textContent = [cred.name, cred.id].filter(Boolean).join(" \u00b7 ") || "\u2014";
     q("digest").textContent = s.digest || "\u2014";
-    renderHuman(q, r.credential_view, r.verdict);
+    renderHuman(q, r.credential_view, r.verdict, s);
     var tbody = q("checks");
     (r.checks || []).forEach(function (c) {
       var tr = el("tr", c.status);
@@ -86,7 +86,7 @@
     results.appendChild(node);
   }
 
-  function renderHuman(q, h, verdict) {
+  function renderHuman(q, h, verdict, s) {
     if (!h) { q("human").remove(); q("technical").open = true; return; }
     var none = "not stated";
     q("title").textContent = h.title || "Untitled credential";
@@ -95,7 +95,7 @@
     st.dataset.status = h.status || "unknown";
     st.className = "status-line " + (h.status || "unknown");
     q("holder").textContent = h.holder || "not named in the credential";
-    var issuer = h.registry_name || h.issuer_name || none;
+    var issuer = h.registry_name || h.issuer_name || s.issuer_did || none;
     if (h.registry_name && h.issuer_name && h.issuer_name !== h.registry_name) issuer += " (awarded by " + h.issuer_name + ")";
     q("issuer-name").textContent = issuer;
     q("ects").textContent = h.ects ? h.ects + " ECTS" : none;
