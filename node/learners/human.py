@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from node.issuance.envelopes import EnvelopeError, open_envelope
 from node.issuance.profiles import detect_vocabulary
 
 __all__ = ["HumanView", "human_view"]
@@ -217,8 +218,22 @@ def _vc(cred: dict) -> HumanView:
     )
 
 
+def _payload(cred: Any) -> Any:
+    """The credential inside a sealed EDC (JAdES / JWS JSON envelope), else ``cred`` itself."""
+    if isinstance(cred, dict) and "payload" in cred and ("signatures" in cred or "signature" in cred):
+        try:
+            opened = open_envelope(cred)
+        except (EnvelopeError, ValueError):
+            return cred
+        if opened is not None:
+            return opened.credential
+    return cred
+
+
 def human_view(cred: Any) -> HumanView:
-    """The human content of ``cred`` (None fields where the credential says nothing)."""
+    """The human content of ``cred`` (None fields where the credential says nothing); a sealed EDC is read from its
+    payload."""
+    cred = _payload(cred)
     if not isinstance(cred, dict):
         return HumanView(vocabulary="vc")
     vocabulary = detect_vocabulary(cred)

@@ -253,9 +253,8 @@ def scope_words(scope: str | None) -> str:
     levels = rest.pop("eqfLevels", None)
     if isinstance(levels, list) and levels:
         shown = [str(x) for x in levels]
-        parts.append(
-            "EQF levels " + (", ".join(shown[:-1]) + " and " + shown[-1] if len(shown) > 1 else shown[0])
-        )
+        many = f"EQF levels {', '.join(shown[:-1])} and {shown[-1]}"
+        parts.append(many if len(shown) > 1 else f"EQF level {shown[0]}")
     elif levels is not None:
         parts.append(f"EQF level {_words(levels)}")
     where = rest.pop("jurisdiction", None) or rest.pop("country", None)

@@ -204,3 +204,15 @@ def test_a_revoked_credential_says_why_in_words_on_its_page(client, issuer, sess
         in html
     )
     assert "102" not in html.split("<main>")[0]
+
+
+def test_a_sealed_edc_credential_is_shown_from_its_payload(client, issuer):
+    from tests.helpers.samples import MYNEXTID_EDC_SEALED
+
+    out = _issue(client, issuer, load(MYNEXTID_EDC_SEALED), "?share_link=true")
+    token = _token(out["shareLink"]["url"])
+    html = client.get(f"/s/{token}").text
+    assert "Title of your learning achievement" in html and "Joe Done" in html and "5 ECTS" in html
+    assert client.get(f"/s/{token}/credential.json").json() == load(
+        MYNEXTID_EDC_SEALED
+    )  # the envelope, seal kept
