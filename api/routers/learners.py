@@ -15,6 +15,7 @@ from datetime import timedelta
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from sqlmodel import Session
 
 from api.deps import AnyToken, DeploymentDep, IssuerToken, SessionDep, SettingsDep
 from api.errors import problem_responses
@@ -22,6 +23,7 @@ from api.pages import render_page
 from api.schemas.learners import DeliveryView, NewShareLinkRequest, ShareLinkCreated, ShareLinkView
 from node.errors import Gone, NotFound
 from node.learners.links import (
+    ResolvedLink,
     create_share_link,
     list_share_links,
     resolve_share_link,
@@ -66,7 +68,12 @@ def create_link(
 
 
 def make_share_link(
-    session, settings: Settings, request: Request, digest: str, issuer_id: int, body: NewShareLinkRequest
+    session: Session,
+    settings: Settings,
+    request: Request,
+    digest: str,
+    issuer_id: int,
+    body: NewShareLinkRequest,
 ) -> ShareLinkCreated:
     """Create (and commit) a link, and queue its e-mail when asked: shared by this route and issuance."""
     ttl = timedelta(days=body.expires_in_days) if body.expires_in_days is not None else None
@@ -143,18 +150,19 @@ def share_page(token: str, session: SessionDep) -> HTMLResponse:
     )
 
 
-def _resolve_or_page(session, token: str):
+def _resolve_or_page(session: Session, token: str) -> ResolvedLink | HTMLResponse:
+    """The link's credential, or the 404 / 410 page to answer instead."""
     try:
-        return resolve_share_link(session, token), None
+        return resolve_share_link(session, token)
     except (NotFound, Gone) as exc:
-        return None, _gone_page(exc, "../assets/share.css")
+        return _gone_page(exc, "../assets/share.css")
 
 
 @pages.get("/{token}/credential.json", response_class=Response)
 def share_credential(token: str, session: SessionDep) -> Response:
-    found, page = _resolve_or_page(session, token)
-    if page is not None:
-        return page
+    found = _resolve_or_page(session, token)
+    if isinstance(found, HTMLResponse):
+        return found
     offer = offer_for(session, found)
     return Response(
         credential_document(offer),
@@ -165,9 +173,9 @@ def share_credential(token: str, session: SessionDep) -> Response:
 
 @pages.get("/{token}/bundle.json", response_class=JSONResponse)
 def share_bundle(token: str, session: SessionDep, deployment: DeploymentDep) -> Response:
-    found, page = _resolve_or_page(session, token)
-    if page is not None:
-        return page
+    found = _resolve_or_page(session, token)
+    if isinstance(found, HTMLResponse):
+        return found
     doc = offer_bundle(session, found, deployment)
     return JSONResponse(
         doc, headers={**_NO_STORE, "Content-Disposition": 'attachment; filename="credential-bundle.json"'}
@@ -176,9 +184,9 @@ def share_bundle(token: str, session: SessionDep, deployment: DeploymentDep) -> 
 
 @pages.get("/{token}/credential.pdf", response_class=Response)
 async def share_pdf(token: str, request: Request, session: SessionDep, settings: SettingsDep) -> Response:
-    found, page = _resolve_or_page(session, token)
-    if page is not None:
-        return page
+    found = _resolve_or_page(session, token)
+    if isinstance(found, HTMLResponse):
+        return found
     offer = offer_for(session, found)
     pdf = await run_in_threadpool(render_pdf, offer, share_url(settings, request, token))
     return Response(

@@ -65,10 +65,11 @@ def offer_for(session: Session, found: ResolvedLink) -> Offer:
     status, code, changed = "valid", None, None
     if state_row is not None and state_row.confirmed != "valid":
         status, code, changed = state_row.confirmed, state_row.confirmed_reason, state_row.confirmed_at
+    credential = json.loads(bytes(cred.canonical))
     return Offer(
         digest=cred.digest,
-        credential=json.loads(bytes(cred.canonical)),
-        human=human_view(json.loads(bytes(cred.canonical))),
+        credential=credential,
+        human=human_view(credential),
         issuer_name=registry_name or issuer.name,
         issuer_address=issuer.address,
         issuer_did=(indexed.did if indexed is not None else None) or issuer.did,
