@@ -53,6 +53,20 @@ $(SOFTHSM):
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq softhsm2 >/dev/null; \
 	else echo "softhsm2 is missing: install Debian's softhsm2 package to run the HSM tests"; fi
 
+# The learner's PDF is read back in its tests as a person would: rendered with poppler's pdftoppm (and pdftotext),
+# its QR code decoded with zbarimg.
+PDFTOPPM := /usr/bin/pdftoppm
+$(PDFTOPPM):
+	@if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null; \
+	else echo "pdftoppm is missing: install Debian's poppler-utils package to test the learner's PDF"; fi
+
+ZBARIMG := /usr/bin/zbarimg
+$(ZBARIMG):
+	@if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq zbar-tools >/dev/null; \
+	else echo "zbarimg is missing: install Debian's zbar-tools package to read the PDF's QR code in tests"; fi
+
 deps: $(PY_STAMP) $(NPM_STAMP)
 
 run: deps
@@ -71,7 +85,7 @@ format: deps
 	$(BIN)/ruff check --fix anchoring node api scripts tests
 	$(BIN)/ruff format anchoring node api scripts tests
 
-test: deps $(CHROMIUM) $(PG_DUMP) $(SOFTHSM) lint
+test: deps $(CHROMIUM) $(PG_DUMP) $(SOFTHSM) $(PDFTOPPM) $(ZBARIMG) lint
 	$(BIN)/python -m pytest -ra
 
 # Benchmarks print figures and same-run baselines (see README, "Benchmarks"); they are not tests.

@@ -18,7 +18,18 @@ from sqlalchemy.engine import Engine
 
 from api.errors import document_problems, install_error_handlers
 from api.pages import mount_pages
-from api.routers import credentials, did, health, oid4vci, proofs, registry, revocation, statuslist, verify
+from api.routers import (
+    credentials,
+    did,
+    health,
+    learners,
+    oid4vci,
+    proofs,
+    registry,
+    revocation,
+    statuslist,
+    verify,
+)
 from node.settings import Settings, get_settings
 from node.storage.db import make_engine, upgrade
 from node.storage.db import session_factory as make_session_factory
@@ -117,7 +128,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(verify.router)
     app.include_router(did.router)
     app.include_router(oid4vci.router)
+    app.include_router(learners.router)
     mount_pages(app)
+    app.include_router(learners.pages)
     _document_problems_once(app)
     return app
 

@@ -28,6 +28,7 @@ from node.errors import (
     ConfigurationError,
     Conflict,
     Forbidden,
+    Gone,
     Invalid,
     Malformed,
     NodeError,
@@ -57,6 +58,7 @@ STATUS_OF: dict[type[NodeError], int] = {
     Forbidden: 403,
     NotFound: 404,
     Conflict: 409,
+    Gone: 410,
     TooLarge: 413,
     Invalid: 422,
     OAuthError: 400,  # the OAuth code decides: OAUTH_STATUS (invalid_token 401, ...), else 400
@@ -76,6 +78,7 @@ _SLUGS = {
     405: "method-not-allowed",
     406: "not-acceptable",
     409: "conflict",
+    410: "gone",
     413: "too-large",
     415: "unsupported-media-type",
     422: "invalid-request",

@@ -1,5 +1,6 @@
-"""The node's web pages (the verifier at ``/verify``, the registry at ``/registry``): static HTML and its assets,
-served from ``api/static`` with one set of security headers.
+"""The node's web pages (the verifier at ``/verify``, the registry at ``/registry``, the learner's share page at
+``/s/<token>``): static HTML and its assets from ``api/static``, and pages rendered from ``api/templates`` (Jinja2,
+autoescaped: credential text is untrusted), all with one set of security headers.
 
 Every page works offline and talks only to this origin: no CDN, no inline script or style (the policy below
 forbids them), nothing that leaks the page's URL (a verifier's page may hold a digest) to anyone else.
@@ -8,14 +9,17 @@ forbids them), nothing that leaks the page's URL (a verifier's page may hold a d
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
-from fastapi.responses import FileResponse, RedirectResponse
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 
-__all__ = ["PAGE_HEADERS", "STATIC_DIR", "mount_page", "mount_pages"]
+__all__ = ["PAGE_HEADERS", "STATIC_DIR", "TEMPLATE_DIR", "mount_page", "mount_pages", "render_page"]
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 
 PAGE_HEADERS = {
     # everything from this origin, nothing from anywhere else: the page works offline and leaks nothing
@@ -43,6 +47,27 @@ def _serve(name: str):
     return serve
 
 
+@lru_cache(maxsize=1)
+def _templates():
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+    return Environment(
+        loader=FileSystemLoader(TEMPLATE_DIR),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def render_page(
+    name: str, status_code: int = 200, headers: Mapping[str, str] | None = None, **context: Any
+) -> HTMLResponse:
+    """``templates/<name>`` rendered with ``context`` (autoescaped), served with :data:`PAGE_HEADERS`."""
+    html = _templates().get_template(name).render(**context)
+    return HTMLResponse(html, status_code=status_code, headers={**PAGE_HEADERS, **(headers or {})})
+
+
 def mount_page(app: FastAPI, path: str, page: str, assets: Mapping[str, str]) -> None:
     """Serve ``static/<page>`` at ``path`` (``path/`` redirects there) and each ``static/<file>`` of ``assets`` at
     ``path/<url>`` (``{url: file}``), all with :data:`PAGE_HEADERS`; none of it is in the OpenAPI document."""
@@ -62,3 +87,5 @@ def mount_pages(app: FastAPI) -> None:
     mount_page(
         app, "/registry", "registry.html", {"registry.js": "registry.js", "registry.css": "registry.css"}
     )
+    # the share page's style; the pages themselves are api.routers.learners (rendered per link)
+    app.add_api_route("/s/assets/share.css", _serve("share.css"), methods=["GET"], include_in_schema=False)

@@ -116,3 +116,9 @@ def field_error(field: str, message: str, pointer: str | None = None, **extra: A
 
 
 _LOCATIONS = ("path", "query", "header", "body")
+
+
+class Gone(NodeError):
+    """It existed and has ended for good (a revoked or expired share link)."""
+
+    slug, title = "gone", "Gone"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -87,6 +88,25 @@ class Settings(BaseSettings):
         default="",
         description="issuers allowed to allocate status entries (names or addresses, comma-separated); "
         "empty = every issuer",
+    )
+
+    # e-mail to learners (node/learners/mail.py): the share link, through this SMTP server; no host = no e-mail
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_security: Literal["starttls", "tls", "none"] = Field(
+        default="starttls",
+        description="starttls (port 587), tls (implicit, port 465) or none (a local relay)",
+    )
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_timeout_seconds: float = Field(default=20.0, gt=0)
+    mail_from: str = "credreg <noreply@localhost>"
+    mail_max_attempts: int = Field(default=8, ge=1, description="then the delivery is failed")
+    mail_retry_seconds: float = Field(
+        default=30.0, ge=0, description="first retry delay; doubles per attempt"
+    )
+    mail_poll_seconds: float = Field(
+        default=5.0, gt=0, description="how often `credreg serve` looks at the queue"
     )
 
     # issuer key (never logged)

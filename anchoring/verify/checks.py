@@ -55,6 +55,7 @@ from anchoring.chain.contracts import (
 )
 from anchoring.chain.deployment import ContractSet
 from anchoring.errors import ChainError, FormatError, ResolutionError, WrongChain
+from anchoring.reasons import REASON_TEXTS, reason_name, reason_words
 from anchoring.scheme.digest import DigestRule, digest_of
 from anchoring.scheme.encoding import to_hex
 from anchoring.scheme.jcs import MAX_DEPTH, CanonicalizationError, canonicalize, fast_canonicalize
@@ -500,6 +501,8 @@ def _not_revoked(ev: Evidence, ae: AnchorEvidence, chain: ChainContext) -> Check
     detail = {
         "status": st.status.label,
         "reason_code": st.reason,
+        "reason": reason_name(st.reason),
+        "reason_text": REASON_TEXTS.get(st.reason),
         "changed_at": st.changed_at,
         "changed_at_iso": iso_time(st.changed_at),
         "block": st.block,
@@ -508,7 +511,7 @@ def _not_revoked(ev: Evidence, ae: AnchorEvidence, chain: ChainContext) -> Check
         "not_revoked",
         FAIL,
         f"{st.status.label} by the issuer at {iso_time(st.changed_at)} "
-        f"(block {st.block}), reason code {st.reason}",
+        f"(block {st.block}), reason: {reason_words(st.reason)}",
         detail,
     )
 

@@ -21,7 +21,9 @@ from api.deps import (
 )
 from api.errors import problem, problem_responses
 from api.parsing import parse_json, parse_ndjson, read_body
+from api.routers.learners import make_share_link
 from api.schemas.credentials import Accepted, BulkAccepted, BulkItem, CredentialStatusView, ProofBundle
+from api.schemas.learners import NewShareLinkRequest
 from node.errors import Invalid
 from node.issuance.accept import IssueResult, issue_many
 from node.reads.bundles import bundle_for
@@ -129,6 +131,7 @@ async def issue_credential(
     factory: SessionFactoryDep,
     profile: str | None = Query(None, description="validation profile, e.g. eu-microcredential"),
     idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
+    share_link: bool = Query(False, description="also make a share link for the learner (in shareLink)"),
 ) -> Accepted:
     mt = media_type(request)
     if not _is_json(mt):
@@ -152,6 +155,11 @@ async def issue_credential(
         created=res.created,
         **_reports(res),
     )
+    if share_link:
+        with factory() as session:
+            out.share_link = make_share_link(
+                session, settings, request, res.digest, principal.issuer_id, NewShareLinkRequest()
+            )
     response.headers["Location"] = out.status_url
     if not res.created:
         response.headers["Idempotent-Replayed"] = "true"

@@ -41,7 +41,7 @@ from api.schemas.registry import (
 )
 from node.errors import Invalid, NotFound
 from node.registry import index, operations
-from node.registry.accreditation import check_document, find_document
+from node.registry.accreditation import check_document, find_document, organisation_name, scope_words
 from node.settings import Settings
 from node.storage.registry_tables import RegistryIssuer
 
@@ -140,6 +140,8 @@ def get_issuer(address: str, session: SessionDep) -> IssuerDetail:
     return IssuerDetail.model_validate(
         {
             **asdict(index.issuer_entry(row)),
+            "name": organisation_name(session, address, row.document_hash),
+            "scope_text": scope_words(row.scope),
             "accreditation_chain": index.accreditation_chain(session, row),
             "document": check_document(session, address, row.document_hash),
             "index": index.index_position(session),
@@ -268,8 +270,15 @@ def get_document(address: str, session: SessionDep) -> Response:
 
 @router.get("/tree", response_model=TreeView, summary="The accreditation forest (RootTAO -> TAO -> TI)")
 def get_tree(session: SessionDep) -> TreeView:
+    roots = [asdict(r) for r in index.accreditation_tree(session)]
+
+    def named(node: dict) -> dict:
+        node["name"] = organisation_name(session, node["address"])
+        node["children"] = [named(c) for c in node["children"]]
+        return node
+
     return TreeView.model_validate(
-        {"roots": index.accreditation_tree(session), "index": index.index_position(session)}
+        {"roots": [named(r) for r in roots], "index": index.index_position(session)}
     )
 
 

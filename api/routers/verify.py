@@ -24,6 +24,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from anchoring.bundle.v1 import BUNDLE_FORMAT
@@ -32,7 +33,7 @@ from anchoring.errors import FormatError
 from anchoring.scheme.merkle import gc_paused
 from anchoring.scheme.strict_json import DuplicateKey, strict_loads
 from anchoring.verify.context import ChainContext
-from anchoring.verify.report import VerificationReport
+from anchoring.verify.report import NOT_ANCHORED, VerificationReport
 from anchoring.verify.run import verify_bundles
 from anchoring.verify.sdjwt import is_sd_jwt, sd_jwt_digest, verify_sd_jwt_presentation
 from api.deps import SessionFactoryDep, SettingsDep
@@ -41,7 +42,9 @@ from api.parsing import read_body
 from api.schemas.proofs import ProofView
 from api.schemas.verify import BatchReport, Report
 from node.errors import Invalid, NotFound, TooLarge, Unavailable
+from node.learners.human import human_view
 from node.reads.proofs import proof_for
+from node.registry.accreditation import organisation_name
 from node.settings import Settings
 
 __all__ = ["router"]
@@ -106,14 +109,56 @@ def _chain(settings: Settings) -> ChainContext:
 
 
 def _counts(reports: list[VerificationReport]) -> dict[str, int]:
+    """As ``credreg verify --json``: ``signed-not-anchored`` only when some plain credential was."""
     out = {"total": len(reports), "valid": 0, "invalid": 0, "error": 0}
     for r in reports:
-        out[r.verdict] += 1
+        out[r.verdict] = out.get(r.verdict, 0) + 1
     return out
 
 
 def _overall(counts: dict[str, int]) -> str:
-    return "error" if counts["error"] else "invalid" if counts["invalid"] else "valid"
+    if counts["error"]:
+        return "error"
+    if counts["invalid"]:
+        return "invalid"
+    return NOT_ANCHORED if counts.get(NOT_ANCHORED) else "valid"
+
+
+def _credential_view(report: VerificationReport, credential: Any, names: Callable[[str], str | None]) -> dict:
+    """The human content of the verified credential, its status in words and the issuer's registry name."""
+    view = human_view(credential).to_dict()
+    address = report.summary.get("issuer_address")
+    view["registry_name"] = names(address) if isinstance(address, str) else None
+    status = report.summary.get("status")
+    view["status"] = status if isinstance(status, str) else None
+    view["status_reason"] = view["status_text"] = None
+    try:
+        details = report.check("not_revoked").details
+    except KeyError:
+        details = {}
+    if status in ("revoked", "suspended"):
+        view["status_reason"] = details.get("reason")
+        text = details.get("reason_text") or "no reason given"
+        when = details.get("changed_at_iso")
+        view["status_text"] = f"{status}{f' on {when}' if when else ''}: {text}"
+    elif status == "valid":
+        view["status_text"] = "not revoked or suspended"
+    return view
+
+
+def _registry_names(factory: Callable[[], Session]) -> Callable[[str], str | None]:
+    cache: dict[str, str | None] = {}
+
+    def name(address: str) -> str | None:
+        if address not in cache:
+            try:
+                with factory() as session:
+                    cache[address] = organisation_name(session, address)
+            except (ValueError, SQLAlchemyError):
+                cache[address] = None  # no registry on this node's database, or not an address
+        return cache[address]
+
+    return name
 
 
 @router.post(
@@ -149,7 +194,9 @@ def _overall(counts: dict[str, int]) -> str:
 async def verify(request: Request, settings: SettingsDep, factory: SessionFactoryDep) -> JSONResponse:
     body = await read_body(request, settings.max_request_bytes)
     chain = _chain(settings)
-    return await run_in_threadpool(_verify_body, body, chain, settings.max_bulk_items, factory)
+    return await run_in_threadpool(
+        _verify_body, body, chain, settings.max_bulk_items, factory, _registry_names(factory)
+    )
 
 
 def _verify_presentation(
@@ -201,7 +248,20 @@ def _verify_presentation(
     return JSONResponse(report.to_dict())
 
 
-def _verify_body(raw: bytes, chain: ChainContext, limit: int, factory: Callable[[], Session]) -> JSONResponse:
+def _bundle_credential(item: Any) -> Any:
+    """The credential inside a bundle (or a plain credential itself), for its human content."""
+    if isinstance(item, dict) and isinstance(item.get("credential"), dict):
+        return item["credential"]
+    return item
+
+
+def _verify_body(
+    raw: bytes,
+    chain: ChainContext,
+    limit: int,
+    factory: Callable[[], Session],
+    names: Callable[[str], str | None],
+) -> JSONResponse:
     """Parse, verify and render off the event loop, with the cyclic GC paused (large batches)."""
     with gc_paused():
         body = _parse(raw)
@@ -221,13 +281,16 @@ def _verify_body(raw: bytes, chain: ChainContext, limit: int, factory: Callable[
                     title="Not a valid proof bundle",
                 )
             # thousands of reports in a batch: the report's own dict, not a model validated again
-            return JSONResponse(report.to_dict())
+            view = _credential_view(report, _bundle_credential(items[0]), names)
+            return JSONResponse({**report.to_dict(), "credential_view": view})
         for i, r in enumerate(reports):
             r.source = f"bundles[{i}]"
         counts = _counts(reports)
-        return JSONResponse(
-            {"verdict": _overall(counts), "counts": counts, "reports": [r.to_dict() for r in reports]}
-        )
+        out = [
+            {**r.to_dict(), "credential_view": _credential_view(r, _bundle_credential(item), names)}
+            for r, item in zip(reports, items, strict=True)
+        ]
+        return JSONResponse({"verdict": _overall(counts), "counts": counts, "reports": out})
 
 
 def _items(body: Any, limit: int) -> tuple[list, bool]:

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas.base import IsoTime, WireModel
+from api.schemas.learners import ShareLinkCreated
 from api.schemas.proofs import AnchorInfo
 
 __all__ = [
@@ -89,6 +90,9 @@ class Accepted(WireModel):
     created: bool = Field(description="false when this was an idempotent replay of an earlier request")
     profile: ProfileResult | None = Field(None, description="present when a profile was applied")
     seal: Seal | None = Field(None, description="present for a sealed (JAdES / JWS JSON) input")
+    share_link: ShareLinkCreated | None = Field(
+        None, description="with ?share_link=true: a new share link for the learner (each such call makes one)"
+    )
 
 
 class BulkItem(WireModel):

@@ -71,6 +71,8 @@ class IssuerEntryView(WireModel):
     document_hash: str
     scope: str
     scope_json: Any = Field(description="the scope parsed, when it is JSON")
+    scope_text: str | None = Field(None, description="the scope in words")
+    name: str | None = Field(None, description="the organisation's name, from its accreditation document")
     country: str | None
     accredited: AccreditedAt
     updated: UpdatedAt
@@ -185,6 +187,7 @@ class TreeNodeView(WireModel):
     kind: str
     status: str
     did: str
+    name: str | None = Field(None, description="the organisation's name, from its accreditation document")
     country: str | None
     accreditor: str | None
     children: list[TreeNodeView]

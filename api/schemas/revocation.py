@@ -3,8 +3,9 @@ confirmed and requested status."""
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, computed_field
 
+from anchoring.reasons import REASON_TEXTS
 from api.schemas.base import WireModel
 from node.revocation.requests import RequestResult
 
@@ -29,6 +30,7 @@ class RevocationAccepted(WireModel):
     action: str = Field(description="revoke | suspend | reinstate")
     reason_code: int = Field(description="the uint8 reason code sent on chain")
     reason: str | None = Field(description="the reason's name; null for reinstate")
+    reason_text: str | None = Field(None, description="the reason in words; null for reinstate")
     count: int
     queued: int
     unchanged: int
@@ -42,6 +44,7 @@ class RevocationAccepted(WireModel):
             action=result.action,
             reason_code=result.reason,
             reason=result.reason_name,
+            reason_text=None if result.reason_name is None else REASON_TEXTS.get(result.reason),
             count=len(result.items),
             queued=result.queued,
             unchanged=result.unchanged,
@@ -83,5 +86,11 @@ class CredentialRevocationView(WireModel):
     status: str = Field(description="confirmed on chain: valid | suspended | revoked")
     reason_code: int
     reason: str | None
+
+    @computed_field(description="the confirmed reason in words; null while valid")  # type: ignore[prop-decorator]
+    @property
+    def reason_text(self) -> str | None:
+        return None if self.reason is None else REASON_TEXTS.get(self.reason_code)
+
     target_status: str = Field(description="what the issuer asked for last")
     changes: list[ChangeRecordView]

@@ -25,6 +25,7 @@
   function renderNode(node) {
     var li = el("li", { "data-address": node.address });
     var button = el("button", { "class": "node", type: "button", "data-address": node.address });
+    if (node.name) button.appendChild(el("span", { "class": "org" }, node.name + " "));
     button.appendChild(el("span", { "class": "addr" }, node.address));
     button.appendChild(badge("kind", node.kind));
     button.appendChild(badge("status-" + node.status, node.status));
@@ -65,7 +66,7 @@
       .then(function (res) {
         var e = res[0], h = res[1];
         document.getElementById("detail-hint").hidden = true;
-        document.getElementById("detail-title").textContent = "Issuer " + e.address;
+        document.getElementById("detail-title").textContent = e.name ? e.name + " (" + e.address + ")" : "Issuer " + e.address;
         var dl = document.getElementById("entry");
         dl.textContent = "";
         row(dl, "kind", e.kind);
@@ -75,7 +76,9 @@
         row(dl, "accreditation chain", e.accreditationChain.map(function (c) {
           return c.address + " (" + c.kind + ", " + c.status + ")"; }).join(" <- ") || "-");
         row(dl, "country", e.country);
-        row(dl, "scope", e.scope);
+        row(dl, "organisation", e.name || "not named (no accreditation document on this node)");
+        row(dl, "scope", e.scopeText || e.scope);
+        if (e.scopeText && e.scope && e.scopeText !== e.scope) row(dl, "scope (as on chain)", e.scope);
         row(dl, "valid", new Date(e.validFrom * 1000).toISOString() + " .. " +
             (e.validUntil ? new Date(e.validUntil * 1000).toISOString() : "open-ended"));
         row(dl, "document hash", e.documentHash);

@@ -6,10 +6,14 @@
   var LABELS = {
     format: "Format", integrity: "Integrity (untampered)", inclusion: "Included in the batch",
     anchored: "Anchored on chain", issuer_trusted: "Issuer trusted at that time",
-    not_revoked: "Not revoked", issuer_matches: "Issuer matches the registry"
+    not_revoked: "Not revoked", issuer_matches: "Issuer matches the registry",
+    signature: "Signature", validity_period: "Within its validity period", status_list: "Status list"
   };
   var MARKS = { pass: "\u2714", fail: "\u2718", error: "?" };
-  var VERDICTS = { valid: "\u2714 Valid credential", invalid: "\u2718 Not valid", error: "? Could not verify" };
+  var VERDICTS = {
+    valid: "\u2714 Valid credential", invalid: "\u2718 Not valid", error: "? Could not verify",
+    "signed-not-anchored": "\u2714 Signed, not anchored"
+  };
 
   var $ = function (id) { return document.getElementById(id); };
   var form = $("form"), area = $("bundle"), drop = $("drop"), results = $("results"), busy = $("busy");
@@ -58,6 +62,7 @@
     var cred = s.credential || {};
     q("credential").textContent = [cred.name, cred.id].filter(Boolean).join(" \u00b7 ") || "\u2014";
     q("digest").textContent = s.digest || "\u2014";
+    renderHuman(q, r.credential_view, r.verdict, s);
     var tbody = q("checks");
     (r.checks || []).forEach(function (c) {
       var tr = el("tr", c.status);
@@ -79,6 +84,29 @@
       else { area.value = text; area.select(); try { document.execCommand("copy"); } catch (e) { /* ignore */ } }
     });
     results.appendChild(node);
+  }
+
+  function renderHuman(q, h, verdict, s) {
+    if (!h) { q("human").remove(); q("technical").open = true; return; }
+    var none = "not stated";
+    q("title").textContent = h.title || "Untitled credential";
+    var st = q("status");
+    st.textContent = h.status_text ? "Status: " + h.status_text : "Status: unknown";
+    st.dataset.status = h.status || "unknown";
+    st.className = "status-line " + (h.status || "unknown");
+    q("holder").textContent = h.holder || "not named in the credential";
+    var issuer = h.registry_name || h.issuer_name || s.issuer_did || none;
+    if (h.registry_name && h.issuer_name && h.issuer_name !== h.registry_name) issuer += " (awarded by " + h.issuer_name + ")";
+    q("issuer-name").textContent = issuer;
+    q("ects").textContent = h.ects ? h.ects + " ECTS" : none;
+    q("eqf").textContent = h.eqf ? "EQF level " + h.eqf : none;
+    q("assessment").textContent = h.assessment || none;
+    q("issued").textContent = h.issued || none;
+    q("valid-until").textContent = h.valid_until || "no end date";
+    var ul = q("outcomes");
+    (h.outcomes || []).forEach(function (o) { ul.appendChild(el("li", null, o)); });
+    if (!(h.outcomes || []).length) q("outcomes-box").remove();
+    if (verdict !== "valid" && verdict !== "signed-not-anchored") q("technical").open = true;
   }
 
   function renderProblem(p) {
@@ -129,7 +157,7 @@
           }
           if (data && Array.isArray(data.reports)) {
             var c = data.counts || {};
-            var head = el("p", "batch-summary", c.total + " bundles: " + c.valid + " valid, " + c.invalid + " invalid, " + c.error + " could not be verified");
+            var head = el("p", "batch-summary", c.total + " bundles: " + c.valid + " valid, " + c.invalid + " invalid, " + c.error + " could not be verified" + (c["signed-not-anchored"] ? ", " + c["signed-not-anchored"] + " signed but not anchored" : ""));
             results.appendChild(head);
             data.reports.forEach(function (r, i) { renderReport(r, "#" + (i + 1)); });
           } else if (data && data.checks) {
@@ -163,5 +191,16 @@
   drop.addEventListener("drop", function (e) { readFile(e.dataTransfer && e.dataTransfer.files[0]); });
   document.addEventListener("dragover", function (e) { e.preventDefault(); });
   document.addEventListener("drop", function (e) { e.preventDefault(); });
-  document.body.dataset.state = "ready";
+  // a share page links here with #bundle=s/<token>/bundle.json: fetch that bundle from this node and verify it
+  // (the fragment never reaches a server; only this origin's share paths are fetched)
+  var m = /^#bundle=(s\/[A-Za-z0-9_-]{20,100}\/bundle\.json)$/.exec(window.location.hash);
+  if (m) {
+    document.body.dataset.state = "busy";
+    fetch(m[1], { headers: { "Accept": "application/json" } })
+      .then(function (res) { return res.text().then(function (t) { if (!res.ok) throw new Error("the link answered " + res.status); return t; }); })
+      .then(function (t) { area.value = t; return verify(t); })
+      .catch(function (err) { results.textContent = ""; showMessage("Could not load the shared bundle: " + err.message); document.body.dataset.state = "done"; });
+  } else {
+    document.body.dataset.state = "ready";
+  }
 })();

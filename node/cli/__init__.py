@@ -18,7 +18,7 @@ __all__ = ["build_app", "main"]
 def build_app() -> typer.Typer:
     """The full command tree (imports the node, the API and their dependencies)."""
     from anchoring import cli as verify_cli
-    from node.cli import audit, batches, chain, db, hsm, issue, registry, revoke, serve
+    from node.cli import audit, batches, chain, db, hsm, issue, mail, registry, revoke, serve, share
 
     assert hsm.keys_app is registry.keys_app  # importing hsm adds `keys hsm-list` / `keys hsm-new`
 
@@ -35,6 +35,8 @@ def build_app() -> typer.Typer:
     app.command()(serve.dev)
     app.command()(issue.issue)
     app.command()(revoke.revoke)
+    app.add_typer(share.app, name="share")
+    app.add_typer(mail.app, name="mail")
     app.add_typer(registry.registry_app, name="registry")
     app.add_typer(registry.keys_app, name="keys")
     app.command()(audit.audit)

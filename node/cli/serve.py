@@ -36,6 +36,12 @@ def _serve(settings: Settings, pipeline: bool, runtime: NodeRuntime | None = Non
     app = create_app(settings, engine=runtime.engine)
     if pipeline:
         runtime.start_pipeline()
+    mailer = None
+    if pipeline and settings.smtp_host:
+        from node.learners.mail import MailWorker
+
+        mailer = MailWorker(runtime.factory, settings)
+        mailer.start()
     console.print(
         f"issuer {runtime.account.address} anchoring to {runtime.deployment.credential_anchor} "
         f"on chain {runtime.deployment.chain_id}; API on http://{settings.host}:{settings.port} "
@@ -44,6 +50,8 @@ def _serve(settings: Settings, pipeline: bool, runtime: NodeRuntime | None = Non
     try:
         uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
     finally:
+        if mailer is not None:
+            mailer.stop()
         runtime.close()
 
 

@@ -41,7 +41,9 @@ __all__ = [
     "document_hash",
     "find_document",
     "load_document",
+    "organisation_name",
     "scope_text",
+    "scope_words",
     "store_document",
 ]
 
@@ -206,3 +208,57 @@ def check_document(session: Session, address: str, onchain_hash: str) -> Documen
         row.document_hash,
         recomputed,
     )
+
+
+def organisation_name(session: Session, address: str, wanted_hash: str | None = None) -> str | None:
+    """The organisation's name as its accreditation document gives it (``subject.name``), None without one."""
+    row = find_document(session, address, wanted_hash)
+    if row is None:
+        return None
+    try:
+        doc = json.loads(row.document)
+    except ValueError:
+        return None
+    subject = doc.get("subject") if isinstance(doc, dict) else None
+    name = subject.get("name") if isinstance(subject, dict) else None
+    return name.strip() if isinstance(name, str) and name.strip() else None
+
+
+def _words(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(_words(v) for v in value)
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {_words(v)}" for k, v in value.items())
+    return str(value)
+
+
+def scope_words(scope: str | None) -> str:
+    """An entry's scope in words: ``MicroCredential credentials, EQF levels 5, 6 and 7, in NL``."""
+    text = (scope or "").strip()
+    if text == "":
+        return "no scope stated"
+    if text == "*":
+        return "any credential"
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return text
+    if not isinstance(value, dict):
+        return _words(value)
+    parts: list[str] = []
+    rest = dict(value)
+    types = rest.pop("credentialTypes", None)
+    if types:
+        parts.append(f"{_words(types)} credentials")
+    levels = rest.pop("eqfLevels", None)
+    if isinstance(levels, list) and levels:
+        shown = [str(x) for x in levels]
+        many = f"EQF levels {', '.join(shown[:-1])} and {shown[-1]}"
+        parts.append(many if len(shown) > 1 else f"EQF level {shown[0]}")
+    elif levels is not None:
+        parts.append(f"EQF level {_words(levels)}")
+    where = rest.pop("jurisdiction", None) or rest.pop("country", None)
+    if where:
+        parts.append(f"in {_words(where)}")
+    parts.extend(f"{k}: {_words(v)}" for k, v in rest.items())
+    return ", ".join(parts) or "no scope stated"

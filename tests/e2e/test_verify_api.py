@@ -144,3 +144,32 @@ def test_verifier_page_and_assets_are_served(client):
     assert client.get("/verify/assets/verify.js").headers["content-type"].startswith("text/javascript")
     assert client.get("/verify/assets/verify.css").status_code == 200
     assert "/v1/verify" in client.get("/openapi.json").json()["paths"]
+
+
+def test_the_report_carries_the_human_content_and_a_revocation_reason_in_words(dev_network, client):
+    from tests.helpers.samples import EC_ANNEX1, load
+
+    ec = load(EC_ANNEX1)
+    ec["issuer"]["id"] = "did:example:dev-university"
+    fresh = make_batch(dev_network, [ec, credential(7)])
+    view = client.post("/v1/verify", json=fresh.bundles[0]).json()["credential_view"]
+    assert (view["title"], view["holder"], view["ects"], view["eqf"]) == (
+        "Digital micro-credential creation",
+        "Ana Andromeda",
+        "2",
+        "6",
+    )
+    assert view["issuer_name"] == "University of Zed" and view["status"] == "valid"
+    fresh.revoke(dev_network, dev_network.issuer, [0], reason=102)  # academicMisconduct
+    report = client.post("/v1/verify", json=fresh.bundles[0]).json()
+    not_revoked = next(c for c in report["checks"] if c["name"] == "not_revoked")
+    assert "academic misconduct found after the award (academicMisconduct)" in not_revoked["reason"]
+    assert (
+        "reason code" not in not_revoked["reason"]
+        and not_revoked["details"]["reason"] == "academicMisconduct"
+    )
+    view = report["credential_view"]
+    assert view["status"] == "revoked" and view["status_reason"] == "academicMisconduct"
+    assert view["status_text"].startswith("revoked on ") and "academic misconduct" in view["status_text"]
+    batch_doc = client.post("/v1/verify", json=fresh.bundles).json()
+    assert [r["credential_view"]["status"] for r in batch_doc["reports"]] == ["revoked", "valid"]

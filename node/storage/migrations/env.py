@@ -5,6 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
+import node.storage.learner_tables
+
 # Importing the table modules registers their tables in SQLModel.metadata (for autogenerate).
 import node.storage.models
 import node.storage.registry_tables

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010_wallet"
-down_revision = "0006_signing"
+down_revision = "0008_learners"
 branch_labels = None
 depends_on = None
 
