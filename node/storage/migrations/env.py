@@ -7,6 +7,7 @@ from sqlmodel import SQLModel
 
 # Importing the table modules registers their tables in SQLModel.metadata (for autogenerate).
 import node.storage.models
+import node.storage.pipeline_tables
 import node.storage.registry_tables
 import node.storage.revocation_tables  # noqa: F401
 
