@@ -23,7 +23,7 @@ from node.settings import Settings, get_settings
 from node.storage.db import make_engine, upgrade
 from node.storage.db import session_factory as make_session_factory
 
-__all__ = ["create_app", "web3_chain_probe", "web3_contract_probe"]
+__all__ = ["create_app", "create_app_from_env", "web3_chain_probe", "web3_contract_probe"]
 
 
 def web3_chain_probe(rpc_url: str, timeout: float = 2.0):
@@ -118,6 +118,13 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     mount_pages(app)
     _document_problems_once(app)
     return app
+
+
+def create_app_from_env() -> FastAPI:
+    """The app factory for API worker processes: settings from ``CREDREG_*`` variables (and the env file).
+
+    ``uvicorn --factory api.app:create_app_from_env --workers 4`` (what ``credreg serve --workers 4`` runs)."""
+    return create_app(Settings())
 
 
 def _document_problems_once(app: FastAPI) -> None:

@@ -6,6 +6,7 @@ import logging
 import threading
 from dataclasses import dataclass, field
 
+import sqlalchemy as sa
 from eth_account.signers.local import LocalAccount
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
@@ -51,6 +52,7 @@ class LeasedIndexerLoop(IndexerLoop):
     def __init__(self, indexer: Indexer, lease: Lease):
         super().__init__(indexer, max_backoff=min(30.0, lease.ttl / 2))
         self.lease = lease
+        self.expected += (sa.exc.OperationalError,)  # the database gone for a while: warn and retry
 
     def _step(self) -> bool:
         if not self.lease.held and not self.lease.try_acquire():
