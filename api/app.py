@@ -27,12 +27,15 @@ __all__ = ["create_app", "create_app_from_env", "web3_chain_probe", "web3_contra
 
 
 def web3_chain_probe(rpc_url: str, timeout: float = 2.0):
-    """A probe asking the node for its block number, with a short HTTP timeout."""
+    """A probe asking the node for its block number, with a short HTTP timeout (no retries, behind the endpoint's
+    circuit breaker: ``node.chain_guard``)."""
 
     def probe() -> int:
-        from web3 import HTTPProvider, Web3
+        from web3 import Web3
 
-        return Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": timeout})).eth.block_number
+        from node.chain_guard import guarded_provider
+
+        return Web3(guarded_provider(rpc_url, timeout)).eth.block_number
 
     return probe
 
@@ -45,17 +48,18 @@ def web3_contract_probe(rpc_url: str, deployment_file, timeout: float = 2.0, ttl
     cache: dict = {}
 
     def probe() -> list[tuple[str, str, str, str]]:
-        from web3 import HTTPProvider, Web3
+        from web3 import Web3
 
         from anchoring.chain.contracts import anchor_reader, registry_reader
         from anchoring.chain.deployment import Deployment
+        from node.chain_guard import guarded_provider
 
         stamp = deployment_file.stat().st_mtime_ns
         hit = cache.get("v")
         if hit is not None and hit[0] == stamp and time.monotonic() - hit[1] < ttl:
             return hit[2]
         contracts = Deployment.load(deployment_file).current
-        w3 = Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
+        w3 = Web3(guarded_provider(rpc_url, timeout))
         found = [
             (
                 "IssuerRegistry",

@@ -89,6 +89,9 @@ def run_api(settings: Settings, workers: int) -> None:
         port=settings.port,
         workers=workers,
         log_level="info",
+        # the supervisor restarts a worker that misses its health pings; a worker still importing on a busy
+        # machine is not dead (the default 5 s restarted them in a loop at load 15 on 2 cores)
+        timeout_worker_healthcheck=60,
     )
 
 

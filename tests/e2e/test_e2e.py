@@ -232,8 +232,11 @@ def test_chain_outage_queues_then_anchors(tmp_path):
         time.sleep(1.0)
         for digest in queued:
             assert harness.http.get(f"/v1/proofs/{digest}").json()["state"] != "anchored"
-        ready = harness.http.get("/readyz")
-        assert ready.status_code == 503
+        # /readyz reports what the pipeline last saw of the chain (it re-checks every third of the lease ttl)
+        deadline = time.monotonic() + 3 * settings.lease_ttl_seconds
+        while (ready := harness.http.get("/readyz")).status_code != 503 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert ready.status_code == 503 and ready.json()["checks"]["chain"]["ok"] is False
         restarted = start_local_chain("anvil", port=chain.port, state_file=state)
         try:
             harness.wait_anchored(queued, timeout=60)
