@@ -11,7 +11,6 @@ from web3 import HTTPProvider, Web3
 
 from anchoring.chain.contracts import anchor_reader, registry_reader
 from anchoring.chain.deployment import Deployment
-from anchoring.chain.rpc import redact_url
 from node.storage.models import utcnow
 
 log = logging.getLogger("credreg.watch")
@@ -19,7 +18,7 @@ log = logging.getLogger("credreg.watch")
 
 class ChainWatcher:
     """Every ``interval``: ``state["chain"]`` = head block (or the error) and ``state["contracts"]`` = on-chain
-    versions against the deployment file's. Messages name the endpoint only by ``redact_url``."""
+    versions against the deployment file's. Messages never name the endpoint (its URL may carry an API key)."""
 
     def __init__(self, state: dict, rpc_url: str, deployment: Deployment, interval: float, timeout: float):
         self.state = state
@@ -36,7 +35,7 @@ class ChainWatcher:
         except Exception as exc:  # noqa: BLE001 - reported, not raised
             self.state["chain"] = {
                 "ok": False,
-                "message": f"chain unreachable at {redact_url(self.rpc_url)}: {type(exc).__name__}",
+                "message": f"chain unreachable: {type(exc).__name__}",
                 "checked_at": checked,
             }
             return

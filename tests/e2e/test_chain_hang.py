@@ -13,6 +13,7 @@ from node.cli.embedded import EmbeddedNode, node_settings
 from node.dev.chains import start_local_chain
 from node.dev.network import bootstrap_dev_network
 from tests.helpers.credentials import sample_credential
+from tests.helpers.processes import process_tree
 
 PROBE_TIMEOUT = 0.5  # verify's chain timeout is 2.5x this
 
@@ -42,12 +43,17 @@ def test_a_hung_chain_does_not_hang_readyz_or_verify(tmp_path):
             bundle = node.http.get(f"/v1/credentials/{digest}/bundle").json()
             assert node.http.post("/v1/verify", json=bundle).json()["verdict"] == "valid"
             assert chain.process is not None
-            os.kill(chain.process.pid, signal.SIGSTOP)
+            frozen = process_tree(chain.process.pid)
+            for pid in frozen:
+                os.kill(pid, signal.SIGSTOP)
             try:
                 ready, took = timed(lambda: node.http.get("/readyz"))
                 assert took < 2.0, f"/readyz took {took:.2f}s with the chain hung"
                 assert ready.status_code in (200, 503)
-                assert {lease["kind"] for lease in ready.json()["pipeline"]["leases"]} == {"signer", "indexer"}
+                assert {lease["kind"] for lease in ready.json()["pipeline"]["leases"]} == {
+                    "signer",
+                    "indexer",
+                }
                 for attempt in range(4):  # the first within the timeout; then the breaker answers at once
                     r, took = timed(lambda: node.http.post("/v1/verify", json=bundle))
                     assert r.status_code == 200
@@ -66,7 +72,8 @@ def test_a_hung_chain_does_not_hang_readyz_or_verify(tmp_path):
                     time.sleep(0.3)
                 assert chain.rpc_url not in ready.text
             finally:
-                os.kill(chain.process.pid, signal.SIGCONT)
+                for pid in frozen:
+                    os.kill(pid, signal.SIGCONT)
         finally:
             node.stop()
     finally:

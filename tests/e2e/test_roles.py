@@ -4,7 +4,6 @@ beside one `credreg pipeline`, under concurrent issuance and proof reads."""
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import httpx
 import pytest
@@ -13,21 +12,9 @@ from anchoring.scheme.encoding import from_hex
 from anchoring.scheme.merkle import verify_proof
 from node.dev.chains import free_port
 from tests.helpers.credentials import sample_credential
-from tests.helpers.processes import Roles, postgres_schema, wait_for
+from tests.helpers.processes import Roles, children, postgres_schema, wait_for
 
 pytestmark = pytest.mark.postgres
-
-
-def children(pid: int) -> list[int]:
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(stat.parent.name))
-    return found
 
 
 def test_two_api_workers_and_one_pipeline_under_concurrent_issuance_and_proof_reads(dev_network, tmp_path):

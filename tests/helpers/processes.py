@@ -26,6 +26,29 @@ from tests.helpers.db import POSTGRES_URL, _postgres_unavailable, _with_search_p
 from tests.helpers.paths import REPO
 
 
+def children(pid: int) -> list[int]:
+    """The direct child processes of ``pid`` (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and all its descendants (npm's `anvil` is a Node.js shim that spawns the native binary)."""
+    tree, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        tree.append(current)
+        todo.extend(children(current))
+    return tree
+
+
 def wait_for(predicate: Callable[[], object], timeout: float, what: str, poll: float = 0.1):
     deadline = time.monotonic() + timeout
     while True:
