@@ -34,16 +34,19 @@ from node.settings import Settings, get_settings
 from node.storage.db import make_engine, upgrade
 from node.storage.db import session_factory as make_session_factory
 
-__all__ = ["create_app", "web3_chain_probe", "web3_contract_probe"]
+__all__ = ["create_app", "create_app_from_env", "web3_chain_probe", "web3_contract_probe"]
 
 
 def web3_chain_probe(rpc_url: str, timeout: float = 2.0):
-    """A probe asking the node for its block number, with a short HTTP timeout."""
+    """A probe asking the node for its block number, with a short HTTP timeout (no retries, behind the endpoint's
+    circuit breaker: ``node.chain_guard``)."""
 
     def probe() -> int:
-        from web3 import HTTPProvider, Web3
+        from web3 import Web3
 
-        return Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": timeout})).eth.block_number
+        from node.chain_guard import guarded_provider
+
+        return Web3(guarded_provider(rpc_url, timeout)).eth.block_number
 
     return probe
 
@@ -56,17 +59,18 @@ def web3_contract_probe(rpc_url: str, deployment_file, timeout: float = 2.0, ttl
     cache: dict = {}
 
     def probe() -> list[tuple[str, str, str, str]]:
-        from web3 import HTTPProvider, Web3
+        from web3 import Web3
 
         from anchoring.chain.contracts import anchor_reader, registry_reader
         from anchoring.chain.deployment import Deployment
+        from node.chain_guard import guarded_provider
 
         stamp = deployment_file.stat().st_mtime_ns
         hit = cache.get("v")
         if hit is not None and hit[0] == stamp and time.monotonic() - hit[1] < ttl:
             return hit[2]
         contracts = Deployment.load(deployment_file).current
-        w3 = Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
+        w3 = Web3(guarded_provider(rpc_url, timeout))
         found = [
             (
                 "IssuerRegistry",
@@ -133,6 +137,13 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(learners.pages)
     _document_problems_once(app)
     return app
+
+
+def create_app_from_env() -> FastAPI:
+    """The app factory for API worker processes: settings from ``CREDREG_*`` variables (and the env file).
+
+    ``uvicorn --factory api.app:create_app_from_env --workers 4`` (what ``credreg serve --workers 4`` runs)."""
+    return create_app(Settings())
 
 
 def _document_problems_once(app: FastAPI) -> None:

@@ -19,16 +19,21 @@ from prometheus_client import (
 __all__ = [
     "ANCHOR_ERRORS",
     "ANCHOR_LATENCY",
+    "BACKLOG_AGE",
     "BATCHES",
     "BATCHES_SEALED",
     "CREDENTIALS_ACCEPTED",
     "FAILED_BATCHES",
     "FAILED_CREDENTIALS",
     "GAS_USED",
+    "LEASE_HELD",
+    "LEASE_TOKEN",
+    "PIPELINES_LIVE",
     "QUEUE_DEPTH",
     "REGISTRY",
     "observe_confirmation",
     "refresh_from_db",
+    "refresh_pipeline",
     "render",
 ]
 
@@ -68,6 +73,40 @@ FAILED_CREDENTIALS = Gauge(
     ["error"],
     registry=REGISTRY,
 )
+
+
+LEASE_TOKEN = Gauge(
+    "credreg_lease_token",
+    "Fencing token of each pipeline lease (grows by one at every takeover)",
+    ["lease"],
+    registry=REGISTRY,
+)
+LEASE_HELD = Gauge(
+    "credreg_lease_held",
+    "1 while a pipeline process holds the lease (unexpired), by lease and holder (host:pid:random)",
+    ["lease", "holder"],
+    registry=REGISTRY,
+)
+PIPELINES_LIVE = Gauge(
+    "credreg_pipeline_processes_live", "Pipeline processes whose heartbeat is recent", registry=REGISTRY
+)
+BACKLOG_AGE = Gauge(
+    "credreg_backlog_age_seconds",
+    "Age of the oldest waiting work: a pending credential or a sealed/submitted batch (0 when nothing waits)",
+    registry=REGISTRY,
+)
+
+
+def refresh_pipeline(state) -> None:
+    """Lease and backlog gauges from ``node.reads.pipeline.pipeline_state``."""
+    LEASE_TOKEN.clear()
+    LEASE_HELD.clear()
+    for lease in state.leases:
+        LEASE_TOKEN.labels(lease=lease.name).set(lease.token)
+        if lease.live:
+            LEASE_HELD.labels(lease=lease.name, holder=lease.holder).set(1)
+    PIPELINES_LIVE.set(len(state.live_processes))
+    BACKLOG_AGE.set((state.backlog.age_seconds or 0.0) if state.backlog is not None else 0.0)
 
 
 def observe_confirmation(batch) -> None:

@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     deployment_file: Path | None = Field(default=None, description="default <data_dir>/deployment.json")
     confirmations: int = Field(default=1, ge=0)
     chain_probe_timeout_seconds: float = Field(default=2.0, gt=0)
+    #: HTTP timeout of each of the pipeline's chain requests (a hung endpoint costs a pass this long, not forever)
+    rpc_timeout_seconds: float = Field(default=5.0, gt=0)
 
     # web
     host: str = "127.0.0.1"
@@ -55,6 +57,9 @@ class Settings(BaseSettings):
     max_bulk_items: int = Field(default=10_000, ge=1)
     max_request_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
     default_profile: str | None = None
+    #: the pipeline lease (one per issuer chain key): a standby takes over at most about this long after its
+    #: holder died or lost the database; the holder renews every third of it (see docs/security.md, Fail-over)
+    lease_ttl_seconds: float = Field(default=10.0, ge=0.5)
 
     # OpenID4VCI issuance to wallets (node.wallet; README "Send a credential to a wallet")
     oid4vci_offer_ttl_seconds: int = Field(

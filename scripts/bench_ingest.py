@@ -104,7 +104,7 @@ class ServedNode:
         )
         with open(folder / "node.log", "wb") as log:  # the child keeps its own descriptor
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "node.cli", "serve"], env=env, stdout=log, stderr=log
+                [sys.executable, "-m", "node.cli", "serve", "--pipeline"], env=env, stdout=log, stderr=log
             )
         self.http = httpx.Client(
             base_url=f"http://127.0.0.1:{port}", timeout=120, headers={"Authorization": f"Bearer {token}"}

@@ -41,6 +41,7 @@ from api.errors import problem, problem_responses
 from api.parsing import read_body
 from api.schemas.proofs import ProofView
 from api.schemas.verify import BatchReport, Report
+from node.chain_guard import guarded_provider
 from node.errors import Invalid, NotFound, TooLarge, Unavailable
 from node.learners.human import human_view
 from node.reads.proofs import proof_for
@@ -103,6 +104,7 @@ def _chain(settings: Settings) -> ChainContext:
         settings.rpc_url,
         deployment,
         timeout=timeout,
+        provider=guarded_provider(settings.rpc_url, timeout),  # no retries, a circuit breaker: no hanging
         min_confirmations=max(1, settings.confirmations),
         redact_endpoint="the node's RPC endpoint",
     )  # RPC URLs often carry API keys

@@ -32,6 +32,7 @@ def build_app() -> typer.Typer:
     app.add_typer(db.token_app, name="token")
     app.add_typer(batches.app, name="batches")
     app.command()(serve.serve)
+    app.command()(serve.pipeline)
     app.command()(serve.dev)
     app.command()(issue.issue)
     app.command()(revoke.revoke)

@@ -1,4 +1,5 @@
-"""`credreg serve` (any chain, any database, from settings) and `credreg dev` (everything local, one command)."""
+"""`credreg serve` (API workers), `credreg pipeline` (batcher, anchorer, indexer) and `credreg dev` (everything
+local, both roles, one command)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import typer
-import uvicorn
 from rich.console import Console
 
 from anchoring.errors import ChainError
+from node.cli.roles import PipelineProcess, run_api, run_pipeline_until_stopped
 from node.dev.chains import DevChainError
 from node.dev.devchain import DevChainFiles, chain_up
 from node.errors import ConfigurationError
@@ -29,48 +30,85 @@ def _start_runtime(settings: Settings) -> NodeRuntime:
         raise typer.Exit(2) from None
 
 
-def _serve(settings: Settings, pipeline: bool, runtime: NodeRuntime | None = None) -> None:
-    from api.app import create_app
+def _migrate(settings: Settings) -> None:
+    from node.storage.db import make_engine, upgrade
 
-    runtime = runtime or _start_runtime(settings)
-    app = create_app(settings, engine=runtime.engine)
-    if pipeline:
-        runtime.start_pipeline()
-    mailer = None
-    if pipeline and settings.smtp_host:
-        from node.learners.mail import MailWorker
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
 
-        mailer = MailWorker(runtime.factory, settings)
-        mailer.start()
+
+def _serve(settings: Settings, workers: int, pipeline: bool) -> None:
+    """The API (``workers`` processes) and, with ``pipeline``, a ``credreg pipeline`` child process beside it."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    child = PipelineProcess(settings) if pipeline else None
     console.print(
-        f"issuer {runtime.account.address} anchoring to {runtime.deployment.credential_anchor} "
-        f"on chain {runtime.deployment.chain_id}; API on http://{settings.host}:{settings.port} "
-        f"(docs at /docs)"
+        f"API on http://{settings.host}:{settings.port} (docs at /docs), {workers} worker(s)"
+        + ("; pipeline in its own process" if child else "; no pipeline here (run `credreg pipeline`)")
     )
     try:
-        uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+        run_api(settings, workers)
     finally:
-        if mailer is not None:
-            mailer.stop()
-        runtime.close()
+        if child is not None:
+            child.stop()
 
 
 def serve(
     host: str = typer.Option(None, help="Interface to listen on (CREDREG_HOST, default 127.0.0.1)."),
     port: int = typer.Option(None, help="Port (CREDREG_PORT, default 8000)."),
+    workers: int = typer.Option(
+        1, "--workers", min=1, help="API worker processes (stateless; uvicorn workers sharing the port)."
+    ),
     pipeline: bool = typer.Option(
-        True, help="Run the batcher and anchorer in this process (--no-pipeline for extra API-only workers)."
+        False,
+        "--pipeline/--no-pipeline",
+        help="Also start `credreg pipeline` (batcher, anchorer, indexer) as a child process. Default: API only.",
     ),
 ) -> None:
-    """Run the node against the chain, deployment file and database named in the settings.
+    """Run the node's API workers against the database (and chain, for verification) named in the settings.
+
+    The API workers are stateless: run as many as the machine has cores, on as many hosts as needed behind any HTTP
+    load balancer. The batcher, anchorer and indexer run in `credreg pipeline` (or with --pipeline).
 
     Settings come from CREDREG_* environment variables or a .env file (CREDREG_ENV_FILE):
     CREDREG_RPC_URL, CREDREG_DEPLOYMENT_FILE, CREDREG_DATABASE_URL, CREDREG_ISSUER_KEYSTORE, ...
 
-    Example: CREDREG_RPC_URL=http://127.0.0.1:8545 CREDREG_DATABASE_URL=postgresql+psycopg://node@db/credreg credreg serve
+    Example: CREDREG_DATABASE_URL=postgresql+psycopg://node@db/credreg credreg serve --workers 2 --port 8000
     """
     overrides: dict[str, Any] = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
-    _serve(Settings(**overrides), pipeline)
+    settings = Settings(**overrides)
+    _migrate(settings)
+    _serve(settings, workers, pipeline)
+
+
+def pipeline(
+    lease_ttl: float = typer.Option(
+        None,
+        "--lease-ttl",
+        min=0.5,
+        help="Seconds a lease lasts unrenewed (CREDREG_LEASE_TTL_SECONDS, default 10).",
+    ),
+) -> None:
+    """Run the pipeline: batcher, anchorer + revoker + status-list publisher (under the issuer key's lease) and
+    the registry indexer, until SIGTERM or Ctrl-C.
+
+    Start one per issuer key, or two for fail-over: the second waits as a standby and takes over the lease within
+    about --lease-ttl seconds when the first dies or loses its database connection (docs/security.md, Fail-over).
+    Settings as for `credreg serve`, plus the issuer key (CREDREG_ISSUER_KEYSTORE + password file, or
+    CREDREG_ISSUER_PRIVATE_KEY).
+
+    Example: CREDREG_RPC_URL=http://127.0.0.1:8545 CREDREG_DATABASE_URL=postgresql+psycopg://node@db/credreg credreg pipeline
+    """
+    overrides: dict[str, Any] = {"lease_ttl_seconds": lease_ttl} if lease_ttl is not None else {}
+    settings = Settings(**overrides)
+    runtime = _start_runtime(settings)
+    console.print(
+        f"pipeline for issuer {runtime.account.address}: anchoring to {runtime.deployment.credential_anchor} on chain "
+        f"{runtime.deployment.chain_id}; lease ttl {settings.lease_ttl_seconds:g}s"
+    )
+    run_pipeline_until_stopped(runtime)
 
 
 def dev(
@@ -82,8 +120,10 @@ def dev(
     ),
     port: int = typer.Option(8000, envvar="CREDREG_PORT", help="API port."),
     chain_port: int = typer.Option(None, help="Anvil port (default 8545 when free)."),
+    workers: int = typer.Option(1, "--workers", min=1, help="API worker processes."),
 ) -> None:
-    """Start a complete local node: Anvil with the contracts and a dev issuer, SQLite, the API and the pipeline.
+    """Start a complete local node: Anvil with the contracts and a dev issuer, SQLite, the API workers and the
+    pipeline (in a process of its own).
 
     Prints a fresh API token for the dev issuer once. Run it again to resume with the same chain and data.
 
@@ -117,7 +157,8 @@ def dev(
         f"try: curl -H 'Authorization: Bearer {token[:8]}...' -H 'Content-Type: application/json' "
         f"-d @scripts/examples/<file>.json http://127.0.0.1:{port}/v1/credentials"
     )
-    _serve(settings, pipeline=True, runtime=runtime)
+    runtime.close()
+    _serve(settings, workers, pipeline=True)
 
 
 def _dev_token(runtime: NodeRuntime) -> str:

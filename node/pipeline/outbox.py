@@ -7,8 +7,8 @@ a ``status_tx`` (revoke / suspend / reinstate up to 512 digests under a root) an
 1. **state machine**: each kind declares its allowed transitions (``StateMachine``); every state change of every
    kind goes through the one checker ``transition(record, to_state)``, which raises ``InvalidTransition``.
 2. **send**: sign (the gas estimate may already revert: the kind decides) -> *write-ahead commit* (nonce, tx hash,
-   ``submitted_at`` and the fencing token stored before the network sees anything) -> ``check`` the fence ->
-   broadcast (``NonceConsumed``: the row is dropped at once).
+   ``submitted_at`` and the fencing token stored before the network sees anything, the fence checked against the
+   lease table in the same transaction) -> broadcast (``NonceConsumed``: the row is dropped at once).
 3. **settle** each submitted row: receipt ok and deep enough -> confirmed; mined but shallow -> note the depth;
    reverted -> decoded reason -> the kind's failure policy (final or sent again); unknown to the node once
    ``drop_grace_seconds`` have passed -> adopt it if the chain already shows its effect by our key, else dropped.
@@ -311,13 +311,14 @@ class FenceLost(RuntimeError):
 
 
 class Fence(Protocol):
-    """The seam for the pipeline lease (issue 16): ``token`` is stored with every write-ahead row, and ``check``
-    runs before every broadcast, raising ``FenceLost`` when ``token`` is no longer the lease's current one."""
+    """The pipeline lease (``node.pipeline.lease.Lease``): ``token`` is stored with every write-ahead row, and
+    ``check`` runs inside the write-ahead transaction (``session``), before its commit and the broadcast, raising
+    ``FenceLost`` when ``token`` is no longer the lease's current one."""
 
     @property
     def token(self) -> int | None: ...
 
-    def check(self, token: int | None) -> None: ...
+    def check(self, token: int | None, session: Session | None = None) -> None: ...
 
 
 @dataclass
@@ -581,11 +582,14 @@ class Outbox(ABC):
             ),
         )
         session.add(record)
-        session.commit()  # write-ahead: the row names the transaction before the network sees it
         if self.fence is not None:
-            self.fence.check(
-                record.fence_token
-            )  # a stale holder stops here; the row is settled by the new one
+            session.flush()
+            try:  # in the write-ahead transaction: a stale holder stops here and writes nothing
+                self.fence.check(record.fence_token, session)
+            except BaseException:
+                session.rollback()
+                raise
+        session.commit()  # write-ahead: the row names the transaction before the network sees it
         try:
             self.sender.broadcast(signed)
         except NonceConsumed as exc:

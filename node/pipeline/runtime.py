@@ -6,6 +6,7 @@ import logging
 import threading
 from dataclasses import dataclass, field
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import select
@@ -20,11 +21,13 @@ from node.auth.signers import load_chain_signer
 from node.auth.tokens import get_or_create_issuer
 from node.errors import ConfigurationError
 from node.pipeline.anchorer import Anchorer
+from node.pipeline.lease import INDEXER_LEASE, Lease, LeaseKeeper, lease_name, new_holder_id
 from node.pipeline.publisher import Publisher
 from node.pipeline.retry import RetryLoop
 from node.pipeline.revoker import Revoker
 from node.pipeline.sealer import seal_due_batches
 from node.pipeline.signer import SignerLoop, SignerPasses
+from node.pipeline.watch import ChainWatcher
 from node.registry.indexer import Indexer, IndexerLoop
 from node.revocation.statuslists import StatusListConfig
 from node.settings import Settings
@@ -43,6 +46,20 @@ class BatcherLoop(RetryLoop):
         super().__init__("batcher", lambda: bool(seal_due_batches(factory, settings)), tick, tick)
 
 
+class LeasedIndexerLoop(IndexerLoop):
+    """The indexer under the ``indexer`` lease: one process indexes, a standby takes over when it stops."""
+
+    def __init__(self, indexer: Indexer, lease: Lease):
+        super().__init__(indexer, max_backoff=min(30.0, lease.ttl / 2))
+        self.lease = lease
+        self.expected += (sa.exc.OperationalError,)  # the database gone for a while: warn and retry
+
+    def _step(self) -> bool:
+        if not self.lease.held and not self.lease.try_acquire():
+            return False
+        return super()._step()
+
+
 @dataclass
 class NodeRuntime:
     settings: Settings
@@ -54,6 +71,9 @@ class NodeRuntime:
     rpc_url: str
     threads: list[threading.Thread] = field(default_factory=list)
     loops: list = field(default_factory=list)
+    #: this process's lease holder id and heartbeat (set by ``start_pipeline``)
+    holder: str | None = None
+    keeper: LeaseKeeper | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings, migrate: bool = True) -> NodeRuntime:
@@ -90,7 +110,7 @@ class NodeRuntime:
     # each outbox kind gets a connection and a sender of its own; ``options`` go to the outbox core
     # (``drop_grace_seconds``, ``fence``)
     def anchorer(self, **options) -> Anchorer:
-        w3 = connect(self.rpc_url, deployment=self.deployment)
+        w3 = self._connect()
         return Anchorer(
             self.factory,
             TransactionSender(w3, self.account),
@@ -102,7 +122,7 @@ class NodeRuntime:
         )
 
     def revoker(self, **options) -> Revoker:
-        w3 = connect(self.rpc_url, deployment=self.deployment)
+        w3 = self._connect()
         return Revoker(
             self.factory,
             TransactionSender(w3, self.account),
@@ -114,7 +134,7 @@ class NodeRuntime:
         )
 
     def publisher(self, **options) -> Publisher:
-        w3 = connect(self.rpc_url, deployment=self.deployment)
+        w3 = self._connect()
         return Publisher(
             self.factory,
             TransactionSender(w3, self.account),
@@ -126,17 +146,38 @@ class NodeRuntime:
         )
 
     def indexer(self) -> Indexer:
-        w3 = connect(self.rpc_url, deployment=self.deployment)
+        w3 = self._connect()
         return Indexer(self.factory, w3, self.deployment, self.settings.confirmations)
 
+    def _connect(self):
+        return connect(self.rpc_url, timeout=self.settings.rpc_timeout_seconds, deployment=self.deployment)
+
+    def lease(self, name: str) -> Lease:
+        """The lease ``name`` as held by this process (``lease_name(address)`` for a chain key's)."""
+        assert self.holder is not None, "start_pipeline sets the holder"
+        return Lease(self.engine, name, self.holder, self.settings.lease_ttl_seconds)
+
     def start_pipeline(self) -> None:
-        """Start the batcher, the anchorer + revoker + status-list publisher (one thread, one key, one lock)
-        and the indexer."""
+        """Start the batcher, the anchorer + revoker + status-list publisher (one thread under the key's lease),
+        the indexer (under the indexer lease), the lease keeper (heartbeat) and the chain watcher."""
+        ttl = self.settings.lease_ttl_seconds
+        self.holder = new_holder_id()
+        signer_lease = self.lease(lease_name(self.account.address))
+        indexer_lease = self.lease(INDEXER_LEASE)
+        self.keeper = LeaseKeeper(self.engine, self.holder, [signer_lease, indexer_lease], ttl / 3)
         signer = SignerPasses(self.anchorer(), self.revoker(), self.publisher())
         self.loops = [
             BatcherLoop(self.factory, self.settings),
-            SignerLoop(signer, self.engine),
-            IndexerLoop(self.indexer()),
+            SignerLoop(signer, signer_lease, interval=min(0.25, ttl / 8)),
+            LeasedIndexerLoop(self.indexer(), indexer_lease),
+            self.keeper,
+            ChainWatcher(
+                self.keeper.state,
+                self.rpc_url,
+                self.deployment,
+                interval=ttl / 3,
+                timeout=self.settings.chain_probe_timeout_seconds,
+            ),
         ]
         for loop in self.loops:
             thread = threading.Thread(target=self._guard(loop), name=type(loop).__name__, daemon=True)
@@ -159,6 +200,12 @@ class NodeRuntime:
         for thread in self.threads:
             thread.join(timeout)
         self.threads.clear()
+        if self.keeper is not None:
+            try:
+                self.keeper.remove()
+            except Exception:  # noqa: BLE001 - the row ages out by itself
+                log.warning("could not remove the heartbeat row of %s", self.holder)
+            self.keeper = None
 
     def close(self) -> None:
         self.stop_pipeline()

@@ -16,6 +16,8 @@ from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session
 
+from node.storage import pipeline_tables  # noqa: F401 - registers the lease and heartbeat tables
+
 __all__ = [
     "current_revision",
     "is_postgres",

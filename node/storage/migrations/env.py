@@ -9,6 +9,7 @@ import node.storage.learner_tables
 
 # Importing the table modules registers their tables in SQLModel.metadata (for autogenerate).
 import node.storage.models
+import node.storage.pipeline_tables
 import node.storage.registry_tables
 import node.storage.revocation_tables
 import node.storage.wallet_tables  # noqa: F401

@@ -2,16 +2,16 @@
 
 Only sha256 hashes of codes, tokens, nonces and transaction ids are stored.
 
-Revision ID: 0010_wallet
-Revises: 0006_signing
+Revision ID: 0008_wallet
+Revises: 0007_learners
 Create Date: 2026-12-02
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010_wallet"
-down_revision = "0008_learners"
+revision = "0008_wallet"
+down_revision = "0007_learners"
 branch_labels = None
 depends_on = None
 

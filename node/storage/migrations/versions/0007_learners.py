@@ -1,14 +1,14 @@
 """learners: share links (capability URLs, token stored hashed) and the e-mail delivery queue
 
-Revision ID: 0008_learners
-Revises: 0005_trust
+Revision ID: 0007_learners
+Revises: 0006_signing
 Create Date: 2026-12-02
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008_learners"
+revision = "0007_learners"
 down_revision = "0006_signing"
 branch_labels = None
 depends_on = None
