@@ -192,7 +192,7 @@ def bench_naive(network, bundles, sample: int) -> dict:
     t = time.perf_counter()
     for obj in chosen:
         b = ProofBundle.load(obj)
-        anchor.verify(b.digest, b.root, b.proof)
+        anchor.verify(b.anchor.issuer, b.digest, b.root, b.proof)
     elapsed = time.perf_counter() - t
     return {
         "bundles": len(chosen),
