@@ -1,0 +1,36 @@
+"""speed: proof slices read from uncompressed tree blobs, fresh statistics for the idempotency lookups
+
+* PostgreSQL ``batch.tree``: storage EXTERNAL (out of line, never compressed), so ``substr`` of a proof's sibling
+  nodes reads only the TOAST chunks holding them (node.storage.trees.read_proof). Rows written before keep their
+  storage until rewritten; their slices are still correct, only slower. (The hashes in a tree do not compress.)
+* PostgreSQL ``credential``: autovacuum re-analyzes it after 2 % of its rows changed (default 10 %), so the
+  planner's row estimates follow a table that grows by bulk ingest.
+* ``ANALYZE`` at the end (both databases): statistics are fresh right after every migration as well
+  (node.storage.db.upgrade also analyzes after each upgrade).
+
+Revision ID: 0012_speed
+Revises: 0005_trust
+Create Date: 2026-12-02
+"""
+
+from alembic import op
+
+revision = "0012_speed"
+down_revision = "0005_trust"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("ALTER TABLE batch ALTER COLUMN tree SET STORAGE EXTERNAL")
+        op.execute(
+            "ALTER TABLE credential SET (autovacuum_analyze_scale_factor = 0.02, autovacuum_analyze_threshold = 1000)"
+        )
+    op.execute("ANALYZE")
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("ALTER TABLE credential RESET (autovacuum_analyze_scale_factor, autovacuum_analyze_threshold)")
+        op.execute("ALTER TABLE batch ALTER COLUMN tree SET STORAGE EXTENDED")
