@@ -127,11 +127,16 @@ def _alembic_config(connection: sa.Connection | None = None):
 def upgrade(engine_or_url: Engine | str, revision: str = "head") -> None:
     """Bring the schema up to ``revision`` (default: latest). Safe to call repeatedly."""
     from alembic import command
+    from alembic.runtime.migration import MigrationContext
 
     engine = make_engine(engine_or_url) if isinstance(engine_or_url, str) else engine_or_url
     try:
         with engine.begin() as conn:
+            before = MigrationContext.configure(conn).get_current_revision()
             command.upgrade(_alembic_config(conn), revision)
+            if MigrationContext.configure(conn).get_current_revision() != before:
+                # fresh planner statistics after a migration (new indexes and columns have none)
+                conn.exec_driver_sql("ANALYZE")
     finally:
         if isinstance(engine_or_url, str):
             engine.dispose()
