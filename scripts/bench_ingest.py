@@ -110,7 +110,7 @@ class ServedNode:
         self.http = httpx.Client(
             base_url=f"http://127.0.0.1:{port}", timeout=120, headers={"Authorization": f"Bearer {token}"}
         )
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 300  # a loaded machine starts slowly
         while True:
             try:
                 if self.http.get("/healthz").status_code == 200:
