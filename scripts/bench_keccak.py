@@ -65,7 +65,11 @@ def main() -> None:
             ns[name].append((time.process_time() - t) / args.calls * 1e9)
     base = ns.get("safe-pysha3")
     for name, xs in ns.items():
-        rel = f"  {statistics.median(b / x for b, x in zip(base, xs, strict=True)):.2f}x safe-pysha3" if base else ""
+        rel = (
+            f"  {statistics.median(b / x for b, x in zip(base, xs, strict=True)):.2f}x safe-pysha3"
+            if base
+            else ""
+        )
         print(f"{name:16s} {min(xs):7.0f} / {statistics.median(xs):7.0f} / {max(xs):7.0f} ns per call{rel}")
 
 
