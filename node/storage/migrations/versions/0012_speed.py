@@ -5,8 +5,8 @@
   storage until rewritten; their slices are still correct, only slower. (The hashes in a tree do not compress.)
 * PostgreSQL ``credential``: autovacuum re-analyzes it after 2 % of its rows changed (default 10 %), so the
   planner's row estimates follow a table that grows by bulk ingest.
-* ``ANALYZE`` at the end (both databases): statistics are fresh right after every migration as well
-  (node.storage.db.upgrade also analyzes after each upgrade).
+* Statistics: node.storage.db.upgrade analyzes this node's tables after every migration that changed the
+  revision (this one included).
 
 Revision ID: 0012_speed
 Revises: 0005_trust
@@ -27,7 +27,6 @@ def upgrade() -> None:
         op.execute(
             "ALTER TABLE credential SET (autovacuum_analyze_scale_factor = 0.02, autovacuum_analyze_threshold = 1000)"
         )
-    op.execute("ANALYZE")
 
 
 def downgrade() -> None:
