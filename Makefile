@@ -89,10 +89,19 @@ test: deps $(CHROMIUM) $(PG_DUMP) $(SOFTHSM) $(PDFTOPPM) $(ZBARIMG) lint
 	$(BIN)/python -m pytest -ra
 
 # Benchmarks print figures and same-run baselines (see README, "Benchmarks"); they are not tests.
-bench: deps
+bench: deps $(WRK)
 	$(BIN)/python scripts/bench_merkle.py
 	$(BIN)/python scripts/bench_verify.py
 	$(BIN)/python scripts/bench_ingest.py
+	$(BIN)/python scripts/bench_serve.py
+	$(BIN)/python scripts/bench_txsign.py
+
+# The proof-serving benchmark drives the servers with wrk, from Debian's package.
+WRK := /usr/bin/wrk
+$(WRK):
+	@if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
+	else echo "wrk is missing: install Debian's wrk package to run scripts/bench_serve.py"; fi
 
 # Rebuilds contracts/ with the npm solc (no compiler download) and refreshes the artifacts
 # shipped inside the anchoring package.

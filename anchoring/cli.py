@@ -175,7 +175,8 @@ def verify(
         envvar="CREDREG_VERIFY_DEPLOYMENT",
         help="Deployment file naming the chain id and contract addresses.",
     ),
-    json_output: bool = typer.Option(False, "--json", help="Print the reports as JSON on stdout."),
+    json_output: bool = typer.Option(False, "--json", help="Print the reports as JSON on stdout (compact)."),
+    pretty: bool = typer.Option(False, "--pretty", help="With --json: indent the JSON for reading."),
     timeout: float = typer.Option(10.0, "--timeout", min=0.1, help="RPC timeout in seconds."),
     min_confirmations: int = typer.Option(
         1, "--min-confirmations", min=1, help="Confirmations an anchor needs to count (fewer: error)."
@@ -303,7 +304,11 @@ def verify(
             "counts": _counts(reports),
             "reports": [r.to_dict() for r in reports],
         }
-        sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+        # compact unless asked: indenting a 10,000-bundle report cost a fifth of the run
+        text = json.dumps(
+            doc, indent=2 if pretty else None, separators=None if pretty else (",", ":"), ensure_ascii=False
+        )
+        sys.stdout.write(text + "\n")
         sys.stdout.flush()
     else:
         out = Console()

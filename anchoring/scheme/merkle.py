@@ -39,6 +39,7 @@ from sha3 import keccak_256 as _k
 from anchoring.errors import FormatError
 
 __all__ = [
+    "BlobLayout",
     "MerkleTree",
     "MerkleTreeError",
     "MultiProof",
@@ -51,7 +52,8 @@ __all__ = [
 ]
 
 _HASH_LEN = 32
-_MAGIC = b"CRMT\x01"  # credreg merkle tree, serialisation version 1
+_MAGIC_V1 = b"CRMT\x01"  # credreg merkle tree, serialisation version 1 (read only)
+_MAGIC = b"CRMT\x02"  # version 2: adds the input-index -> sorted-position table (proofs by offset)
 _HEADER = struct.Struct(">5sQ")
 
 
@@ -171,6 +173,60 @@ def verify_multiproof(root: bytes, multiproof: MultiProof) -> bool:
         return process_multiproof(leaves, multiproof.proof, multiproof.proof_flags) == root
     except MerkleTreeError:
         return False
+
+
+@dataclass(frozen=True, slots=True)
+class BlobLayout:
+    """Byte offsets (0-based) inside :meth:`MerkleTree.to_bytes` output for a tree of ``n`` leaves.
+
+    A reader that holds the blob in a database reads one proof as a handful of 32-byte slices: the leaf's
+    sorted position (:meth:`position_offset`, version 2 only), then :meth:`proof_offsets` of it.
+    """
+
+    n: int
+    version: int = 2
+
+    @property
+    def order_offset(self) -> int:
+        return _HEADER.size + 32 * self.n
+
+    @property
+    def positions_offset(self) -> int:
+        if self.version < 2:
+            raise MerkleTreeError("version 1 tree data has no position table")
+        return self.order_offset + 4 * self.n
+
+    @property
+    def nodes_offset(self) -> int:
+        return self.order_offset + 4 * self.n * (2 if self.version >= 2 else 1)
+
+    @property
+    def size(self) -> int:
+        return self.nodes_offset + 32 * (2 * self.n - 1)
+
+    def position_offset(self, index: int) -> int:
+        """Where the sorted position of input ``index`` sits (4 bytes, big-endian)."""
+        if not 0 <= index < self.n:
+            raise MerkleTreeError(f"index {index!r} out of range for a tree of {self.n} leaves")
+        return self.positions_offset + 4 * index
+
+    def tree_index(self, position: int) -> int:
+        """Node-array index of the leaf at sorted ``position``."""
+        if not 0 <= position < self.n:
+            raise MerkleTreeError(f"sorted position {position!r} out of range for a tree of {self.n} leaves")
+        return 2 * self.n - 2 - position
+
+    def node_offset(self, tree_index: int) -> int:
+        return self.nodes_offset + 32 * tree_index
+
+    def proof_offsets(self, position: int) -> list[int]:
+        """Offsets of the sibling nodes of the leaf at sorted ``position``, leaf upwards (its proof)."""
+        i = self.tree_index(position)
+        out = []
+        while i > 0:
+            out.append(self.node_offset(i - 1 if i % 2 == 0 else i + 1))
+            i = (i - 1) // 2
+        return out
 
 
 class MerkleTree:
@@ -367,43 +423,53 @@ class MerkleTree:
     def to_bytes(self) -> bytes:
         """Compact binary form: everything needed to answer proofs later, no hashing on reload.
 
-        ``"CRMT\\x01" | n (uint64 BE) | n digests in input order (32 B each) |
-        n sorted-position -> input-index entries (uint32 BE) | 2n-1 nodes (32 B each)``.
+        ``"CRMT\\x02" | n (uint64 BE) | n digests in input order (32 B each) |
+        n sorted-position -> input-index entries (uint32 BE) | n input-index -> sorted-position entries
+        (uint32 BE) | 2n-1 nodes (32 B each)``.  Every field sits at an offset computed from ``n`` alone
+        (:class:`BlobLayout`), so one proof is read from a stored blob without loading it whole.
+        Version 1 (the same without the second table) is still read.
         """
         n = len(self._values)
         if n >= 2**32:  # pragma: no cover - far beyond any batch
             raise MerkleTreeError("tree too large to serialise")
+        self._pos(0)  # computes the inverse permutation
+        assert self._pos_of_value is not None
         parts = [
             _HEADER.pack(_MAGIC, n),
             b"".join(self._values),
             struct.pack(f">{n}I", *self._order),
+            struct.pack(f">{n}I", *self._pos_of_value),
             b"".join(self._tree),
         ]
         return b"".join(parts)
 
     @classmethod
     def from_bytes(cls, data: bytes, *, verify: bool = False) -> MerkleTree:
-        """Reload :meth:`to_bytes` output.  Sizes and the permutation are always checked; with
-        ``verify=True`` the whole tree is recomputed from the digests and compared (as costly as a
+        """Reload :meth:`to_bytes` output (version 1 or 2).  Sizes and the permutation are always checked;
+        with ``verify=True`` the whole tree is recomputed from the digests and compared (as costly as a
         build).  Without it, every single proof is still self-checked against the root when served.
         """
         data = bytes(data)
         if len(data) < _HEADER.size:
             raise MerkleTreeError("truncated tree data")
         magic, n = _HEADER.unpack_from(data)
-        if magic != _MAGIC:
+        if magic not in (_MAGIC, _MAGIC_V1):
             raise MerkleTreeError("not credreg tree data (bad magic/version)")
-        if n == 0 or len(data) != _HEADER.size + 32 * n + 4 * n + 32 * (2 * n - 1):
+        layout = BlobLayout(n, version=2 if magic == _MAGIC else 1)
+        if n == 0 or len(data) != layout.size:
             raise MerkleTreeError("tree data has the wrong length")
         off = _HEADER.size
         values = [data[o : o + 32] for o in range(off, off + 32 * n, 32)]
-        off += 32 * n
-        order = list(struct.unpack_from(f">{n}I", data, off))
-        off += 4 * n
+        order = list(struct.unpack_from(f">{n}I", data, layout.order_offset))
         if sorted(order) != list(range(n)):
             raise MerkleTreeError("tree data has an invalid leaf permutation")
-        tree = [data[o : o + 32] for o in range(off, len(data), 32)]
+        tree = [data[o : o + 32] for o in range(layout.nodes_offset, len(data), 32)]
         t = cls(tree, values, order)
+        if layout.version == 2:
+            pos = list(struct.unpack_from(f">{n}I", data, layout.positions_offset))
+            if any(order[p] != i for i, p in enumerate(pos)):
+                raise MerkleTreeError("tree data has an invalid position table")
+            t._pos_of_value = pos
         if verify:
             fresh = cls.build(values)
             if fresh._tree != tree or fresh._order != order:

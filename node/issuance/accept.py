@@ -267,15 +267,37 @@ def _chunks(seq: list, n: int) -> Iterable[list]:
 
 
 def _existing(session: Session, issuer_id: int, column, values: list[str]) -> dict[str, tuple]:
+    """Stored rows of ``issuer_id`` whose ``column`` (external_id or idempotency_key) is one of ``values``.
+
+    PostgreSQL: one lookup per value on the unique ``(issuer_id, column)`` index (``unnest`` joined LATERAL to an
+    equality on both columns with LIMIT 1: a nested loop of unique-index probes, whatever the statistics say); the plain
+    ``issuer_id = ? AND column IN (...)`` was planned on ``(issuer_id, status, id)`` while statistics were stale,
+    scanning every row of the issuer (quadratic ingest). SQLite plans the IN on the unique index."""
     t = Credential.__table__
     out: dict[str, tuple] = {}
+    conn = session.connection()
+    pg = conn.dialect.name == "postgresql"
     for chunk in _chunks(sorted(set(values)), _LOOKUP_CHUNK):
-        rows = session.execute(
-            sa.select(column, t.c.digest, t.c.canonical, t.c.status).where(
+        if pg:
+            v = (
+                sa.func.unnest(sa.literal(chunk, sa.ARRAY(sa.String())))
+                .table_valued("value")
+                .render_derived("v")
+            )
+            hit = (
+                sa.select(t.c.digest, t.c.canonical, t.c.status)
+                .where(t.c.issuer_id == issuer_id, column == v.c.value)
+                .limit(1)  # unique anyway; keeps the planner from flattening the LATERAL into a hash join
+                .lateral("hit")
+            )
+            q = sa.select(v.c.value, hit.c.digest, hit.c.canonical, hit.c.status).select_from(
+                v.join(hit, sa.true())
+            )
+        else:
+            q = sa.select(column, t.c.digest, t.c.canonical, t.c.status).where(
                 t.c.issuer_id == issuer_id, column.in_(chunk)
             )
-        ).all()
-        for r in rows:
+        for r in conn.execute(q).all():
             out[r[0]] = (r[1], bytes(r[2]), r[3])
     return out
 
@@ -379,8 +401,9 @@ def _store(
     for r in results:
         assert r is not None  # every item was found, is new or is a duplicate (conflicts raised above)
         stored.append(r)
+    conn = session.connection()  # Core executemany (insertmanyvalues), no ORM bookkeeping per row
     for chunk in _chunks(new_rows, 5000):
-        session.execute(sa.insert(t), chunk)
+        conn.execute(sa.insert(t), chunk)
     return stored
 
 

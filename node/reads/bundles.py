@@ -17,7 +17,7 @@ from anchoring.scheme.encoding import from_hex, to_hex
 from node.errors import Conflict
 from node.reads.lookup import lifecycle_state, load_credential, not_found
 from node.storage.models import Batch, CredentialStatus, Issuer
-from node.storage.trees import load_tree
+from node.storage.trees import read_proof
 
 
 def bundle_for(
@@ -38,9 +38,16 @@ def bundle_for(
             slug="not-anchored",
             title="Not yet anchored",
         )
-    tree = load_tree(batch)
     assert cred.leaf_index is not None  # the sealer sets batch_id and leaf_index together
-    proof = tree.proof_at(cred.leaf_index)
+    assert batch.id is not None  # a stored batch
+    proof = read_proof(
+        session,
+        batch_id=batch.id,
+        size=batch.size,
+        root=batch.root,
+        leaf_index=cred.leaf_index,
+        digest=cred.digest,
+    )
     credential = json.loads(bytes(cred.canonical))
     return _make_bundle(
         credential=credential,

@@ -55,12 +55,17 @@ def not_found(digest: str) -> NotFound:
 
 def lifecycle_state(cred: Credential, batch: Batch | None) -> str:
     """pending | batched | submitted | anchored | failed (the public lifecycle of one digest)."""
-    if cred.status == CredentialStatus.anchored.value:
+    return lifecycle_state_of(cred.status, batch.state if batch is not None else None)
+
+
+def lifecycle_state_of(status: str, batch_state: str | None) -> str:
+    """:func:`lifecycle_state` from the credential's status and its batch's state (None: no batch)."""
+    if status == CredentialStatus.anchored.value:
         return "anchored"
-    if batch is None:
+    if batch_state is None:
         return "pending"
-    if batch.state in (BatchState.submitted.value, BatchState.failed.value):
-        return batch.state
+    if batch_state in (BatchState.submitted.value, BatchState.failed.value):
+        return batch_state
     return "batched"
 
 

@@ -1,14 +1,20 @@
-"""Public proofs by digest (no personal data)."""
+"""Public proofs by digest (no personal data).
+
+Served without trees: one Core query reads the credential joined to its batch and issuer (never the tree blob, a
+deferred column) plus the leaf's sorted position sliced out of the blob; a second reads the ~log2(n) sibling nodes
+at their offsets (node.storage.trees.read_proof)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import sqlalchemy as sa
 from sqlmodel import Session
 
 from anchoring.scheme.encoding import to_hex
-from node.reads.lookup import BatchAnchor, batch_anchor, lifecycle_state, load_credential
-from node.storage.trees import load_tree
+from node.reads.lookup import BatchAnchor, lifecycle_state_of, normalize_digest, not_found
+from node.storage.models import Batch, Credential, CredentialStatus, Issuer
+from node.storage.trees import position_columns, read_proof
 
 
 @dataclass(frozen=True)
@@ -30,23 +36,91 @@ class Proof:
     batch: BatchRef | None = None
     anchor: BatchAnchor | None = None
 
+    @property
+    def final(self) -> bool:
+        """Anchored: the proof and its anchor no longer change (a cache may keep the answer)."""
+        return self.state == "anchored"
+
+
+_c = Credential.__table__.c
+_b = Batch.__table__.c
+_i = Issuer.__table__.c
+_QUERY = (
+    sa.select(
+        _c.digest,
+        _c.status,
+        _c.leaf_index,
+        _i.address,
+        _b.id,
+        _b.root,
+        _b.size,
+        _b.state,
+        _b.chain_id,
+        _b.contract_address,
+        _b.tx_hash,
+        _b.block_number,
+        _b.block_hash,
+        _b.block_timestamp,
+        _b.confirmed_at,
+        _b.confirmations,
+    )
+    .select_from(
+        Credential.__table__.join(Issuer.__table__, _i.id == _c.issuer_id).outerjoin(
+            Batch.__table__, _b.id == _c.batch_id
+        )
+    )
+    .where(_c.digest == sa.bindparam("digest"))
+)
+#: PostgreSQL: the same plus the blob's magic and the leaf's sorted position, sliced in the same query
+_QUERY_WITH_POSITION = _QUERY.add_columns(*position_columns())
+
 
 def proof_for(session: Session, digest: str) -> Proof:
     """Public proof view (no personal data). Raises NotFound for an unknown digest."""
-    cred, batch, issuer = load_credential(session, digest)
-    if batch is None:
-        return Proof(
-            digest=cred.digest, state=lifecycle_state(cred, batch), anchor=batch_anchor(cred, batch, issuer)
+    digest = normalize_digest(digest)
+    conn = session.connection()
+    sqlite = conn.dialect.name == "sqlite"  # reads the position through blob I/O (node.storage.trees)
+    row = conn.execute(_QUERY if sqlite else _QUERY_WITH_POSITION, {"digest": digest}).first()
+    if row is None:
+        raise not_found(digest)
+    (d, status, leaf_index, issuer, bid, root, size, bstate, chain_id, contract, tx_hash, block_number) = row[
+        :12
+    ]
+    block_hash, block_timestamp, confirmed_at, confirmations = row[12:16]
+    magic, position = (None, None) if sqlite else row[16:]
+    state = lifecycle_state_of(status, bstate if bid is not None else None)
+    anchor = None
+    if status == CredentialStatus.anchored.value and bid is not None:
+        anchor = BatchAnchor(
+            chain_id=chain_id,
+            contract=contract,
+            tx_hash=tx_hash,
+            block_number=block_number,
+            block_hash=block_hash,
+            issuer=issuer,
+            anchored_at=block_timestamp,
+            confirmed_at=confirmed_at,
+            confirmations=confirmations,
         )
-    tree = load_tree(batch)
-    assert cred.leaf_index is not None  # the sealer sets batch_id and leaf_index together
-    assert batch.id is not None  # a stored batch
+    if bid is None:
+        return Proof(digest=d, state=state, anchor=anchor)
+    assert leaf_index is not None  # the sealer sets batch_id and leaf_index together
+    proof = read_proof(
+        session,
+        batch_id=bid,
+        size=size,
+        root=root,
+        leaf_index=leaf_index,
+        digest=d,
+        magic=magic,
+        position=position,
+    )
     return Proof(
-        digest=cred.digest,
-        state=lifecycle_state(cred, batch),
-        root=batch.root,
-        leaf_index=cred.leaf_index,
-        proof=[to_hex(h) for h in tree.proof_at(cred.leaf_index)],
-        batch=BatchRef(batch.id, batch.size, batch.state),
-        anchor=batch_anchor(cred, batch, issuer),
+        digest=d,
+        state=state,
+        root=root,
+        leaf_index=leaf_index,
+        proof=[to_hex(h) for h in proof],
+        batch=BatchRef(bid, size, bstate),
+        anchor=anchor,
     )

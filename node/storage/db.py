@@ -126,14 +126,35 @@ def _alembic_config(connection: sa.Connection | None = None):
     return cfg
 
 
+def analyze(conn: sa.Connection) -> None:
+    """Refresh the planner statistics of this node's tables only: on PostgreSQL the tables of the current schema
+    (a bare ANALYZE would walk every schema of the database, other nodes' and test schemas included)."""
+    if conn.dialect.name == "postgresql":
+        names: list[str] = list(
+            conn.execute(
+                sa.text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
+            ).scalars()
+        )
+        for name in names:
+            conn.exec_driver_sql(f'ANALYZE "{name}"')
+    else:
+        conn.exec_driver_sql("ANALYZE")
+
+
 def upgrade(engine_or_url: Engine | str, revision: str = "head") -> None:
     """Bring the schema up to ``revision`` (default: latest). Safe to call repeatedly."""
     from alembic import command
+    from alembic.runtime.migration import MigrationContext
 
     engine = make_engine(engine_or_url) if isinstance(engine_or_url, str) else engine_or_url
     try:
         with engine.begin() as conn:
+            before = MigrationContext.configure(conn).get_current_revision()
             command.upgrade(_alembic_config(conn), revision)
+            if MigrationContext.configure(conn).get_current_revision() != before:
+                analyze(
+                    conn
+                )  # fresh planner statistics after a migration (new indexes and columns have none)
     finally:
         if isinstance(engine_or_url, str):
             engine.dispose()

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, ClassVar
 
 import sqlalchemy as sa
+from sqlalchemy.orm import deferred
 from sqlmodel import Field, SQLModel
 
 __all__ = [
@@ -173,17 +174,23 @@ class Credential(TableModel, table=True):
     anchored_at: datetime | None = Field(default=None, sa_column=sa.Column(sa.DateTime(), nullable=True))
 
 
+#: the serialised tree: a deferred column, loaded on first access (sealing, auditing); proofs read slices of it
+#: in SQL (node.storage.trees.read_proof), so listing or checking batches never moves the blobs
+_batch_tree = sa.Column("tree", sa.LargeBinary(), nullable=False)
+
+
 class Batch(TableModel, table=True):
     __tablename__ = "batch"
     __table_args__ = (sa.Index("ix_batch_issuer_state_id", "issuer_id", "state", "id"),)
+    __mapper_args__: ClassVar[dict[str, object]] = {"properties": {"tree": deferred(_batch_tree)}}
 
     id: int | None = Field(default=None, sa_column=sa.Column(BigId, primary_key=True, autoincrement=True))
     issuer_id: int = Field(sa_column=sa.Column(BigId, sa.ForeignKey("issuer.id"), nullable=False))
     root: str = Field(sa_column=sa.Column(sa.String(66), nullable=False, unique=True))
     size: int = Field(sa_column=sa.Column(sa.Integer(), nullable=False))
     state: str = Field(default=BatchState.sealed.value, sa_column=sa.Column(sa.String(16), nullable=False))
-    #: serialised tree (see node.batcher.dump_tree / load_tree); answers every proof of the batch
-    tree: bytes = Field(sa_column=sa.Column(sa.LargeBinary(), nullable=False))
+    #: serialised tree (MerkleTree.to_bytes, deferred: see _batch_tree); answers every proof of the batch
+    tree: bytes = Field(sa_column=_batch_tree)
     chain_id: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger(), nullable=True))
     contract_address: str | None = Field(default=None, sa_column=sa.Column(sa.String(42), nullable=True))
     nonce: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger(), nullable=True))

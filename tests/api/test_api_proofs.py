@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from anchoring.scheme.encoding import from_hex
-from anchoring.scheme.merkle import verify_proof
+import pytest
+import sqlalchemy as sa
+
+from anchoring.scheme.encoding import from_hex, to_hex
+from anchoring.scheme.merkle import MerkleTree, MerkleTreeError, verify_proof
 from node.pipeline import batches, sealer
 from node.storage.models import Batch
+from node.storage.trees import read_proof
 
 ZERO = "0x" + "00" * 32
 
@@ -42,8 +46,10 @@ def test_unknown_and_malformed_digests(client):
 def test_proof_through_the_lifecycle(client, issuer, session_factory, settings):
     digests = _issue(client, issuer, 5)
     [bid] = sealer.seal_due_batches(session_factory, settings, force=True)
-    p = client.get(f"/v1/proofs/{digests[2]}").json()
+    r = client.get(f"/v1/proofs/{digests[2]}")
+    p = r.json()
     assert p["state"] == "batched" and p["anchor"] is None
+    assert r.headers["cache-control"] == "no-cache"  # not final yet
     assert verify_proof(from_hex(p["root"]), from_hex(digests[2]), [from_hex(x) for x in p["proof"]])
     with session_factory() as s:
         batches.record_submission(
@@ -65,8 +71,10 @@ def test_proof_through_the_lifecycle(client, issuer, session_factory, settings):
             block_timestamp=1_780_000_123,
             gas_used=51_800,
         )
-    p = client.get(f"/v1/proofs/{digests[2]}").json()
+    r = client.get(f"/v1/proofs/{digests[2]}")
+    p = r.json()
     assert p["state"] == "anchored"
+    assert r.headers["cache-control"] == "public, max-age=31536000, immutable"
     a = p["anchor"]
     assert (a["chainId"], a["contract"], a["txHash"], a["blockNumber"], a["issuer"], a["anchoredAt"]) == (
         31337,
@@ -148,3 +156,53 @@ def test_openapi_docs(client):
         "/readyz",
         "/metrics",
     } <= set(spec["paths"])
+
+
+def _v1_blob(blob: bytes) -> bytes:
+    """The same tree in the version-1 format (no position table), as batches sealed before it was added."""
+    n = int.from_bytes(blob[5:13], "big")
+    order_end = 13 + 36 * n
+    return b"CRMT\x01" + blob[5:order_end] + blob[order_end + 4 * n :]
+
+
+def test_proofs_are_sliced_from_the_stored_blob(client, issuer, session_factory, settings):
+    digests = _issue(client, issuer, 7)  # odd: an unbalanced tree
+    [bid] = sealer.seal_due_batches(session_factory, settings, force=True)
+    with session_factory() as s:
+        batch = s.get(Batch, bid)
+        assert "tree" not in batch.__dict__  # deferred: loading a batch does not move its blob
+        tree = MerkleTree.from_bytes(batch.tree, verify=True)
+        blob = batch.tree
+    for i, d in enumerate(digests):
+        p = client.get(f"/v1/proofs/{d}").json()
+        assert p["leafIndex"] == i
+        assert p["proof"] == [to_hex(h) for h in tree.proof_at(i)]
+    # a batch sealed in the version-1 format (no position table) is still served, from the whole tree
+    with session_factory() as s:
+        s.execute(sa.update(Batch.__table__).where(Batch.__table__.c.id == bid).values(tree=_v1_blob(blob)))
+        s.commit()
+    assert client.get(f"/v1/proofs/{digests[3]}").json()["proof"] == [to_hex(h) for h in tree.proof_at(3)]
+
+
+def test_a_corrupt_blob_never_gives_a_wrong_proof(client, issuer, session_factory, settings):
+    digests = _issue(client, issuer, 4)
+    [bid] = sealer.seal_due_batches(session_factory, settings, force=True)
+    with session_factory() as s:
+        batch = s.get(Batch, bid)
+        blob = bytearray(batch.tree)
+        blob[-1] ^= 1  # a leaf node (leaves sit at the end of the node array)
+        s.execute(sa.update(Batch.__table__).where(Batch.__table__.c.id == bid).values(tree=bytes(blob)))
+        s.commit()
+    with session_factory() as s:
+        batch = s.get(Batch, bid)
+        failed = 0
+        for i, d in enumerate(digests):
+            try:
+                proof = read_proof(s, batch_id=bid, size=batch.size, root=batch.root, leaf_index=i, digest=d)
+            except MerkleTreeError:
+                failed += 1
+            else:
+                assert verify_proof(from_hex(batch.root), from_hex(d), proof)
+        assert failed == 1  # the one proof holding the flipped node (its own leaf is hashed from the digest)
+        with pytest.raises(MerkleTreeError):
+            read_proof(s, batch_id=bid, size=batch.size, root=batch.root, leaf_index=99, digest=digests[0])

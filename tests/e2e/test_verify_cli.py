@@ -88,6 +88,18 @@ def test_chain_down_exits_2(files):
     doc = json.loads(result.stdout)
     assert doc["verdict"] == "error"
     assert doc["reports"][0]["checks"][3]["status"] == "error"
+    assert result.stdout.count("\n") == 1 and '{"verdict":"error",' in result.stdout  # compact by default
+    pretty = run(
+        files,
+        f"http://127.0.0.1:{free_port()}",
+        "--json",
+        "--pretty",
+        "--timeout",
+        "2",
+        str(files / "valid.json"),
+    )
+    assert pretty.exit_code == 2 and json.loads(pretty.stdout)["verdict"] == "error"
+    assert '\n  "verdict": "error",\n' in pretty.stdout
 
 
 def test_wrong_chain_exits_2(dev_network, files, tmp_path):
