@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
+from anchoring.scheme.strict_json import safe_recursion_limit
 from api.errors import document_problems, install_error_handlers
 from api.pages import mount_pages
 from api.routers import credentials, health, proofs, registry, revocation, statuslist, verify
@@ -77,6 +78,9 @@ def web3_contract_probe(rpc_url: str, deployment_file, timeout: float = 2.0, ttl
 
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
+    # the eth libraries import py_ecc, which raises the recursion limit to 100,000: a deep JSON body would then
+    # overflow the C stack (a segfault) instead of raising RecursionError. Every body is depth-checked first too.
+    safe_recursion_limit()
     settings = settings or get_settings()
     own_engine = engine is None
     engine = engine or make_engine(settings.resolved_database_url)

@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     max_credential_bytes: int = Field(default=2 * 1024 * 1024, ge=64)
     max_bulk_items: int = Field(default=10_000, ge=1)
     max_request_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    #: JSON values (array items + object members) in one bulk JSON body; a list of tiny values costs far more memory
+    #: than its bytes (64 MiB of ``[0,0,...]`` is 32 million Python objects). NDJSON lines count per credential.
+    max_json_values: int = Field(default=4_000_000, ge=1000)
     default_profile: str | None = None
 
     # W3C Bitstring Status List (see docs/revocation.md)

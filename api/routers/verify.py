@@ -25,13 +25,13 @@ from fastapi.responses import JSONResponse
 from anchoring.bundle.v1 import BUNDLE_FORMAT
 from anchoring.chain.deployment import Deployment, DeploymentFileError
 from anchoring.scheme.merkle import gc_paused
-from anchoring.scheme.strict_json import DuplicateKey, strict_loads
+from anchoring.scheme.strict_json import DuplicateKey, LoneSurrogate, TooDeep, TooManyValues, strict_loads
 from anchoring.verify.context import ChainContext
 from anchoring.verify.report import VerificationReport
 from anchoring.verify.run import verify_bundles
 from api.deps import SettingsDep
 from api.errors import problem, problem_responses
-from api.parsing import read_body
+from api.parsing import read_body, shape_error
 from api.schemas.verify import BatchReport, Report
 from node.errors import Invalid, TooLarge, Unavailable
 from node.settings import Settings
@@ -58,6 +58,8 @@ def _parse(body: bytes) -> Any:
         )
     try:
         return strict_loads(body)
+    except (TooDeep, TooManyValues, LoneSurrogate) as exc:
+        raise shape_error(exc) or exc from None
     except DuplicateKey as exc:
         raise problem(
             400,
@@ -140,15 +142,16 @@ def _overall(counts: dict[str, int]) -> str:
 )
 async def verify(request: Request, settings: SettingsDep) -> JSONResponse:
     body = await read_body(request, settings.max_request_bytes)
-    chain = _chain(settings)
-    return await run_in_threadpool(_verify_body, body, chain, settings.max_bulk_items)
+    return await run_in_threadpool(_verify_body, body, settings)
 
 
-def _verify_body(raw: bytes, chain: ChainContext, limit: int) -> JSONResponse:
-    """Parse, verify and render off the event loop, with the cyclic GC paused (large batches)."""
+def _verify_body(raw: bytes, settings: Settings) -> JSONResponse:
+    """Parse, verify and render off the event loop, with the cyclic GC paused (large batches). Bad input is
+    refused (4xx) before the chain is needed, so it is refused the same way on a node without a chain."""
     with gc_paused():
         body = _parse(raw)
-        items, single = _items(body, limit)
+        items, single = _items(body, settings.max_bulk_items)
+        chain = _chain(settings)
         reports = verify_bundles(items, chain)
         if single:
             report = reports[0]

@@ -18,7 +18,10 @@ __all__ = ["build_app", "main"]
 def build_app() -> typer.Typer:
     """The full command tree (imports the node, the API and their dependencies)."""
     from anchoring import cli as verify_cli
+    from anchoring.scheme.strict_json import safe_recursion_limit
     from node.cli import audit, batches, chain, db, issue, registry, revoke, serve
+
+    safe_recursion_limit()  # py_ecc (imported above through the eth libraries) raises it to 100,000
 
     app = typer.Typer(
         help="credreg: a blockchain-anchored credential registry node for micro-credentials.",
@@ -45,6 +48,9 @@ def main() -> None:
     args = sys.argv[1:]
     if args[:1] == ["verify"]:
         from anchoring.cli import run
+        from anchoring.scheme.strict_json import safe_recursion_limit
+
+        safe_recursion_limit()
 
         run(args[1:], prog_name="credreg verify")
         return
