@@ -99,6 +99,10 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         description="Blockchain-anchored credential registry: issue, batch, anchor and prove micro-credentials. "
         "Errors are RFC 9457 application/problem+json.",
         lifespan=lifespan,
+        # /docs is served by api.pages from local Swagger UI assets (the default page loads them from a CDN);
+        # ReDoc has no offline build on PyPI, so it is off
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine

@@ -1,5 +1,7 @@
-"""The node's web pages (the verifier at ``/verify``, the registry at ``/registry``): static HTML and its assets,
-served from ``api/static`` with one set of security headers.
+"""The node's web pages (the verifier at ``/verify``, the registry at ``/registry``, the API reference at ``/docs``):
+static HTML and its assets, served from ``api/static`` with one set of security headers.
+
+``/docs`` is Swagger UI from the PyPI package ``swagger-ui-bundle`` (its files served by the node, not a CDN).
 
 Every page works offline and talks only to this origin: no CDN, no inline script or style (the policy below
 forbids them), nothing that leaks the page's URL (a verifier's page may hold a digest) to anyone else.
@@ -33,8 +35,8 @@ _MEDIA_TYPES = {
 }
 
 
-def _serve(name: str):
-    path = STATIC_DIR / name
+def _serve(name: str | Path):
+    path = name if isinstance(name, Path) else STATIC_DIR / name
     media_type = _MEDIA_TYPES[path.suffix]
 
     async def serve() -> FileResponse:
@@ -43,7 +45,7 @@ def _serve(name: str):
     return serve
 
 
-def mount_page(app: FastAPI, path: str, page: str, assets: Mapping[str, str]) -> None:
+def mount_page(app: FastAPI, path: str, page: str, assets: Mapping[str, str | Path]) -> None:
     """Serve ``static/<page>`` at ``path`` (``path/`` redirects there) and each ``static/<file>`` of ``assets`` at
     ``path/<url>`` (``{url: file}``), all with :data:`PAGE_HEADERS`; none of it is in the OpenAPI document."""
     app.add_api_route(path, _serve(page), methods=["GET"], include_in_schema=False)
@@ -62,3 +64,15 @@ def mount_pages(app: FastAPI) -> None:
     mount_page(
         app, "/registry", "registry.html", {"registry.js": "registry.js", "registry.css": "registry.css"}
     )
+    mount_page(app, "/docs", "docs.html", _swagger_assets())
+
+
+def _swagger_assets() -> dict[str, str | Path]:
+    from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
+
+    folder = Path(swagger_ui_path)
+    return {
+        "assets/swagger-ui.css": folder / "swagger-ui.css",
+        "assets/swagger-ui-bundle.js": folder / "swagger-ui-bundle.js",
+        "assets/docs.js": "docs.js",
+    }

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -124,7 +124,16 @@ def _refresh(factory: Callable[[], Session]) -> None:
 
 
 @router.get(
-    "/metrics", response_class=PlainTextResponse, summary="Prometheus metrics (text exposition format)"
+    "/metrics",
+    response_class=Response,
+    summary="Prometheus metrics (text exposition format)",
+    responses={
+        200: {
+            "description": "Prometheus text exposition format",
+            # the media type the response carries, parameters and all (not FastAPI's plain text/plain)
+            "content": {metrics.CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}},
+        }
+    },
 )
 async def prometheus(factory: SessionFactoryDep) -> Response:
     try:

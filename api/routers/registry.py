@@ -52,7 +52,10 @@ _ERRORS = problem_responses(404, 422)  # an entry by address: unknown (404) or n
 _QUERY_ERRORS = problem_responses(422)
 
 Limit = Query(50, ge=1, le=500, description="Page size (1-500).")
-Offset = Query(0, ge=0, description="Items to skip.")
+#: the largest integer a query parameter may carry: a signed 64-bit column (SQLite INTEGER, PostgreSQL BIGINT) holds
+#: no more, and a larger value would fail in the database instead of being refused here
+MAX_INT64 = 2**63 - 1
+Offset = Query(0, ge=0, le=MAX_INT64, description="Items to skip.")
 
 
 def _bad(field: str, message: str) -> Invalid:
@@ -177,7 +180,7 @@ def get_status(
     at: str | None = Query(
         None, description="Unix seconds or ISO 8601 time (default: the newest indexed block)."
     ),
-    block: int | None = Query(None, ge=0, description="Block number."),
+    block: int | None = Query(None, ge=0, le=MAX_INT64, description="Block number."),
     verify: bool = Query(False, description="Also ask the chain (statusAt / getIssuer at that block)."),
 ) -> StatusAtView:
     address = _address(address)
@@ -191,6 +194,8 @@ def get_status(
             raise _bad("query.at", str(exc)) from None
         if timestamp < 0:
             raise _bad("query.at", "at must not be negative")
+        if timestamp > MAX_INT64:
+            raise _bad("query.at", f"at must be at most {MAX_INT64} (Unix seconds)")
     row = _issuer_or_404(session, address)
     if timestamp is None and block is None:  # "now" = the newest block the index has (chain time, not ours)
         position = index.index_position(session)
