@@ -11,14 +11,16 @@ is upgraded once at start-up. ``app.state`` holds ``settings``, ``engine``, ``se
 
 from __future__ import annotations
 
+import threading
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
 from anchoring.scheme.strict_json import safe_recursion_limit
-from api.errors import document_problems, install_error_handlers
+from api.errors import document_problems, install_error_handlers, problem_responses
 from api.pages import mount_pages
+from api.ratelimit import EXEMPT_PATHS, RateLimitMiddleware
 from api.routers import credentials, health, proofs, registry, revocation, statuslist, verify
 from node.settings import Settings, get_settings
 from node.storage.db import make_engine, upgrade
@@ -115,6 +117,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         if settings.rpc_url and settings.deployment_file is not None
         else None
     )
+    app.state.verify_slots = threading.BoundedSemaphore(settings.verify_concurrency)
+    if settings.rate_limit_enabled:
+        app.add_middleware(RateLimitMiddleware, settings=settings)
     install_error_handlers(app)
     app.include_router(credentials.router)
     app.include_router(revocation.router)
@@ -134,7 +139,27 @@ def _document_problems_once(app: FastAPI) -> None:
 
     def openapi() -> dict:
         if app.openapi_schema is None:
-            app.openapi_schema = document_problems(build())
+            doc = document_problems(build())
+            if app.state.settings.rate_limit_enabled:
+                _document_rate_limits(doc)
+            app.openapi_schema = doc
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _document_rate_limits(doc: dict) -> None:
+    """Every rate-limited operation may answer 429 problem+json with ``Retry-After`` (see ``api.ratelimit``)."""
+    [too_many] = problem_responses(429).values()
+    too_many = {
+        **too_many,
+        "headers": {
+            "Retry-After": {"description": "seconds until the window ends", "schema": {"type": "integer"}}
+        },
+    }
+    too_many.pop("model", None)
+    for path, operations in doc.get("paths", {}).items():
+        if path in EXEMPT_PATHS:
+            continue
+        for operation in operations.values():
+            operation.setdefault("responses", {}).setdefault("429", too_many)

@@ -11,7 +11,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "get_settings"]
@@ -58,6 +58,23 @@ class Settings(BaseSettings):
     max_json_values: int = Field(default=4_000_000, ge=1000)
     default_profile: str | None = None
 
+    # public endpoints, small and bounded (docs/security.md, "Limits and their settings")
+    #: body of POST /v1/verify: one bundle (a 2 MiB credential and its proof fit) or the multi-bundle form
+    max_verify_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    #: bundles in one multi-bundle POST /v1/verify
+    max_verify_bundles: int = Field(default=1000, ge=1)
+    #: verify requests worked on at once per process (CPU-bound); more wait up to verify_queue_seconds, then 503
+    verify_concurrency: int = Field(default=4, ge=1)
+    verify_queue_seconds: float = Field(default=2.0, ge=0)
+    #: rate limits (``limits`` notation, several joined by ";"): per client IP on every route except the probes,
+    #: per bearer token, and for failed authentications per client IP (then 429 + Retry-After)
+    rate_limit_enabled: bool = True
+    rate_limit_per_ip: str = "100/second;3000/minute"
+    rate_limit_per_token: str = "200/second;10000/minute"  # noqa: S105  (a rate, not a password)
+    rate_limit_auth_failures: str = "30/minute"
+    #: where counters live: memory:// (per process) or e.g. redis://host:6379 (shared by every worker)
+    rate_limit_storage: str = "memory://"
+
     # W3C Bitstring Status List (see docs/revocation.md)
     status_list_size: int = Field(
         default=131_072,
@@ -82,6 +99,17 @@ class Settings(BaseSettings):
     issuer_keystore_password: SecretStr | None = None
     issuer_keystore_password_file: Path | None = None
     issuer_private_key: SecretStr | None = None
+
+    @field_validator("rate_limit_per_ip", "rate_limit_per_token", "rate_limit_auth_failures")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        from limits import parse_many
+
+        try:
+            parse_many(value)
+        except ValueError as exc:
+            raise ValueError(f"not a rate limit such as '50/second;1200/minute': {exc}") from None
+        return value
 
     @model_validator(mode="after")
     def _derive_paths(self) -> Settings:

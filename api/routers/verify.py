@@ -7,7 +7,8 @@ Body: one bundle, ``{"bundles": [...]}``, or a JSON array of bundles.
 * many bundles -> ``200`` with ``{verdict, counts, reports}`` (the same shape as ``credreg verify --json``);
   a malformed bundle in a batch does not sink the others: its report has ``format: fail`` naming the field.
 * body not JSON -> ``400``; not an object/array, ``bundles`` not a list or empty -> ``422``; more than
-  ``max_bulk_items`` bundles or ``max_request_bytes`` -> ``413``; all problem+json.
+  ``max_verify_bundles`` bundles or ``max_verify_bytes`` -> ``413``; all busy -> ``503`` + Retry-After; all
+  problem+json.
 * the chain unreachable or on the wrong chain id -> ``200`` with ``error`` checks and verdict ``error``:
   verification ran, the chain could not be asked; the report says which check and why.  Never 500.
 * no chain configured on this node (no ``rpc_url`` / deployment file) -> ``503`` problem+json.
@@ -16,6 +17,7 @@ Body: one bundle, ``{"bundles": [...]}``, or a JSON array of bundles.
 from __future__ import annotations
 
 import re
+import threading
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -141,8 +143,28 @@ def _overall(counts: dict[str, int]) -> str:
     },
 )
 async def verify(request: Request, settings: SettingsDep) -> JSONResponse:
-    body = await read_body(request, settings.max_request_bytes)
-    return await run_in_threadpool(_verify_body, body, settings)
+    body = await read_body(request, settings.max_verify_bytes, "CREDREG_MAX_VERIFY_BYTES")
+    return await run_in_threadpool(_verify_in_slot, body, settings, request.app.state.verify_slots)
+
+
+def _verify_in_slot(raw: bytes, settings: Settings, slots: threading.Semaphore) -> JSONResponse:
+    """Verification is CPU-bound: at most ``verify_concurrency`` run at once per process; a request waits up to
+    ``verify_queue_seconds`` for a slot, then gets 503 + Retry-After (the client, or a load balancer, tries again
+    instead of piling work up)."""
+    if not slots.acquire(timeout=settings.verify_queue_seconds):
+        raise problem(
+            503,
+            f"all {settings.verify_concurrency} verification slots are busy (setting CREDREG_VERIFY_CONCURRENCY); "
+            "retry shortly",
+            slug="busy",
+            title="Busy",
+            headers={"Retry-After": "1"},
+            errors=[{"pointer": "", "field": "", "message": "busy", "setting": "CREDREG_VERIFY_CONCURRENCY"}],
+        )
+    try:
+        return _verify_body(raw, settings)
+    finally:
+        slots.release()
 
 
 def _verify_body(raw: bytes, settings: Settings) -> JSONResponse:
@@ -150,7 +172,7 @@ def _verify_body(raw: bytes, settings: Settings) -> JSONResponse:
     refused (4xx) before the chain is needed, so it is refused the same way on a node without a chain."""
     with gc_paused():
         body = _parse(raw)
-        items, single = _items(body, settings.max_bulk_items)
+        items, single = _items(body, settings.max_verify_bundles)
         chain = _chain(settings)
         reports = verify_bundles(items, chain)
         if single:
@@ -209,7 +231,15 @@ def _items(body: Any, limit: int) -> tuple[list, bool]:
         )
     if len(items) > limit:
         raise TooLarge(
-            f"at most {limit} bundles per request; got {len(items)}",
-            [{"pointer": "/bundles", "field": "bundles", "message": f"at most {limit} items"}],
+            f"at most {limit} bundles per request (setting CREDREG_MAX_VERIFY_BUNDLES); got {len(items)}",
+            [
+                {
+                    "pointer": "/bundles",
+                    "field": "bundles",
+                    "message": f"at most {limit} items",
+                    "limit": limit,
+                    "setting": "CREDREG_MAX_VERIFY_BUNDLES",
+                }
+            ],
         )
     return items, single
