@@ -22,6 +22,7 @@ from api.errors import document_problems, install_error_handlers, problem_respon
 from api.pages import mount_pages
 from api.ratelimit import EXEMPT_PATHS, RateLimitMiddleware
 from api.routers import credentials, health, proofs, registry, revocation, statuslist, verify
+from node.logs import redact_logs
 from node.settings import Settings, get_settings
 from node.storage.db import make_engine, upgrade
 from node.storage.db import session_factory as make_session_factory
@@ -35,7 +36,10 @@ def web3_chain_probe(rpc_url: str, timeout: float = 2.0):
     def probe() -> int:
         from web3 import HTTPProvider, Web3
 
-        return Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": timeout})).eth.block_number
+        from anchoring.chain.rpc import call_chain
+
+        w3 = Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
+        return call_chain(lambda: w3.eth.block_number, rpc_url)  # errors name the endpoint redacted
 
     return probe
 
@@ -84,6 +88,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     # overflow the C stack (a segfault) instead of raising RecursionError. Every body is depth-checked first too.
     safe_recursion_limit()
     settings = settings or get_settings()
+    redact_logs(settings.rpc_url)  # an RPC URL's path often carries an API key: never in a log line
     own_engine = engine is None
     engine = engine or make_engine(settings.resolved_database_url)
 

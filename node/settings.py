@@ -128,6 +128,12 @@ class Settings(BaseSettings):
         return self.database_url
 
     @property
+    def absolute_base_url(self) -> str:
+        """Where the node is reached, for links that must be absolute (status list URLs): ``public_base_url``, else
+        ``http://host:port`` from these settings. Never from a request's Host header."""
+        return self.public_base_url.rstrip("/") or f"http://{self.host}:{self.port}"
+
+    @property
     def resolved_deployment_file(self) -> Path:
         assert self.deployment_file is not None, "derived by _derive_paths"
         return self.deployment_file

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from anchoring.chain.rpc import redact
 from api.deps import SessionFactoryDep
 from api.errors import PROBLEM_JSON
 from api.schemas.health import Health, NotReadyProblem, Readiness
@@ -40,17 +41,22 @@ def _db_check(engine: Engine) -> dict:
     return {"ok": True, "message": "reachable, schema up to date"}
 
 
-def _chain_check(probe: Callable[[], int] | None) -> dict | None:
+def _chain_check(probe: Callable[[], int] | None, rpc_url: str | None = None) -> dict | None:
     if probe is None:
         return None
     try:
         block = probe()
     except Exception as exc:  # noqa: BLE001
-        return {"ok": False, "message": f"chain unreachable: {type(exc).__name__}: {str(exc)[:200]}"}
+        return {
+            "ok": False,
+            "message": f"chain unreachable: {type(exc).__name__}: {redact(str(exc), rpc_url)[:200]}",
+        }
     return {"ok": True, "message": f"block {block}"}
 
 
-def _contracts_check(probe: Callable[[], list[tuple[str, str, str, str]]] | None) -> dict | None:
+def _contracts_check(
+    probe: Callable[[], list[tuple[str, str, str, str]]] | None, rpc_url: str | None = None
+) -> dict | None:
     """``version()`` of both contracts against the deployment file: a node must not write to contracts it does not
     know (a wrong or stale deployment file)."""
     if probe is None:
@@ -60,7 +66,8 @@ def _contracts_check(probe: Callable[[], list[tuple[str, str, str, str]]] | None
     except Exception as exc:  # noqa: BLE001 - reported, not raised
         return {
             "ok": False,
-            "message": f"cannot read the contracts' versions: {type(exc).__name__}: {str(exc)[:200]}",
+            "message": "cannot read the contracts' versions: "
+            f"{type(exc).__name__}: {redact(str(exc), rpc_url)[:200]}",
         }
     versions = {name: onchain for name, _, _, onchain in found}
     wrong = [
@@ -91,12 +98,13 @@ def _contracts_check(probe: Callable[[], list[tuple[str, str, str, str]]] | None
 )
 async def readyz(request: Request) -> Readiness | JSONResponse:
     checks = {"database": await run_in_threadpool(_db_check, request.app.state.engine)}
-    chain = await run_in_threadpool(_chain_check, getattr(request.app.state, "chain_probe", None))
+    rpc_url = request.app.state.settings.rpc_url  # scrubbed from every message (API keys live in its path)
+    chain = await run_in_threadpool(_chain_check, getattr(request.app.state, "chain_probe", None), rpc_url)
     if chain is not None:
         checks["chain"] = chain
     if chain is not None and chain["ok"]:
         contracts = await run_in_threadpool(
-            _contracts_check, getattr(request.app.state, "contract_probe", None)
+            _contracts_check, getattr(request.app.state, "contract_probe", None), rpc_url
         )
         if contracts is not None:
             checks["contracts"] = contracts

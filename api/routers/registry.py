@@ -18,6 +18,7 @@ import csv
 import io
 from dataclasses import asdict
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
@@ -25,7 +26,7 @@ from web3 import Web3
 
 from anchoring.chain.contracts import IssuerRegistry
 from anchoring.chain.deployment import Deployment, DeploymentFileError
-from anchoring.chain.rpc import connect
+from anchoring.chain.rpc import connect, redact
 from anchoring.errors import ChainError
 from api.deps import SessionDep, SettingsDep
 from api.errors import problem_responses
@@ -90,7 +91,9 @@ def _issuer_or_404(session, address: str) -> RegistryIssuer:
 
 def _next_page(request: Request, offset: int, limit: int, total: int) -> str | None:
     if offset + limit < total:
-        return str(request.url.include_query_params(offset=offset + limit, limit=limit))
+        # from the configured base URL, never the Host header (link poisoning behind a proxy)
+        query = urlencode({**request.query_params, "offset": offset + limit, "limit": limit})
+        return f"{request.app.state.settings.public_base_url.rstrip('/')}{request.url.path}?{query}"
     return None
 
 
@@ -223,7 +226,7 @@ def _chain_check(
             entry = registry.find_issuer(address, block=block)
             status = entry.status.label if entry is not None else "none"
     except (ChainError, DeploymentFileError) as exc:  # an unreachable chain is an error, not an answer
-        return ChainCheck(result="error", status=None, reason=str(exc)[:300])
+        return ChainCheck(result="error", status=None, reason=redact(str(exc), settings.rpc_url)[:300])
     return ChainCheck(
         result="pass" if status == indexed else "fail",
         status=status,

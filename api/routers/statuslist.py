@@ -117,7 +117,7 @@ async def allocate_entries(
     factory: SessionFactoryDep,
 ) -> JSONResponse:
     purposes = _purposes(await read_body(request, 64 * 1024))
-    base_url = settings.public_base_url or str(request.base_url)
+    base_url = settings.absolute_base_url  # never the Host header: a poisoned one would be signed into lists
     entries = await run_in_threadpool(_allocate, factory, principal.issuer_id, purposes, base_url, config)
     return JSONResponse({"credentialStatus": entries}, status_code=201, headers={"Cache-Control": "no-store"})
 

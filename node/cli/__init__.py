@@ -22,6 +22,7 @@ def build_app() -> typer.Typer:
     from node.cli import audit, batches, chain, db, issue, registry, revoke, serve
 
     safe_recursion_limit()  # py_ecc (imported above through the eth libraries) raises it to 100,000
+    _redact_logs()
 
     app = typer.Typer(
         help="credreg: a blockchain-anchored credential registry node for micro-credentials.",
@@ -41,6 +42,17 @@ def build_app() -> typer.Typer:
     app.command()(audit.audit)
     app.command(name="verify")(verify_cli.verify)
     return app
+
+
+def _redact_logs() -> None:
+    """Scrub the configured RPC URL from every log line of this process (see ``node.logs``)."""
+    from node.logs import redact_logs
+    from node.settings import get_settings
+
+    try:
+        redact_logs(get_settings().rpc_url)
+    except Exception:  # noqa: BLE001, S110 - bad settings are reported by the command that reads them
+        pass
 
 
 def main() -> None:
