@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -30,6 +31,9 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; default sqlite:///<data_dir>/credreg.db"
     )
+    #: SQLite ``PRAGMA synchronous`` (WAL mode): FULL syncs every commit, so what the API acknowledged survives power
+    #: loss; NORMAL is faster but may lose the newest commits on power loss (never on a crash). See docs/security.md.
+    sqlite_synchronous: Literal["OFF", "NORMAL", "FULL", "EXTRA"] = "FULL"
     #: run alembic upgrade once at app start-up (never per request); handy for `credreg dev`.
     auto_migrate: bool = False
 
