@@ -90,7 +90,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     settings = settings or get_settings()
     redact_logs(settings.rpc_url)  # an RPC URL's path often carries an API key: never in a log line
     own_engine = engine is None
-    engine = engine or make_engine(settings.resolved_database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    engine = engine or make_engine(
+        settings.resolved_database_url, sqlite_synchronous=settings.sqlite_synchronous
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

@@ -66,7 +66,9 @@ def _sqlite_pragmas(synchronous: str):
     lose the last commits on power loss (not on a process crash); ``FULL`` (the default) syncs the WAL at every
     commit, so a credential acknowledged with 202 survives power loss."""
     if synchronous not in SQLITE_SYNCHRONOUS:
-        raise ValueError(f"sqlite synchronous must be one of {', '.join(SQLITE_SYNCHRONOUS)}, not {synchronous!r}")
+        raise ValueError(
+            f"sqlite synchronous must be one of {', '.join(SQLITE_SYNCHRONOUS)}, not {synchronous!r}"
+        )
 
     def on_connect(dbapi_conn, _record) -> None:
         cur = dbapi_conn.cursor()
