@@ -17,6 +17,7 @@ from pathlib import Path
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
+from web3.types import Wei
 
 from anchoring.chain.rpc import connect
 from anchoring.errors import ChainUnreachable
@@ -92,7 +93,7 @@ def fund_dev_accounts(w3: Web3, addresses: list[str], balance_wei: int = DEV_BAL
             return
     funder = w3.eth.accounts[0]
     for address in addresses:
-        tx = w3.eth.send_transaction({"from": funder, "to": address, "value": balance_wei})
+        tx = w3.eth.send_transaction({"from": funder, "to": address, "value": Wei(balance_wei)})
         w3.eth.wait_for_transaction_receipt(tx, timeout=30)
 
 
