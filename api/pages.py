@@ -1,7 +1,8 @@
 """The node's web pages (the verifier at ``/verify``, the registry at ``/registry``, the API reference at ``/docs``):
 static HTML and its assets, served from ``api/static`` with one set of security headers.
 
-``/docs`` is Swagger UI from the PyPI package ``swagger-ui-bundle`` (its files served by the node, not a CDN).
+``/docs`` is Swagger UI (npm ``swagger-ui-dist``, else PyPI ``swagger-ui-bundle``), its files served by the node,
+not a CDN.
 
 Every page works offline and talks only to this origin: no CDN, no inline script or style (the policy below
 forbids them), nothing that leaks the page's URL (a verifier's page may hold a digest) to anyone else.
@@ -67,10 +68,18 @@ def mount_pages(app: FastAPI) -> None:
     mount_page(app, "/docs", "docs.html", _swagger_assets())
 
 
-def _swagger_assets() -> dict[str, str | Path]:
-    from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
+#: Swagger UI 5 (renders OpenAPI 3.1, which FastAPI writes): the npm package ``swagger-ui-dist`` pinned in
+#: package.json, from the repository's node_modules; an install without node_modules (pip) falls back to the PyPI
+#: package ``swagger-ui-bundle`` (Swagger UI 4: it lists the API but cannot render a 3.1 document in full)
+SWAGGER_UI_DIST = STATIC_DIR.parent.parent / "node_modules" / "swagger-ui-dist"
 
-    folder = Path(swagger_ui_path)
+
+def _swagger_assets() -> dict[str, str | Path]:
+    folder = SWAGGER_UI_DIST
+    if not (folder / "swagger-ui-bundle.js").exists():
+        from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
+
+        folder = Path(swagger_ui_path)
     return {
         "assets/swagger-ui.css": folder / "swagger-ui.css",
         "assets/swagger-ui-bundle.js": folder / "swagger-ui-bundle.js",
