@@ -11,13 +11,16 @@ is upgraded once at start-up. ``app.state`` holds ``settings``, ``engine``, ``se
 
 from __future__ import annotations
 
+import threading
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
-from api.errors import document_problems, install_error_handlers
+from anchoring.scheme.strict_json import safe_recursion_limit
+from api.errors import document_problems, install_error_handlers, problem_responses
 from api.pages import mount_pages
+from api.ratelimit import EXEMPT_PATHS, RateLimitMiddleware
 from api.routers import (
     credentials,
     did,
@@ -30,6 +33,7 @@ from api.routers import (
     statuslist,
     verify,
 )
+from node.logs import redact_logs
 from node.settings import Settings, get_settings
 from node.storage.db import make_engine, upgrade
 from node.storage.db import session_factory as make_session_factory
@@ -44,9 +48,11 @@ def web3_chain_probe(rpc_url: str, timeout: float = 2.0):
     def probe() -> int:
         from web3 import Web3
 
+        from anchoring.chain.rpc import call_chain
         from node.chain_guard import guarded_provider
 
-        return Web3(guarded_provider(rpc_url, timeout)).eth.block_number
+        w3 = Web3(guarded_provider(rpc_url, timeout))
+        return call_chain(lambda: w3.eth.block_number, rpc_url)  # errors name the endpoint redacted
 
     return probe
 
@@ -92,9 +98,15 @@ def web3_contract_probe(rpc_url: str, deployment_file, timeout: float = 2.0, ttl
 
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
+    # the eth libraries import py_ecc, which raises the recursion limit to 100,000: a deep JSON body would then
+    # overflow the C stack (a segfault) instead of raising RecursionError. Every body is depth-checked first too.
+    safe_recursion_limit()
     settings = settings or get_settings()
+    redact_logs(settings.rpc_url)  # an RPC URL's path often carries an API key: never in a log line
     own_engine = engine is None
-    engine = engine or make_engine(settings.resolved_database_url)
+    engine = engine or make_engine(
+        settings.resolved_database_url, sqlite_synchronous=settings.sqlite_synchronous
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -110,6 +122,10 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         description="Blockchain-anchored credential registry: issue, batch, anchor and prove micro-credentials. "
         "Errors are RFC 9457 application/problem+json.",
         lifespan=lifespan,
+        # /docs is served by api.pages from local Swagger UI assets (the default page loads them from a CDN);
+        # ReDoc has no offline build on PyPI, so it is off
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -122,6 +138,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         if settings.rpc_url and settings.deployment_file is not None
         else None
     )
+    app.state.verify_slots = threading.BoundedSemaphore(settings.verify_concurrency)
+    if settings.rate_limit_enabled:
+        app.add_middleware(RateLimitMiddleware, settings=settings)
     install_error_handlers(app)
     app.include_router(credentials.router)
     app.include_router(revocation.router)
@@ -152,7 +171,27 @@ def _document_problems_once(app: FastAPI) -> None:
 
     def openapi() -> dict:
         if app.openapi_schema is None:
-            app.openapi_schema = document_problems(build())
+            doc = document_problems(build())
+            if app.state.settings.rate_limit_enabled:
+                _document_rate_limits(doc)
+            app.openapi_schema = doc
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _document_rate_limits(doc: dict) -> None:
+    """Every rate-limited operation may answer 429 problem+json with ``Retry-After`` (see ``api.ratelimit``)."""
+    [too_many] = problem_responses(429).values()
+    too_many = {
+        **too_many,
+        "headers": {
+            "Retry-After": {"description": "seconds until the window ends", "schema": {"type": "integer"}}
+        },
+    }
+    too_many.pop("model", None)
+    for path, operations in doc.get("paths", {}).items():
+        if path in EXEMPT_PATHS:
+            continue
+        for operation in operations.values():
+            operation.setdefault("responses", {}).setdefault("429", too_many)

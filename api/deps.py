@@ -10,7 +10,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
 from anchoring.chain.deployment import Deployment, DeploymentFileError
@@ -112,7 +113,21 @@ def _unauthorized(detail: str):
     )
 
 
-def current_principal(request: Request, factory: SessionFactoryDep) -> Principal:
+#: declares the bearer scheme in the OpenAPI document (components.securitySchemes + each route's ``security``); the
+#: header itself is checked below, so that a missing or bad token is our 401 problem, not FastAPI's 403
+bearer_scheme = HTTPBearer(
+    scheme_name="issuerToken",
+    bearerFormat="crt_...",
+    description="An API token (`credreg token create`): role issuer for writes, issuer or reader for reads.",
+    auto_error=False,
+)
+
+
+def current_principal(
+    request: Request,
+    factory: SessionFactoryDep,
+    _declared: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)] = None,
+) -> Principal:
     """Any valid, unrevoked bearer token. 401 problem otherwise.
 
     Looks the token up in a session of its own, closed at once: the handler's session must not start inside a

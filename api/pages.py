@@ -1,6 +1,9 @@
 """The node's web pages (the verifier at ``/verify``, the registry at ``/registry``, the learner's share page at
-``/s/<token>``): static HTML and its assets from ``api/static``, and pages rendered from ``api/templates`` (Jinja2,
-autoescaped: credential text is untrusted), all with one set of security headers.
+``/s/<token>``, the API reference at ``/docs``): static HTML and its assets from ``api/static``, and pages rendered
+from ``api/templates`` (Jinja2, autoescaped: credential text is untrusted), all with one set of security headers.
+
+``/docs`` is Swagger UI (npm ``swagger-ui-dist``, else PyPI ``swagger-ui-bundle``), its files served by the node,
+not a CDN.
 
 Every page works offline and talks only to this origin: no CDN, no inline script or style (the policy below
 forbids them), nothing that leaks the page's URL (a verifier's page may hold a digest) to anyone else.
@@ -37,8 +40,8 @@ _MEDIA_TYPES = {
 }
 
 
-def _serve(name: str):
-    path = STATIC_DIR / name
+def _serve(name: str | Path):
+    path = name if isinstance(name, Path) else STATIC_DIR / name
     media_type = _MEDIA_TYPES[path.suffix]
 
     async def serve() -> FileResponse:
@@ -68,7 +71,7 @@ def render_page(
     return HTMLResponse(html, status_code=status_code, headers={**PAGE_HEADERS, **(headers or {})})
 
 
-def mount_page(app: FastAPI, path: str, page: str, assets: Mapping[str, str]) -> None:
+def mount_page(app: FastAPI, path: str, page: str, assets: Mapping[str, str | Path]) -> None:
     """Serve ``static/<page>`` at ``path`` (``path/`` redirects there) and each ``static/<file>`` of ``assets`` at
     ``path/<url>`` (``{url: file}``), all with :data:`PAGE_HEADERS`; none of it is in the OpenAPI document."""
     app.add_api_route(path, _serve(page), methods=["GET"], include_in_schema=False)
@@ -89,3 +92,23 @@ def mount_pages(app: FastAPI) -> None:
     )
     # the share page's style; the pages themselves are api.routers.learners (rendered per link)
     app.add_api_route("/s/assets/share.css", _serve("share.css"), methods=["GET"], include_in_schema=False)
+    mount_page(app, "/docs", "docs.html", _swagger_assets())
+
+
+#: Swagger UI 5 (renders OpenAPI 3.1, which FastAPI writes): the npm package ``swagger-ui-dist`` pinned in
+#: package.json, from the repository's node_modules; an install without node_modules (pip) falls back to the PyPI
+#: package ``swagger-ui-bundle`` (Swagger UI 4: it lists the API but cannot render a 3.1 document in full)
+SWAGGER_UI_DIST = STATIC_DIR.parent.parent / "node_modules" / "swagger-ui-dist"
+
+
+def _swagger_assets() -> dict[str, str | Path]:
+    folder = SWAGGER_UI_DIST
+    if not (folder / "swagger-ui-bundle.js").exists():
+        from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
+
+        folder = Path(swagger_ui_path)
+    return {
+        "assets/swagger-ui.css": folder / "swagger-ui.css",
+        "assets/swagger-ui-bundle.js": folder / "swagger-ui-bundle.js",
+        "assets/docs.js": "docs.js",
+    }

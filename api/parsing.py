@@ -11,12 +11,12 @@ from typing import Any
 
 from fastapi import Request
 
-from anchoring.scheme.strict_json import strict_loads
+from anchoring.scheme.strict_json import LoneSurrogate, TooDeep, TooManyValues, strict_loads
 from api.errors import HTTPProblem, problem
-from node.errors import Malformed
+from node.errors import Invalid, Malformed, NodeError, TooLarge
 from node.issuance.accept import MAX_REPORTED_ERRORS
 
-__all__ = ["parse_json", "parse_ndjson", "read_body"]
+__all__ = ["parse_json", "parse_ndjson", "read_body", "shape_error"]
 
 
 def _malformed(detail: str, errors: list[dict[str, Any]]) -> Malformed:
@@ -68,8 +68,40 @@ def _too_large(limit: int, setting: str | None = None) -> HTTPProblem:
     )
 
 
-def parse_json(body: bytes) -> Any:
-    """Strict JSON (no NaN/Infinity, no duplicate keys, UTF-8). Raises :class:`Malformed`."""
+def shape_error(exc: ValueError, setting: str | None = None) -> NodeError | None:
+    """The domain error for a body refused before parsing (too deep, too many values, a lone surrogate), or None
+    for any other error. ``setting`` names what sets the value cap."""
+    if isinstance(exc, TooDeep):
+        return Malformed(
+            str(exc),
+            [{"pointer": "", "field": "body", "message": str(exc), "limit": exc.limit}],
+            slug="too-deep",
+            title="JSON nested too deeply",
+        )
+    if isinstance(exc, TooManyValues):
+        named = f" (setting {setting})" if setting else ""
+        error: dict[str, Any] = {
+            "pointer": "",
+            "field": "body",
+            "message": f"{exc}{named}",
+            "limit": exc.limit,
+        }
+        if setting:
+            error["setting"] = setting
+        return TooLarge(f"{exc}{named}", [error], slug="too-many-values", title="Too many JSON values")
+    if isinstance(exc, LoneSurrogate):
+        return Invalid(
+            str(exc),
+            [{"pointer": "", "field": "body", "message": str(exc)}],
+            slug="lone-surrogate",
+            title="Not a Unicode string",
+        )
+    return None
+
+
+def parse_json(body: bytes, *, max_values: int | None = None, setting: str | None = None) -> Any:
+    """Strict JSON (no NaN/Infinity, no duplicate keys, UTF-8, at most MAX_DEPTH levels and ``max_values`` values,
+    no lone surrogates). Raises :class:`Malformed`, :class:`TooLarge` or :class:`Invalid`."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -80,18 +112,22 @@ def parse_json(body: bytes) -> Any:
     if not text.strip():
         raise _malformed("request body is empty", [{"pointer": "", "field": "", "message": "empty body"}])
     try:
-        return strict_loads(text)
+        return strict_loads(text, max_values=max_values)
     except json.JSONDecodeError as exc:
         raise _malformed(
             f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
             [{"pointer": "", "field": "", "line": exc.lineno, "column": exc.colno, "message": exc.msg}],
         ) from None
     except (ValueError, RecursionError) as exc:
+        shaped = shape_error(exc, setting) if isinstance(exc, ValueError) else None
+        if shaped is not None:
+            raise shaped from None
         raise _malformed(str(exc), [{"pointer": "", "field": "", "message": str(exc)}]) from None
 
 
 def parse_ndjson(body: bytes) -> list[Any]:
-    """One JSON value per non-empty line. Raises :class:`Malformed` naming the line (and item index)."""
+    """One JSON value per non-empty line (lines end at ``\\n``, optionally ``\\r\\n``; U+2028 / U+2029 inside a
+    string are characters, not line ends). Raises :class:`Malformed` naming the line (and item index)."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -101,7 +137,7 @@ def parse_ndjson(body: bytes) -> list[Any]:
         ) from None
     items: list[Any] = []
     errors: list[dict] = []
-    for lineno, line in enumerate(text.splitlines(), start=1):
+    for lineno, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:

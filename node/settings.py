@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "get_settings"]
@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; default sqlite:///<data_dir>/credreg.db"
     )
+    #: SQLite ``PRAGMA synchronous`` (WAL mode): FULL syncs every commit, so what the API acknowledged survives power
+    #: loss; NORMAL is faster but may lose the newest commits on power loss (never on a crash). See docs/security.md.
+    sqlite_synchronous: Literal["OFF", "NORMAL", "FULL", "EXTRA"] = "FULL"
     #: run alembic upgrade once at app start-up (never per request); handy for `credreg dev`.
     auto_migrate: bool = False
 
@@ -56,6 +59,9 @@ class Settings(BaseSettings):
     max_credential_bytes: int = Field(default=2 * 1024 * 1024, ge=64)
     max_bulk_items: int = Field(default=10_000, ge=1)
     max_request_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    #: JSON values (array items + object members) in one bulk JSON body; a list of tiny values costs far more memory
+    #: than its bytes (64 MiB of ``[0,0,...]`` is 32 million Python objects). NDJSON lines count per credential.
+    max_json_values: int = Field(default=4_000_000, ge=1000)
     default_profile: str | None = None
     #: the pipeline lease (one per issuer chain key): a standby takes over at most about this long after its
     #: holder died or lost the database; the holder renews every third of it (see docs/security.md, Fail-over)
@@ -75,6 +81,23 @@ class Settings(BaseSettings):
     oid4vci_deferred_interval_seconds: int = Field(
         default=5, ge=1, description="the wallet's deferred poll interval"
     )
+
+    # public endpoints, small and bounded (docs/security.md, "Limits and their settings")
+    #: body of POST /v1/verify: one bundle (a 2 MiB credential and its proof fit) or the multi-bundle form
+    max_verify_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    #: bundles in one multi-bundle POST /v1/verify
+    max_verify_bundles: int = Field(default=1000, ge=1)
+    #: verify requests worked on at once per process (CPU-bound); more wait up to verify_queue_seconds, then 503
+    verify_concurrency: int = Field(default=4, ge=1)
+    verify_queue_seconds: float = Field(default=2.0, ge=0)
+    #: rate limits (``limits`` notation, several joined by ";"): per client IP on every route except the probes,
+    #: per bearer token, and for failed authentications per client IP (then 429 + Retry-After)
+    rate_limit_enabled: bool = True
+    rate_limit_per_ip: str = "100/second;3000/minute"
+    rate_limit_per_token: str = "200/second;10000/minute"  # noqa: S105  (a rate, not a password)
+    rate_limit_auth_failures: str = "30/minute"
+    #: where counters live: memory:// (per process) or e.g. redis://host:6379 (shared by every worker)
+    rate_limit_storage: str = "memory://"
 
     # W3C Bitstring Status List (see docs/revocation.md)
     status_list_size: int = Field(
@@ -148,6 +171,17 @@ class Settings(BaseSettings):
     #: label of its optional P-256 key (ES256 VC-JWT) in the token
     pkcs11_credential_key_p256_label: str | None = None
 
+    @field_validator("rate_limit_per_ip", "rate_limit_per_token", "rate_limit_auth_failures")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        from limits import parse_many
+
+        try:
+            parse_many(value)
+        except ValueError as exc:
+            raise ValueError(f"not a rate limit such as '50/second;1200/minute': {exc}") from None
+        return value
+
     @model_validator(mode="after")
     def _derive_paths(self) -> Settings:
         if not self.database_url:
@@ -167,6 +201,12 @@ class Settings(BaseSettings):
     def resolved_database_url(self) -> str:
         assert self.database_url is not None, "derived by _derive_paths"
         return self.database_url
+
+    @property
+    def absolute_base_url(self) -> str:
+        """Where the node is reached, for links that must be absolute (status list URLs): ``public_base_url``, else
+        ``http://host:port`` from these settings. Never from a request's Host header."""
+        return self.public_base_url.rstrip("/") or f"http://{self.host}:{self.port}"
 
     @property
     def resolved_deployment_file(self) -> Path:

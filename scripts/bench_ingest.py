@@ -102,6 +102,8 @@ class ServedNode:
             CREDREG_DEPLOYMENT_FILE=str(folder / "deployment.json"),
             CREDREG_ISSUER_PRIVATE_KEY="0x" + network.issuer.key.hex(),
             CREDREG_PORT=str(port),
+            # the one-per-request baseline sends 1,000 requests from one IP as fast as it can
+            CREDREG_RATE_LIMIT_ENABLED="false",
         )
         with open(folder / "node.log", "wb") as log:  # the child keeps its own descriptor
             self.process = subprocess.Popen(

@@ -121,8 +121,12 @@ def bench_api_path(network, bundles, chunk: int, in_thread: bool = False) -> dic
         database_url=f"sqlite:///{tmp / 'node.db'}",
         rpc_url=network.chain.rpc_url,
         deployment_file=tmp / "deployment.json",
+        # chunks of --chunk bundles (1,000 OB3 bundles are about 5 MB): past the public defaults on purpose
+        max_verify_bytes=256 * 1024 * 1024,
+        max_verify_bundles=max(chunk, 1),
+        rate_limit_enabled=False,
     )
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.resolved_database_url)
     upgrade(engine)
     app = create_app(settings, engine=engine)
     port = free_port()

@@ -30,7 +30,7 @@ from anchoring.chain.deployment import Deployment
 from anchoring.chain.revert import revert_from
 from anchoring.errors import ChainRequestFailed, ChainUnreachable, WrongChain
 
-__all__ = ["UNREACHABLE_ERRORS", "call_chain", "connect", "redact_url"]
+__all__ = ["UNREACHABLE_ERRORS", "call_chain", "connect", "redact", "redact_url"]
 
 T = TypeVar("T")
 
@@ -62,6 +62,26 @@ def redact_url(url: str | None) -> str:
         return "the RPC endpoint"
     hidden = "/…" if (parts.path.strip("/") or parts.query or parts.username) else ""
     return f"{parts.scheme}://{host}{port}{hidden}"
+
+
+def redact(text: str, *urls: str | None) -> str:
+    """``text`` with every secret part of each endpoint URL gone: the whole URL becomes :func:`redact_url` of it,
+    and its path, query and user info, wherever they appear alone (HTTP libraries print ``url: /v3/<key>`` apart
+    from the host), become ``…``. The one scrubber for reports, pages, logs and errors that may quote an error."""
+    for url in urls:
+        if not url:
+            continue
+        text = text.replace(url, redact_url(url))
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            continue
+        secrets = [parts.query, parts.username or "", parts.password or ""]
+        if parts.path.strip("/"):
+            secrets.append(parts.path.rstrip("/"))
+        for secret in sorted((x for x in secrets if len(x) >= 2), key=len, reverse=True):
+            text = text.replace(secret, "…")
+    return text
 
 
 def call_chain(fn: Callable[[], T], endpoint: str | None = None) -> T:

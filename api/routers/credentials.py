@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Header, Query, Request, Response
@@ -190,7 +191,9 @@ async def issue_bulk(
     if ndjson:
         items = await run_in_threadpool(parse_ndjson, body)
     else:
-        items = await run_in_threadpool(parse_json, body)
+        items = await run_in_threadpool(
+            partial(parse_json, max_values=settings.max_json_values, setting="CREDREG_MAX_JSON_VALUES"), body
+        )
         if not isinstance(items, list):
             raise Invalid(
                 "the bulk body must be a JSON array of credential objects (or NDJSON)",

@@ -11,10 +11,11 @@ from datetime import datetime
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from anchoring.chain.rpc import redact
 from api.deps import SessionFactoryDep, SettingsDep
 from api.errors import PROBLEM_JSON
 from api.schemas.health import (
@@ -59,17 +60,22 @@ def _db_check(engine: Engine) -> dict:
     return {"ok": True, "message": "reachable, schema up to date"}
 
 
-def _chain_check(probe: Callable[[], int] | None) -> dict | None:
+def _chain_check(probe: Callable[[], int] | None, rpc_url: str | None = None) -> dict | None:
     if probe is None:
         return None
     try:
         block = probe()
     except Exception as exc:  # noqa: BLE001
-        return {"ok": False, "message": f"chain unreachable: {type(exc).__name__}: {str(exc)[:200]}"}
+        return {
+            "ok": False,
+            "message": f"chain unreachable: {type(exc).__name__}: {redact(str(exc), rpc_url)[:200]}",
+        }
     return {"ok": True, "message": f"block {block}"}
 
 
-def _contracts_check(probe: Callable[[], list[tuple[str, str, str, str]]] | None) -> dict | None:
+def _contracts_check(
+    probe: Callable[[], list[tuple[str, str, str, str]]] | None, rpc_url: str | None = None
+) -> dict | None:
     """``version()`` of both contracts against the deployment file: a node must not write to contracts it does not
     know (a wrong or stale deployment file)."""
     if probe is None:
@@ -79,7 +85,8 @@ def _contracts_check(probe: Callable[[], list[tuple[str, str, str, str]]] | None
     except Exception as exc:  # noqa: BLE001 - reported, not raised
         return {
             "ok": False,
-            "message": f"cannot read the contracts' versions: {type(exc).__name__}: {str(exc)[:200]}",
+            "message": "cannot read the contracts' versions: "
+            f"{type(exc).__name__}: {redact(str(exc), rpc_url)[:200]}",
         }
     versions = {name: onchain for name, _, _, onchain in found}
     wrong = [
@@ -228,16 +235,20 @@ async def readyz(request: Request) -> Readiness | JSONResponse:
     chain = _reported(state, "chain")
     probe = getattr(app_state, "chain_probe", None)
     if chain is None and probe is not None:
-        chain = await _bounded(deadline, "the chain", _chain_check, probe)
+        chain = await _bounded(deadline, "the chain", _chain_check, probe, settings.rpc_url)
     if chain is not None:
         checks["chain"] = chain
     if chain is not None and chain["ok"]:
         contracts = _reported(state, "contracts")
         contract_probe = getattr(app_state, "contract_probe", None)
         if contracts is None and contract_probe is not None:
-            contracts = await _bounded(deadline, "the contracts", _contracts_check, contract_probe)
+            contracts = await _bounded(
+                deadline, "the contracts", _contracts_check, contract_probe, settings.rpc_url
+            )
         if contracts is not None:
             checks["contracts"] = contracts
+    for check in checks.values():  # what the pipeline reported from its own process is scrubbed here too
+        check["message"] = redact(str(check["message"]), settings.rpc_url)
     if all(c["ok"] for c in checks.values()):
         return Readiness.model_validate({"status": "ready", "checks": checks, "pipeline": info})
     failed = [k for k, c in checks.items() if not c["ok"]]
@@ -264,7 +275,16 @@ def _refresh(factory: Callable[[], Session], ttl: float) -> None:
 
 
 @router.get(
-    "/metrics", response_class=PlainTextResponse, summary="Prometheus metrics (text exposition format)"
+    "/metrics",
+    response_class=Response,
+    summary="Prometheus metrics (text exposition format)",
+    responses={
+        200: {
+            "description": "Prometheus text exposition format",
+            # the media type the response carries, parameters and all (not FastAPI's plain text/plain)
+            "content": {metrics.CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}},
+        }
+    },
 )
 async def prometheus(factory: SessionFactoryDep, settings: SettingsDep) -> Response:
     try:

@@ -18,6 +18,7 @@ import csv
 import io
 from dataclasses import asdict
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
@@ -25,7 +26,7 @@ from web3 import Web3
 
 from anchoring.chain.contracts import IssuerRegistry
 from anchoring.chain.deployment import Deployment, DeploymentFileError
-from anchoring.chain.rpc import connect
+from anchoring.chain.rpc import connect, redact
 from anchoring.errors import ChainError
 from api.deps import SessionDep, SettingsDep
 from api.errors import problem_responses
@@ -52,7 +53,10 @@ _ERRORS = problem_responses(404, 422)  # an entry by address: unknown (404) or n
 _QUERY_ERRORS = problem_responses(422)
 
 Limit = Query(50, ge=1, le=500, description="Page size (1-500).")
-Offset = Query(0, ge=0, description="Items to skip.")
+#: the largest integer a query parameter may carry: a signed 64-bit column (SQLite INTEGER, PostgreSQL BIGINT) holds
+#: no more, and a larger value would fail in the database instead of being refused here
+MAX_INT64 = 2**63 - 1
+Offset = Query(0, ge=0, le=MAX_INT64, description="Items to skip.")
 
 
 def _bad(field: str, message: str) -> Invalid:
@@ -87,7 +91,9 @@ def _issuer_or_404(session, address: str) -> RegistryIssuer:
 
 def _next_page(request: Request, offset: int, limit: int, total: int) -> str | None:
     if offset + limit < total:
-        return str(request.url.include_query_params(offset=offset + limit, limit=limit))
+        # from the configured base URL, never the Host header (link poisoning behind a proxy)
+        query = urlencode({**request.query_params, "offset": offset + limit, "limit": limit})
+        return f"{request.app.state.settings.public_base_url.rstrip('/')}{request.url.path}?{query}"
     return None
 
 
@@ -179,7 +185,7 @@ def get_status(
     at: str | None = Query(
         None, description="Unix seconds or ISO 8601 time (default: the newest indexed block)."
     ),
-    block: int | None = Query(None, ge=0, description="Block number."),
+    block: int | None = Query(None, ge=0, le=MAX_INT64, description="Block number."),
     verify: bool = Query(False, description="Also ask the chain (statusAt / getIssuer at that block)."),
 ) -> StatusAtView:
     address = _address(address)
@@ -193,6 +199,8 @@ def get_status(
             raise _bad("query.at", str(exc)) from None
         if timestamp < 0:
             raise _bad("query.at", "at must not be negative")
+        if timestamp > MAX_INT64:
+            raise _bad("query.at", f"at must be at most {MAX_INT64} (Unix seconds)")
     row = _issuer_or_404(session, address)
     if timestamp is None and block is None:  # "now" = the newest block the index has (chain time, not ours)
         position = index.index_position(session)
@@ -220,7 +228,7 @@ def _chain_check(
             entry = registry.find_issuer(address, block=block)
             status = entry.status.label if entry is not None else "none"
     except (ChainError, DeploymentFileError) as exc:  # an unreachable chain is an error, not an answer
-        return ChainCheck(result="error", status=None, reason=str(exc)[:300])
+        return ChainCheck(result="error", status=None, reason=redact(str(exc), settings.rpc_url)[:300])
     return ChainCheck(
         result="pass" if status == indexed else "fail",
         status=status,

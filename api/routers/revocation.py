@@ -3,7 +3,6 @@ the persisted queue the revoker sends on chain; plus the status of a request and
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 
 from fastapi import APIRouter, Request
@@ -11,9 +10,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlmodel import Session
 
+from anchoring.scheme.strict_json import LoneSurrogate, TooDeep, strict_loads
 from api.deps import AnyToken, IssuerToken, Principal, SessionDep, SessionFactoryDep, SettingsDep, media_type
 from api.errors import problem, problem_responses
-from api.parsing import read_body
+from api.parsing import read_body, shape_error
 from api.schemas.revocation import CredentialRevocationView, RequestProgressView, RevocationAccepted
 from node.revocation.reasons import parse_action, parse_reason
 from node.revocation.requests import (
@@ -80,7 +80,9 @@ async def _json_object(request: Request, required: bool) -> dict:
             errors=[{"pointer": "", "field": "header.Content-Type", "message": "expected application/json"}],
         )
     try:
-        data = json.loads(body)
+        data = strict_loads(body)
+    except (TooDeep, LoneSurrogate) as exc:
+        raise shape_error(exc) or exc from None
     except ValueError as exc:
         raise problem(
             400,

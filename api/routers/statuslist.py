@@ -3,7 +3,6 @@ allocation of ``credentialStatus`` entries to embed in a credential before issui
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Annotated
 
@@ -12,10 +11,11 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from sqlmodel import Session
 
+from anchoring.scheme.strict_json import LoneSurrogate, TooDeep, strict_loads
 from anchoring.statuslist import list_hash
 from api.deps import IssuerToken, SessionDep, SessionFactoryDep, SettingsDep
 from api.errors import problem, problem_responses
-from api.parsing import read_body
+from api.parsing import read_body, shape_error
 from api.schemas.statuslists import Allocated, StatusListCredential
 from node.revocation.statuslists import (
     PURPOSES,
@@ -60,7 +60,9 @@ def _purposes(body: bytes) -> list[str]:
     if not body.strip():
         return purposes
     try:
-        data = json.loads(body)
+        data = strict_loads(body)
+    except (TooDeep, LoneSurrogate) as exc:
+        raise shape_error(exc) or exc from None
     except ValueError:
         raise problem(
             400, "the body is not JSON", errors=[{"pointer": "", "field": "body", "message": "invalid JSON"}]
@@ -115,7 +117,7 @@ async def allocate_entries(
     factory: SessionFactoryDep,
 ) -> JSONResponse:
     purposes = _purposes(await read_body(request, 64 * 1024))
-    base_url = settings.public_base_url or str(request.base_url)
+    base_url = settings.absolute_base_url  # never the Host header: a poisoned one would be signed into lists
     entries = await run_in_threadpool(_allocate, factory, principal.issuer_id, purposes, base_url, config)
     return JSONResponse({"credentialStatus": entries}, status_code=201, headers={"Cache-Control": "no-store"})
 

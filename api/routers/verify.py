@@ -9,7 +9,8 @@ digest it names is this node's own proof of it).
 * many bundles -> ``200`` with ``{verdict, counts, reports}`` (the same shape as ``credreg verify --json``);
   a malformed bundle in a batch does not sink the others: its report has ``format: fail`` naming the field.
 * body not JSON -> ``400``; not an object/array, ``bundles`` not a list or empty -> ``422``; more than
-  ``max_bulk_items`` bundles or ``max_request_bytes`` -> ``413``; all problem+json.
+  ``max_verify_bundles`` bundles or ``max_verify_bytes`` -> ``413``; all busy -> ``503`` + Retry-After; all
+  problem+json.
 * the chain unreachable or on the wrong chain id -> ``200`` with ``error`` checks and verdict ``error``:
   verification ran, the chain could not be asked; the report says which check and why.  Never 500.
 * no chain configured on this node (no ``rpc_url`` / deployment file) -> ``503`` problem+json.
@@ -18,6 +19,7 @@ digest it names is this node's own proof of it).
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -31,14 +33,14 @@ from anchoring.bundle.v1 import BUNDLE_FORMAT
 from anchoring.chain.deployment import Deployment, DeploymentFileError
 from anchoring.errors import FormatError
 from anchoring.scheme.merkle import gc_paused
-from anchoring.scheme.strict_json import DuplicateKey, strict_loads
+from anchoring.scheme.strict_json import DuplicateKey, LoneSurrogate, TooDeep, TooManyValues, strict_loads
 from anchoring.verify.context import ChainContext
 from anchoring.verify.report import NOT_ANCHORED, VerificationReport
 from anchoring.verify.run import verify_bundles
 from anchoring.verify.sdjwt import is_sd_jwt, sd_jwt_digest, verify_sd_jwt_presentation
 from api.deps import SessionFactoryDep, SettingsDep
 from api.errors import problem, problem_responses
-from api.parsing import read_body
+from api.parsing import read_body, shape_error
 from api.schemas.proofs import ProofView
 from api.schemas.verify import BatchReport, Report
 from node.chain_guard import guarded_provider
@@ -70,6 +72,8 @@ def _parse(body: bytes) -> Any:
         )
     try:
         return strict_loads(body)
+    except (TooDeep, TooManyValues, LoneSurrogate) as exc:
+        raise shape_error(exc) or exc from None
     except DuplicateKey as exc:
         raise problem(
             400,
@@ -194,11 +198,36 @@ def _registry_names(factory: Callable[[], Session]) -> Callable[[str], str | Non
     },
 )
 async def verify(request: Request, settings: SettingsDep, factory: SessionFactoryDep) -> JSONResponse:
-    body = await read_body(request, settings.max_request_bytes)
-    chain = _chain(settings)
+    body = await read_body(request, settings.max_verify_bytes, "CREDREG_MAX_VERIFY_BYTES")
     return await run_in_threadpool(
-        _verify_body, body, chain, settings.max_bulk_items, factory, _registry_names(factory)
+        _verify_in_slot, body, settings, request.app.state.verify_slots, factory, _registry_names(factory)
     )
+
+
+def _verify_in_slot(
+    raw: bytes,
+    settings: Settings,
+    slots: threading.Semaphore,
+    factory: Callable[[], Session],
+    names: Callable[[str], str | None],
+) -> JSONResponse:
+    """Verification is CPU-bound: at most ``verify_concurrency`` run at once per process; a request waits up to
+    ``verify_queue_seconds`` for a slot, then gets 503 + Retry-After (the client, or a load balancer, tries again
+    instead of piling work up)."""
+    if not slots.acquire(timeout=settings.verify_queue_seconds):
+        raise problem(
+            503,
+            f"all {settings.verify_concurrency} verification slots are busy (setting CREDREG_VERIFY_CONCURRENCY); "
+            "retry shortly",
+            slug="busy",
+            title="Busy",
+            headers={"Retry-After": "1"},
+            errors=[{"pointer": "", "field": "", "message": "busy", "setting": "CREDREG_VERIFY_CONCURRENCY"}],
+        )
+    try:
+        return _verify_body(raw, settings, factory, names)
+    finally:
+        slots.release()
 
 
 def _verify_presentation(
@@ -258,18 +287,16 @@ def _bundle_credential(item: Any) -> Any:
 
 
 def _verify_body(
-    raw: bytes,
-    chain: ChainContext,
-    limit: int,
-    factory: Callable[[], Session],
-    names: Callable[[str], str | None],
+    raw: bytes, settings: Settings, factory: Callable[[], Session], names: Callable[[str], str | None]
 ) -> JSONResponse:
-    """Parse, verify and render off the event loop, with the cyclic GC paused (large batches)."""
+    """Parse, verify and render off the event loop, with the cyclic GC paused (large batches). Bad input is
+    refused (4xx) before the chain is needed, so it is refused the same way on a node without a chain."""
     with gc_paused():
         body = _parse(raw)
         if isinstance(body, dict) and "presentation" in body:
-            return _verify_presentation(body, chain, factory)
-        items, single = _items(body, limit)
+            return _verify_presentation(body, _chain(settings), factory)
+        items, single = _items(body, settings.max_verify_bundles)
+        chain = _chain(settings)
         reports = verify_bundles(items, chain)
         if single:
             report = reports[0]
@@ -330,7 +357,15 @@ def _items(body: Any, limit: int) -> tuple[list, bool]:
         )
     if len(items) > limit:
         raise TooLarge(
-            f"at most {limit} bundles per request; got {len(items)}",
-            [{"pointer": "/bundles", "field": "bundles", "message": f"at most {limit} items"}],
+            f"at most {limit} bundles per request (setting CREDREG_MAX_VERIFY_BUNDLES); got {len(items)}",
+            [
+                {
+                    "pointer": "/bundles",
+                    "field": "bundles",
+                    "message": f"at most {limit} items",
+                    "limit": limit,
+                    "setting": "CREDREG_MAX_VERIFY_BUNDLES",
+                }
+            ],
         )
     return items, single

@@ -18,9 +18,13 @@ __all__ = ["build_app", "main"]
 def build_app() -> typer.Typer:
     """The full command tree (imports the node, the API and their dependencies)."""
     from anchoring import cli as verify_cli
+    from anchoring.scheme.strict_json import safe_recursion_limit
     from node.cli import audit, batches, chain, db, hsm, issue, mail, registry, revoke, serve, share
 
     assert hsm.keys_app is registry.keys_app  # importing hsm adds `keys hsm-list` / `keys hsm-new`
+
+    safe_recursion_limit()  # py_ecc (imported above through the eth libraries) raises it to 100,000
+    _redact_logs()
 
     app = typer.Typer(
         help="credreg: a blockchain-anchored credential registry node for micro-credentials.",
@@ -45,11 +49,25 @@ def build_app() -> typer.Typer:
     return app
 
 
+def _redact_logs() -> None:
+    """Scrub the configured RPC URL from every log line of this process (see ``node.logs``)."""
+    from node.logs import redact_logs
+    from node.settings import get_settings
+
+    try:
+        redact_logs(get_settings().rpc_url)
+    except Exception:  # noqa: BLE001, S110 - bad settings are reported by the command that reads them
+        pass
+
+
 def main() -> None:
     """Entry point of the `credreg` console script."""
     args = sys.argv[1:]
     if args[:1] == ["verify"]:
         from anchoring.cli import run
+        from anchoring.scheme.strict_json import safe_recursion_limit
+
+        safe_recursion_limit()
 
         run(args[1:], prog_name="credreg verify")
         return

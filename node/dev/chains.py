@@ -1,4 +1,8 @@
-"""Local chain processes (Anvil, Ganache) started from the npm packages with a fresh random mnemonic."""
+"""Local chain processes (Anvil, Ganache) started from the npm packages, with fresh random dev keys.
+
+No secret is on the chain's command line (``ps`` shows every process's arguments to every local user): the chain
+starts with its built-in accounts, then each random key is funded through the chain's own RPC (``anvil_setBalance``,
+Ganache's ``evm_setAccountBalance``, else a transfer from an unlocked built-in account)."""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from pathlib import Path
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
+from web3.types import Wei
 
 from anchoring.chain.rpc import connect
 from anchoring.errors import ChainUnreachable
@@ -69,6 +74,29 @@ class LocalChain:
         return connect(self.rpc_url)
 
 
+#: what each dev key is given (Anvil's own default balance)
+DEV_BALANCE_WEI = 10_000 * 10**18
+
+
+def fund_dev_accounts(w3: Web3, addresses: list[str], balance_wei: int = DEV_BALANCE_WEI) -> None:
+    """Give each address ``balance_wei`` on a local dev chain through its RPC: Anvil's ``anvil_setBalance``,
+    Ganache's ``evm_setAccountBalance``, else a transfer from the chain's first unlocked account."""
+    for method in ("anvil_setBalance", "evm_setAccountBalance"):
+        if not addresses:
+            return
+        answer = w3.provider.make_request(method, [addresses[0], hex(balance_wei)])  # type: ignore[arg-type]
+        if "error" not in answer:
+            for address in addresses[1:]:
+                answer = w3.provider.make_request(method, [address, hex(balance_wei)])  # type: ignore[arg-type]
+                if "error" in answer:
+                    raise DevChainError(f"{method} refused: {answer['error']}")
+            return
+    funder = w3.eth.accounts[0]
+    for address in addresses:
+        tx = w3.eth.send_transaction({"from": funder, "to": address, "value": Wei(balance_wei)})
+        w3.eth.wait_for_transaction_receipt(tx, timeout=30)
+
+
 def start_local_chain(
     kind: str = "anvil",
     port: int | None = None,
@@ -79,9 +107,9 @@ def start_local_chain(
     detach: bool = False,
     startup_timeout: float = 30.0,
 ) -> LocalChain:
-    """Start Anvil or Ganache on a free loopback port with a fresh random mnemonic; wait until it answers."""
+    """Start Anvil or Ganache on a free loopback port, wait until it answers, then fund ``accounts`` fresh random
+    keys through its RPC (:data:`DEV_BALANCE_WEI` each). No key or mnemonic is on the process's command line."""
     port = port or free_port()
-    mnemonic = Account.create_with_mnemonic()[1]
     binary = find_binary(kind)
     if kind == "anvil":
         args = [
@@ -93,9 +121,7 @@ def start_local_chain(
             "--chain-id",
             str(chain_id),
             "--accounts",
-            str(accounts),
-            "--mnemonic",
-            mnemonic,
+            "1",  # its built-in, publicly known test account: only the funder of the random keys below
             "--silent",
         ]
         if state_file is not None:
@@ -112,9 +138,7 @@ def start_local_chain(
             "--chain.hardfork",
             "merge",
             "--wallet.totalAccounts",
-            str(accounts),
-            "--wallet.mnemonic",
-            mnemonic,
+            "1",
             "--logging.quiet",
         ]
         if state_file is not None:
@@ -134,19 +158,24 @@ def start_local_chain(
             stdin=subprocess.DEVNULL,
             start_new_session=detach,
         )
-    derived = [Account.from_mnemonic(mnemonic, account_path=f"m/44'/60'/0'/0/{i}") for i in range(accounts)]
-    chain = LocalChain(kind, f"http://127.0.0.1:{port}", port, process, derived, process.pid)
+    keys = [Account.create() for _ in range(accounts)]
+    chain = LocalChain(kind, f"http://127.0.0.1:{port}", port, process, keys, process.pid)
     deadline = time.monotonic() + startup_timeout
     while True:
         if process.poll() is not None:
             raise DevChainError(f"{kind} exited with code {process.returncode} while starting")
         try:
-            connect(chain.rpc_url, timeout=2)
-            return chain
+            w3 = connect(chain.rpc_url, timeout=2)
         except ChainUnreachable:
-            if time.monotonic() > deadline:
+            w3 = None
+        if w3 is not None:
+            try:
+                fund_dev_accounts(w3, [a.address for a in keys])
+            except BaseException:
                 chain.stop()
-                raise DevChainError(
-                    f"{kind} did not answer on {chain.rpc_url} within {startup_timeout:.0f}s"
-                ) from None
-            time.sleep(0.1)
+                raise
+            return chain
+        if time.monotonic() > deadline:
+            chain.stop()
+            raise DevChainError(f"{kind} did not answer on {chain.rpc_url} within {startup_timeout:.0f}s")
+        time.sleep(0.1)

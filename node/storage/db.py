@@ -59,20 +59,36 @@ def _dialect(bind) -> str:
     return bind.dialect.name
 
 
-def _sqlite_on_connect(dbapi_conn, _record) -> None:
-    cur = dbapi_conn.cursor()
-    try:
-        cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA synchronous=NORMAL")
-    finally:
-        cur.close()
+#: SQLite ``PRAGMA synchronous`` levels accepted by :func:`make_engine` (``Settings.sqlite_synchronous``)
+SQLITE_SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
 
 
-def make_engine(url: str, *, echo: bool = False, **kwargs) -> Engine:
-    """An engine for ``url``: SQLite gets WAL, foreign keys and a busy timeout on every connection;
-    PostgreSQL goes through psycopg 3 with pre-ping."""
+def _sqlite_pragmas(synchronous: str):
+    """The per-connection set-up: foreign keys, busy timeout, WAL, and ``synchronous``. In WAL mode ``NORMAL`` can
+    lose the last commits on power loss (not on a process crash); ``FULL`` (the default) syncs the WAL at every
+    commit, so a credential acknowledged with 202 survives power loss."""
+    if synchronous not in SQLITE_SYNCHRONOUS:
+        raise ValueError(
+            f"sqlite synchronous must be one of {', '.join(SQLITE_SYNCHRONOUS)}, not {synchronous!r}"
+        )
+
+    def on_connect(dbapi_conn, _record) -> None:
+        cur = dbapi_conn.cursor()
+        try:
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute(f"PRAGMA synchronous={synchronous}")
+        finally:
+            cur.close()
+
+    return on_connect
+
+
+def make_engine(url: str, *, echo: bool = False, sqlite_synchronous: str | None = None, **kwargs) -> Engine:
+    """An engine for ``url``: SQLite gets WAL, foreign keys, a busy timeout and ``PRAGMA synchronous`` (default
+    ``Settings.sqlite_synchronous``, FULL) on every connection; PostgreSQL goes through psycopg 3 with pre-ping
+    (its commits are durable as configured on the server)."""
     url = normalize_url(url)
     u = make_url(url)
     if u.get_backend_name() == "sqlite":
@@ -83,7 +99,11 @@ def make_engine(url: str, *, echo: bool = False, **kwargs) -> Engine:
         else:
             Path(db).expanduser().parent.mkdir(parents=True, exist_ok=True)
         engine = sa.create_engine(url, echo=echo, connect_args=connect_args, **kwargs)
-        event.listen(engine, "connect", _sqlite_on_connect)
+        if sqlite_synchronous is None:
+            from node.settings import get_settings
+
+            sqlite_synchronous = get_settings().sqlite_synchronous
+        event.listen(engine, "connect", _sqlite_pragmas(sqlite_synchronous.upper()))
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)

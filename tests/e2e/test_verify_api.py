@@ -93,7 +93,7 @@ def test_malformed_input_is_problem_json_naming_the_field(client, batch):
 
 
 def test_too_many_bundles_is_413(dev_network, tmp_path, batch):
-    app = build_app(tmp_path, dev_network.chain.rpc_url, dev_network.deployment, max_bulk_items=2)
+    app = build_app(tmp_path, dev_network.chain.rpc_url, dev_network.deployment, max_verify_bundles=2)
     with TestClient(app) as c:
         assert (
             is_problem(c.post("/v1/verify", json=batch.bundles[:3]), 413)["errors"][0]["field"] == "bundles"
