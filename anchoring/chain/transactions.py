@@ -23,6 +23,7 @@ from anchoring.chain.rpc import call_chain
 from anchoring.errors import (
     ChainRequestFailed,
     ContractRevert,
+    InsufficientFunds,
     NonceConsumed,
     TransactionDropped,
     TransactionTimeout,
@@ -100,6 +101,11 @@ class TransactionSender:
         """Gas for `call`, raising ContractRevert (decoded) when it would revert."""
         try:
             return self._rpc(lambda: call.estimate_gas({"from": self.account.address}))
+        except ChainRequestFailed as exc:
+            if "insufficient funds" not in str(exc).lower():
+                raise
+            balance = int(self._rpc(lambda: self.w3.eth.get_balance(self.account.address)))
+            raise InsufficientFunds(self.account.address, balance, 1, self.chain_id) from None
         except ContractRevert as exc:
             if not exc.raw and isinstance(
                 call, ContractFunction
@@ -132,11 +138,23 @@ class TransactionSender:
             "chainId": self.chain_id,
             **(fees or self.fees(latest)),
         }
+        self.check_funds(gas, params)
         tx = call.build_transaction(cast(TxParams, params))
         signed = self.account.sign_transaction(cast(dict[str, Any], tx))
         return SignedTx(
             bytes(signed.raw_transaction), bytes(signed.hash), int(params["nonce"]), self.account.address, gas
         )
+
+    def check_funds(self, gas: int, params: Mapping[str, Any], value: int = 0) -> None:
+        """Raise InsufficientFunds (one line: address, balance, what to do) when the key cannot pay ``gas`` at
+        the transaction's highest fee: before anything is written ahead or broadcast, never a node's raw error."""
+        price = int(params.get("maxFeePerGas") or params.get("gasPrice") or 0)
+        needed = gas * price + value
+        if needed == 0:
+            return  # a zero-gas-price chain (a permissioned Besu network): nothing to pay
+        balance = int(self._rpc(lambda: self.w3.eth.get_balance(self.account.address)))
+        if balance < needed:
+            raise InsufficientFunds(self.account.address, balance, needed, self.chain_id)
 
     def broadcast(self, signed: SignedTx) -> None:
         """Send a signed transaction; sending one the node already knows is not an error."""
@@ -146,6 +164,9 @@ class TransactionSender:
             message = str(exc).lower()
             if "already known" in message or "already imported" in message or "known transaction" in message:
                 return
+            if "insufficient funds" in message:
+                balance = int(self._rpc(lambda: self.w3.eth.get_balance(signed.sender)))
+                raise InsufficientFunds(signed.sender, balance, signed.gas, self.chain_id) from None
             if "nonce too low" in message or "nonce is too low" in message:
                 if self.is_known(signed.tx_hash):
                     return  # it was mined already: a re-broadcast after a crash
