@@ -165,7 +165,9 @@ class TransactionSender:
             if "already known" in message or "already imported" in message or "known transaction" in message:
                 return
             if "insufficient funds" in message:
-                balance = int(self._rpc(lambda: self.w3.eth.get_balance(signed.sender)))
+                balance = int(
+                    self._rpc(lambda: self.w3.eth.get_balance(Web3.to_checksum_address(signed.sender)))
+                )
                 raise InsufficientFunds(signed.sender, balance, signed.gas, self.chain_id) from None
             if "nonce too low" in message or "nonce is too low" in message:
                 if self.is_known(signed.tx_hash):
