@@ -1,7 +1,9 @@
-"""Local chain processes (Anvil, Ganache) started from the npm packages with a fresh random mnemonic."""
+"""Local chain processes (Anvil, Ganache, Hardhat Network) started from the npm packages with a fresh random
+mnemonic."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import socket
@@ -33,7 +35,7 @@ def free_port() -> int:
 
 
 def find_binary(kind: str) -> str:
-    """The npm-installed `anvil` or `ganache` of this repository, or one on PATH."""
+    """The npm-installed `anvil`, `ganache` or `hardhat` of this repository, or one on PATH."""
     local = REPO / "node_modules" / ".bin" / kind
     if local.exists():
         return str(local)
@@ -79,10 +81,11 @@ def start_local_chain(
     detach: bool = False,
     startup_timeout: float = 30.0,
 ) -> LocalChain:
-    """Start Anvil or Ganache on a free loopback port with a fresh random mnemonic; wait until it answers."""
+    """Start Anvil, Ganache or Hardhat Network on a free loopback port with a fresh random mnemonic; wait until it answers."""
     port = port or free_port()
     mnemonic = Account.create_with_mnemonic()[1]
     binary = find_binary(kind)
+    env: dict[str, str] | None = None
     if kind == "anvil":
         args = [
             binary,
@@ -119,21 +122,25 @@ def start_local_chain(
         ]
         if state_file is not None:
             args += ["--database.dbPath", str(state_file)]
+    elif kind == "hardhat":
+        # Hardhat Network from the npm `hardhat` package; hardhat.config.js reads the mnemonic, the chain id and
+        # the account count from these variables (an environment, not argv: other users see argv). It keeps no
+        # state on disk: a stopped Hardhat node starts afresh.
+        args = [binary, "node", "--hostname", "127.0.0.1", "--port", str(port)]
+        env = {
+            **os.environ,
+            "CREDREG_HH_MNEMONIC": mnemonic,
+            "CREDREG_HH_CHAIN_ID": str(chain_id),
+            "CREDREG_HH_ACCOUNTS": str(accounts),
+        }
     else:
-        raise DevChainError(f"unknown chain kind {kind!r}: use anvil or ganache")
+        raise DevChainError(f"unknown chain kind {kind!r}: use anvil, ganache or hardhat")
+    popen: dict = {"stdin": subprocess.DEVNULL, "start_new_session": detach, "env": env, "cwd": REPO}
     if log_file is not None:
         with open(log_file, "ab") as log:  # the child keeps its own copy of the descriptor
-            process = subprocess.Popen(
-                args, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=detach
-            )
+            process = subprocess.Popen(args, stdout=log, stderr=log, **popen)
     else:
-        process = subprocess.Popen(
-            args,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            stdin=subprocess.DEVNULL,
-            start_new_session=detach,
-        )
+        process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **popen)
     derived = [Account.from_mnemonic(mnemonic, account_path=f"m/44'/60'/0'/0/{i}") for i in range(accounts)]
     chain = LocalChain(kind, f"http://127.0.0.1:{port}", port, process, derived, process.pid)
     deadline = time.monotonic() + startup_timeout
