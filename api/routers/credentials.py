@@ -22,6 +22,7 @@ from api.deps import (
 from api.errors import problem, problem_responses
 from api.parsing import parse_json, parse_ndjson, read_body
 from api.schemas.credentials import Accepted, BulkAccepted, BulkItem, CredentialStatusView, ProofBundle
+from node.auth.tenants import require_usable_key
 from node.errors import Invalid
 from node.issuance.accept import IssueResult, issue_many
 from node.reads.bundles import bundle_for
@@ -100,6 +101,7 @@ def _run_issue(
     bulk: bool,
 ) -> list[IssueResult]:
     with factory() as session:
+        require_usable_key(session, issuer_id, settings)  # never accept what this node could not anchor
         return issue_many(
             session,
             issuer_id,

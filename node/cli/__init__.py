@@ -18,7 +18,7 @@ __all__ = ["build_app", "main"]
 def build_app() -> typer.Typer:
     """The full command tree (imports the node, the API and their dependencies)."""
     from anchoring import cli as verify_cli
-    from node.cli import audit, batches, chain, db, issue, registry, revoke, serve
+    from node.cli import audit, batches, chain, db, issue, issuer, registry, revoke, serve
 
     app = typer.Typer(
         help="credreg: a blockchain-anchored credential registry node for micro-credentials.",
@@ -34,6 +34,7 @@ def build_app() -> typer.Typer:
     app.command()(issue.issue)
     app.command()(revoke.revoke)
     app.add_typer(registry.registry_app, name="registry")
+    app.add_typer(issuer.app, name="issuer")
     app.add_typer(registry.keys_app, name="keys")
     app.command()(audit.audit)
     app.command(name="verify")(verify_cli.verify)

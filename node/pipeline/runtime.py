@@ -17,6 +17,7 @@ from anchoring.chain.rpc import connect
 from anchoring.chain.transactions import TransactionSender
 from anchoring.errors import ChainError
 from node.auth.signers import load_signing_account
+from node.auth.tenants import load_tenant_keys
 from node.auth.tokens import get_or_create_issuer
 from node.errors import ConfigurationError
 from node.pipeline.anchorer import Anchorer
@@ -43,6 +44,14 @@ class BatcherLoop(RetryLoop):
         super().__init__("batcher", lambda: bool(seal_due_batches(factory, settings)), tick, tick)
 
 
+class TenantWatcher(RetryLoop):
+    """Every few seconds, starts the signer loops of issuers whose keys were added while the node runs."""
+
+    def __init__(self, runtime: NodeRuntime, interval: float = 2.0):
+        # never "progressed": one look per interval is enough
+        super().__init__("tenants", lambda: runtime.add_new_tenants() and False, interval, interval)
+
+
 @dataclass
 class NodeRuntime:
     settings: Settings
@@ -54,6 +63,13 @@ class NodeRuntime:
     rpc_url: str
     threads: list[threading.Thread] = field(default_factory=list)
     loops: list = field(default_factory=list)
+    #: the chain key of each issuer this node anchors for (the default issuer's first)
+    keys: dict[int, LocalAccount] = field(default_factory=dict, repr=False)
+    #: issuers whose keystore could not be loaded, and why
+    key_problems: dict[int, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.keys.setdefault(self.issuer_id, self.account)
 
     @classmethod
     def from_settings(cls, settings: Settings, migrate: bool = True) -> NodeRuntime:
@@ -63,58 +79,91 @@ class NodeRuntime:
             deployment = Deployment.load(settings.resolved_deployment_file)
         except ValueError as exc:
             raise ConfigurationError(str(exc)) from None
-        account = load_signing_account(settings)
         engine = make_engine(settings.resolved_database_url)
         if migrate:
             upgrade(engine)
         factory = session_factory(engine)
-        w3 = connect(settings.rpc_url, deployment=deployment)
+        with factory() as session:
+            tenants = load_tenant_keys(session, settings)
+        configured = settings.issuer_keystore is not None or settings.issuer_private_key is not None
+        usable = [t for t in tenants if t.account is not None]
+        if not configured and usable:
+            first = usable[0]  # an alliance node without a key of its own: its first tenant is the default
+            assert first.account is not None
+            account, issuer_id = first.account, first.issuer_id
+        else:
+            try:
+                account = load_signing_account(settings)
+            except ConfigurationError:
+                engine.dispose()
+                raise
+            w3 = connect(settings.rpc_url, deployment=deployment)
+            try:
+                did = IssuerRegistry(w3, deployment.issuer_registry).get_issuer(account.address).did
+            except ChainError:
+                did = None  # not (yet) accredited: the anchorer reports NotActiveIssuer per batch
+            with session_scope(factory) as session:
+                # an operator may have registered the issuer under a friendly name (`credreg token create`)
+                issuer = session.exec(select(Issuer).where(Issuer.address == account.address)).first()
+                if issuer is None:
+                    issuer = get_or_create_issuer(session, did or account.address, account.address, did)
+                assert issuer.id is not None  # a stored issuer
+                issuer_id = issuer.id
+        runtime = cls(settings, engine, factory, deployment, account, issuer_id, settings.rpc_url)
+        runtime.keys = {issuer_id: account}
+        for tenant in tenants:
+            if tenant.account is not None:
+                runtime.keys.setdefault(tenant.issuer_id, tenant.account)
+            else:
+                runtime.key_problems[tenant.issuer_id] = tenant.problem or "unusable key"
+        return runtime
+
+    def _account(self, issuer_id: int | None) -> tuple[int, LocalAccount]:
+        if issuer_id is None:
+            return self.issuer_id, self.account
         try:
-            did = IssuerRegistry(w3, deployment.issuer_registry).get_issuer(account.address).did
-        except ChainError:
-            did = None  # not (yet) accredited: the anchorer reports NotActiveIssuer per batch
-        with session_scope(factory) as session:
-            # an operator may have registered the issuer under a friendly name (`credreg token create`)
-            issuer = session.exec(select(Issuer).where(Issuer.address == account.address)).first()
-            if issuer is None:
-                issuer = get_or_create_issuer(session, did or account.address, account.address, did)
-            issuer_id = issuer.id
-        assert issuer_id is not None  # a stored issuer
-        return cls(settings, engine, factory, deployment, account, issuer_id, settings.rpc_url)
+            return issuer_id, self.keys[issuer_id]
+        except KeyError:
+            raise ConfigurationError(
+                self.key_problems.get(issuer_id, f"issuer {issuer_id} has no chain key on this node")
+            ) from None
 
     # each outbox kind gets a connection and a sender of its own; ``options`` go to the outbox core
     # (``drop_grace_seconds``, ``fence``)
-    def anchorer(self, **options) -> Anchorer:
+    def anchorer(self, issuer_id: int | None = None, **options) -> Anchorer:
+        issuer_id, account = self._account(issuer_id)
         w3 = connect(self.rpc_url, deployment=self.deployment)
         return Anchorer(
             self.factory,
-            TransactionSender(w3, self.account),
+            TransactionSender(w3, account),
             CredentialAnchor(w3, self.deployment.credential_anchor),
-            self.issuer_id,
+            issuer_id,
             self.settings.confirmations,
             self.deployment.chain_id,
             **options,
         )
 
-    def revoker(self, **options) -> Revoker:
+    def revoker(self, issuer_id: int | None = None, **options) -> Revoker:
+        issuer_id, account = self._account(issuer_id)
         w3 = connect(self.rpc_url, deployment=self.deployment)
         return Revoker(
             self.factory,
-            TransactionSender(w3, self.account),
+            TransactionSender(w3, account),
             CredentialAnchor(w3, self.deployment.credential_anchor),
-            self.issuer_id,
+            issuer_id,
             self.settings.confirmations,
             StatusListConfig.from_settings(self.settings),
             **options,
         )
 
-    def publisher(self, **options) -> Publisher:
+    def publisher(self, issuer_id: int | None = None, **options) -> Publisher:
+        issuer_id, account = self._account(issuer_id)
         w3 = connect(self.rpc_url, deployment=self.deployment)
         return Publisher(
             self.factory,
-            TransactionSender(w3, self.account),
+            TransactionSender(w3, account),
             CredentialAnchor(w3, self.deployment.credential_anchor),
-            self.issuer_id,
+            issuer_id,
             self.settings.confirmations,
             StatusListConfig.from_settings(self.settings),
             **options,
@@ -124,19 +173,46 @@ class NodeRuntime:
         w3 = connect(self.rpc_url, deployment=self.deployment)
         return Indexer(self.factory, w3, self.deployment, self.settings.confirmations)
 
+    def signer_passes(self, issuer_id: int | None = None) -> SignerPasses:
+        """The anchorer, revoker and status-list publisher of one issuer key, as one pass."""
+        return SignerPasses(self.anchorer(issuer_id), self.revoker(issuer_id), self.publisher(issuer_id))
+
+    def all_signer_passes(self) -> list[SignerPasses]:
+        """One pass per issuer key of this node (the tenants): each runs in a loop, thread and lock of its own,
+        so one issuer's stuck, unfunded or suspended key never holds up another's."""
+        return [self.signer_passes(issuer_id) for issuer_id in self.keys]
+
     def start_pipeline(self) -> None:
-        """Start the batcher, the anchorer + revoker + status-list publisher (one thread, one key, one lock)
-        and the indexer."""
-        signer = SignerPasses(self.anchorer(), self.revoker(), self.publisher())
-        self.loops = [
-            BatcherLoop(self.factory, self.settings),
-            SignerLoop(signer, self.engine),
-            IndexerLoop(self.indexer()),
-        ]
+        """Start the batcher, one signer loop per issuer key (anchorer + revoker + status-list publisher: one
+        thread, one key, one lock each), the indexer, and a watcher that starts the loops of issuers added later."""
+        self.loops = [BatcherLoop(self.factory, self.settings), IndexerLoop(self.indexer())]
+        self.loops += [SignerLoop(passes, self.engine) for passes in self.all_signer_passes()]
+        self.loops.append(TenantWatcher(self))
         for loop in self.loops:
-            thread = threading.Thread(target=self._guard(loop), name=type(loop).__name__, daemon=True)
-            thread.start()
-            self.threads.append(thread)
+            self._start(loop)
+
+    def _start(self, loop) -> None:
+        thread = threading.Thread(target=self._guard(loop), name=type(loop).__name__, daemon=True)
+        thread.start()
+        self.threads.append(thread)
+
+    def add_new_tenants(self) -> bool:
+        """Load the keys of issuers added since the start (``credreg issuer add``) and start their signer loops."""
+        with self.factory() as session:
+            fresh = load_tenant_keys(session, self.settings, skip=set(self.keys) | set(self.key_problems))
+        started = False
+        for tenant in fresh:
+            if tenant.account is None:
+                self.key_problems[tenant.issuer_id] = tenant.problem or "unusable key"
+                continue
+            self.keys[tenant.issuer_id] = tenant.account
+            log.info("issuer %s (%s): signer loop started", tenant.name, tenant.address)
+            if self.loops:  # the pipeline runs: give the new key its loop
+                loop = SignerLoop(self.signer_passes(tenant.issuer_id), self.engine)
+                self.loops.append(loop)
+                self._start(loop)
+            started = True
+        return started
 
     @staticmethod
     def _guard(loop):

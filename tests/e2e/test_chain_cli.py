@@ -78,7 +78,9 @@ def test_deploy_to_a_chain_credreg_did_not_start(foreign_chain, tmp_path):
     assert not out.exists()
 
     assert invoke(["fund", root.address, "--ether", "5", "--rpc", url]).exit_code == 0
-    fees = ["--legacy", "--gas-price", "2"] if kind == "ganache" else ["--max-fee", "50", "--priority-fee", "1"]
+    fees = (
+        ["--legacy", "--gas-price", "2"] if kind == "ganache" else ["--max-fee", "50", "--priority-fee", "1"]
+    )
     result = invoke([*base, "--confirmations", "1", *fees])
     assert result.exit_code == 0, result.output
 
@@ -88,7 +90,9 @@ def test_deploy_to_a_chain_credreg_did_not_start(foreign_chain, tmp_path):
     assert entry.kind == IssuerKind.ROOT_TAO and entry.did == "did:web:alliance.example"
     assert entry.status.label == "active"
     # the fee settings were used: a legacy transaction at 2 gwei on Ganache, EIP-1559 with a 50 gwei cap on Hardhat
-    tx = w3.eth.get_transaction(w3.eth.get_block(deployment.deployment_block, True)["transactions"][0]["hash"])
+    tx = w3.eth.get_transaction(
+        w3.eth.get_block(deployment.deployment_block, True)["transactions"][0]["hash"]
+    )
     if kind == "ganache":
         assert tx["type"] == 0 and tx["gasPrice"] == 2 * 10**9
     else:

@@ -1,0 +1,32 @@
+"""tenants: each issuer may name its own chain key (a keystore) on this node
+
+* ``issuer.keystore``: path of the issuer's encrypted chain keystore (Web3 Secret Storage). None: the node's
+  configured key (``CREDREG_ISSUER_KEYSTORE`` / ``CREDREG_ISSUER_PRIVATE_KEY``) is the issuer's, when the
+  addresses match.
+* ``issuer.keystore_password_file``: the file holding that keystore's password (never the password itself). None:
+  the node's configured password.
+
+Revision ID: 0009_tenants
+Revises: 0005_trust
+Create Date: 2026-12-02
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0009_tenants"
+down_revision = "0005_trust"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("issuer") as batch:
+        batch.add_column(sa.Column("keystore", sa.String(1000), nullable=True))
+        batch.add_column(sa.Column("keystore_password_file", sa.String(1000), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("issuer") as batch:
+        batch.drop_column("keystore_password_file")
+        batch.drop_column("keystore")
