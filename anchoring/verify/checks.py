@@ -22,6 +22,9 @@
                     evidence, as before signatures existed.
 ``validity_period`` ``validFrom`` / ``validUntil`` (and VC 1.1 ``issuanceDate`` / ``expirationDate``, a VC-JWT's
                     ``nbf`` / ``exp``) against now: not yet valid or expired is ``fail`` with the dates.
+``scope``           the credential's types, EQF levels and ISCED-F fields are within each anchoring issuer's
+                    accreditation scope (the registry entry's scope; :mod:`anchoring.verify.scope`): ``fail``
+                    naming what is outside.
 ``status_list``     each ``BitstringStatusListEntry``: the list credential fetched, its signature verified and
                     its key bound to the anchoring issuer, its ``encodedList`` equal to the hash published on
                     chain, the bit read (set: ``fail``). An unreachable or unpublished list is ``error``, never
@@ -583,6 +586,31 @@ def check_issuer_matches(ev: Evidence, chain: ChainContext) -> Check:
     )
 
 
+def check_scope(ev: Evidence, chain: ChainContext) -> Check:
+    """``scope``: the credential's types, EQF levels and ISCED-F fields are within the accreditation scope of each
+    anchoring issuer's registry entry (:mod:`anchoring.verify.scope`); outside is ``fail``, naming what."""
+    from anchoring.verify.scope import compare
+
+    credential = _credential_json(ev) if ev.bundle is not None else None
+    parts: list[tuple[str, Check]] = []
+    for ae in ev.anchors:
+        if ae.record is None or not ae.entry_known:
+            parts.append((ae.inclusion.issuer, skipped("scope", ["issuer_trusted"])))
+            continue
+        if ae.entry is None or credential is None:
+            reason = "no registry entry, so no scope" if ae.entry is None else "no readable credential"
+            parts.append((ae.inclusion.issuer, Check("scope", FAIL, reason, {})))
+            continue
+        result = compare(ae.entry.scope, credential)
+        details = {**result.details, "scope": ae.entry.scope, "issuer": ae.inclusion.issuer}
+        parts.append(
+            (ae.inclusion.issuer, Check("scope", PASS if result.within else FAIL, result.reason, details))
+        )
+    if not parts:
+        return skipped("scope", ["anchored"])
+    return combine("scope", parts)
+
+
 # ---------------------------------------------------------------------------------------------- signature
 def _key_lookup(chain: ChainContext, contracts: ContractSet) -> Callable[[str, bytes], KeyRecord | None]:
     def lookup(account: str, key_hash: bytes) -> KeyRecord | None:
@@ -998,6 +1026,7 @@ ONLINE_CHECKS = (
     check_signature,
     check_validity_period,
     check_status_list,
+    check_scope,
 )
 
 

@@ -43,6 +43,7 @@ CHECKS = (
     "signature",
     "validity_period",
     "status_list",
+    "scope",
 )
 #: the checks of a plain signed credential for which no anchor was found
 UNANCHORED_CHECKS = ("format", "signature", "validity_period", "status_list")

@@ -1,6 +1,7 @@
 """Two nodes, one chain: two universities, each on its own node and database (A on SQLite, B on PostgreSQL), one
 Anvil. A issues and anchors; B's verifier and registry API show A's credential valid; A revokes, B reports it
-revoked; the TAO suspends A, both nodes show it (with the reason's words); B's audit of A's backup passes."""
+revoked; the TAO suspends A, both nodes show it (with the reason's words); B's audit of A's backup passes. A
+credential beyond A's accreditation scope fails B's `scope` check, naming the level."""
 
 from __future__ import annotations
 
@@ -79,13 +80,24 @@ def test_two_nodes_one_chain(dev_network, tmp_path, pg_url):
 
         # A issues and anchors; B verifies A's bundle and its registry API knows A
         digest = node_a.issue(sample_credential(1, did_a))
+        # A is accredited for EQF level 6 (tests.helpers.registry.SCOPE): a level-7 credential is outside it
+        beyond = node_a.issue(
+            sample_credential(
+                3, did_a, credentialSubject={"id": "did:example:l3", "achievement": {"eqfLevel": 7}}
+            )
+        )
         b_own = node_b.issue(sample_credential(2, did_b))
-        node_a.wait_anchored([digest])
+        node_a.wait_anchored([digest, beyond])
         node_b.wait_anchored([b_own])
         bundle = node_a.http.get(f"/v1/credentials/{digest}/bundle").json()
         seen = verdict(node_b, bundle)
         assert seen["verdict"] == "valid", seen
         assert seen["anchored"]["details"]["issuer"] == uni_a.address
+        assert seen["scope"]["status"] == "pass"
+        outside = verdict(node_b, node_a.http.get(f"/v1/credentials/{beyond}/bundle").json())
+        assert outside["verdict"] == "invalid" and outside["scope"]["status"] == "fail", outside
+        assert "EQF level 7" in outside["scope"]["reason"]
+        assert [n for n, c in outside.items() if n != "verdict" and c["status"] != "pass"] == ["scope"]
         assert wait("A in B's registry index", lambda: registry_status(node_b, uni_a.address)) == "active"
 
         # A revokes: B's verifier reports it revoked, with A's reason code
