@@ -6,7 +6,8 @@
   var LABELS = {
     format: "Format", integrity: "Integrity (untampered)", inclusion: "Included in the batch",
     anchored: "Anchored on chain", issuer_trusted: "Issuer trusted at that time",
-    not_revoked: "Not revoked", issuer_matches: "Issuer matches the registry"
+    not_revoked: "Not revoked", issuer_matches: "Issuer matches the registry",
+    scope: "Within the issuer's accreditation", joint: "Joint issuers"
   };
   var MARKS = { pass: "\u2714", fail: "\u2718", error: "?" };
   var VERDICTS = { valid: "\u2714 Valid credential", invalid: "\u2718 Not valid", error: "? Could not verify" };

@@ -70,6 +70,8 @@ class NodeRuntime:
 
     def __post_init__(self) -> None:
         self.keys.setdefault(self.issuer_id, self.account)
+        self._loops_lock = threading.Lock()
+        self._stopping = False
 
     @classmethod
     def from_settings(cls, settings: Settings, migrate: bool = True) -> NodeRuntime:
@@ -188,7 +190,8 @@ class NodeRuntime:
         self.loops = [BatcherLoop(self.factory, self.settings), IndexerLoop(self.indexer())]
         self.loops += [SignerLoop(passes, self.engine) for passes in self.all_signer_passes()]
         self.loops.append(TenantWatcher(self))
-        for loop in self.loops:
+        self._stopping = False
+        for loop in list(self.loops):  # a copy: the watcher, started last, may add loops of its own
             self._start(loop)
 
     def _start(self, loop) -> None:
@@ -207,10 +210,11 @@ class NodeRuntime:
                 continue
             self.keys[tenant.issuer_id] = tenant.account
             log.info("issuer %s (%s): signer loop started", tenant.name, tenant.address)
-            if self.loops:  # the pipeline runs: give the new key its loop
-                loop = SignerLoop(self.signer_passes(tenant.issuer_id), self.engine)
-                self.loops.append(loop)
-                self._start(loop)
+            with self._loops_lock:
+                if self.loops and not self._stopping:  # the pipeline runs: give the new key its loop
+                    loop = SignerLoop(self.signer_passes(tenant.issuer_id), self.engine)
+                    self.loops.append(loop)
+                    self._start(loop)
             started = True
         return started
 
@@ -225,9 +229,12 @@ class NodeRuntime:
         return run
 
     def stop_pipeline(self, timeout: float = 10.0) -> None:
-        for loop in self.loops:
+        with self._loops_lock:  # the tenant watcher adds no loop from here on
+            self._stopping = True
+            loops = list(self.loops)
+        for loop in loops:
             loop.stop()
-        for thread in self.threads:
+        for thread in list(self.threads):
             thread.join(timeout)
         self.threads.clear()
 
