@@ -29,6 +29,21 @@ module.exports = {
       optimizer: { enabled: true, runs: 10000 },
     },
   },
+  // `credreg chain up --kind hardhat` (node/dev/chains.py) runs `hardhat node`; the dev keys are random and funded
+  // through hardhat_setBalance (CREDREG_HH_MNEMONIC, if set, replaces the built-in test accounts)
+  networks: {
+    hardhat: {
+      chainId: Number(process.env.CREDREG_HH_CHAIN_ID || 31337),
+      ...(process.env.CREDREG_HH_MNEMONIC
+        ? {
+            accounts: {
+              mnemonic: process.env.CREDREG_HH_MNEMONIC,
+              count: Number(process.env.CREDREG_HH_ACCOUNTS || 10),
+            },
+          }
+        : {}),
+    },
+  },
   paths: {
     sources: "./contracts",
     artifacts: process.env.CREDREG_HH_ARTIFACTS || "./hh-artifacts",

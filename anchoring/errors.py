@@ -16,6 +16,7 @@ __all__ = [
     "ChainUnreachable",
     "ContractRevert",
     "FormatError",
+    "InsufficientFunds",
     "NonceConsumed",
     "ResolutionError",
     "TransactionDropped",
@@ -82,6 +83,27 @@ class NonceConsumed(ChainError):
 
 class TransactionDropped(ChainError):
     """A transaction that was seen is no longer known to the node (dropped or re-orged away)."""
+
+
+class InsufficientFunds(ChainError):
+    """The sending key cannot pay for a transaction. One line names the address, its balance, what the
+    transaction needs at most, and what to do."""
+
+    def __init__(self, address: str, balance_wei: int, needed_wei: int, chain_id: int | None = None) -> None:
+        self.address = address
+        self.balance_wei = balance_wei
+        self.needed_wei = needed_wei
+        self.chain_id = chain_id
+        where = f" on chain {chain_id}" if chain_id is not None else ""
+        super().__init__(
+            f"{address} has {_eth(balance_wei)} ETH{where}, the transaction needs up to {_eth(needed_wei)} ETH: "
+            f"fund it (on a dev chain: credreg chain fund {address}), then run the command again"
+        )
+
+
+def _eth(wei: int) -> str:
+    text = f"{wei / 10**18:.6f}".rstrip("0").rstrip(".")
+    return text if text != "0" or wei == 0 else f"{wei} wei"
 
 
 class ContractRevert(ChainError):

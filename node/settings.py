@@ -214,11 +214,14 @@ class Settings(BaseSettings):
         return self.deployment_file
 
     def keystore_password(self) -> str | None:
-        """The keystore password from the env/secret or the password file (stripped of one trailing newline)."""
-        if self.issuer_keystore_password is not None:
-            return self.issuer_keystore_password.get_secret_value()
+        """The keystore password: the password file when one is named (stripped of one trailing newline), else the
+        password value. A named file wins over ``CREDREG_ISSUER_KEYSTORE_PASSWORD``, as ``--password-file`` wins
+        over ``CREDREG_KEYSTORE_PASSWORD`` in the CLI: the file is the explicit choice, an inherited environment
+        variable may be a left-over."""
         if self.issuer_keystore_password_file is not None:
             return self.issuer_keystore_password_file.read_text(encoding="utf-8").rstrip("\r\n")
+        if self.issuer_keystore_password is not None:
+            return self.issuer_keystore_password.get_secret_value()
         return None
 
     def credential_password(self) -> str | None:

@@ -290,3 +290,32 @@ def _checksum_or_none(value: str) -> str | None:
         return to_checksum_address(value)
     except ValueError:
         return None
+
+
+def merge(bundles: list[Any]) -> dict[str, Any]:
+    """One bundle from the bundles several co-issuers' nodes hand out for the same signed credential (a joint
+    credential, :mod:`anchoring.verify.joint`): the same credential, digest rule and digest, every inclusion once.
+    Raises BundleFormatError naming the bundle that differs."""
+    if not bundles:
+        raise BundleFormatError("", "no bundles to merge")
+    loaded = [ProofBundle.load(b) for b in bundles]
+    first = loaded[0]
+    inclusions: list[Inclusion] = []
+    methods: list[dict[str, Any]] = []
+    for i, b in enumerate(loaded):
+        if (b.digest_rule, b.digest) != (first.digest_rule, first.digest):
+            raise BundleFormatError(
+                f"bundles[{i}].digest", "another credential: a merge needs the same digest"
+            )
+        for inc in b.inclusions:
+            if inc not in inclusions:
+                inclusions.append(inc)
+        methods += [vm for vm in b.verification_methods if vm not in methods]
+    return ProofBundle(
+        credential=first.credential,
+        digest_rule=first.digest_rule,
+        digest=first.digest,
+        inclusions=tuple(inclusions),
+        salt=first.salt,
+        verification_methods=tuple(methods),
+    ).dump()

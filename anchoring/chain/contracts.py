@@ -664,11 +664,18 @@ def registry_reader(w3: Web3, contracts: ContractSet) -> RegistryReader:
 
 # ----------------------------------------------------------------------------------------------- deployment
 def _deploy(
-    sender: TransactionSender, name: str, *args: Any, confirmations: int = 1, major: int = 2
+    sender: TransactionSender,
+    name: str,
+    *args: Any,
+    confirmations: int = 1,
+    major: int = 2,
+    timeout: float = 60.0,
 ) -> tuple[str, int]:
     artifact = load_artifact(name, major)
     factory = sender.w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
-    confirmation = sender.transact(factory.constructor(*args), confirmations=max(1, confirmations))
+    confirmation = sender.transact(
+        factory.constructor(*args), confirmations=max(1, confirmations), timeout=timeout
+    )
     return str(confirmation.receipt["contractAddress"]), confirmation.block_number
 
 
@@ -679,9 +686,11 @@ def deploy_contracts(
     root_tao: str | None = None,
     confirmations: int = 1,
     major: int = 2,
+    timeout: float = 60.0,
 ) -> Deployment:
     """Deploy IssuerRegistry (with `root_tao`, default the sender, as first RootTAO) and CredentialAnchor.
-    ``major=1`` deploys the frozen version-1 contracts (for compatibility tests)."""
+    ``major=1`` deploys the frozen version-1 contracts (for compatibility tests). Each deployment waits
+    ``confirmations`` blocks, at most ``timeout`` seconds."""
     root_tao = root_tao or sender.account.address
     registry, first_block = _deploy(
         sender,
@@ -691,8 +700,11 @@ def deploy_contracts(
         root_document_hash,
         confirmations=confirmations,
         major=major,
+        timeout=timeout,
     )
-    anchor, _ = _deploy(sender, "CredentialAnchor", registry, confirmations=confirmations, major=major)
+    anchor, _ = _deploy(
+        sender, "CredentialAnchor", registry, confirmations=confirmations, major=major, timeout=timeout
+    )
     version = "1" if major == 1 else CURRENT_VERSION
     return Deployment(
         chain_id=sender.chain_id,

@@ -23,6 +23,7 @@ from anchoring.chain.rpc import call_chain
 from anchoring.errors import (
     ChainRequestFailed,
     ContractRevert,
+    InsufficientFunds,
     NonceConsumed,
     TransactionDropped,
     TransactionTimeout,
@@ -81,14 +82,38 @@ class ChainSigner(Protocol):
     def sign_transaction(self, transaction_dict: dict[str, Any], /) -> SignedTransactionLike: ...
 
 
+@dataclass(frozen=True)
+class FeePolicy:
+    """How a sender prices its transactions. The default asks the chain: EIP-1559 fields where the latest block
+    has a base fee, a legacy ``gasPrice`` otherwise. ``legacy`` forces a legacy (type 0) transaction; the other
+    fields, in wei, replace what the chain suggests (``gas_price`` for legacy, ``max_fee`` / ``priority_fee`` for
+    EIP-1559). A permissioned network with a minimum gas price of 0 (Besu, EBSI-like) takes ``gas_price=0``."""
+
+    legacy: bool = False
+    gas_price: int | None = None
+    max_fee: int | None = None
+    priority_fee: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("gas_price", "max_fee", "priority_fee"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                raise ValueError(f"{name}: a fee cannot be negative ({value})")
+        if self.max_fee is not None and self.priority_fee is not None and self.priority_fee > self.max_fee:
+            raise ValueError("priority_fee: above max_fee")
+
+
 class TransactionSender:
     """Signs with one key (local or in an HSM) and sends to one chain. Not thread-safe; one per key and process."""
 
-    def __init__(self, w3: Web3, account: ChainSigner, poll_interval: float = 0.2):
+    def __init__(
+        self, w3: Web3, account: ChainSigner, poll_interval: float = 0.2, fee_policy: FeePolicy | None = None
+    ):
         self.w3 = w3
         self.endpoint = getattr(w3.provider, "endpoint_uri", None)
         self.account = account
         self.poll_interval = poll_interval
+        self.fee_policy = fee_policy or FeePolicy()
         self._chain_id: int | None = None
 
     @property
@@ -106,21 +131,33 @@ class TransactionSender:
 
     def fees(self, latest: Mapping[str, Any] | None = None) -> dict[str, int]:
         """EIP-1559 fee fields when the chain has a base fee, a legacy gas price otherwise."""
+        policy = self.fee_policy
         block: Mapping[str, Any] = latest or self._rpc(lambda: self.w3.eth.get_block("latest"))
         base_fee = block.get("baseFeePerGas")
-        if base_fee is None:
+        if base_fee is None or policy.legacy:
+            if policy.gas_price is not None:
+                return {"gasPrice": policy.gas_price}
             return {"gasPrice": int(self._rpc(lambda: self.w3.eth.gas_price))}
         tip: int
-        try:
-            tip = int(self._rpc(lambda: self.w3.eth.max_priority_fee))
-        except ChainRequestFailed:  # endpoints without eth_maxPriorityFeePerGas
-            tip = 10**9
-        return {"maxFeePerGas": 2 * int(base_fee) + tip, "maxPriorityFeePerGas": tip}
+        if policy.priority_fee is not None:
+            tip = policy.priority_fee
+        else:
+            try:
+                tip = int(self._rpc(lambda: self.w3.eth.max_priority_fee))
+            except ChainRequestFailed:  # endpoints without eth_maxPriorityFeePerGas
+                tip = 10**9
+        max_fee = policy.max_fee if policy.max_fee is not None else 2 * int(base_fee) + tip
+        return {"maxFeePerGas": max_fee, "maxPriorityFeePerGas": min(tip, max_fee)}
 
     def estimate(self, call: ContractFunction | ContractConstructor) -> int:
         """Gas for `call`, raising ContractRevert (decoded) when it would revert."""
         try:
             return self._rpc(lambda: call.estimate_gas({"from": self.account.address}))
+        except ChainRequestFailed as exc:
+            if "insufficient funds" not in str(exc).lower():
+                raise
+            balance = int(self._rpc(lambda: self.w3.eth.get_balance(self.account.address)))
+            raise InsufficientFunds(self.account.address, balance, 1, self.chain_id) from None
         except ContractRevert as exc:
             if not exc.raw and isinstance(
                 call, ContractFunction
@@ -153,11 +190,23 @@ class TransactionSender:
             "chainId": self.chain_id,
             **(fees or self.fees(latest)),
         }
+        self.check_funds(gas, params)
         tx = call.build_transaction(cast(TxParams, params))
         signed = self.account.sign_transaction(cast(dict[str, Any], tx))
         return SignedTx(
             bytes(signed.raw_transaction), bytes(signed.hash), int(params["nonce"]), self.account.address, gas
         )
+
+    def check_funds(self, gas: int, params: Mapping[str, Any], value: int = 0) -> None:
+        """Raise InsufficientFunds (one line: address, balance, what to do) when the key cannot pay ``gas`` at
+        the transaction's highest fee: before anything is written ahead or broadcast, never a node's raw error."""
+        price = int(params.get("maxFeePerGas") or params.get("gasPrice") or 0)
+        needed = gas * price + value
+        if needed == 0:
+            return  # a zero-gas-price chain (a permissioned Besu network): nothing to pay
+        balance = int(self._rpc(lambda: self.w3.eth.get_balance(self.account.address)))
+        if balance < needed:
+            raise InsufficientFunds(self.account.address, balance, needed, self.chain_id)
 
     def broadcast(self, signed: SignedTx) -> None:
         """Send a signed transaction; sending one the node already knows is not an error."""
@@ -167,6 +216,11 @@ class TransactionSender:
             message = str(exc).lower()
             if "already known" in message or "already imported" in message or "known transaction" in message:
                 return
+            if "insufficient funds" in message:
+                balance = int(
+                    self._rpc(lambda: self.w3.eth.get_balance(Web3.to_checksum_address(signed.sender)))
+                )
+                raise InsufficientFunds(signed.sender, balance, signed.gas, self.chain_id) from None
             if "nonce too low" in message or "nonce is too low" in message:
                 if self.is_known(signed.tx_hash):
                     return  # it was mined already: a re-broadcast after a crash

@@ -22,6 +22,12 @@
                     evidence, as before signatures existed.
 ``validity_period`` ``validFrom`` / ``validUntil`` (and VC 1.1 ``issuanceDate`` / ``expirationDate``, a VC-JWT's
                     ``nbf`` / ``exp``) against now: not yet valid or expired is ``fail`` with the dates.
+``scope``           the credential's types, EQF levels and ISCED-F fields are within each anchoring issuer's
+                    accreditation scope (the registry entry's scope; :mod:`anchoring.verify.scope`): ``fail``
+                    naming what is outside.
+``joint``           a joint credential (``jointIssuers``): at least ``jointThreshold`` co-issuers anchored it as
+                    active trusted issuers, their proofs bound to their keys (:mod:`anchoring.verify.joint`);
+                    "issued jointly by A, B, C", or ``fail`` naming each missing co-issuer.
 ``status_list``     each ``BitstringStatusListEntry``: the list credential fetched, its signature verified and
                     its key bound to the anchoring issuer, its ``encodedList`` equal to the hash published on
                     chain, the bit read (set: ``fail``). An unreachable or unpublished list is ``error``, never
@@ -569,6 +575,17 @@ def _issuer_matches(ev: Evidence, ae: AnchorEvidence, stated: list[str]) -> Chec
     )
 
 
+def _co_issuers(credential: Any, stated: list[str]) -> list[str]:
+    """The other co-issuers of a joint credential: each one's anchor matches the credential's issuers too."""
+    from anchoring.verify.joint import joint_spec
+
+    try:
+        spec = joint_spec(credential)
+    except FormatError:
+        return []  # the joint check reports it
+    return [d for d in spec.issuers if d not in stated] if spec else []
+
+
 def _credential_json(ev: Evidence) -> dict[str, Any] | None:
     """The credential's JSON: the bundle's object, or a VC-JWT's payload (not yet verified: the signature
     check says whether to believe it)."""
@@ -580,9 +597,105 @@ def _credential_json(ev: Evidence) -> dict[str, Any] | None:
 
 
 def check_issuer_matches(ev: Evidence, chain: ChainContext) -> Check:
-    stated = stated_issuer_ids(_credential_json(ev)) if ev.bundle is not None else []
+    credential = _credential_json(ev) if ev.bundle is not None else None
+    stated = stated_issuer_ids(credential) if ev.bundle is not None else []
+    stated += _co_issuers(credential, stated)
     return combine(
         "issuer_matches", [(ae.inclusion.issuer, _issuer_matches(ev, ae, stated)) for ae in ev.anchors]
+    )
+
+
+def check_scope(ev: Evidence, chain: ChainContext) -> Check:
+    """``scope``: the credential's types, EQF levels and ISCED-F fields are within the accreditation scope of each
+    anchoring issuer's registry entry (:mod:`anchoring.verify.scope`); outside is ``fail``, naming what."""
+    from anchoring.verify.scope import compare
+
+    credential = _credential_json(ev) if ev.bundle is not None else None
+    parts: list[tuple[str, Check]] = []
+    for ae in ev.anchors:
+        if ae.record is None or not ae.entry_known:
+            parts.append((ae.inclusion.issuer, skipped("scope", ["issuer_trusted"])))
+            continue
+        if ae.entry is None or credential is None:
+            reason = "no registry entry, so no scope" if ae.entry is None else "no readable credential"
+            parts.append((ae.inclusion.issuer, Check("scope", FAIL, reason, {})))
+            continue
+        result = compare(ae.entry.scope, credential)
+        details = {**result.details, "scope": ae.entry.scope, "issuer": ae.inclusion.issuer}
+        parts.append(
+            (ae.inclusion.issuer, Check("scope", PASS if result.within else FAIL, result.reason, details))
+        )
+    if not parts:
+        return skipped("scope", ["anchored"])
+    return combine("scope", parts)
+
+
+def check_joint(ev: Evidence, chain: ChainContext) -> Check:
+    """``joint``: a joint credential (``jointIssuers``, :mod:`anchoring.verify.joint`) was anchored by at least
+    ``jointThreshold`` of its co-issuers, each an active trusted issuer at its anchoring, and every valid proof's key
+    is bound to its anchoring issuer (the ``signature`` check). Reports "issued jointly by A, B, C" with each
+    co-issuer's trust; a co-issuer missing below the threshold is a ``fail`` naming it."""
+    from anchoring.verify.joint import joint_spec
+
+    credential = _credential_json(ev) if ev.bundle is not None else None
+    try:
+        spec = joint_spec(credential)
+    except FormatError as exc:
+        return Check("joint", FAIL, f"malformed joint credential: {exc}", {"field": exc.field})
+    if spec is None:
+        return Check("joint", PASS, "not a joint credential", {"applicable": False})
+    if not ev.passed("signature"):
+        return skipped("joint", ["signature"])
+    by_did: dict[str, dict[str, Any]] = {}
+    for ae in ev.anchors:
+        if ae.record is None or ae.entry is None or ae.entry.did not in spec.issuers:
+            continue
+        verdict = trusted_at_anchoring(ae.entry, ae.history, ae.record)
+        seen = by_did.setdefault(ae.entry.did, {"did": ae.entry.did, "address": ae.record.issuer})
+        if verdict.trusted or not seen.get("trusted_at_anchoring"):
+            seen.update(
+                {
+                    "trusted_at_anchoring": verdict.trusted,
+                    "anchored_at_iso": iso_time(ae.record.anchored_at),
+                    "block": ae.record.block_number,
+                    "current_status": ae.entry.status.label,
+                }
+            )
+    rows = []
+    for did in spec.issuers:
+        row = by_did.get(did, {"did": did, "address": None, "trusted_at_anchoring": False})
+        row["took_part"] = bool(row.get("trusted_at_anchoring"))
+        rows.append(row)
+    took_part = [r for r in rows if r["took_part"]]
+    missing = [r["did"] for r in rows if not r["took_part"]]
+    names = ", ".join(spec.issuers)
+    details = {"co_issuers": rows, "threshold": spec.threshold, "of": len(spec.issuers)}
+
+    def trust(r: dict[str, Any]) -> str:
+        if r["address"] is None:
+            return f"{r['did']}: no anchor by it"
+        if not r["trusted_at_anchoring"]:
+            return f"{r['did']}: anchored while not an active trusted issuer"
+        now = "" if r["current_status"] == "active" else f", now {r['current_status']}"
+        return f"{r['did']}: trusted at anchoring{now}"
+
+    if len(took_part) < spec.threshold:
+        return Check(
+            "joint",
+            FAIL,
+            f"joint credential of {names}: {len(took_part)} of the {spec.threshold} co-issuers needed took part; "
+            f"missing co-issuer {', '.join(missing)} ({'; '.join(trust(r) for r in rows if not r['took_part'])})",
+            {**details, "missing": missing},
+        )
+    quorum = (
+        "" if spec.threshold == len(spec.issuers) else f" ({spec.threshold} of {len(spec.issuers)} needed)"
+    )
+    return Check(
+        "joint",
+        PASS,
+        f"issued jointly by {', '.join(r['did'] for r in took_part)}{quorum}: "
+        + "; ".join(trust(r) for r in rows),
+        {**details, "missing": missing},
     )
 
 
@@ -1001,6 +1114,8 @@ ONLINE_CHECKS = (
     check_signature,
     check_validity_period,
     check_status_list,
+    check_scope,
+    check_joint,
 )
 
 

@@ -43,6 +43,8 @@ CHECKS = (
     "signature",
     "validity_period",
     "status_list",
+    "scope",
+    "joint",
 )
 #: the checks of a plain signed credential for which no anchor was found
 UNANCHORED_CHECKS = ("format", "signature", "validity_period", "status_list")

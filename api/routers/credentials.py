@@ -25,6 +25,7 @@ from api.parsing import parse_json, parse_ndjson, read_body
 from api.routers.learners import make_share_link
 from api.schemas.credentials import Accepted, BulkAccepted, BulkItem, CredentialStatusView, ProofBundle
 from api.schemas.learners import NewShareLinkRequest
+from node.auth.tenants import require_usable_key
 from node.errors import Invalid
 from node.issuance.accept import IssueResult, issue_many
 from node.reads.bundles import bundle_for
@@ -103,6 +104,7 @@ def _run_issue(
     bulk: bool,
 ) -> list[IssueResult]:
     with factory() as session:
+        require_usable_key(session, issuer_id, settings)  # never accept what this node could not anchor
         return issue_many(
             session,
             issuer_id,

@@ -57,11 +57,17 @@ def keystore_address(path: str | Path) -> str:
 
 
 def read_password(password: str | None = None, password_file: str | Path | None = None) -> str:
-    """The keystore password from a value (e.g. an env var) or a file; the file's last newline is dropped."""
+    """The keystore password from a file or a value (e.g. an env var); the file's last newline is dropped.
+
+    An explicit password file wins over the value: a ``--password-file`` on the command line is what the
+    operator asked for, while ``CREDREG_KEYSTORE_PASSWORD`` may linger in a shell or a service's environment."""
+    if password_file is not None:
+        try:
+            return Path(password_file).read_text().removesuffix("\n")
+        except FileNotFoundError:
+            raise KeystoreError(f"password file not found: {password_file}") from None
     if password is not None:
         return password
-    if password_file is not None:
-        return Path(password_file).read_text().removesuffix("\n")
     raise KeystoreError("no keystore password: set it in the environment or point at a password file")
 
 

@@ -14,7 +14,12 @@ from node.settings import Settings
 def load_signing_account(settings: Settings) -> LocalAccount:
     """The issuer's key from an encrypted keystore (preferred) or CREDREG_ISSUER_PRIVATE_KEY."""
     if settings.issuer_keystore is not None:
-        password = settings.keystore_password()
+        try:
+            password = settings.keystore_password()
+        except OSError as exc:
+            raise ConfigurationError(
+                f"CREDREG_ISSUER_KEYSTORE_PASSWORD_FILE cannot be read: {exc.strerror}: {exc.filename}"
+            ) from None
         if password is None:
             raise ConfigurationError(
                 "CREDREG_ISSUER_KEYSTORE is set but neither CREDREG_ISSUER_KEYSTORE_PASSWORD "

@@ -19,7 +19,7 @@ def build_app() -> typer.Typer:
     """The full command tree (imports the node, the API and their dependencies)."""
     from anchoring import cli as verify_cli
     from anchoring.scheme.strict_json import safe_recursion_limit
-    from node.cli import audit, batches, chain, db, hsm, issue, mail, registry, revoke, serve, share
+    from node.cli import audit, batches, chain, db, hsm, issue, issuer, mail, registry, revoke, serve, share
 
     assert hsm.keys_app is registry.keys_app  # importing hsm adds `keys hsm-list` / `keys hsm-new`
 
@@ -43,6 +43,7 @@ def build_app() -> typer.Typer:
     app.add_typer(share.app, name="share")
     app.add_typer(mail.app, name="mail")
     app.add_typer(registry.registry_app, name="registry")
+    app.add_typer(issuer.app, name="issuer")
     app.add_typer(registry.keys_app, name="keys")
     app.command()(audit.audit)
     app.command(name="verify")(verify_cli.verify)

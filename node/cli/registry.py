@@ -1,7 +1,7 @@
 """`credreg registry accredit | suspend | reinstate | revoke | show | list` and `credreg keys new | import | address`.
 
 Registry writes are signed with the operator's key from an encrypted keystore (``--keystore``; password from
-``CREDREG_KEYSTORE_PASSWORD`` or ``--password-file``). Contract refusals come back as one clear line on
+``--password-file``, which wins, or ``CREDREG_KEYSTORE_PASSWORD``). Contract refusals come back as one clear line on
 stderr and a non-zero exit code, never a traceback.
 """
 
@@ -55,7 +55,9 @@ Keystore = typer.Option(
     help="Encrypted keystore of the operator signing the transaction.",
 )
 PasswordFile = typer.Option(
-    None, "--password-file", help=f"File holding the keystore password (else ${PASSWORD_ENV})."
+    None,
+    "--password-file",
+    help=f"File holding the keystore password; wins over ${PASSWORD_ENV} when both are set.",
 )
 Rpc = typer.Option(..., "--rpc", envvar="CREDREG_RPC_URL", help="JSON-RPC endpoint of the chain.")
 DeploymentOpt = typer.Option(

@@ -1,11 +1,13 @@
-"""Local chain processes (Anvil, Ganache) started from the npm packages, with fresh random dev keys.
+"""Local chain processes (Anvil, Ganache, Hardhat Network) started from the npm packages, with fresh random dev keys.
 
 No secret is on the chain's command line (``ps`` shows every process's arguments to every local user): the chain
 starts with its built-in accounts, then each random key is funded through the chain's own RPC (``anvil_setBalance``,
-Ganache's ``evm_setAccountBalance``, else a transfer from an unlocked built-in account)."""
+Ganache's ``evm_setAccountBalance``, Hardhat's ``hardhat_setBalance``, else a transfer from an unlocked built-in
+account)."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import socket
@@ -38,7 +40,7 @@ def free_port() -> int:
 
 
 def find_binary(kind: str) -> str:
-    """The npm-installed `anvil` or `ganache` of this repository, or one on PATH."""
+    """The npm-installed `anvil`, `ganache` or `hardhat` of this repository, or one on PATH."""
     local = REPO / "node_modules" / ".bin" / kind
     if local.exists():
         return str(local)
@@ -81,7 +83,7 @@ DEV_BALANCE_WEI = 10_000 * 10**18
 def fund_dev_accounts(w3: Web3, addresses: list[str], balance_wei: int = DEV_BALANCE_WEI) -> None:
     """Give each address ``balance_wei`` on a local dev chain through its RPC: Anvil's ``anvil_setBalance``,
     Ganache's ``evm_setAccountBalance``, else a transfer from the chain's first unlocked account."""
-    for method in ("anvil_setBalance", "evm_setAccountBalance"):
+    for method in ("anvil_setBalance", "evm_setAccountBalance", "hardhat_setBalance"):
         if not addresses:
             return
         answer = w3.provider.make_request(method, [addresses[0], hex(balance_wei)])  # type: ignore[arg-type]
@@ -107,10 +109,12 @@ def start_local_chain(
     detach: bool = False,
     startup_timeout: float = 30.0,
 ) -> LocalChain:
-    """Start Anvil or Ganache on a free loopback port, wait until it answers, then fund ``accounts`` fresh random
-    keys through its RPC (:data:`DEV_BALANCE_WEI` each). No key or mnemonic is on the process's command line."""
+    """Start Anvil, Ganache or Hardhat Network on a free loopback port, wait until it answers, then fund
+    ``accounts`` fresh random keys through its RPC (:data:`DEV_BALANCE_WEI` each). No key or mnemonic is on the
+    process's command line."""
     port = port or free_port()
     binary = find_binary(kind)
+    env: dict[str, str] | None = None
     if kind == "anvil":
         args = [
             binary,
@@ -143,21 +147,20 @@ def start_local_chain(
         ]
         if state_file is not None:
             args += ["--database.dbPath", str(state_file)]
+    elif kind == "hardhat":
+        # Hardhat Network from the npm `hardhat` package; hardhat.config.js reads the chain id from the
+        # environment. Its built-in accounts are Hardhat's published test accounts; the dev keys are random and
+        # funded below. It keeps no state on disk: a stopped Hardhat node starts afresh.
+        args = [binary, "node", "--hostname", "127.0.0.1", "--port", str(port)]
+        env = {**os.environ, "CREDREG_HH_CHAIN_ID": str(chain_id)}
     else:
-        raise DevChainError(f"unknown chain kind {kind!r}: use anvil or ganache")
+        raise DevChainError(f"unknown chain kind {kind!r}: use anvil, ganache or hardhat")
+    popen: dict = {"stdin": subprocess.DEVNULL, "start_new_session": detach, "env": env, "cwd": REPO}
     if log_file is not None:
         with open(log_file, "ab") as log:  # the child keeps its own copy of the descriptor
-            process = subprocess.Popen(
-                args, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=detach
-            )
+            process = subprocess.Popen(args, stdout=log, stderr=log, **popen)
     else:
-        process = subprocess.Popen(
-            args,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            stdin=subprocess.DEVNULL,
-            start_new_session=detach,
-        )
+        process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **popen)
     keys = [Account.create() for _ in range(accounts)]
     chain = LocalChain(kind, f"http://127.0.0.1:{port}", port, process, keys, process.pid)
     deadline = time.monotonic() + startup_timeout

@@ -35,9 +35,18 @@ class DevChainFiles:
     def state_file(self) -> Path:
         return self.chain_dir / "anvil-state.json"
 
+    def state_of(self, kind: str) -> Path | None:
+        """Where a chain of `kind` keeps its state between runs (None: Hardhat Network keeps none)."""
+        return {"anvil": self.state_file, "ganache": self.chain_dir / "ganache-db"}.get(kind)
+
     @property
     def log_file(self) -> Path:
-        return self.chain_dir / "anvil.log"
+        return self.chain_dir / "chain.log"
+
+    @property
+    def kind_file(self) -> Path:
+        """Which kind of chain the saved state belongs to."""
+        return self.chain_dir / "kind.json"
 
     @property
     def deployment_file(self) -> Path:
@@ -66,6 +75,7 @@ class RunningDevChain:
     pid: int
     deployment: Deployment
     how: str  # "started", "resumed" (saved state reloaded) or "already running"
+    kind: str = "anvil"
 
 
 def _process_alive(pid: int) -> bool:
@@ -97,25 +107,50 @@ def chain_status(data_dir: Path) -> dict | None:
     return info
 
 
-def chain_up(data_dir: Path, port: int | None = None) -> RunningDevChain:
+CHAIN_KINDS = ("anvil", "ganache", "hardhat")
+
+
+def chain_up(data_dir: Path, port: int | None = None, kind: str = "anvil") -> RunningDevChain:
     """Start (or find) the dev chain of `data_dir`, deploy and accredit on first start, write the files.
 
-    The chain state persists under the data folder, so a second `chain up` after `chain down` resumes the
-    same chain with the same contracts and keys.
+    Anvil and Ganache keep their state under the data folder, so a second `chain up` after `chain down` resumes
+    the same chain with the same contracts and keys. Hardhat Network keeps no state: each `chain up --kind
+    hardhat` deploys afresh (and rewrites the deployment file and dev keys).
     """
+    if kind not in CHAIN_KINDS:
+        raise DevChainError(f"unknown chain kind {kind!r}: use {', '.join(CHAIN_KINDS)}")
     files = DevChainFiles(Path(data_dir))
     running = chain_status(files.data_dir)
     if running is not None:
+        if running.get("kind", "anvil") != kind:
+            raise DevChainError(
+                f"a {running.get('kind', 'anvil')} chain of this data folder is running ({running['rpc_url']}): "
+                "stop it first (credreg chain down)"
+            )
         return RunningDevChain(
-            running["rpc_url"], running["pid"], Deployment.load(files.deployment_file), "already running"
+            running["rpc_url"],
+            running["pid"],
+            Deployment.load(files.deployment_file),
+            "already running",
+            kind,
         )
     files.chain_dir.mkdir(parents=True, exist_ok=True)
-    resuming = files.state_file.exists() and files.deployment_file.exists() and files.password_file.exists()
+    state = files.state_of(kind)
+    saved = json.loads(files.kind_file.read_text()) if files.kind_file.exists() else {"kind": "anvil"}
+    if state is not None and state.exists() and saved.get("kind") != kind:
+        raise DevChainError(
+            f"{files.chain_dir} holds a {saved.get('kind')} chain: use --kind {saved.get('kind')}, or remove "
+            f"{files.chain_dir} and {files.deployment_file} to start afresh"
+        )
+    resuming = (
+        state is not None
+        and state.exists()
+        and files.deployment_file.exists()
+        and files.password_file.exists()
+    )
     if port is None and _port_free(8545):
         port = 8545  # the port wallets and tools expect for a local chain, when it is free
-    chain = start_local_chain(
-        "anvil", port=port, state_file=files.state_file, log_file=files.log_file, detach=True
-    )
+    chain = start_local_chain(kind, port=port, state_file=state, log_file=files.log_file, detach=True)
     try:
         if resuming:
             deployment = Deployment.load(files.deployment_file)
@@ -141,8 +176,11 @@ def chain_up(data_dir: Path, port: int | None = None) -> RunningDevChain:
         chain.stop()
         raise
     assert chain.pid is not None  # start_local_chain started the process
-    files.pid_file.write_text(json.dumps({"pid": chain.pid, "rpc_url": chain.rpc_url, "port": chain.port}))
-    return RunningDevChain(chain.rpc_url, chain.pid, deployment, "resumed" if resuming else "started")
+    files.pid_file.write_text(
+        json.dumps({"pid": chain.pid, "rpc_url": chain.rpc_url, "port": chain.port, "kind": kind})
+    )
+    files.kind_file.write_text(json.dumps({"kind": kind}))
+    return RunningDevChain(chain.rpc_url, chain.pid, deployment, "resumed" if resuming else "started", kind)
 
 
 def _port_free(port: int) -> bool:

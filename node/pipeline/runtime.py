@@ -18,6 +18,7 @@ from anchoring.chain.transactions import ChainSigner, TransactionSender
 from anchoring.errors import ChainError
 from node.auth.credential_keys import attach_configured_keys
 from node.auth.signers import load_chain_signer
+from node.auth.tenants import load_tenant_keys
 from node.auth.tokens import get_or_create_issuer
 from node.errors import ConfigurationError
 from node.pipeline.anchorer import Anchorer
@@ -60,6 +61,14 @@ class LeasedIndexerLoop(IndexerLoop):
         return super()._step()
 
 
+class TenantWatcher(RetryLoop):
+    """Every few seconds, starts the signer loops of issuers whose keys were added while the node runs."""
+
+    def __init__(self, runtime: NodeRuntime, interval: float = 2.0):
+        # never "progressed": one look per interval is enough
+        super().__init__("tenants", lambda: runtime.add_new_tenants() and False, interval, interval)
+
+
 @dataclass
 class NodeRuntime:
     settings: Settings
@@ -74,6 +83,15 @@ class NodeRuntime:
     #: this process's lease holder id and heartbeat (set by ``start_pipeline``)
     holder: str | None = None
     keeper: LeaseKeeper | None = None
+    #: the chain key of each issuer this node anchors for (the default issuer's first)
+    keys: dict[int, ChainSigner] = field(default_factory=dict, repr=False)
+    #: issuers whose keystore could not be loaded, and why
+    key_problems: dict[int, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.keys.setdefault(self.issuer_id, self.account)
+        self._loops_lock = threading.Lock()
+        self._stopping = False
 
     @classmethod
     def from_settings(cls, settings: Settings, migrate: bool = True) -> NodeRuntime:
@@ -83,63 +101,101 @@ class NodeRuntime:
             deployment = Deployment.load(settings.resolved_deployment_file)
         except ValueError as exc:
             raise ConfigurationError(str(exc)) from None
-        account = load_chain_signer(settings)
         engine = make_engine(settings.resolved_database_url)
         if migrate:
             upgrade(engine)
         factory = session_factory(engine)
-        w3 = connect(settings.rpc_url, deployment=deployment)
+        with factory() as session:
+            tenants = load_tenant_keys(session, settings)
+        configured = (
+            settings.issuer_keystore is not None
+            or settings.issuer_private_key is not None
+            or settings.pkcs11_chain_key_label is not None
+        )
+        usable = [t for t in tenants if t.account is not None]
+        account: ChainSigner
+        if not configured and usable:
+            first = usable[0]  # an alliance node without a key of its own: its first tenant is the default
+            assert first.account is not None
+            account, issuer_id = first.account, first.issuer_id
+        else:
+            try:
+                account = load_chain_signer(settings)
+            except ConfigurationError:
+                engine.dispose()
+                raise
+            w3 = connect(settings.rpc_url, deployment=deployment)
+            try:
+                did = IssuerRegistry(w3, deployment.issuer_registry).get_issuer(account.address).did
+            except ChainError:
+                did = None  # not (yet) accredited: the anchorer reports NotActiveIssuer per batch
+            with session_scope(factory) as session:
+                # an operator may have registered the issuer under a friendly name (`credreg token create`)
+                issuer = session.exec(select(Issuer).where(Issuer.address == account.address)).first()
+                if issuer is None:
+                    issuer = get_or_create_issuer(session, did or account.address, account.address, did)
+                if did is not None and issuer.did is None:
+                    issuer.did = did  # accredited since the row was made
+                    session.add(issuer)
+                    session.commit()
+                attach_configured_keys(session, settings, issuer)
+                assert issuer.id is not None  # a stored issuer
+                issuer_id = issuer.id
+        runtime = cls(settings, engine, factory, deployment, account, issuer_id, settings.rpc_url)
+        runtime.keys = {issuer_id: account}
+        for tenant in tenants:
+            if tenant.account is not None:
+                runtime.keys.setdefault(tenant.issuer_id, tenant.account)
+            else:
+                runtime.key_problems[tenant.issuer_id] = tenant.problem or "unusable key"
+        return runtime
+
+    def _account(self, issuer_id: int | None) -> tuple[int, ChainSigner]:
+        if issuer_id is None:
+            return self.issuer_id, self.account
         try:
-            did = IssuerRegistry(w3, deployment.issuer_registry).get_issuer(account.address).did
-        except ChainError:
-            did = None  # not (yet) accredited: the anchorer reports NotActiveIssuer per batch
-        with session_scope(factory) as session:
-            # an operator may have registered the issuer under a friendly name (`credreg token create`)
-            issuer = session.exec(select(Issuer).where(Issuer.address == account.address)).first()
-            if issuer is None:
-                issuer = get_or_create_issuer(session, did or account.address, account.address, did)
-            if did is not None and issuer.did is None:
-                issuer.did = did  # accredited since the row was made
-                session.add(issuer)
-                session.commit()
-            attach_configured_keys(session, settings, issuer)
-            issuer_id = issuer.id
-        assert issuer_id is not None  # a stored issuer
-        return cls(settings, engine, factory, deployment, account, issuer_id, settings.rpc_url)
+            return issuer_id, self.keys[issuer_id]
+        except KeyError:
+            raise ConfigurationError(
+                self.key_problems.get(issuer_id, f"issuer {issuer_id} has no chain key on this node")
+            ) from None
 
     # each outbox kind gets a connection and a sender of its own; ``options`` go to the outbox core
     # (``drop_grace_seconds``, ``fence``)
-    def anchorer(self, **options) -> Anchorer:
+    def anchorer(self, issuer_id: int | None = None, **options) -> Anchorer:
+        issuer_id, account = self._account(issuer_id)
         w3 = self._connect()
         return Anchorer(
             self.factory,
-            TransactionSender(w3, self.account),
+            TransactionSender(w3, account),
             CredentialAnchor(w3, self.deployment.credential_anchor),
-            self.issuer_id,
+            issuer_id,
             self.settings.confirmations,
             self.deployment.chain_id,
             **options,
         )
 
-    def revoker(self, **options) -> Revoker:
+    def revoker(self, issuer_id: int | None = None, **options) -> Revoker:
+        issuer_id, account = self._account(issuer_id)
         w3 = self._connect()
         return Revoker(
             self.factory,
-            TransactionSender(w3, self.account),
+            TransactionSender(w3, account),
             CredentialAnchor(w3, self.deployment.credential_anchor),
-            self.issuer_id,
+            issuer_id,
             self.settings.confirmations,
             StatusListConfig.from_settings(self.settings),
             **options,
         )
 
-    def publisher(self, **options) -> Publisher:
+    def publisher(self, issuer_id: int | None = None, **options) -> Publisher:
+        issuer_id, account = self._account(issuer_id)
         w3 = self._connect()
         return Publisher(
             self.factory,
-            TransactionSender(w3, self.account),
+            TransactionSender(w3, account),
             CredentialAnchor(w3, self.deployment.credential_anchor),
-            self.issuer_id,
+            issuer_id,
             self.settings.confirmations,
             StatusListConfig.from_settings(self.settings),
             **options,
@@ -157,18 +213,30 @@ class NodeRuntime:
         assert self.holder is not None, "start_pipeline sets the holder"
         return Lease(self.engine, name, self.holder, self.settings.lease_ttl_seconds)
 
+    def signer_passes(self, issuer_id: int | None = None) -> SignerPasses:
+        """The anchorer, revoker and status-list publisher of one issuer key, as one pass."""
+        return SignerPasses(self.anchorer(issuer_id), self.revoker(issuer_id), self.publisher(issuer_id))
+
+    def _signer_loop(self, issuer_id: int) -> SignerLoop:
+        """One issuer key's signer loop under that key's lease (added to the heartbeat's leases)."""
+        assert self.keeper is not None, "start_pipeline made the keeper"
+        lease = self.lease(lease_name(self.keys[issuer_id].address))
+        self.keeper.leases.append(lease)
+        ttl = self.settings.lease_ttl_seconds
+        return SignerLoop(self.signer_passes(issuer_id), lease, interval=min(0.25, ttl / 8))
+
     def start_pipeline(self) -> None:
-        """Start the batcher, the anchorer + revoker + status-list publisher (one thread under the key's lease),
-        the indexer (under the indexer lease), the lease keeper (heartbeat) and the chain watcher."""
+        """Start the batcher, one signer loop per issuer key (anchorer + revoker + status-list publisher: one
+        thread under that key's lease each, so one issuer's stuck, unfunded or suspended key never holds up
+        another's), the indexer (under the indexer lease), the lease keeper (heartbeat), the chain watcher and a
+        watcher that starts the loops of issuers added later."""
         ttl = self.settings.lease_ttl_seconds
         self.holder = new_holder_id()
-        signer_lease = self.lease(lease_name(self.account.address))
         indexer_lease = self.lease(INDEXER_LEASE)
-        self.keeper = LeaseKeeper(self.engine, self.holder, [signer_lease, indexer_lease], ttl / 3)
-        signer = SignerPasses(self.anchorer(), self.revoker(), self.publisher())
-        self.loops = [
-            BatcherLoop(self.factory, self.settings),
-            SignerLoop(signer, signer_lease, interval=min(0.25, ttl / 8)),
+        self.keeper = LeaseKeeper(self.engine, self.holder, [indexer_lease], ttl / 3)
+        self.loops = [BatcherLoop(self.factory, self.settings)]
+        self.loops += [self._signer_loop(issuer_id) for issuer_id in list(self.keys)]
+        self.loops += [
             LeasedIndexerLoop(self.indexer(), indexer_lease),
             self.keeper,
             ChainWatcher(
@@ -178,11 +246,35 @@ class NodeRuntime:
                 interval=ttl / 3,
                 timeout=self.settings.chain_probe_timeout_seconds,
             ),
+            TenantWatcher(self),
         ]
-        for loop in self.loops:
-            thread = threading.Thread(target=self._guard(loop), name=type(loop).__name__, daemon=True)
-            thread.start()
-            self.threads.append(thread)
+        self._stopping = False
+        for loop in list(self.loops):  # a copy: the tenant watcher, started last, may add loops of its own
+            self._start(loop)
+
+    def _start(self, loop) -> None:
+        thread = threading.Thread(target=self._guard(loop), name=type(loop).__name__, daemon=True)
+        thread.start()
+        self.threads.append(thread)
+
+    def add_new_tenants(self) -> bool:
+        """Load the keys of issuers added since the start (``credreg issuer add``) and start their signer loops."""
+        with self.factory() as session:
+            fresh = load_tenant_keys(session, self.settings, skip=set(self.keys) | set(self.key_problems))
+        started = False
+        for tenant in fresh:
+            if tenant.account is None:
+                self.key_problems[tenant.issuer_id] = tenant.problem or "unusable key"
+                continue
+            self.keys[tenant.issuer_id] = tenant.account
+            log.info("issuer %s (%s): signer loop started", tenant.name, tenant.address)
+            with self._loops_lock:
+                if self.loops and not self._stopping:  # the pipeline runs: give the new key its loop
+                    loop = self._signer_loop(tenant.issuer_id)
+                    self.loops.append(loop)
+                    self._start(loop)
+            started = True
+        return started
 
     @staticmethod
     def _guard(loop):
@@ -195,9 +287,12 @@ class NodeRuntime:
         return run
 
     def stop_pipeline(self, timeout: float = 10.0) -> None:
-        for loop in self.loops:
+        with self._loops_lock:  # the tenant watcher adds no loop from here on
+            self._stopping = True
+            loops = list(self.loops)
+        for loop in loops:
             loop.stop()
-        for thread in self.threads:
+        for thread in list(self.threads):
             thread.join(timeout)
         self.threads.clear()
         if self.keeper is not None:

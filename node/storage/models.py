@@ -120,6 +120,12 @@ class Issuer(TableModel, table=True):
     )
     #: eddsa-jcs-2022 | eddsa-rdfc-2022 | vc-jwt; None = the node's default (CREDREG_DEFAULT_PROOF)
     default_proof: str | None = Field(default=None, sa_column=sa.Column(sa.String(32), nullable=True))
+    #: path of the issuer's own encrypted chain keystore; None: the node's configured key (when the address matches)
+    keystore: str | None = Field(default=None, sa_column=sa.Column(sa.String(1000), nullable=True))
+    #: the file holding that keystore's password (never the password); None: the node's configured password
+    keystore_password_file: str | None = Field(
+        default=None, sa_column=sa.Column(sa.String(1000), nullable=True)
+    )
     created_at: datetime = Field(default_factory=utcnow, sa_column=sa.Column(sa.DateTime(), nullable=False))
 
 

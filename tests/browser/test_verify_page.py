@@ -96,6 +96,8 @@ def test_verifier_page_in_headless_chromium(dev_network, server, tmp_path):
         "signature",
         "validity_period",
         "status_list",
+        "scope",
+        "joint",
     }
     assert all(c["status"] == "pass" for c in valid["checks"].values())
     assert valid["checks"]["anchored"]["color"] == "rgb(26, 127, 55)"  # green mark

@@ -8,7 +8,7 @@ from anchoring.chain.contracts import IssuerKind
 from anchoring.scheme.keccak import keccak256
 from tests.helpers.chain import advance, block_time, send
 
-SCOPE = '{"credentialTypes":["MicroCredential"],"eqfLevels":[6],"jurisdiction":"nl"}'
+SCOPE = '{"credentialTypes":["MicroCredential","OpenBadgeCredential"],"eqfLevels":[6],"jurisdiction":"nl"}'
 
 
 def accredit_ti(w3, dev_network, address: str, scope: str = SCOPE, did: str = "did:example:ti"):

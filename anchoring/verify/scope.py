@@ -1,0 +1,177 @@
+"""The accreditation scope of a trusted issuer against what a credential claims (Europass's "Accredited" check).
+
+A TI's registry entry carries its scope: canonical JSON of the accreditation document's ``scope`` (the document
+itself is hashed into ``documentHash``), e.g.::
+
+    {"credentialTypes": ["MicroCredential"], "eqfLevels": [6, 7], "iscedFields": ["0613", "05"], "jurisdiction": "NL"}
+
+Three dimensions are checked; each one the scope names restricts, each one it omits does not:
+
+``credentialTypes``  at least one of the credential's types beyond the base types (``VerifiableCredential``,
+                     ``VerifiableAttestation``...) is listed. A credential naming no such type is not restricted.
+``eqfLevels``        every EQF level the credential states is listed (``eqfLevel`` / ``EQFLevel`` anywhere in the
+                     credential, as an integer, a numeric string, or an ``.../snb/eqf/N`` URI, alone or as ``id``).
+``iscedFields``      every ISCED-F field the credential states falls under a listed code (``"06"`` covers ``"0613"``):
+                     ``ISCEDFCode``, ``iscedfCode``, ``thematicArea`` (ELM) values, codes or ``.../isced-f/CODE``
+                     URIs.
+
+A scope of ``*`` or ``""`` (unrestricted), or one that is not a JSON object, restricts nothing (the report says
+which). Pure functions, no I/O.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["BASE_TYPES", "ScopeResult", "claims_of", "compare", "parse_scope"]
+
+BASE_TYPES = frozenset(
+    {"VerifiableCredential", "VerifiableAttestation", "VerifiablePresentation", "EuropeanDigitalCredential"}
+)
+_EQF_KEYS = frozenset({"eqflevel", "eqf"})
+_ISCED_KEYS = frozenset({"iscedfcode", "iscedf", "iscedfield", "thematicarea"})
+_EQF_URI = re.compile(r"/eqf/(\d)$")
+_ISCED_URI = re.compile(r"/isced-f/(\d{2,4})$")
+_ISCED_CODE = re.compile(r"^\d{2,4}$")
+_MAX_NODES = 20_000  # a walk bound: credentials are size-limited already, this keeps the check cheap
+
+
+@dataclass
+class Claims:
+    """What a credential claims about itself, for the scope comparison."""
+
+    types: list[str] = field(default_factory=list)
+    eqf_levels: list[int] = field(default_factory=list)
+    isced_fields: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ScopeResult:
+    within: bool
+    reason: str
+    details: dict[str, Any]
+
+
+def parse_scope(scope: str) -> dict[str, Any] | None:
+    """The scope as a JSON object, or None when it restricts nothing (``*``, empty, not a JSON object)."""
+    text = (scope or "").strip()
+    if text in ("", "*"):
+        return None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _eqf(value: Any) -> int | None:
+    if isinstance(value, dict):
+        value = value.get("id", value.get("@id"))
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if text.isdigit():
+            return int(text)
+        match = _EQF_URI.search(text)
+        if match:
+            return int(match.group(1))
+    return None
+
+
+def _isced(value: Any) -> str | None:
+    if isinstance(value, dict):
+        value = value.get("id", value.get("@id", value.get("code")))
+    if isinstance(value, str):
+        text = value.strip()
+        if _ISCED_CODE.match(text):
+            return text
+        match = _ISCED_URI.search(text)
+        if match:
+            return match.group(1)
+    return None
+
+
+def claims_of(credential: dict[str, Any]) -> Claims:
+    """The credential's types, stated EQF levels and ISCED-F fields (walking the whole document)."""
+    claims = Claims()
+    types = credential.get("type", [])
+    claims.types = [t for t in ([types] if isinstance(types, str) else types) if isinstance(t, str)]
+    stack: list[Any] = [credential]
+    seen = 0
+    while stack and seen < _MAX_NODES:
+        node = stack.pop()
+        seen += 1
+        if isinstance(node, dict):
+            for key, value in node.items():
+                lowered = key.lower().replace("_", "")
+                values = value if isinstance(value, list) else [value]
+                if lowered in _EQF_KEYS:
+                    claims.eqf_levels += [lvl for v in values if (lvl := _eqf(v)) is not None]
+                elif lowered in _ISCED_KEYS:
+                    claims.isced_fields += [code for v in values if (code := _isced(v)) is not None]
+                if isinstance(value, (dict, list)):
+                    stack.append(value)
+        elif isinstance(node, list):
+            stack.extend(node)
+    claims.eqf_levels = sorted(set(claims.eqf_levels))
+    claims.isced_fields = sorted(set(claims.isced_fields))
+    return claims
+
+
+def _strings(value: Any) -> list[str]:
+    items = value if isinstance(value, list) else [value]
+    return [str(v) for v in items if isinstance(v, (str, int)) and not isinstance(v, bool)]
+
+
+def compare(scope_text: str, credential: dict[str, Any]) -> ScopeResult:
+    """Is `credential` within the scope string of its issuer's registry entry?"""
+    scope = parse_scope(scope_text)
+    if scope is None:
+        return ScopeResult(True, "the issuer's accreditation scope is unrestricted", {"restricted": False})
+    claims = claims_of(credential)
+    details: dict[str, Any] = {
+        "restricted": True,
+        "credential": {
+            "types": claims.types,
+            "eqfLevels": claims.eqf_levels,
+            "iscedFields": claims.isced_fields,
+        },
+    }
+    outside: list[str] = []
+    checked: list[str] = []
+    if "credentialTypes" in scope:
+        allowed = _strings(scope["credentialTypes"])
+        specific = [t for t in claims.types if t not in BASE_TYPES]
+        if specific:
+            checked.append("types")
+            if not set(specific) & set(allowed):
+                outside.append(f"type {', '.join(specific)} (accredited for {', '.join(allowed) or 'none'})")
+    if "eqfLevels" in scope and claims.eqf_levels:
+        allowed_levels = {int(v) for v in _strings(scope["eqfLevels"]) if str(v).isdigit()}
+        checked.append("EQF levels")
+        beyond = [lvl for lvl in claims.eqf_levels if lvl not in allowed_levels]
+        if beyond:
+            outside.append(
+                f"EQF level {', '.join(map(str, beyond))} (accredited for {', '.join(map(str, sorted(allowed_levels)))})"
+            )
+    if "iscedFields" in scope and claims.isced_fields:
+        allowed_fields = _strings(scope["iscedFields"])
+        checked.append("ISCED-F fields")
+        beyond_fields = [f for f in claims.isced_fields if not any(f.startswith(a) for a in allowed_fields)]
+        if beyond_fields:
+            outside.append(
+                f"ISCED-F field {', '.join(beyond_fields)} (accredited for {', '.join(allowed_fields) or 'none'})"
+            )
+    details["checked"] = checked
+    if outside:
+        details["outside"] = outside
+        return ScopeResult(False, "outside the issuer's accreditation scope: " + "; ".join(outside), details)
+    if not checked:
+        return ScopeResult(True, "the credential states nothing the accreditation scope restricts", details)
+    return ScopeResult(True, f"within the issuer's accreditation scope ({', '.join(checked)})", details)
