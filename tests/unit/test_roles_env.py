@@ -1,5 +1,5 @@
 """Child processes (API workers, `credreg pipeline`) rebuild the parent's settings from CREDREG_* variables; API
-workers get no key material."""
+workers get no chain-key material (they sign credentials at acceptance, so credential-key settings do pass)."""
 
 from __future__ import annotations
 
@@ -43,6 +43,7 @@ def test_api_workers_get_no_key_material(tmp_path):
         _env_file=None,
     )
     env = settings_env(settings, keys=False)
-    assert not {k for k in env if "KEY" in k or "KEYSTORE" in k}
+    chain_key_settings = {k for k in env if ("KEY" in k or "KEYSTORE" in k) and "CREDENTIAL_KEY" not in k}
+    assert not chain_key_settings
     assert "22" * 32 not in "".join(env.values())
     assert env["CREDREG_DATABASE_URL"] == settings.database_url
