@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     max_bulk_items: int = Field(default=10_000, ge=1)
     max_request_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
     default_profile: str | None = None
+    #: strict: every credential the API accepts must meet the W3C VC data model and name the token's issuer
+    #: (node/issuance/validation.py); off: any JSON object, as before (registries anchoring non-VC documents)
+    vc_validation: str = Field(default="strict", pattern="^(strict|off)$")
 
     # W3C Bitstring Status List (see docs/revocation.md)
     status_list_size: int = Field(
