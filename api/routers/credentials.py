@@ -35,6 +35,7 @@ from node.issuance.accept import IssueResult, issue_many
 from node.issuance.signing import Issuing
 from node.reads.bundles import bundle_for, plain_vc_for
 from node.reads.status import credential_status
+from node.revocation.statuslists import StatusListConfig, allocate_many
 from node.settings import Settings
 from node.storage.models import Issuer
 
@@ -115,11 +116,18 @@ def _run_issue(
     key: str | None,
     bulk: bool,
     proof: str | None = None,
+    base_url: str = "",
 ) -> list[IssueResult]:
     with factory() as session:
         issuer = session.get(Issuer, issuer_id)
         assert issuer is not None  # the token's issuer
         issuing = Issuing.for_issuer(settings, issuer, proof)
+        if issuing.proof is not None and len(items) <= (settings.max_bulk_items if bulk else 1):
+            # every credential the node signs carries revocation + suspension entries (random indexes)
+            wanted = sum(1 for item in items if Issuing.needs_status(item))
+            issuing.status_entries = allocate_many(
+                session, issuer, wanted, base_url, StatusListConfig.from_settings(settings)
+            )
         return issue_many(
             session,
             issuer_id,
@@ -167,6 +175,7 @@ async def issue_credential(
         key=idempotency_key,
         bulk=False,
         proof=proof,
+        base_url=settings.public_base_url or str(request.base_url),
     )
     out = Accepted(
         digest=res.digest,
@@ -224,6 +233,7 @@ async def issue_bulk(
         key=idempotency_key,
         bulk=True,
         proof=proof,
+        base_url=settings.public_base_url or str(request.base_url),
     )
     out = BulkAccepted(
         count=len(results),

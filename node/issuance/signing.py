@@ -87,6 +87,18 @@ class Issuing:
     own_keys: frozenset[str] = frozenset()
     resolver: DidResolver | None = field(default=None, repr=False)
     validate: bool = True
+    #: BitstringStatusListEntry pairs (revocation, suspension) allocated for this request, one per credential
+    status_entries: list[list[dict[str, Any]]] = field(default_factory=list, repr=False)
+
+    @staticmethod
+    def needs_status(credential: Any) -> bool:
+        """A credential the node will sign and give status entries (not pre-signed, none of its own)."""
+        return (
+            isinstance(credential, dict)
+            and "proof" not in credential
+            and "credentialStatus" not in credential
+            and unenvelope(credential) is None
+        )
 
     @classmethod
     def for_issuer(cls, settings: Settings, issuer: Issuer, proof: str | None = None) -> Issuing:
@@ -197,6 +209,8 @@ class Issuing:
                 hashed.canonical, hashed.salt, hashed.digest, DigestRule.SALTED_JCS, hashed.canonical
             ), []
         input_digest = keccak256(canonicalize(held))
+        if "credentialStatus" not in held and self.status_entries:
+            held = {**held, "credentialStatus": self.status_entries.pop()}
         created = _now()
         try:
             if self.proof.startswith("vc-jwt"):

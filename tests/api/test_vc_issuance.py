@@ -231,3 +231,33 @@ def test_bundle_wraps_the_signed_vc_under_its_digest_rule(client, issuer, sessio
         bundle = load_bundle(doc)  # digest recomputed, proof folded
         plain = client.get(f"/v1/credentials/{digest}/vc", headers=issuer.headers).json()
         assert bundle.credential == (unenvelope(plain) or plain)
+
+
+def test_issued_credentials_carry_status_entries_pointing_at_signed_lists(client, issuer):
+    r = client.post("/v1/credentials/bulk", headers=issuer.headers, json=[vc(20), vc(21)])
+    assert r.status_code == 202, r.text
+    jwt = client.post("/v1/credentials", headers=issuer.headers, json=vc(22), params={"proof": "vc-jwt"})
+    plains = [
+        client.get(f"/v1/credentials/{d}/vc", headers=issuer.headers).json() for d in r.json()["digests"]
+    ]
+    plains.append(
+        decode_vc_jwt(
+            unenvelope(
+                client.get(f"/v1/credentials/{jwt.json()['digest']}/vc", headers=issuer.headers).json()
+            )
+        )[1]
+    )
+    indexes = set()
+    for plain in plains:
+        entries = plain["credentialStatus"]
+        assert [e["type"] for e in entries] == ["BitstringStatusListEntry"] * 2
+        assert sorted(e["statusPurpose"] for e in entries) == ["revocation", "suspension"]
+        indexes |= {(e["statusPurpose"], e["statusListIndex"]) for e in entries}
+    assert len(indexes) == 6  # random and distinct per list
+    resolver = DidResolver(fetch=None)
+    for url in {e["statusListCredential"] for e in plains[0]["credentialStatus"]}:
+        served = client.get(url.replace("http://testserver", "")).json()
+        assert served["type"] == ["VerifiableCredential", "BitstringStatusListCredential"]
+        assert served["issuer"] == DID
+        [check] = verify_proofs(served, resolver)
+        assert check.valid and check.method.public_key.multibase == SIGNER.public_key_multibase
