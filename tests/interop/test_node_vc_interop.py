@@ -64,9 +64,10 @@ def issued(node):
         r = node.http.post("/v1/credentials", json=cred, params=params)
         assert r.status_code == 202, r.text
         digests[name] = r.json()["digest"]
-    r = node.http.post("/v1/credentials", json=example("ob3-microcredential.json"))
-    assert r.status_code == 202, r.text
-    digests["readme"] = r.json()["digest"]
+    for name, file in (("readme", "ob3-microcredential.json"), ("readme-elm", "elm-microcredential.json")):
+        r = node.http.post("/v1/credentials", json=example(file))
+        assert r.status_code == 202, r.text
+        digests[name] = r.json()["digest"]
     node.wait_anchored(list(digests.values()))
     out = {}
     for name, digest in digests.items():
