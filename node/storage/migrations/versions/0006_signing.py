@@ -4,8 +4,7 @@
   lives (``file:<path>`` of an encrypted PKCS#8 PEM, or ``env:<VARIABLE>``); never the key itself.
 * ``issuer.verification_key`` / ``verification_key_p256``: their publicKeyMultibase (served in DID documents).
 * ``issuer.default_proof``: eddsa-jcs-2022 | eddsa-rdfc-2022 | vc-jwt (None: the node's default).
-* ``credential.digest_rule``: None = salted-jcs (as before), ``jcs`` or ``compact`` for signed credentials;
-  ``credential.input_digest``: keccak256(JCS(input)) of a credential the node signed (idempotent replays).
+* ``credential.digest_rule``: None = salted-jcs (as before), ``jcs`` or ``compact`` for signed credentials.
 
 Revision ID: 0006_signing
 Revises: 0005_trust
@@ -28,7 +27,6 @@ def upgrade() -> None:
     op.add_column("issuer", sa.Column("verification_key_p256", sa.String(200), nullable=True))
     op.add_column("issuer", sa.Column("default_proof", sa.String(32), nullable=True))
     op.add_column("credential", sa.Column("digest_rule", sa.String(16), nullable=True))
-    op.add_column("credential", sa.Column("input_digest", sa.String(66), nullable=True))
 
 
 def downgrade() -> None:
@@ -42,9 +40,8 @@ def downgrade() -> None:
             raise RuntimeError(
                 f"{signed} credentials are signed (digest rule jcs/compact): downgrading would lose it"
             )
-    for column in ("input_digest", "digest_rule"):
-        if column in columns["credential"]:
-            op.drop_column("credential", column)
+    if "digest_rule" in columns["credential"]:
+        op.drop_column("credential", "digest_rule")
     for column in (
         "default_proof",
         "verification_key_p256",
