@@ -224,7 +224,7 @@ def verify(
     Example: credreg verify bundle.json vc.jwt --rpc http://127.0.0.1:8545 --deployment deployment.json
     --node http://127.0.0.1:8000
     """
-    err = Console(stderr=True)
+    err = Console(stderr=True, emoji=False)  # "did:key:" is no emoji shortcode
     try:
         dep = Deployment.load(deployment)
     except DeploymentFileError as exc:
@@ -311,7 +311,7 @@ def verify(
         sys.stdout.write(text + "\n")
         sys.stdout.flush()
     else:
-        out = Console()
+        out = Console(emoji=False)  # "did:key:z6Mk..." must not render as a key emoji
         if len(reports) == 1:
             _print_one(out, reports[0])
         else:

@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     rate_limit_auth_failures: str = "30/minute"
     #: where counters live: memory:// (per process) or e.g. redis://host:6379 (shared by every worker)
     rate_limit_storage: str = "memory://"
+    #: strict: every credential the API accepts must meet the W3C VC data model and name the token's issuer
+    #: (node/issuance/validation.py); off: any JSON object, as before (registries anchoring non-VC documents)
+    vc_validation: str = Field(default="strict", pattern="^(strict|off)$")
 
     # W3C Bitstring Status List (see docs/revocation.md)
     status_list_size: int = Field(

@@ -35,7 +35,7 @@ sys.path.insert(0, str(REPO_ROOT))  # measure the checkout this script is in
 
 from node.auth.tokens import create_token, get_or_create_issuer
 from node.dev.chains import free_port, start_local_chain
-from node.dev.network import DEV_DIDS, bootstrap_dev_network
+from node.dev.network import DEV_DIDS, bootstrap_dev_network, dev_credential_key_for
 from node.storage.db import make_engine, normalize_url, session_scope, upgrade
 from node.storage.db import session_factory as make_session_factory
 from node.storage.models import Credential
@@ -49,14 +49,26 @@ console = Console()
 def make_credentials(count: int, run: str) -> list[dict]:
     return [
         {
-            "@context": ["https://www.w3.org/ns/credentials/v2"],
+            # an Open Badges 3.0 credential whose every term a context defines, so eddsa-rdfc-2022 can sign it
+            "@context": [
+                "https://www.w3.org/ns/credentials/v2",
+                "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
+            ],
             "id": f"urn:uuid:{run}-{i}",
             "type": ["VerifiableCredential", "OpenBadgeCredential"],
-            "issuer": {"id": DEV_DIDS["issuer"], "name": "Dev University"},
+            "issuer": {"id": DEV_DIDS["issuer"], "type": ["Profile"], "name": "Dev University"},
             "validFrom": "2026-06-30T00:00:00Z",
+            "name": "Data Literacy",
             "credentialSubject": {
                 "id": f"did:example:learner-{i}",
-                "achievement": {"name": "Data Literacy", "ects": 3, "eqfLevel": 6},
+                "type": ["AchievementSubject"],
+                "achievement": {
+                    "id": "urn:uuid:7d3c5e7a-0c1b-4f8e-9a55-000000000001",
+                    "type": ["Achievement"],
+                    "name": "Data Literacy",
+                    "description": "3 ECTS, EQF level 6.",
+                    "criteria": {"narrative": "Passed the final assessment."},
+                },
             },
         }
         for i in range(count)
@@ -86,7 +98,7 @@ class Database:
 class ServedNode:
     """`credreg serve` in a child process; the benchmark talks to it over HTTP and reads its database."""
 
-    def __init__(self, folder: Path, chain, network, database_url: str):
+    def __init__(self, folder: Path, chain, network, database_url: str, signing: bool = False):
         network.deployment.save(folder / "deployment.json")
         self.engine = make_engine(database_url)
         upgrade(self.engine)
@@ -105,6 +117,11 @@ class ServedNode:
             # the one-per-request baseline sends 1,000 requests from one IP as fast as it can
             CREDREG_RATE_LIMIT_ENABLED="false",
         )
+        env.pop("CREDREG_CREDENTIAL_KEY", None)
+        if signing:  # the dev issuer's registered credential key (node/dev/network.py), from the environment
+            key = dev_credential_key_for(network.issuer.key, chain.rpc_url, network.deployment)
+            assert key is not None, "the bench network's issuer is the dev issuer"
+            env["CREDREG_CREDENTIAL_KEY"] = key
         with open(folder / "node.log", "wb") as log:  # the child keeps its own descriptor
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "node.cli", "serve", "--pipeline"], env=env, stdout=log, stderr=log
@@ -217,14 +234,25 @@ def lookup_shapes(rows: int, ids: int, runs: int) -> list[dict]:
     return out
 
 
-def run_once(chain, network, kind: str, count: int, bulk: bool, chunk: int, progress: Progress) -> dict:
+def run_once(
+    chain,
+    network,
+    kind: str,
+    count: int,
+    bulk: bool,
+    chunk: int,
+    progress: Progress,
+    proof: str | None = None,
+) -> dict:
+    """One measurement; `proof`: the node signs with it (None: the issuer has no key, unsigned salted-jcs)."""
     with tempfile.TemporaryDirectory() as tmp:
         database = Database(kind, Path(tmp))
         node = None
+        params = {"proof": proof} if proof else {}
         try:
-            node = ServedNode(Path(tmp), chain, network, database.url)
+            node = ServedNode(Path(tmp), chain, network, database.url, signing=proof is not None)
             creds = make_credentials(count, uuid.uuid4().hex[:8])
-            label = f"{kind} {'bulk' if bulk else 'one per request'} {count:,}"
+            label = f"{kind} {proof or 'unsigned'} {'bulk' if bulk else 'one per request'} {count:,}"
             sent = progress.add_task(f"{label}: sending", total=count)
             anchored = progress.add_task(f"{label}: anchored", total=count)
             start = time.perf_counter()
@@ -234,14 +262,17 @@ def run_once(chain, network, kind: str, count: int, bulk: bool, chunk: int, prog
                     body = json.dumps(creds[i : i + chunk], separators=(",", ":"))
                     t = time.perf_counter()
                     response = node.http.post(
-                        "/v1/credentials/bulk", content=body, headers={"Content-Type": "application/json"}
+                        "/v1/credentials/bulk",
+                        content=body,
+                        headers={"Content-Type": "application/json"},
+                        params=params,
                     )
                     response.raise_for_status()
                     request_s.append(time.perf_counter() - t)
                     progress.advance(sent, min(chunk, count - i))
             else:
                 for cred in creds:
-                    node.http.post("/v1/credentials", json=cred).raise_for_status()
+                    node.http.post("/v1/credentials", json=cred, params=params).raise_for_status()
                     progress.advance(sent)
             accepted = time.perf_counter() - start
             wait_all_anchored(node, count, progress, anchored, timeout=max(120, count / 100))
@@ -249,8 +280,13 @@ def run_once(chain, network, kind: str, count: int, bulk: bool, chunk: int, prog
             p50, p99 = latencies(node)
             with node.engine.connect() as conn:
                 batches = conn.execute(sa.text("SELECT count(*) FROM batch")).scalar()
+            with node.engine.connect() as conn:
+                rules = conn.execute(sa.text("SELECT DISTINCT digest_rule FROM credential")).scalars().all()
+            expected = [None] if proof is None else ["compact" if proof.startswith("vc-jwt") else "jcs"]
+            assert rules == expected, f"{proof}: stored digest rules {rules}, expected {expected}"
             return {
                 "database": kind,
+                "proof": proof or "unsigned",
                 "mode": "bulk" if bulk else "single",
                 "credentials": count,
                 "batches": batches,
@@ -282,9 +318,15 @@ def main(
     lookup_rows: int = typer.Option(
         200_000, help="Rows for the PostgreSQL idempotency-lookup comparison (0: skip)."
     ),
+    proofs: str = typer.Option(
+        "eddsa-jcs-2022,vc-jwt,eddsa-rdfc-2022",
+        help="Signed runs (bulk, sqlite), each beside the unsigned bulk run of the same size; '' for none.",
+    ),
+    signed_size: int = typer.Option(10000, help="Credentials per signed run (eddsa-jcs-2022, vc-jwt)."),
+    rdfc_size: int = typer.Option(1000, help="Credentials in the eddsa-rdfc-2022 run (JSON-LD bound)."),
     json_out: Path = JSON_OUT,
 ) -> None:
-    """Measure end-to-end ingest (request -> anchored) on a fresh Anvil."""
+    """Measure end-to-end ingest (request -> anchored) on a fresh Anvil, unsigned and signed per proof type."""
     if lookup_rows and "postgres" in databases:
         shapes = lookup_shapes(lookup_rows, 500, 3)
         prev = [r["previous_ms"] for r in shapes]
@@ -306,6 +348,16 @@ def main(
                     run_once(chain, network, kind, int(size), True, chunk, progress)
                     for size in sizes.split(",")
                 )
+            signed_sizes = {signed_size} | ({rdfc_size} if "eddsa-rdfc-2022" in proofs else set())
+            for size in sorted(signed_sizes):
+                if not any(
+                    r["credentials"] == size and r["mode"] == "bulk" and r["database"] == "sqlite"
+                    for r in results
+                ):
+                    results.append(run_once(chain, network, "sqlite", size, True, chunk, progress))
+            for proof in [p for p in proofs.split(",") if p]:
+                size = rdfc_size if proof == "eddsa-rdfc-2022" else signed_size
+                results.append(run_once(chain, network, "sqlite", size, True, chunk, progress, proof))
     finally:
         chain.stop()
     table = Table(
@@ -313,6 +365,7 @@ def main(
     )
     for column in (
         "database",
+        "proof",
         "mode",
         "credentials",
         "batches",
@@ -320,6 +373,7 @@ def main(
         "anchored in",
         "credentials/s",
         "vs baseline",
+        "vs unsigned",
         "p50 accept->anchored",
         "p99",
         "request, first / last tenth",
@@ -327,8 +381,20 @@ def main(
         table.add_column(column, justify="right")
     for r in results:
         base = next(b for b in results if b["database"] == r["database"] and b["mode"] == "single")
+        unsigned = next(
+            (
+                u
+                for u in results
+                if u["database"] == r["database"]
+                and u["proof"] == "unsigned"
+                and u["mode"] == r["mode"]
+                and u["credentials"] == r["credentials"]
+            ),
+            r,
+        )
         table.add_row(
             r["database"],
+            r["proof"],
             r["mode"],
             f"{r['credentials']:,}",
             str(r["batches"]),
@@ -336,6 +402,7 @@ def main(
             f"{r['total_s']:.2f} s",
             f"{r['per_s']:,.0f}",
             f"{r['per_s'] / base['per_s']:.1f}x",
+            f"{r['per_s'] / unsigned['per_s']:.2f}x",
             f"{r['p50_s']:.2f} s",
             f"{r['p99_s']:.2f} s",
             f"{r['first_tenth_s']:.2f} / {r['last_tenth_s']:.2f} s ({r['last_vs_first']:.2f}x)"

@@ -11,6 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlmodel import Session
 
+from anchoring.signing import envelope
 from api.deps import (
     AnyToken,
     DeploymentDep,
@@ -23,14 +24,24 @@ from api.deps import (
 from api.errors import problem, problem_responses
 from api.parsing import parse_json, parse_ndjson, read_body
 from api.routers.learners import make_share_link
-from api.schemas.credentials import Accepted, BulkAccepted, BulkItem, CredentialStatusView, ProofBundle
+from api.schemas.credentials import (
+    Accepted,
+    BulkAccepted,
+    BulkItem,
+    CredentialStatusView,
+    PlainCredential,
+    ProofBundle,
+)
 from api.schemas.learners import NewShareLinkRequest
 from node.auth.tenants import require_usable_key
 from node.errors import Invalid
 from node.issuance.accept import IssueResult, issue_many
-from node.reads.bundles import bundle_for
+from node.issuance.signing import Issuing
+from node.reads.bundles import bundle_for, plain_vc_for
 from node.reads.status import credential_status
+from node.revocation.statuslists import StatusListConfig, allocate_many
 from node.settings import Settings
+from node.storage.models import Issuer
 
 router = APIRouter(prefix="/v1/credentials", tags=["credentials"])
 
@@ -87,6 +98,12 @@ def _reports(res: IssueResult) -> dict[str, Any]:
     return out
 
 
+_PROOF_HELP = (
+    "the issuer's signature: eddsa-jcs-2022 (default unless the issuer sets another), eddsa-rdfc-2022, vc-jwt "
+    "(EdDSA) or vc-jwt-es256 (the issuer's P-256 key); the anchored digest covers the signed credential"
+)
+
+
 def _profile(settings: Settings, profile: str | None) -> str | None:
     if profile is None:
         return settings.default_profile
@@ -102,9 +119,20 @@ def _run_issue(
     profile: str | None,
     key: str | None,
     bulk: bool,
+    proof: str | None = None,
+    base_url: str = "",
 ) -> list[IssueResult]:
     with factory() as session:
         require_usable_key(session, issuer_id, settings)  # never accept what this node could not anchor
+        issuer = session.get(Issuer, issuer_id)
+        assert issuer is not None  # the token's issuer
+        issuing = Issuing.for_issuer(settings, issuer, proof)
+        if issuing.proof is not None and len(items) <= (settings.max_bulk_items if bulk else 1):
+            # every credential the node signs carries revocation + suspension entries (random indexes)
+            wanted = sum(1 for item in items if Issuing.needs_status(item))
+            issuing.status_entries = allocate_many(
+                session, issuer, wanted, base_url, StatusListConfig.from_settings(settings)
+            )
         return issue_many(
             session,
             issuer_id,
@@ -114,6 +142,7 @@ def _run_issue(
             profile=profile,
             idempotency_key=key,
             bulk=bulk,
+            issuing=issuing,
         )
 
 
@@ -133,6 +162,7 @@ async def issue_credential(
     settings: SettingsDep,
     factory: SessionFactoryDep,
     profile: str | None = Query(None, description="validation profile, e.g. eu-microcredential"),
+    proof: str | None = Query(None, description=_PROOF_HELP),
     idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
     share_link: bool = Query(False, description="also make a share link for the learner (in shareLink)"),
 ) -> Accepted:
@@ -150,6 +180,8 @@ async def issue_credential(
         profile=_profile(settings, profile),
         key=idempotency_key,
         bulk=False,
+        proof=proof,
+        base_url=settings.public_base_url or str(request.base_url),
     )
     out = Accepted(
         digest=res.digest,
@@ -183,6 +215,7 @@ async def issue_bulk(
     settings: SettingsDep,
     factory: SessionFactoryDep,
     profile: str | None = Query(None, description="validation profile, e.g. eu-microcredential"),
+    proof: str | None = Query(None, description=_PROOF_HELP),
     idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
 ) -> JSONResponse:
     mt = media_type(request)
@@ -212,6 +245,8 @@ async def issue_bulk(
         profile=_profile(settings, profile),
         key=idempotency_key,
         bulk=True,
+        proof=proof,
+        base_url=settings.public_base_url or str(request.base_url),
     )
     out = BulkAccepted(
         count=len(results),
@@ -255,3 +290,26 @@ def get_bundle(
 ) -> JSONResponse:
     doc = bundle_for(session, digest, principal.issuer_id, deployment)
     return JSONResponse(doc, headers={"Cache-Control": "no-store"})
+
+
+@router.get(
+    "/{digest}/vc",
+    response_model=PlainCredential,
+    response_model_by_alias=True,
+    responses={
+        **problem_responses(401, 404),
+        200: {
+            "description": "The credential as issued: JSON (a VC-JWT as an EnvelopedVerifiableCredential), "
+            "or the compact VC-JWT itself with Accept: application/vc+jwt",
+            "content": {"application/vc+jwt": {"schema": {"type": "string"}}},
+        },
+    },
+    summary="The learner's plain VC (signed, no anchor evidence): what a wallet stores and any verifier checks",
+)
+def get_plain_vc(request: Request, digest: str, principal: AnyToken, session: SessionDep) -> Response:
+    held = plain_vc_for(session, digest, principal.issuer_id)
+    if isinstance(held, str):
+        if "application/vc+jwt" in request.headers.get("accept", ""):
+            return Response(held, media_type="application/vc+jwt", headers={"Cache-Control": "no-store"})
+        held = envelope(held)
+    return JSONResponse(held, headers={"Cache-Control": "no-store"})

@@ -23,7 +23,7 @@ from node.revocation.statuslists import (
     allocate,
     encoded_list,
     find_list,
-    list_credential,
+    signed_list_credential,
 )
 from node.storage.models import Issuer
 
@@ -129,11 +129,16 @@ async def allocate_entries(
     summary="The issuer's BitstringStatusListCredential for a purpose (public)",
 )
 def get_list(
-    request: Request, issuer_id: str, purpose: str, config: ConfigDep, session: SessionDep
+    request: Request,
+    issuer_id: str,
+    purpose: str,
+    config: ConfigDep,
+    session: SessionDep,
+    settings: SettingsDep,
 ) -> Response:
     lst, issuer = find_list(session, issuer_id, purpose)
     encoded = encoded_list(session, lst)
-    doc = list_credential(lst, issuer, encoded, config)
+    doc = signed_list_credential(settings, lst, issuer, encoded, config)
     etag = f'"{list_hash(encoded).hex()}"'
     headers = {"Cache-Control": f"public, max-age={config.max_age_seconds}", "ETag": etag}
     if lst.published_hash:

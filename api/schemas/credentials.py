@@ -16,6 +16,7 @@ __all__ = [
     "BulkItem",
     "BundleAnchor",
     "CredentialStatusView",
+    "PlainCredential",
     "ProfileResult",
     "ProofBundle",
     "Seal",
@@ -193,3 +194,13 @@ class ProofBundleV2(BaseModel):
 
 
 ProofBundle = Annotated[ProofBundleV1 | ProofBundleV2, Field(discriminator="format")]
+
+
+class PlainCredential(BaseModel):
+    """A W3C Verifiable Credential as issued (VC Data Model 2.0 members; any others pass through)."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    context: list[Any] | str = Field(alias="@context")
+    type: list[str] | str
+    id: str | None = None

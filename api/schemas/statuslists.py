@@ -3,7 +3,7 @@ members spelled as the specification spells them)."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -33,7 +33,8 @@ class StatusList(BaseModel):
 
 
 class StatusListCredential(BaseModel):
-    """An unsigned ``BitstringStatusListCredential``: its integrity is the hash published on chain."""
+    """A ``BitstringStatusListCredential``, signed (Data Integrity eddsa-jcs-2022) by the issuer's key when the
+    issuer signs; its encodedList's hash is published on chain either way."""
 
     model_config = ConfigDict(populate_by_name=True)
 
@@ -43,3 +44,4 @@ class StatusListCredential(BaseModel):
     issuer: str
     validFrom: str
     credentialSubject: StatusList
+    proof: dict[str, Any] | None = Field(None, description="the issuer's DataIntegrityProof")

@@ -75,7 +75,7 @@ def audit(
     from node.storage.db import make_engine, session_factory
 
     console = Console(stderr=True)
-    out = Console()
+    out = Console(emoji=False)  # DIDs such as did:key:... are no emoji shortcodes
     try:
         dep = Deployment.load(deployment)
         w3 = connect(rpc, deployment=dep)

@@ -33,7 +33,7 @@ def node_settings(
 
     deployment_file = tmp / "deployment.json"
     deployment.save(deployment_file)
-    dev_key = dev_credential_key_for(issuer_key)
+    dev_key = dev_credential_key_for(issuer_key, rpc_url, deployment)
     if dev_key is not None and "credential_key" not in overrides:
         # the dev issuer signs what it issues (its key is registered on the dev chain)
         overrides["credential_key"] = SecretStr(dev_key)

@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-console = Console(stderr=True)
+console = Console(stderr=True, emoji=False)  # DIDs such as did:key:... are no emoji shortcodes
 
 
 #: what a folder is searched for: JSON credentials, and JSON-LD ones (Europass EDC files are *.jsonld)

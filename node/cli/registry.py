@@ -41,7 +41,7 @@ registry_app = typer.Typer(
 keys_app = typer.Typer(
     help="Create, import and inspect encrypted keystores (Web3 Secret Storage).", no_args_is_help=True
 )
-console = Console()
+console = Console(emoji=False)  # DIDs such as did:key:... are no emoji shortcodes
 
 PASSWORD_ENV = "CREDREG_KEYSTORE_PASSWORD"  # noqa: S105 - the name of a variable
 EXIT_REFUSED = 1  # the contract or the input said no

@@ -24,20 +24,23 @@ def dev_credential_signer() -> LocalSigner:
     return LocalSigner.from_private_bytes(KeyType.ED25519, keccak256(b"credreg dev issuer credential key"))
 
 
-def dev_credential_key_for(issuer_key: bytes) -> str | None:
-    """The dev credential key (a secretKeyMultibase, for CREDREG_CREDENTIAL_KEY) when `issuer_key` is the dev
-    issuer's chain key (Anvil's account 2, the one :func:`bootstrap_dev_network` accredits), else None."""
+def dev_credential_key_for(issuer_key: bytes, rpc_url: str, deployment: Deployment) -> str | None:
+    """The dev credential key (a secretKeyMultibase, for CREDREG_CREDENTIAL_KEY) when `issuer_key`'s account is
+    accredited as the dev issuer (its registry DID is the dev key's did:key), else None."""
     from eth_account import Account
 
+    from anchoring.chain.rpc import connect
+    from anchoring.errors import ChainError
     from anchoring.signing.multikey import encode_secret_multikey
 
-    if Account.from_key(issuer_key).address != DEV_ISSUER_ADDRESS:
+    address = Account.from_key(issuer_key).address
+    try:
+        did = IssuerRegistry(connect(rpc_url), deployment.issuer_registry).get_issuer(address).did
+    except ChainError:
+        return None
+    if did != DEV_DIDS["issuer"]:
         return None
     return encode_secret_multikey(KeyType.ED25519, dev_credential_signer().export_private_bytes())
-
-
-#: Anvil's (and Hardhat's) account 2 of the published test mnemonic: the dev TI
-DEV_ISSUER_ADDRESS = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
 
 
 DEV_DIDS = {

@@ -16,6 +16,7 @@ from anchoring.scheme.jcs import CanonicalizationError
 from node.errors import Conflict, Invalid, TooLarge
 from node.issuance.envelopes import EnvelopeError, open_envelope
 from node.issuance.profiles import UnknownProfile, evaluate_profile
+from node.issuance.signing import Issuing
 from node.storage.models import Credential, CredentialStatus, utcnow
 
 MAX_IDEMPOTENCY_KEY_LEN = 200
@@ -90,6 +91,13 @@ class _Prepared:
     idempotency_key: str | None
     profile: dict[str, Any] | None = None
     seal: dict[str, Any] | None = None
+    digest_rule: str | None = None  # None = salted-jcs
+    compare: bytes | None = None  # what a replay compares (None: canonical)
+    input_digest: str | None = None
+
+    @property
+    def replay_key(self) -> bytes:
+        return self.compare if self.compare is not None else self.canonical
 
 
 def _with_index(err: dict, index: int | None, credential_id: Any = None) -> dict:
@@ -127,6 +135,7 @@ def _prepare(
     profile: str | None,
     idempotency_key: str | None,
     bulk: bool,
+    issuing: Issuing | None = None,
 ) -> list[_Prepared]:
     try:
         evaluate_profile(profile, {})
@@ -166,6 +175,14 @@ def _prepare(
             continue
         subject = opened.credential if opened is not None else cred
         # ---- end of hook
+        # ---- hook (node/issuance/signing.py): W3C VC data model, the token's issuer; signed below
+        held: Any = cred
+        signing = issuing is not None and opened is None
+        if signing:
+            assert issuing is not None
+            held, subject, vc_errors = issuing.check(cred)
+            item_errors.extend(vc_errors)
+        # ---- end of hook
         ext = subject.get("id")
         if ext is not None and (
             not isinstance(ext, str) or not ext.strip() or len(ext) > MAX_EXTERNAL_ID_LEN
@@ -180,8 +197,14 @@ def _prepare(
         report = evaluate_profile(profile, subject)
         if report is not None:
             item_errors.extend(_in_payload(pe.as_dict()) if opened else pe.as_dict() for pe in report.errors)
+        hashed: Any = None
         try:
-            hashed = hash_credential(cred)
+            if not signing:
+                hashed = hash_credential(cred)
+            elif not item_errors:
+                assert issuing is not None
+                hashed, sign_errors = issuing.secure(held)
+                item_errors.extend(sign_errors)
         except CanonicalizationError as exc:
             item_errors.append({"pointer": _pointer(exc.path), "field": exc.path, "message": exc.reason})
             hashed = None
@@ -218,6 +241,7 @@ def _prepare(
                 key,
                 report.as_dict() if report is not None else None,
                 opened.seal.as_dict() if opened is not None else None,
+                **_signed_fields(hashed),
             )
         )
     if errors:
@@ -236,6 +260,18 @@ def _prepare(
             title="Credential too large",
         )
     return prepared
+
+
+def _signed_fields(hashed: Any) -> dict[str, Any]:
+    """The digest rule and replay key of a credential secured by node/issuance/signing.py."""
+    rule = getattr(hashed, "rule", None)
+    if rule is None or rule.value == "salted-jcs":
+        return {}
+    return {
+        "digest_rule": rule.value,
+        "compare": hashed.compare,
+        "input_digest": to_hex(hashed.input_digest) if hashed.input_digest is not None else None,
+    }
 
 
 def _in_payload(err: dict) -> dict:
@@ -285,20 +321,21 @@ def _existing(session: Session, issuer_id: int, column, values: list[str]) -> di
                 .render_derived("v")
             )
             hit = (
-                sa.select(t.c.digest, t.c.canonical, t.c.status)
+                sa.select(t.c.digest, t.c.canonical, t.c.status, t.c.input_digest)
                 .where(t.c.issuer_id == issuer_id, column == v.c.value)
                 .limit(1)  # unique anyway; keeps the planner from flattening the LATERAL into a hash join
                 .lateral("hit")
             )
-            q = sa.select(v.c.value, hit.c.digest, hit.c.canonical, hit.c.status).select_from(
-                v.join(hit, sa.true())
-            )
+            q = sa.select(
+                v.c.value, hit.c.digest, hit.c.canonical, hit.c.status, hit.c.input_digest
+            ).select_from(v.join(hit, sa.true()))
         else:
-            q = sa.select(column, t.c.digest, t.c.canonical, t.c.status).where(
+            q = sa.select(column, t.c.digest, t.c.canonical, t.c.status, t.c.input_digest).where(
                 t.c.issuer_id == issuer_id, column.in_(chunk)
             )
         for r in conn.execute(q).all():
-            out[r[0]] = (r[1], bytes(r[2]), r[3])
+            # a credential the node signed is compared by its input (a new signature differs every time)
+            out[r[0]] = (r[1], bytes.fromhex(r[4][2:]) if r[4] else bytes(r[2]), r[3])
     return out
 
 
@@ -321,7 +358,7 @@ def _store(
         idx = p.index if bulk else None
         hit = by_key.get(p.idempotency_key) if p.idempotency_key else None
         if hit is not None:
-            if hit[1] != p.canonical:
+            if hit[1] != p.replay_key:
                 conflicts.append(
                     _with_index(
                         {
@@ -337,7 +374,7 @@ def _store(
             continue
         hit = by_ext.get(p.external_id) if p.external_id else None
         if hit is not None:
-            if hit[1] != p.canonical:
+            if hit[1] != p.replay_key:
                 conflicts.append(
                     _with_index(
                         {
@@ -354,7 +391,7 @@ def _store(
             continue
         if p.external_id and p.external_id in in_request:
             first_pos, first = in_request[p.external_id]
-            if first.canonical != p.canonical:
+            if first.replay_key != p.replay_key:
                 conflicts.append(
                     _with_index(
                         {
@@ -377,6 +414,8 @@ def _store(
                 "digest": digest,
                 "salt": p.salt,
                 "canonical": p.canonical,
+                "digest_rule": p.digest_rule,
+                "input_digest": p.input_digest,
                 "issuer_id": issuer_id,
                 "external_id": p.external_id,
                 "idempotency_key": p.idempotency_key,
@@ -417,8 +456,12 @@ def issue_many(
     profile: str | None = None,
     idempotency_key: str | None = None,
     bulk: bool = True,
+    issuing: Issuing | None = None,
 ) -> list[IssueResult]:
-    """Validate and store ``credentials`` for ``issuer_id`` atomically; commits. Results in input order."""
+    """Validate and store ``credentials`` for ``issuer_id`` atomically; commits. Results in input order.
+
+    ``issuing`` (the API passes it, node/issuance/signing.py): the W3C VC data model and the token's issuer are
+    checked, then the credential is signed (or its proof checked) and hashed by its digest rule."""
     _validate_key(idempotency_key)
     if max_items is not None and len(credentials) > max_items:
         raise TooLarge(
@@ -443,7 +486,12 @@ def issue_many(
             title="Invalid credential",
         )
     items = _prepare(
-        credentials, max_bytes=max_bytes, profile=profile, idempotency_key=idempotency_key, bulk=bulk
+        credentials,
+        max_bytes=max_bytes,
+        profile=profile,
+        idempotency_key=idempotency_key,
+        bulk=bulk,
+        issuing=issuing,
     )
     for attempt in range(3):
         try:

@@ -15,6 +15,7 @@ from anchoring.chain.deployment import Deployment
 from anchoring.scheme.digest import DigestRule
 from anchoring.scheme.encoding import from_hex, to_hex
 from node.errors import Conflict
+from node.reads.dids import issuer_methods
 from node.reads.lookup import lifecycle_state, load_credential, not_found
 from node.storage.models import Batch, CredentialStatus, Issuer
 from node.storage.trees import read_proof
@@ -48,10 +49,12 @@ def bundle_for(
         leaf_index=cred.leaf_index,
         digest=cred.digest,
     )
-    credential = json.loads(bytes(cred.canonical))
+    rule = DigestRule(cred.digest_rule) if cred.digest_rule else DigestRule.SALTED_JCS
+    credential = plain_credential(cred.canonical, rule)
     return _make_bundle(
         credential=credential,
-        salt=bytes(cred.salt),
+        rule=rule,
+        salt=bytes(cred.salt) if rule == DigestRule.SALTED_JCS else None,
         digest=cred.digest,
         proof=[to_hex(h) for h in proof],
         root=batch.root,
@@ -61,10 +64,19 @@ def bundle_for(
     )
 
 
+def plain_credential(canonical: bytes, rule: DigestRule) -> dict[str, Any] | str:
+    """The credential as issued: the JSON object, or a VC-JWT's compact string (rule compact)."""
+    if rule == DigestRule.COMPACT:
+        return bytes(canonical).decode("utf-8")
+    loaded: dict[str, Any] = json.loads(bytes(canonical))
+    return loaded
+
+
 def _make_bundle(
     *,
-    credential: dict[str, Any],
-    salt: bytes,
+    credential: dict[str, Any] | str,
+    rule: DigestRule,
+    salt: bytes | None,
     digest: str,
     proof: list[str],
     root: str,
@@ -115,11 +127,26 @@ def _make_bundle(
         )
         return BundleV2(
             credential=credential,
-            digest_rule=DigestRule.SALTED_JCS,
+            digest_rule=rule,
             digest=from_hex(digest),
             inclusions=(inclusion,),
             salt=salt,
+            # a did:web issuer's keys ride along, so the bundle verifies with no fetch (did:key needs none)
+            verification_methods=tuple(issuer_methods(issuer)) if rule != DigestRule.SALTED_JCS else (),
         ).dump()
+    if rule != DigestRule.SALTED_JCS or salt is None or not isinstance(credential, dict):
+        raise Conflict(
+            f"credential {digest} is signed (digest rule {rule.value}), which credreg-bundle/1 cannot carry",
+            [
+                {
+                    "pointer": "",
+                    "field": "path.digest",
+                    "message": "signed credential under a version-1 contract",
+                }
+            ],
+            slug="not-anchored",
+            title="Bundle format",
+        )
     anchor = Anchor(
         chain_id=int(batch.chain_id),
         contract=batch.contract_address,
@@ -137,3 +164,14 @@ def _make_bundle(
         anchor=anchor,
     )
     return pb.dump()
+
+
+def plain_vc_for(session: Session, digest: str, issuer_id: int) -> dict[str, Any] | str:
+    """The learner's credential as issued, without anchor evidence (what a wallet stores): the signed JSON VC,
+    or a VC-JWT's compact string. Available from acceptance on (the signature needs no anchor); NotFound for
+    unknown / other issuer's digests."""
+    cred, _, _ = load_credential(session, digest)
+    if cred.issuer_id != issuer_id:
+        raise not_found(cred.digest)
+    rule = DigestRule(cred.digest_rule) if cred.digest_rule else DigestRule.SALTED_JCS
+    return plain_credential(cred.canonical, rule)

@@ -11,8 +11,11 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from anchoring.signing import add_proof
 from anchoring.statuslist import MIN_LIST_BITS, bitstring, encode_bits
+from node.auth.credential_keys import can_sign, load_credential_signer
 from node.errors import Conflict, Forbidden, NotFound, Unavailable
+from node.settings import Settings
 from node.storage.models import Issuer, utcnow
 from node.storage.revocation_tables import StatusList, StatusListEntry
 
@@ -135,9 +138,55 @@ def allocate(
     return entries
 
 
+def allocate_many(
+    session: Session, issuer: Issuer, count: int, base_url: str, config: StatusListConfig
+) -> list[list[dict]]:
+    """``count`` sets of entries (one random, unused index per purpose each) for credentials being issued, in
+    one transaction (commits; bulk inserts, not one savepoint per index). An entry whose credential is then
+    refused stays allocated and unset: a wasted index, never a wrong status."""
+    if count <= 0 or not config.allows(issuer):
+        return [[] for _ in range(max(count, 0))]
+    per_purpose: list[list[dict]] = []
+    t = StatusListEntry.__table__
+    for purpose in PURPOSES:
+        lst = get_or_create_list(session, issuer, purpose, base_url, config)
+        assert lst.id is not None
+        if lst.allocated + count > lst.size * MAX_FILL:
+            raise Conflict(
+                f"the {purpose} list of this issuer has no room for {count} more entries",
+                [{"pointer": "", "field": "", "message": "status list full"}],
+                slug="status-list-full",
+                title="Status list full",
+            )
+        taken = set(session.execute(sa.select(t.c.idx).where(t.c.list_id == lst.id)).scalars())
+        chosen: list[int] = []
+        while len(chosen) < count:
+            index = secrets.randbelow(lst.size)
+            if index not in taken:
+                taken.add(index)
+                chosen.append(index)
+        now = utcnow()
+        session.execute(
+            sa.insert(t), [{"list_id": lst.id, "idx": i, "bit": False, "allocated_at": now} for i in chosen]
+        )
+        session.execute(
+            sa.update(StatusList.__table__)
+            .where(StatusList.__table__.c.id == lst.id)
+            .values(allocated=StatusList.__table__.c.allocated + count)
+        )
+        per_purpose.append([entry_json(lst, i) for i in chosen])
+    session.commit()
+    return [list(entries) for entries in zip(*per_purpose, strict=True)]
+
+
 def _status_entries(canonical: bytes) -> list[dict]:
     try:
-        cred = json.loads(canonical)
+        if bytes(canonical[:2]) == b"ey":  # a VC-JWT (digest rule compact): its payload is the credential
+            from anchoring.signing.vcjwt import decode_vc_jwt
+
+            cred = decode_vc_jwt(bytes(canonical).decode("ascii"))[1]
+        else:
+            cred = json.loads(canonical)
     except ValueError:
         return []
     status = cred.get("credentialStatus") if isinstance(cred, dict) else None
@@ -235,6 +284,30 @@ def list_credential(lst: StatusList, issuer: Issuer, encoded: str, config: Statu
             "ttl": config.max_age_seconds * 1000,
         },
     }
+
+
+def signed_list_credential(
+    settings: Settings, lst: StatusList, issuer: Issuer, encoded: str, config: StatusListConfig
+) -> dict:
+    """The list credential, signed with the issuer's Ed25519 key (eddsa-jcs-2022) when it has one; the
+    signature is cached per list revision, so a served list costs one signature per change."""
+    doc = list_credential(lst, issuer, encoded, config)
+    if not can_sign(issuer):
+        return doc
+    key = (issuer.id, lst.id, lst.revision, encoded, issuer.signing_key_ref)
+    with _cache_lock:
+        hit = _SIGNED_CACHE.get(key)
+    if hit is not None and hit.get("validFrom") == doc["validFrom"]:
+        return hit
+    signed = add_proof(doc, load_credential_signer(settings, issuer), cryptosuite="eddsa-jcs-2022")
+    with _cache_lock:
+        if len(_SIGNED_CACHE) > 256:
+            _SIGNED_CACHE.clear()
+        _SIGNED_CACHE[key] = signed
+    return signed
+
+
+_SIGNED_CACHE: dict[tuple, dict] = {}
 
 
 def find_list(session: Session, issuer_ref: str, purpose: str) -> tuple[StatusList, Issuer]:

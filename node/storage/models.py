@@ -162,6 +162,8 @@ class Credential(TableModel, table=True):
     #: the bundle's digestRule: None = salted-jcs (unsigned; salt holds 32 bytes), "jcs" (a Data Integrity
     #: signed credential, canonical = JCS of it, empty salt), "compact" (a VC-JWT, canonical = its UTF-8 bytes)
     digest_rule: str | None = Field(default=None, sa_column=sa.Column(sa.String(16), nullable=True))
+    #: a credential the node signed: keccak256(JCS(the input)), 0x hex, what an idempotent replay compares
+    input_digest: str | None = Field(default=None, sa_column=sa.Column(sa.String(66), nullable=True))
     canonical: bytes = Field(sa_column=sa.Column(sa.LargeBinary(), nullable=False))
     issuer_id: int = Field(sa_column=sa.Column(BigId, sa.ForeignKey("issuer.id"), nullable=False))
     #: the credential's own ``id`` field (idempotency: unique per issuer)

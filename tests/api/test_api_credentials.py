@@ -15,6 +15,7 @@ PROBLEM = "application/problem+json"
 
 def cred(i: int, **extra) -> dict:
     return {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
         "id": f"urn:test:{i}",
         "type": ["VerifiableCredential"],
         "credentialSubject": {"name": f"L{i}"},

@@ -34,7 +34,18 @@ def test_issue_folder_writes_verifiable_bundles_and_is_idempotent(node, tmp_path
     shutil.copytree(REPO / "scripts" / "examples", source)
     (source / "ob3-microcredential-incomplete.json").unlink()
     (source / "cohort.json").write_text(
-        json.dumps([{"id": f"urn:x:cohort-{i}", "name": f"n{i}"} for i in range(25)])
+        json.dumps(
+            [
+                {  # a minimal W3C VC 2.0: the node fills in its issuer and signs it
+                    "@context": ["https://www.w3.org/ns/credentials/v2"],
+                    "id": f"urn:x:cohort-{i}",
+                    "type": ["VerifiableCredential"],
+                    "name": f"n{i}",
+                    "credentialSubject": {"id": f"did:example:learner-{i}"},
+                }
+                for i in range(25)
+            ]
+        )
     )
     out = tmp_path / "bundles"
     args = [

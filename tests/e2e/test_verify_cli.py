@@ -19,7 +19,7 @@ pytestmark = pytest.mark.chain
 
 app = typer.Typer()
 app.command()(verify)
-runner = CliRunner()
+runner = CliRunner(env={"COLUMNS": "200"})  # the dev issuer DID (a did:key) fits the table
 
 
 @pytest.fixture(scope="module")

@@ -35,6 +35,7 @@ def credential(n: int = 0, issuer: object = DEV_DIDS["issuer"]) -> dict:
 
 def cred(i: int) -> dict:
     return {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
         "id": f"urn:test:rev:{i}",
         "type": ["VerifiableCredential"],
         "credentialSubject": {"name": f"L{i}"},

@@ -7,6 +7,9 @@
 //   contexts:      {url: document}   extra JSON-LD contexts (credreg's bundled Open Badges / status list ones);
 //                                    the VC 2.0, Data Integrity, Multikey and DID contexts come from their npm packages
 //   didDocuments:  [document]        did:web DID documents, served by the loader (did:key is resolved by its driver)
+//   statusLists:   {url: document}   BitstringStatusListCredentials (fetched from the node by the caller): a
+//                                    credential with credentialStatus is checked against them (list signature by
+//                                    @digitalbazaar/vc, bit read here: no status-list npm package is installed)
 //   verify:        [{name, credential} | {name, jwt}]
 //   issue:         [{name, suite: "eddsa-rdfc-2022" | "eddsa-jcs-2022" | "jwt-eddsa" | "jwt-es256", credential}]
 //                  each signed with a fresh key whose did:key becomes the credential's issuer
@@ -14,6 +17,7 @@
 // answer:  {verified: {name: {verified, error}}, issued: {name: {did, publicKeyMultibase, credential | jwt}}}
 // The loader never fetches: an unknown URL is an error ("Document not found in document loader").
 import {readFileSync} from 'node:fs';
+import {gunzipSync} from 'node:zlib';
 import * as vc from '@digitalbazaar/vc';
 import {DataIntegrityProof} from '@digitalbazaar/data-integrity';
 import {cryptosuite as eddsaRdfc2022} from '@digitalbazaar/eddsa-rdfc-2022-cryptosuite';
@@ -109,11 +113,44 @@ async function verifyOne(item) {
     if(item.jwt) {
       return await verifyJwt(item.jwt);
     }
-    const result = await vc.verifyCredential({credential: item.credential, suite: verifySuites, documentLoader});
+    const result = await vc.verifyCredential({
+      credential: item.credential, suite: verifySuites, documentLoader, checkStatus
+    });
     return {verified: result.verified, error: result.verified ? undefined : describe(result)};
   } catch(e) {
     return {verified: false, error: String(e?.message || e)};
   }
+}
+
+// W3C Bitstring Status List 1.0: the list credential must verify and be issued by the credential's issuer; the
+// entry's bit (index 0 = the most significant bit of the first byte of the GZIP'd base64url encodedList) clear.
+const statusLists = new Map(Object.entries(request.statusLists || {}));
+
+async function checkStatus({credential}) {
+  const entries = [credential.credentialStatus].flat().filter(Boolean);
+  const issuer = typeof credential.issuer === 'string' ? credential.issuer : credential.issuer?.id;
+  for(const entry of entries) {
+    const list = statusLists.get(entry.statusListCredential);
+    if(!list) {
+      return {verified: false, error: new Error(`status list ${entry.statusListCredential} not given`)};
+    }
+    const listResult = await vc.verifyCredential({credential: list, suite: verifySuites, documentLoader});
+    const listIssuer = typeof list.issuer === 'string' ? list.issuer : list.issuer?.id;
+    if(!listResult.verified || listIssuer !== issuer) {
+      return {verified: false, error: new Error(`status list ${list.id} does not verify for ${issuer}`)};
+    }
+    const subject = list.credentialSubject;
+    if(subject.statusPurpose !== entry.statusPurpose) {
+      return {verified: false, error: new Error('status purpose differs from the list')};
+    }
+    const encoded = subject.encodedList.startsWith('u') ? subject.encodedList.slice(1) : subject.encodedList;
+    const bits = gunzipSync(Buffer.from(encoded, 'base64url'));
+    const index = Number(entry.statusListIndex);
+    if(bits[index >> 3] & (0x80 >> (index & 7))) {
+      return {verified: false, error: new Error(`${entry.statusPurpose} bit ${index} is set`)};
+    }
+  }
+  return {verified: true};
 }
 
 function describe(result) {
