@@ -165,6 +165,12 @@ def document_problems(openapi: dict[str, Any]) -> dict[str, Any]:
                     response["content"] = {PROBLEM_JSON: {"schema": {"$ref": _PROBLEM_REF}}}
                 elif PROBLEM_JSON in content:
                     content.pop("application/json", None)
+            # a body that is not JSON at all is a 400 on every route that reads one (before any model sees it)
+            if "requestBody" in operation and "400" not in operation.get("responses", {}):
+                operation.setdefault("responses", {})["400"] = {
+                    "description": _phrase(400),
+                    "content": {PROBLEM_JSON: {"schema": {"$ref": _PROBLEM_REF}}},
+                }
     schemas = openapi.get("components", {}).get("schemas", {})
     if _FASTAPI_422_REF.rsplit("/", 1)[1] in schemas and _FASTAPI_422_REF not in repr(openapi.get("paths")):
         schemas.pop("HTTPValidationError", None)

@@ -36,7 +36,18 @@ from node.wallet.offers import create_offer, qr_svg
 router = APIRouter(tags=["OpenID4VCI"])
 
 _NO_STORE = {"Cache-Control": "no-store"}
-_OAUTH_ERRORS = problem_responses(400, 401)
+#: OAuth 2.0 (RFC 6749 §5.2) requires application/json error bodies on these endpoints: error / error_description
+#: plus the RFC 9457 members (api/errors.py), documented as what is sent
+_OAUTH_ERRORS: dict[int | str, dict] = {
+    code: {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ProblemDetail"}}},
+    }
+    for code, description in (
+        (400, "OAuth error (invalid_request, invalid_grant, ...)"),
+        (401, "invalid_token"),
+    )
+}
 _FORM_LIMIT = 16 * 1024
 _REQUEST_LIMIT = 64 * 1024
 

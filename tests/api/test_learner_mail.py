@@ -37,6 +37,7 @@ def settings(db_url, tmp_path, smtp_port):
         smtp_timeout_seconds=5,
         mail_from="Uni Test <credentials@uni.example>",
         mail_retry_seconds=0,
+        vc_validation="off",  # delivery is under test, not the W3C VC rules (test_vc_issuance.py)
         _env_file=None,
     )
 
