@@ -8,7 +8,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from decimal import Decimal
+
+    from anchoring.verify.stack import StackSpec
 
 __all__ = [
     "CHECKS",
@@ -45,6 +50,7 @@ CHECKS = (
     "status_list",
     "scope",
     "joint",
+    "stack",
 )
 #: the checks of a plain signed credential for which no anchor was found
 UNANCHORED_CHECKS = ("format", "signature", "validity_period", "status_list")
@@ -77,6 +83,10 @@ class VerificationReport:
     #: False for a plain signed credential for which no anchor was found (verdict ``signed-not-anchored``
     #: when every check it has passes)
     anchor_found: bool = True
+    #: not in the JSON: what a stack credential names (its ``stack`` check is decided from the other reports of
+    #: the run, :func:`anchoring.verify.stack.resolve_stacks`) and the ECTS the credential states
+    stack: StackSpec | None = field(default=None, repr=False)
+    ects: Decimal | None = field(default=None, repr=False)
 
     @property
     def verdict(self) -> str:
