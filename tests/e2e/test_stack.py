@@ -4,9 +4,14 @@ component is a named fail of the stack check; POST /v1/verify takes the componen
 
 from __future__ import annotations
 
-import pytest
-from fastapi.testclient import TestClient
+import json
 
+import pytest
+import typer
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from anchoring.cli import verify as verify_command
 from anchoring.verify import ChainContext, WebContext, verify_bundle, verify_bundles
 from tests.helpers.bundles import make_batch
 from tests.helpers.credentials import credential
@@ -86,3 +91,25 @@ def test_post_verify_takes_the_components_beside_the_stack(dev_network, anchored
         assert check["details"]["ects_total"] == 7.5
         r = client.post("/v1/verify", json=stack)  # alone: its components are missing
         assert r.status_code == 200 and r.json()["verdict"] == "invalid"
+
+
+def test_credreg_verify_takes_the_components_as_files(dev_network, anchored, tmp_path):
+    """The README's example: `credreg verify certificate.bundle.json module-1.bundle.json ... --json`."""
+    parts, stack, _ = anchored
+    dev_network.deployment.save(tmp_path / "deployment.json")
+    names = ["certificate.bundle.json", "module-1.bundle.json", "module-2.bundle.json"]
+    for name, bundle in zip(names, [stack, *parts.bundles], strict=True):
+        (tmp_path / name).write_text(json.dumps(bundle))
+    app = typer.Typer()
+    app.command()(verify_command)
+    args = [str(tmp_path / n) for n in names]
+    args += ["--rpc", dev_network.chain.rpc_url, "--deployment", str(tmp_path / "deployment.json"), "--json"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    assert doc["verdict"] == "valid" and doc["counts"]["valid"] == 3
+    check = next(c for c in doc["reports"][0]["checks"] if c["name"] == "stack")
+    assert check["details"]["ects_total"] == 7.5
+    result = CliRunner().invoke(app, [args[0], *args[2:]])  # module-2 left out
+    assert result.exit_code == 1
+    assert "missing" in json.loads(result.output)["reports"][0]["checks"][-1]["reason"]
