@@ -46,7 +46,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from anchoring.bundle import AnyBundle, BundleFormatError, Inclusion
@@ -164,12 +163,14 @@ class Evidence:
     resolver: DidResolver | None = None  # the run's resolver plus the bundle's verificationMethods
     plain: bool = False  # a plain signed credential (no bundle): its anchor was looked up, not carried
     stack: StackSpec | None = None  # what a stack credential names (the stack check)
-    ects: Decimal | None = None  # the ECTS the credential states (the stack check)
 
     def report(self) -> VerificationReport:
         """The report of every check in :data:`CHECKS` order."""
         return VerificationReport(
-            [self.checks[name] for name in CHECKS], self.summary, stack=self.stack, ects=self.ects
+            [self.checks[name] for name in CHECKS],
+            self.summary,
+            stack=self.stack,
+            credential_json=_credential_json(self),
         )
 
     def web_context(self) -> WebContext:
@@ -731,7 +732,6 @@ def check_stack(ev: Evidence, chain: ChainContext) -> Check:
     from anchoring.verify.stack import ects_of, stack_check, stack_spec
 
     credential = _credential_json(ev) if ev.bundle is not None else None
-    ev.ects = ects_of(credential)
     try:
         spec = stack_spec(credential)
     except FormatError as exc:
@@ -740,7 +740,7 @@ def check_stack(ev: Evidence, chain: ChainContext) -> Check:
         return Check("stack", PASS, "not a stack credential", {"applicable": False})
     ev.stack = spec
     own = to_hex(ev.bundle.digest) if ev.bundle is not None else None
-    return stack_check(spec, own, ev.ects, {})
+    return stack_check(spec, own, ects_of(credential), {})
 
 
 # ---------------------------------------------------------------------------------------------- signature

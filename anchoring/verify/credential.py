@@ -45,7 +45,7 @@ from anchoring.verify.report import ERROR, FAIL, PASS, UNANCHORED_CHECKS, Check,
 from anchoring.verify.run import _prefetch, verify_bundles
 from anchoring.verify.sdjwt import is_sd_jwt, verify_sd_jwt_presentation
 from anchoring.verify.securing import UNSIGNED, secured_form
-from anchoring.verify.stack import ects_of, resolve_stacks
+from anchoring.verify.stack import resolve_stacks
 from anchoring.verify.web import WebContext
 
 __all__ = [
@@ -267,7 +267,6 @@ def verify_credential(
         f"no anchor found at {where}" if where else "no anchor looked up: no node (--node) and no proof given"
     )
     ev.summary["verdict_text"] = NOT_ANCHORED_TEXT
-    ev.ects = ects_of(vc)  # it may still be named as a component (and fail that stack: not anchored)
     checks = [ev.checks["format"]]
     if lookup is not None:
         checks.append(lookup)
@@ -275,7 +274,7 @@ def verify_credential(
     checks.append(check_validity_period(ev))
     checks.append(check_status_list(ev, chain))
     assert [c.name for c in checks if c.name != "anchored"] == list(UNANCHORED_CHECKS)
-    return VerificationReport(checks, ev.summary, anchor_found=False, ects=ev.ects)
+    return VerificationReport(checks, ev.summary, anchor_found=False, credential_json=vc)
 
 
 def _format_failure(reason: str, fld: str) -> VerificationReport:

@@ -84,9 +84,16 @@ class VerificationReport:
     #: when every check it has passes)
     anchor_found: bool = True
     #: not in the JSON: what a stack credential names (its ``stack`` check is decided from the other reports of
-    #: the run, :func:`anchoring.verify.stack.resolve_stacks`) and the ECTS the credential states
+    #: the run, :func:`anchoring.verify.stack.resolve_stacks`) and the credential
     stack: StackSpec | None = field(default=None, repr=False)
-    ects: Decimal | None = field(default=None, repr=False)
+    credential_json: Any = field(default=None, repr=False)  # the credential, for its ECTS as a component
+
+    @property
+    def ects(self) -> Decimal | None:
+        """The ECTS the credential states (read when a stack names it: most reports are never asked)."""
+        from anchoring.verify.stack import ects_of
+
+        return ects_of(self.credential_json)
 
     @property
     def verdict(self) -> str:

@@ -83,9 +83,8 @@ def report(
 ) -> VerificationReport:
     checks = [Check("anchored", PASS, "ok"), Check("not_revoked", verdict_status, "revoked (reason 4)")]
     checks.append(Check("stack", PASS, "not a stack credential", {"applicable": False}))
-    return VerificationReport(
-        checks, {"digest": digest}, stack=stack, ects=Decimal(ects) if ects is not None else None
-    )
+    held = {"credentialSubject": {"creditsEarned": ects}} if ects is not None else {}
+    return VerificationReport(checks, {"digest": digest}, stack=stack, credential_json=held)
 
 
 def test_stack_check_passes_with_total_and_fails_naming_components():
