@@ -237,9 +237,11 @@ def stack_check(
             total += ects
         if report.verdict == ERROR:
             undecided.append(f"component {comp.digest} could not be verified")
+        elif not report.anchor_found:
+            problems.append(f"component {comp.digest} is not anchored (no anchor found for it)")
         elif report.verdict != VALID:
             failed = [c for c in report.checks if c.status == FAIL]
-            why = "; ".join(f"{c.name}: {c.reason}" for c in failed) or report.verdict
+            why = "; ".join(f"{c.name}: {c.reason}" for c in failed)
             problems.append(f"component {comp.digest} {report.verdict} ({why})")
         if comp.ects is not None and comp.ects != ects:
             have = "none" if ects is None else f"{ects_json(ects)}"

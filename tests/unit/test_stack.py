@@ -108,6 +108,11 @@ def test_stack_check_passes_with_total_and_fails_naming_components():
     stated = stack_check(spec, C, Decimal(10), given)
     assert stated.status == FAIL and "states 10 ECTS, its components add up to 8" in stated.reason
 
+    unanchored = report(B, ects=3)
+    unanchored.anchor_found = False
+    plain = stack_check(spec, C, None, {A: report(A, ects=5), B: unanchored})
+    assert plain.status == FAIL and f"component {B} is not anchored" in plain.reason
+
     itself = stack_check(spec, A, None, given)
     assert itself.status == FAIL and "is the stack itself" in itself.reason
 
