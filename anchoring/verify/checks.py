@@ -28,6 +28,9 @@
 ``joint``           a joint credential (``jointIssuers``): at least ``jointThreshold`` co-issuers anchored it as
                     active trusted issuers, their proofs bound to their keys (:mod:`anchoring.verify.joint`);
                     "issued jointly by A, B, C", or ``fail`` naming each missing co-issuer.
+``stack``           a stack credential (``stackOf``): each component named by digest was given in the same run and
+                    its own report is valid (anchored, trusted, not revoked); ``details.ects_total`` sums their
+                    ECTS (:mod:`anchoring.verify.stack`); a missing or invalid component is a ``fail`` naming it.
 ``status_list``     each ``BitstringStatusListEntry``: the list credential fetched, its signature verified and
                     its key bound to the anchoring issuer, its ``encodedList`` equal to the hash published on
                     chain, the bit read (set: ``fail``). An unreachable or unpublished list is ``error``, never
@@ -43,7 +46,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from anchoring.bundle import AnyBundle, BundleFormatError, Inclusion
 from anchoring.bundle import load as load_bundle
@@ -71,7 +74,17 @@ from anchoring.signing.binding import check_key_binding
 from anchoring.signing.did import DidResolver, did_of
 from anchoring.statuslist import check_served_list, entry_is_set
 from anchoring.verify.context import ChainContext
-from anchoring.verify.report import CHECKS, ERROR, FAIL, PASS, Check, iso_time, plural, skipped
+from anchoring.verify.report import (
+    CHECKS,
+    ERROR,
+    FAIL,
+    PASS,
+    Check,
+    VerificationReport,
+    iso_time,
+    plural,
+    skipped,
+)
 from anchoring.verify.securing import (
     DATA_INTEGRITY,
     SD_JWT,
@@ -84,6 +97,9 @@ from anchoring.verify.securing import (
 )
 from anchoring.verify.trust import trusted_at_anchoring
 from anchoring.verify.web import WebContext
+
+if TYPE_CHECKING:
+    from anchoring.verify.stack import StackSpec
 
 __all__ = [
     "Evidence",
@@ -146,6 +162,16 @@ class Evidence:
     secured: Secured | None = None  # how the credential is secured (read once, by the signature check)
     resolver: DidResolver | None = None  # the run's resolver plus the bundle's verificationMethods
     plain: bool = False  # a plain signed credential (no bundle): its anchor was looked up, not carried
+    stack: StackSpec | None = None  # what a stack credential names (the stack check)
+
+    def report(self) -> VerificationReport:
+        """The report of every check in :data:`CHECKS` order."""
+        return VerificationReport(
+            [self.checks[name] for name in CHECKS],
+            self.summary,
+            stack=self.stack,
+            credential_json=_credential_json(self),
+        )
 
     def web_context(self) -> WebContext:
         if self.web is None:
@@ -699,6 +725,24 @@ def check_joint(ev: Evidence, chain: ChainContext) -> Check:
     )
 
 
+def check_stack(ev: Evidence, chain: ChainContext) -> Check:
+    """``stack``: a stack credential (``stackOf``, :mod:`anchoring.verify.stack`). Decided here as if no component
+    were given (each one ``missing``); :func:`anchoring.verify.stack.resolve_stacks` decides it again from the
+    other reports of the run. Not a stack: passes as not applicable."""
+    from anchoring.verify.stack import ects_of, stack_check, stack_spec
+
+    credential = _credential_json(ev) if ev.bundle is not None else None
+    try:
+        spec = stack_spec(credential)
+    except FormatError as exc:
+        return Check("stack", FAIL, f"malformed stack credential: {exc}", {"field": exc.field})
+    if spec is None:
+        return Check("stack", PASS, "not a stack credential", {"applicable": False})
+    ev.stack = spec
+    own = to_hex(ev.bundle.digest) if ev.bundle is not None else None
+    return stack_check(spec, own, ects_of(credential), {})
+
+
 # ---------------------------------------------------------------------------------------------- signature
 def _key_lookup(chain: ChainContext, contracts: ContractSet) -> Callable[[str, bytes], KeyRecord | None]:
     def lookup(account: str, key_hash: bytes) -> KeyRecord | None:
@@ -1116,6 +1160,7 @@ ONLINE_CHECKS = (
     check_status_list,
     check_scope,
     check_joint,
+    check_stack,
 )
 
 

@@ -41,10 +41,11 @@ from anchoring.verify.checks import (
 )
 from anchoring.verify.context import ChainContext
 from anchoring.verify.nodeproof import inclusion_from_proof
-from anchoring.verify.report import CHECKS, ERROR, FAIL, PASS, UNANCHORED_CHECKS, Check, VerificationReport
+from anchoring.verify.report import ERROR, FAIL, PASS, UNANCHORED_CHECKS, Check, VerificationReport
 from anchoring.verify.run import _prefetch, verify_bundles
 from anchoring.verify.sdjwt import is_sd_jwt, verify_sd_jwt_presentation
 from anchoring.verify.securing import UNSIGNED, secured_form
+from anchoring.verify.stack import resolve_stacks
 from anchoring.verify.web import WebContext
 
 __all__ = [
@@ -133,7 +134,9 @@ def verify_documents(
     )
     by_index = dict(zip(rest_idx, rest, strict=True))
     by_index.update(done)
-    return [by_index[i] for i in range(len(items))]
+    reports = [by_index[i] for i in range(len(items))]
+    resolve_stacks(reports)  # components among every kind of document given
+    return reports
 
 
 def _read(credential: Any) -> tuple[dict[str, Any] | str, DigestRule]:
@@ -258,7 +261,7 @@ def verify_credential(
             _prefetch([ev], chain)
             online_checks(ev, chain)
             ev.summary.update(summary)
-            return VerificationReport([ev.checks[name] for name in CHECKS], ev.summary)
+            return ev.report()
     ev.summary.update(summary)
     ev.summary["anchor"] = (
         f"no anchor found at {where}" if where else "no anchor looked up: no node (--node) and no proof given"
@@ -271,7 +274,7 @@ def verify_credential(
     checks.append(check_validity_period(ev))
     checks.append(check_status_list(ev, chain))
     assert [c.name for c in checks if c.name != "anchored"] == list(UNANCHORED_CHECKS)
-    return VerificationReport(checks, ev.summary, anchor_found=False)
+    return VerificationReport(checks, ev.summary, anchor_found=False, credential_json=vc)
 
 
 def _format_failure(reason: str, fld: str) -> VerificationReport:

@@ -8,7 +8,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from decimal import Decimal
+
+    from anchoring.verify.stack import StackSpec
 
 __all__ = [
     "CHECKS",
@@ -45,6 +50,7 @@ CHECKS = (
     "status_list",
     "scope",
     "joint",
+    "stack",
 )
 #: the checks of a plain signed credential for which no anchor was found
 UNANCHORED_CHECKS = ("format", "signature", "validity_period", "status_list")
@@ -77,6 +83,17 @@ class VerificationReport:
     #: False for a plain signed credential for which no anchor was found (verdict ``signed-not-anchored``
     #: when every check it has passes)
     anchor_found: bool = True
+    #: not in the JSON: what a stack credential names (its ``stack`` check is decided from the other reports of
+    #: the run, :func:`anchoring.verify.stack.resolve_stacks`) and the credential
+    stack: StackSpec | None = field(default=None, repr=False)
+    credential_json: Any = field(default=None, repr=False)  # the credential, for its ECTS as a component
+
+    @property
+    def ects(self) -> Decimal | None:
+        """The ECTS the credential states (read when a stack names it: most reports are never asked)."""
+        from anchoring.verify.stack import ects_of
+
+        return ects_of(self.credential_json)
 
     @property
     def verdict(self) -> str:

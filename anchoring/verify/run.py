@@ -20,7 +20,8 @@ from anchoring.errors import ChainError
 from anchoring.scheme.merkle import gc_paused
 from anchoring.verify.checks import Evidence, online_checks, parse_offline
 from anchoring.verify.context import ChainContext
-from anchoring.verify.report import CHECKS, VerificationReport
+from anchoring.verify.report import VerificationReport
+from anchoring.verify.stack import resolve_stacks
 from anchoring.verify.web import WebContext
 
 __all__ = ["verify_bundle", "verify_bundles"]
@@ -68,10 +69,11 @@ def _verify(
     reports = []
     for i, ev in enumerate(evidence):
         online_checks(ev, chain)
-        report = VerificationReport([ev.checks[name] for name in CHECKS], ev.summary)
+        report = ev.report()
         if sources is not None:
             report.source = sources[i]
         reports.append(report)
+    resolve_stacks(reports)  # a stack's components are the other bundles of the run
     if progress is not None:
         progress(len(reports))
     return reports

@@ -8,7 +8,8 @@
     anchored: "Anchored on chain", issuer_trusted: "Issuer trusted at that time",
     not_revoked: "Not revoked", issuer_matches: "Issuer matches the registry",
     signature: "Signature", validity_period: "Within its validity period", status_list: "Status list",
-    scope: "Within the issuer's accreditation", joint: "Joint issuers"
+    scope: "Within the issuer's accreditation", joint: "Joint issuers",
+    stack: "Stacked components"
   };
   var MARKS = { pass: "\u2714", fail: "\u2718", error: "?" };
   var VERDICTS = {

@@ -98,6 +98,7 @@ def test_verifier_page_in_headless_chromium(dev_network, server, tmp_path):
         "status_list",
         "scope",
         "joint",
+        "stack",
     }
     assert all(c["status"] == "pass" for c in valid["checks"].values())
     assert valid["checks"]["anchored"]["color"] == "rgb(26, 127, 55)"  # green mark

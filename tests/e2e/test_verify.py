@@ -246,6 +246,7 @@ def test_chain_down_is_error_not_invalid(dev_network, batch):
             "status_list": PASS,
             "scope": ERROR,  # the registry entry's scope could not be read
             "joint": PASS,  # not a joint credential: nothing to ask the chain
+            "stack": PASS,  # not a stack credential
         }
         assert "cannot reach" in report["anchored"].reason
         assert report["signature"].details["applicable"] is False

@@ -42,7 +42,7 @@ def test_one_valid_bundle(client, batch):
     assert report["verdict"] == "valid"
     assert [c["status"] for c in report["checks"]] == [
         "pass"
-    ] * 12  # 7 anchor checks + signature, dates, status, scope, joint
+    ] * 13  # 7 anchor checks + signature, dates, status, scope, joint, stack
     assert report["summary"]["issuer_did"] == DEV_DIDS["issuer"]
 
 
