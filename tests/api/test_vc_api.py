@@ -69,20 +69,20 @@ def test_issue_answers_201_with_the_signed_vc_the_node_stores(client, issuer, su
     assert client.get(f"/v1/credentials/{digest}/vc", headers=issuer.headers).json() == signed
 
 
-@pytest.mark.parametrize(
-    ("body", "field"),
-    [
-        ({}, "credential"),
-        ({"credential": "not an object"}, "credential"),
-        ({"credential": {}, "extra": 1}, "extra"),
-        ({"credential": {}, "options": []}, "options"),
-        ({"credential": {}, "options": {"cryptosuite": "rsa-2048"}}, "options.cryptosuite"),
-        ({"credential": {}, "options": {"proofType": "Ed25519Signature2018"}}, "options.proofType"),
-        ({"credential": {}, "options": {"nonsense": "x"}}, "options.nonsense"),
-    ],
-)
-def test_issue_bad_bodies_are_400_naming_the_member(client, issuer, engine, body, field):
-    assert_problem(client.post("/credentials/issue", headers=issuer.headers, json=body), 400, field)
+ISSUE_BAD = [
+    ({}, "credential"),
+    ({"credential": "not an object"}, "credential"),
+    ({"credential": {}, "extra": 1}, "extra"),
+    ({"credential": {}, "options": []}, "options"),
+    ({"credential": {}, "options": {"cryptosuite": "rsa-2048"}}, "options.cryptosuite"),
+    ({"credential": {}, "options": {"proofType": "Ed25519Signature2018"}}, "options.proofType"),
+    ({"credential": {}, "options": {"nonsense": "x"}}, "options.nonsense"),
+]
+
+
+def test_issue_bad_bodies_are_400_naming_the_member(client, issuer, engine):
+    for body, field in ISSUE_BAD:
+        assert_problem(client.post("/credentials/issue", headers=issuer.headers, json=body), 400, field)
     assert count_rows(engine, "credential") == 0
 
 
@@ -129,18 +129,20 @@ def test_verify_an_expired_credential_names_expiration(client, issuer):
     assert [e["type"] for e in body["errors"]] == ["urn:credreg:problem:expiration-failed"]
 
 
-@pytest.mark.parametrize(
-    ("body", "field"),
-    [
-        ({}, "verifiableCredential"),
-        ({"verifiableCredential": []}, "verifiableCredential"),
-        ({"verifiableCredential": {"format": "credreg-bundle/2"}}, "verifiableCredential"),
-        ({"credential": {}}, "credential"),
-        ({"verifiableCredential": {"@context": []}, "options": {"challenge": 5}}, "options.challenge"),
-    ],
-)
-def test_verify_bad_bodies_are_400_naming_the_member(client, body, field):
-    assert_problem(client.post("/credentials/verify", json=body), 400, field)
+VERIFY_BAD = [
+    ({}, "verifiableCredential"),
+    ({"verifiableCredential": []}, "verifiableCredential"),
+    ({"verifiableCredential": {"format": "credreg-bundle/2"}}, "verifiableCredential"),
+    ({"credential": {}}, "credential"),
+    ({"verifiableCredential": {"@context": []}, "options": {"challenge": 5}}, "options.challenge"),
+]
+
+
+def test_verify_bad_bodies_are_400_naming_the_member(client):
+    for body, field in VERIFY_BAD:
+        assert_problem(client.post("/credentials/verify", json=body), 400, field)
+    not_json = client.post("/credentials/verify", content=b"{", headers={"Content-Type": "application/json"})
+    assert_problem(not_json, 400)
 
 
 def test_verify_an_unsigned_credential_fails_on_format(client):
@@ -191,16 +193,16 @@ def test_presentation_challenge_is_checked(client, issuer):
     assert assert_problem(unsigned, 400)["errors"][0]["type"] == "urn:credreg:problem:proof-failed"
 
 
-@pytest.mark.parametrize(
-    ("vp", "field"),
-    [
-        ({"type": ["VerifiablePresentation"]}, "verifiablePresentation.@context"),
-        ({"@context": [], "type": ["VerifiableCredential"]}, "verifiablePresentation.type"),
-        (
-            {"@context": [], "type": "VerifiablePresentation", "verifiableCredential": "x"},
-            "verifiablePresentation.verifiableCredential",
-        ),
-    ],
-)
-def test_presentation_bad_bodies_are_400_naming_the_member(client, vp, field):
-    assert_problem(client.post("/presentations/verify", json={"verifiablePresentation": vp}), 400, field)
+VP_BAD = [
+    ({"type": ["VerifiablePresentation"]}, "verifiablePresentation.@context"),
+    ({"@context": [], "type": ["VerifiableCredential"]}, "verifiablePresentation.type"),
+    (
+        {"@context": [], "type": "VerifiablePresentation", "verifiableCredential": "x"},
+        "verifiablePresentation.verifiableCredential",
+    ),
+]
+
+
+def test_presentation_bad_bodies_are_400_naming_the_member(client):
+    for vp, field in VP_BAD:
+        assert_problem(client.post("/presentations/verify", json={"verifiablePresentation": vp}), 400, field)
