@@ -26,6 +26,13 @@ HOLDER = LocalSigner.generate()
 
 
 @pytest.fixture
+def db_url(tmp_path):
+    """SQLite only: these routes add no storage of their own (issuance's path runs on PostgreSQL in
+    test_vc_issuance.py); the fresh schema per test is what costs."""
+    return f"sqlite:///{tmp_path / 'vcapi.db'}"
+
+
+@pytest.fixture
 def settings(db_url, tmp_path):
     secret = encode_secret_multikey(KeyType.ED25519, SIGNER.export_private_bytes())
     return Settings(
