@@ -27,6 +27,7 @@ from typing import Any
 from fastapi import APIRouter, Header, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlmodel import Session
 
 from anchoring.errors import FormatError
@@ -86,6 +87,24 @@ _ISSUE_OPTIONS = {"proofType", "cryptosuite"}
 _VERIFY_OPTIONS = {"challenge", "domain"}
 
 
+def _request_body(model: type[BaseModel]) -> dict[str, Any]:
+    """The OpenAPI request body of a hand-read JSON body: the model's schema with its ``$defs`` inlined."""
+    schema = model.model_json_schema()
+    defs = schema.pop("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                return inline(defs[ref.removeprefix("#/$defs/")])
+            return {k: inline(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [inline(v) for v in node]
+        return node
+
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": inline(schema)}}}}
+
+
 def _bad(pointer: str, message: str) -> Exception:
     field = pointer.lstrip("/").replace("/", ".")
     return problem(
@@ -141,12 +160,7 @@ def _proof_of(options: dict[str, Any]) -> str | None:
     status_code=201,
     response_model=IssueCredentialResponse,
     responses=problem_responses(400, 401, 403, 409, 413, 415),
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": IssueCredentialRequest.model_json_schema()}},
-        }
-    },
+    openapi_extra=_request_body(IssueCredentialRequest),
     summary="VC-API: issue (sign, store, anchor in the next batch) one credential",
 )
 async def issue(
@@ -294,13 +308,11 @@ def _answer(request: Request, result: VerificationResult) -> Response:
     return JSONResponse(doc, status_code=400, media_type=PROBLEM_JSON)
 
 
-_VERIFY_RESPONSES = {
-    400: {
-        "description": "Bad input (problem+json naming the member), or a credential that failed verification "
-        "(problem+json with verified: false, checks, warnings, errors)",
-        "content": {PROBLEM_JSON: {}},
-    },
-    **problem_responses(413, 415, 503),
+_VERIFY_RESPONSES = problem_responses(400, 413, 415, 503)
+_VERIFY_RESPONSES[400] = {
+    **_VERIFY_RESPONSES[400],
+    "description": "Bad input (problem+json naming the member), or a credential that failed verification "
+    "(problem+json that also carries verified: false, checks, warnings, errors)",
 }
 
 
@@ -308,12 +320,7 @@ _VERIFY_RESPONSES = {
     "/credentials/verify",
     response_model=VerificationResult,
     responses=_VERIFY_RESPONSES,
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": VerifyCredentialRequest.model_json_schema()}},
-        }
-    },
+    openapi_extra=_request_body(VerifyCredentialRequest),
     summary="VC-API: verify a credential (proof, validity period, status, this node's anchor)",
 )
 async def verify_credential_route(
@@ -392,12 +399,7 @@ def _presentation_result(
     "/presentations/verify",
     response_model=VerifyPresentationResult,
     responses=_VERIFY_RESPONSES,
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": VerifyPresentationRequest.model_json_schema()}},
-        }
-    },
+    openapi_extra=_request_body(VerifyPresentationRequest),
     summary="VC-API: verify a presentation (its proof, challenge / domain, and every credential in it)",
 )
 async def verify_presentation_route(
