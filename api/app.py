@@ -31,6 +31,7 @@ from api.routers import (
     registry,
     revocation,
     statuslist,
+    vc_api,
     verify,
 )
 from node.logs import redact_logs
@@ -149,6 +150,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(health.router)
     app.include_router(registry.router)
     app.include_router(verify.router)
+    app.include_router(vc_api.router)
     app.include_router(did.router)
     app.include_router(oid4vci.router)
     app.include_router(learners.router)

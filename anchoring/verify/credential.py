@@ -50,6 +50,7 @@ from anchoring.verify.web import WebContext
 
 __all__ = [
     "NOT_ANCHORED_TEXT",
+    "credential_digest",
     "inclusion_from_proof",
     "is_plain_credential",
     "verify_credential",
@@ -156,6 +157,16 @@ def _read(credential: Any) -> tuple[dict[str, Any] | str, DigestRule]:
     raise FormatError(
         "", "a credential is a JSON object, a VC-JWT string or an EnvelopedVerifiableCredential"
     )
+
+
+def credential_digest(credential: Any) -> bytes | None:
+    """The digest under which a plain signed credential is anchored (as :func:`verify_credential` computes it),
+    or None when it is not a readable credential: what a node looks its own proof up by."""
+    try:
+        held, rule = _read(credential)
+        return digest_of(rule, held, canonical=canonicalize(held) if isinstance(held, dict) else None)
+    except (CanonicalizationError, FormatError, UnicodeDecodeError, ValueError):
+        return None
 
 
 def verify_credentials(
