@@ -29,6 +29,13 @@ log = logging.getLogger("credreg.tenants")
 
 def node_key_address(settings: Settings) -> str | None:
     """The address of the node's configured chain key, read without decrypting; None when none is configured."""
+    if settings.pkcs11_chain_key_label:  # the HSM key wins (load_chain_signer); only its public part is read
+        from node.auth.signers import load_chain_signer
+
+        try:
+            return load_chain_signer(settings).address
+        except Exception:  # noqa: BLE001 - an unusable token is "no usable key", reported by key_problem's caller
+            return None
     if settings.issuer_keystore is not None:
         try:
             return keystore_address(settings.issuer_keystore)

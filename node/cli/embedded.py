@@ -52,11 +52,13 @@ class EmbeddedNode:
     def __init__(self, settings: Settings, pipeline: bool = True):
         from api.app import create_app
 
+        self.port = free_port()
+        # the links the node serves (status lists, share pages, offers) name where it listens, never the Host header
+        settings = settings.model_copy(update={"host": "127.0.0.1", "port": self.port})
         self.settings = settings
         self.runtime = NodeRuntime.from_settings(settings)
         with session_scope(self.runtime.factory) as session:
             self.token = create_token(session, self.runtime.issuer_id, label="e2e").token
-        self.port = free_port()
         self.app = create_app(settings, engine=self.runtime.engine)
         config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning")
         self.server = uvicorn.Server(config)

@@ -22,8 +22,9 @@ from tests.helpers.samples import EC_ANNEX1, MYNEXTID_OB3, load
 
 @pytest.fixture
 def settings(db_url, tmp_path):
-    """Default limits: the real ELM sample is larger than the small test limit."""
-    return Settings(data_dir=tmp_path / "data", database_url=db_url, _env_file=None)
+    """Default limits: the real ELM sample is larger than the small test limit. The real samples name their own
+    issuers: the W3C VC rules (tested in test_vc_issuance.py) are off here."""
+    return Settings(data_dir=tmp_path / "data", database_url=db_url, vc_validation="off", _env_file=None)
 
 
 def _issue(client, issuer, cred, query=""):
