@@ -78,3 +78,21 @@ def issue_anchored(client, issuer, session_factory, settings, n: int, start: int
             record_submission(s, batch, nonce=batch_id, tx_hash="0x" + f"{batch_id:064x}")
             record_confirmation(s, batch, block_number=1, block_hash="0x" + "ab" * 32, confirmations=1)
     return digests
+
+
+def wait_published(node, purpose: str, timeout: float = 30.0) -> None:
+    """Until ``node``'s status list of ``purpose`` has its newest revision's hash on chain."""
+    import time
+
+    from sqlmodel import select
+
+    from node.storage.revocation_tables import StatusList
+
+    deadline = time.monotonic() + timeout
+    while True:
+        with node.runtime.factory() as s:
+            lst = s.exec(select(StatusList).where(StatusList.purpose == purpose)).one()
+            if lst.published_revision == lst.revision:
+                return
+        assert time.monotonic() < deadline, "status list not published"
+        time.sleep(0.2)

@@ -20,6 +20,8 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from anchoring.scheme.encoding import to_hex
+from anchoring.scheme.keccak import keccak256
 from anchoring.signing import (
     DidResolver,
     KeyType,
@@ -30,7 +32,7 @@ from anchoring.signing import (
     verify_vc_jwt,
 )
 from anchoring.signing.sdjwt import verify_sd_jwt_vc
-from anchoring.signing.vcjwt import decode_vc_jwt, sign_jws
+from anchoring.signing.vcjwt import sign_jws
 from node.auth.credential_keys import write_key_file
 from node.pipeline.batches import record_confirmation, record_submission
 from node.pipeline.sealer import seal_due_batches
@@ -45,6 +47,14 @@ from tests.helpers.servers import serving
 
 SCRIPT = REPO / "tests" / "helpers" / "js" / "oid4vci_wallet.mjs"
 SIGNER = LocalSigner.generate()  # the issuer's credential key, as a key file the node loads
+
+
+def _ob3() -> dict:
+    """The Open Badges example as this test's issuer issues it (the node refuses a credential naming another)."""
+    credential = example("ob3-microcredential.json")
+    return credential | {"issuer": credential["issuer"] | {"id": did_key(SIGNER.public_key_multibase)}}
+
+
 HOLDER = LocalSigner.generate(KeyType.P256)
 OTHER = LocalSigner.generate(KeyType.P256)
 AUD = "https://employer.example"
@@ -77,8 +87,8 @@ class Node:
             s.add(row)
             s.commit()
 
-    def issue(self, credential: dict, base: str) -> str:
-        r = httpx.post(f"{base}/v1/credentials", headers=self.issuer.headers, json=credential)
+    def issue(self, credential: dict, base: str, query: str = "") -> str:
+        r = httpx.post(f"{base}/v1/credentials{query}", headers=self.issuer.headers, json=credential)
         assert r.status_code == 202, r.text
         return r.json()["digest"]
 
@@ -172,14 +182,15 @@ def oauth_error(r: httpx.Response, status: int, code: str) -> dict:
 
 # ------------------------------------------------------------------------------------------ the wallet flow
 def test_wallet_receives_each_format_and_presents_chosen_claims(node):
-    """One wallet run: an unsigned stored credential offered with a transaction code (SD-JWT VC + VC-JWT), a
-    signed one (ldp_vc, the anchored bytes), and a not yet anchored one (deferred); then the deferred poll."""
+    """One wallet run: a credential the node signed as a VC-JWT offered with a transaction code (SD-JWT VC +
+    VC-JWT), one signed by the issuer itself (ldp_vc, the anchored bytes), and a not yet anchored one (deferred);
+    then the deferred poll."""
     base = node.base
-    unsigned = node.issue(example("ob3-microcredential.json"), base)
-    signed_vc = add_proof(example("ob3-microcredential.json") | {"id": "urn:uuid:signed-1"}, SIGNER)
+    unsigned = node.issue(_ob3(), base, "?proof=vc-jwt")
+    signed_vc = add_proof(_ob3() | {"id": "urn:uuid:signed-1"}, SIGNER)
     signed = node.issue(signed_vc, base)
     node.anchor()
-    later = node.issue(example("ob3-microcredential.json") | {"id": "urn:uuid:deferred-1"}, base)
+    later = node.issue(_ob3() | {"id": "urn:uuid:deferred-1"}, base)
 
     pinned = node.offer(base, unsigned, tx_code=True)
     assert pinned["configurations"] == [SD_JWT, VC_JWT] and len(pinned["txCode"]) == 6
@@ -234,11 +245,10 @@ def test_wallet_receives_each_format_and_presents_chosen_claims(node):
     )
     assert not wrong_aud.valid and "aud" in wrong_aud.reason
 
-    # the W3C VC as a VC-JWT, bound to the wallet's key and naming the anchored digest
+    # the W3C VC as the VC-JWT the node signed and anchored: its bytes are the anchored digest's
     jwt = first["results"][VC_JWT]["credential"]
     assert verify_vc_jwt(jwt, DidResolver(fetch=None)).valid
-    _, payload = decode_vc_jwt(jwt)
-    assert payload["cnf"]["jwk"] == holder_jwk and payload["credreg_digest"] == unsigned
+    assert to_hex(keccak256(jwt.encode())) == unsigned
 
     # a credential the node stores signed is offered as ldp_vc: the anchored bytes themselves
     received = second["results"][LDP_VC]["credential"]
@@ -283,7 +293,7 @@ def test_wallet_receives_each_format_and_presents_chosen_claims(node):
 # ------------------------------------------------------------------------------------------ bad input
 def test_token_endpoint_errors(node):
     base = node.base
-    digest = node.issue(example("ob3-microcredential.json") | {"id": "urn:uuid:token-1"}, base)
+    digest = node.issue(_ob3() | {"id": "urn:uuid:token-1"}, base)
     expired = node.offer(base, digest)
     with node.engine.begin() as c:
         c.execute(sa.text("UPDATE wallet_offer SET expires_at = :t"), {"t": utcnow() - timedelta(seconds=1)})
@@ -325,7 +335,7 @@ def test_token_endpoint_errors(node):
 
 def test_credential_endpoint_errors(node):
     base = node.base
-    digest = node.issue(example("ob3-microcredential.json") | {"id": "urn:uuid:proofs-1"}, base)
+    digest = node.issue(_ob3() | {"id": "urn:uuid:proofs-1"}, base)
     node.anchor()
     r = token(base, code_of(node.offer(base, digest)))
     assert r.status_code == 200, r.text
@@ -379,20 +389,24 @@ def test_credential_endpoint_errors(node):
 
 def test_offers_are_the_issuers_and_metadata_is_served(node):
     base = node.base
-    digest = node.issue(example("ob3-microcredential.json") | {"id": "urn:uuid:offer-1"}, base)
+    digest = node.issue(_ob3() | {"id": "urn:uuid:offer-1"}, base)
     other = make_issuer(node.factory, "Other Uni", "0x" + "22" * 20)
     r = httpx.post(f"{base}/v1/credentials/{digest}/offers", headers=other.headers, json={})
     assert r.status_code == 404 and r.headers["content-type"].startswith("application/problem+json")
     r = httpx.post(f"{base}/v1/credentials/{digest}/offers", json={})
     assert r.status_code == 401
     # an issuer without a credential-signing key, a credential stored unsigned: no form a wallet could verify
-    r = httpx.post(f"{base}/v1/credentials", headers=other.headers, json=example("ob3-microcredential.json"))
+    r = httpx.post(
+        f"{base}/v1/credentials",
+        headers=other.headers,
+        json={k: v for k, v in _ob3().items() if k != "issuer"},
+    )
     mine = r.json()["digest"]
     r = httpx.post(f"{base}/v1/credentials/{mine}/offers", headers=other.headers, json={})
     assert r.status_code == 422 and "signing key" in r.json()["detail"], r.text
     r = httpx.post(
-        f"{base}/v1/credentials/{digest}/offers", headers=node.issuer.headers, json={"formats": [LDP_VC]}
-    )
+        f"{base}/v1/credentials/{digest}/offers", headers=node.issuer.headers, json={"formats": [VC_JWT]}
+    )  # the node signed it with eddsa-jcs-2022: offered as ldp_vc, not as a VC-JWT
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body.formats"
     r = httpx.post(f"{base}/v1/credentials/{digest}/offers", headers=node.issuer.headers, json={"tx": 1})
     assert r.status_code == 422
