@@ -59,7 +59,12 @@ def test_a_dead_rpc_url_with_an_api_key_never_shows(settings, engine, session_fa
         assert status.status_code == 200 and status.json()["chain"]["result"] == "error", status.text
         for r in (ready, status):
             assert SECRET not in r.text and "user:pass" not in r.text, r.text
-            assert "127.0.0.1" in r.text  # the endpoint is still named, by host
+        assert "127.0.0.1" in status.text  # the endpoint is still named, by host
+        ready_chain = ready.json()["checks"]["chain"]["message"]
+        if (
+            "did not answer within" not in ready_chain
+        ):  # a loaded machine may spend /readyz's 0.9 s budget first
+            assert "127.0.0.1" in ready_chain, ready_chain
         logging.getLogger("web3.providers.HTTPProvider").warning("request to %s failed", url)
         try:
             raise ConnectionError(f"Max retries exceeded with url: /v3/{SECRET}?apikey={SECRET}")
