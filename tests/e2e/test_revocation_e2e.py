@@ -34,6 +34,7 @@ from node.storage.revocation_tables import StatusChange, StatusList, StatusListP
 from node.storage.trees import load_tree
 from tests.helpers.chain import CrashBeforeBroadcast
 from tests.helpers.credentials import sample_credential as credential
+from tests.helpers.nodes import wait_published
 
 pytestmark = [pytest.mark.chain, pytest.mark.slow]
 
@@ -80,17 +81,6 @@ def chain_status(anchor: CredentialAnchor, bundle: dict):
         from_hex(inclusion["root"]),
         [from_hex(p) for p in inclusion["proof"]],
     )
-
-
-def wait_published(node: EmbeddedNode, purpose: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        with node.runtime.factory() as s:
-            lst = s.exec(select(StatusList).where(StatusList.purpose == purpose)).one()
-            if lst.published_revision == lst.revision:
-                return
-        assert time.monotonic() < deadline, "status list not published"
-        time.sleep(0.2)
 
 
 def test_revoke_one_in_batch_others_stay_valid(node, dev_network):
