@@ -30,7 +30,7 @@ _MARKS = {
     "interop": ("chain", "interop"),
 }
 _CHAIN_FREE = ("unit", "node", "api")
-_CHAIN_FIXTURES = {"dev_network", "any_network", "w3", "funder", "any_funder"}
+_CHAIN_FIXTURES = {"dev_network", "any_network", "every_chain", "w3", "funder", "any_funder"}
 _DB_FIXTURES = {"db_url", "engine", "session_factory", "settings", "app", "client", "issuer"}
 
 

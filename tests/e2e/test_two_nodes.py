@@ -1,5 +1,5 @@
 """Two nodes, one chain: two universities, each on its own node and database (A on SQLite, B on PostgreSQL), one
-Anvil. A issues and anchors; B's verifier and registry API show A's credential valid; A revokes, B reports it
+chain (Anvil, Ganache and Hardhat Network in turn). A issues and anchors; B's verifier and registry API show A's credential valid; A revokes, B reports it
 revoked; the TAO suspends A, both nodes show it (with the reason's words); B's audit of A's backup passes. A
 credential beyond A's accreditation scope fails B's `scope` check, naming the level."""
 
@@ -64,7 +64,8 @@ def registry_status(node: EmbeddedNode, address: str) -> str | None:
     return r.json()["status"] if r.status_code == 200 else None
 
 
-def test_two_nodes_one_chain(dev_network, tmp_path, pg_url):
+def test_two_nodes_one_chain(every_chain, tmp_path, pg_url):
+    dev_network = every_chain  # Anvil, Ganache and Hardhat Network in turn
     w3 = dev_network.chain.web3()
     funder = Funder(dev_network)
     uni_a, uni_b = funder.account(), funder.account()

@@ -48,6 +48,18 @@ def any_network(request):
     chain.stop()
 
 
+@pytest.fixture(scope="session", params=["anvil", "ganache", "hardhat"])
+def every_chain(request):
+    """The dev set-up on each of the three npm dev chains (Anvil, Ganache, Hardhat Network), for the end-to-end
+    tests an alliance must see pass on any EVM chain."""
+    if request.param == "anvil":
+        yield request.getfixturevalue("dev_network")
+        return
+    chain, network = _network(request.param)
+    yield network
+    chain.stop()
+
+
 @pytest.fixture()
 def w3(dev_network) -> Web3:
     return dev_network.chain.web3()
