@@ -8,12 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from decimal import Decimal
-
-    from anchoring.verify.stack import StackSpec
+from typing import Any
 
 __all__ = [
     "CHECKS",
@@ -85,15 +80,10 @@ class VerificationReport:
     anchor_found: bool = True
     #: not in the JSON: what a stack credential names (its ``stack`` check is decided from the other reports of
     #: the run, :func:`anchoring.verify.stack.resolve_stacks`) and the credential
-    stack: StackSpec | None = field(default=None, repr=False)
+    #: (an ``anchoring.verify.stack.StackSpec``; typed loosely so that report does not import stack, which imports
+    #: report)
+    stack: Any = field(default=None, repr=False)
     credential_json: Any = field(default=None, repr=False)  # the credential, for its ECTS as a component
-
-    @property
-    def ects(self) -> Decimal | None:
-        """The ECTS the credential states (read when a stack names it: most reports are never asked)."""
-        from anchoring.verify.stack import ects_of
-
-        return ects_of(self.credential_json)
 
     @property
     def verdict(self) -> str:

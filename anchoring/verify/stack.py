@@ -222,7 +222,8 @@ def stack_check(
             row.update(given=False, verdict=None)
             problems.append(f"component {comp.digest} missing: not given to the verifier")
             continue
-        ects = report.ects if report.ects is not None else _stacked_total(report)
+        stated = ects_of(report.credential_json)
+        ects = stated if stated is not None else _stacked_total(report)
         row.update(
             given=True,
             verdict=report.verdict,
@@ -295,7 +296,7 @@ def resolve_stacks(reports: Sequence[VerificationReport]) -> None:
                 cyclic.add(comp.digest)
             else:
                 resolve(sub, chain)
-        check = stack_check(spec, own, report.ects, given, frozenset(cyclic))
+        check = stack_check(spec, own, ects_of(report.credential_json), given, frozenset(cyclic))
         done.add(id(report))
         for i, c in enumerate(report.checks):
             if c.name == "stack":
