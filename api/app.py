@@ -35,9 +35,11 @@ from api.routers import (
     verify,
 )
 from node.logs import redact_logs
+from node.registry.names import OrganisationNames
 from node.settings import Settings, get_settings
 from node.storage.db import make_engine, upgrade
 from node.storage.db import session_factory as make_session_factory
+from node.verifier_chain import VerifierChain
 
 __all__ = ["create_app", "create_app_from_env", "web3_chain_probe", "web3_contract_probe"]
 
@@ -140,6 +142,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         else None
     )
     app.state.verify_slots = threading.BoundedSemaphore(settings.verify_concurrency)
+    app.state.verifier_chain = VerifierChain(settings)
+    app.state.organisation_names = OrganisationNames(app.state.session_factory)
     if settings.rate_limit_enabled:
         app.add_middleware(RateLimitMiddleware, settings=settings)
     install_error_handlers(app)

@@ -90,6 +90,9 @@ class Settings(BaseSettings):
     #: verify requests worked on at once per process (CPU-bound); more wait up to verify_queue_seconds, then 503
     verify_concurrency: int = Field(default=4, ge=1)
     verify_queue_seconds: float = Field(default=2.0, ge=0)
+    #: verifications share the chain reads of one block: the head is asked at most this often (node.verifier_chain);
+    #: 0 reads the chain afresh for every request
+    verify_head_poll_seconds: float = Field(default=0.05, ge=0, le=60)
     #: rate limits (``limits`` notation, several joined by ";"): per client IP on every route except the probes,
     #: per bearer token, and for failed authentications per client IP (then 429 + Retry-After)
     rate_limit_enabled: bool = True

@@ -252,10 +252,10 @@ def _own_proof(factory: Callable[[], Session], credential: Any) -> dict[str, Any
         return None
 
 
-def _chain_or_none(settings: Settings) -> ChainContext | None:
+def _chain_or_none(request: Request) -> ChainContext | None:
     """No chain configured: signatures, validity and status still verify; an anchor then cannot be checked."""
     try:
-        return _chain(settings)
+        return _chain(request)
     except Unavailable:
         return None
 
@@ -332,17 +332,16 @@ async def verify_credential_route(
         raise _bad("/verifiableCredential", "not a verifiable credential (@context, type, proof)")
 
     def work() -> VerificationResult:
-        return _verify_one(credential, _chain_or_none(settings), WebContext(), factory, "")
+        return _verify_one(credential, _chain_or_none(request), WebContext(), factory, "")
 
     result = await run_in_threadpool(_in_slot, request.app.state.verify_slots, settings, work)
     return _answer(request, result)
 
 
 def _presentation_result(
-    vp: dict[str, Any], options: dict[str, Any], settings: Settings, factory: Callable[[], Session]
+    vp: dict[str, Any], options: dict[str, Any], chain: ChainContext | None, factory: Callable[[], Session]
 ) -> VerifyPresentationResult:
     web = WebContext()
-    chain = _chain_or_none(settings)
     checks: list[str] = []
     errors: list[ProblemDetails] = []
     proofs = vp.get("proof")
@@ -431,7 +430,7 @@ async def verify_presentation_route(
         )
 
     def work() -> VerifyPresentationResult:
-        return _presentation_result(vp, options, settings, factory)
+        return _presentation_result(vp, options, _chain_or_none(request), factory)
 
     result = await run_in_threadpool(_in_slot, request.app.state.verify_slots, settings, work)
     return _answer(request, result)

@@ -26,11 +26,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from anchoring.bundle.v1 import BUNDLE_FORMAT
-from anchoring.chain.deployment import Deployment, DeploymentFileError
 from anchoring.errors import FormatError
 from anchoring.scheme.merkle import gc_paused
 from anchoring.scheme.strict_json import DuplicateKey, LoneSurrogate, TooDeep, TooManyValues, strict_loads
@@ -43,12 +41,11 @@ from api.errors import problem, problem_responses
 from api.parsing import read_body, shape_error
 from api.schemas.proofs import ProofView
 from api.schemas.verify import BatchReport, Report
-from node.chain_guard import guarded_provider
-from node.errors import Invalid, NotFound, TooLarge, Unavailable
+from node.errors import Invalid, NotFound, TooLarge
 from node.learners.human import human_view
 from node.reads.proofs import proof_for
-from node.registry.accreditation import organisation_name
 from node.settings import Settings
+from node.verifier_chain import VerifierChain
 
 __all__ = ["router"]
 
@@ -88,30 +85,10 @@ def _parse(body: bytes) -> Any:
         ) from None
 
 
-def _chain(settings: Settings) -> ChainContext:
-    if not settings.rpc_url or not settings.deployment_file:
-        raise Unavailable(
-            "this node has no chain configured (rpc_url, deployment_file): it cannot verify",
-            slug="verification-unavailable",
-            title="Verification unavailable",
-        )
-    try:
-        deployment = Deployment.load(settings.deployment_file)
-    except DeploymentFileError as exc:
-        raise Unavailable(
-            f"this node's deployment file is unusable: {exc}",
-            slug="verification-unavailable",
-            title="Verification unavailable",
-        ) from None
-    timeout = settings.chain_probe_timeout_seconds * 2.5
-    return ChainContext(
-        settings.rpc_url,
-        deployment,
-        timeout=timeout,
-        provider=guarded_provider(settings.rpc_url, timeout),  # no retries, a circuit breaker: no hanging
-        min_confirmations=max(1, settings.confirmations),
-        redact_endpoint="the node's RPC endpoint",
-    )  # RPC URLs often carry API keys
+def _chain(request: Request) -> ChainContext:
+    """The process's shared chain view (node.verifier_chain): no RPC call while the head stays the same."""
+    verifier_chain: VerifierChain = request.app.state.verifier_chain
+    return verifier_chain.current()
 
 
 def _counts(reports: list[VerificationReport]) -> dict[str, int]:
@@ -152,21 +129,6 @@ def _credential_view(report: VerificationReport, credential: Any, names: Callabl
     return view
 
 
-def _registry_names(factory: Callable[[], Session]) -> Callable[[str], str | None]:
-    cache: dict[str, str | None] = {}
-
-    def name(address: str) -> str | None:
-        if address not in cache:
-            try:
-                with factory() as session:
-                    cache[address] = organisation_name(session, address)
-            except (ValueError, SQLAlchemyError):
-                cache[address] = None  # no registry on this node's database, or not an address
-        return cache[address]
-
-    return name
-
-
 @router.post(
     "/verify",
     summary="Verify one proof bundle or many (public, no account)",
@@ -200,7 +162,13 @@ def _registry_names(factory: Callable[[], Session]) -> Callable[[str], str | Non
 async def verify(request: Request, settings: SettingsDep, factory: SessionFactoryDep) -> JSONResponse:
     body = await read_body(request, settings.max_verify_bytes, "CREDREG_MAX_VERIFY_BYTES")
     return await run_in_threadpool(
-        _verify_in_slot, body, settings, request.app.state.verify_slots, factory, _registry_names(factory)
+        _verify_in_slot,
+        body,
+        settings,
+        request.app.state.verify_slots,
+        lambda: _chain(request),
+        factory,
+        request.app.state.organisation_names,
     )
 
 
@@ -208,6 +176,7 @@ def _verify_in_slot(
     raw: bytes,
     settings: Settings,
     slots: threading.Semaphore,
+    chain: Callable[[], ChainContext],
     factory: Callable[[], Session],
     names: Callable[[str], str | None],
 ) -> JSONResponse:
@@ -225,7 +194,7 @@ def _verify_in_slot(
             errors=[{"pointer": "", "field": "", "message": "busy", "setting": "CREDREG_VERIFY_CONCURRENCY"}],
         )
     try:
-        return _verify_body(raw, settings, factory, names)
+        return _verify_body(raw, settings, chain, factory, names)
     finally:
         slots.release()
 
@@ -287,16 +256,20 @@ def _bundle_credential(item: Any) -> Any:
 
 
 def _verify_body(
-    raw: bytes, settings: Settings, factory: Callable[[], Session], names: Callable[[str], str | None]
+    raw: bytes,
+    settings: Settings,
+    chain_view: Callable[[], ChainContext],
+    factory: Callable[[], Session],
+    names: Callable[[str], str | None],
 ) -> JSONResponse:
     """Parse, verify and render off the event loop, with the cyclic GC paused (large batches). Bad input is
     refused (4xx) before the chain is needed, so it is refused the same way on a node without a chain."""
     with gc_paused():
         body = _parse(raw)
         if isinstance(body, dict) and "presentation" in body:
-            return _verify_presentation(body, _chain(settings), factory)
+            return _verify_presentation(body, chain_view(), factory)
         items, single = _items(body, settings.max_verify_bundles)
-        chain = _chain(settings)
+        chain = chain_view()
         reports = verify_bundles(items, chain)
         if single:
             report = reports[0]

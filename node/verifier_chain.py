@@ -1,0 +1,113 @@
+"""The chain as this node's public verifier reads it: one :class:`~anchoring.verify.context.ChainContext` shared
+by every verification of the process while the chain's head stays the same.
+
+A context pins its reads to one block and caches them, so while no block is added every verify request after the
+first costs no RPC call at all (the issue's single-bundle verify made 8 per request, ~80 % of its time). The head
+is asked at most once per ``head_poll_seconds`` (``CREDREG_VERIFY_HEAD_POLL_SECONDS``, 0.05 s by default) by one
+request, the others meanwhile read the current context; a new head, a chain failure or a deployment file
+changed on disk starts a new context (the old one stays with the requests still reading it). So a report reflects
+the chain as it was at most ``head_poll_seconds`` plus one RPC round trip before the request, and every report is
+read at a single block, as before. ``head_poll_seconds = 0`` gives each request a context of its own.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+from anchoring.chain.deployment import Deployment, DeploymentFileError
+from anchoring.chain.rpc import call_chain
+from anchoring.errors import ChainError
+from anchoring.verify.context import ChainContext
+from node.chain_guard import GuardedProvider, guarded_provider
+from node.errors import Unavailable
+from node.settings import Settings
+
+__all__ = ["VerifierChain"]
+
+_LABEL = "the node's RPC endpoint"  # RPC URLs often carry API keys: public reports never name them
+
+
+def _unavailable(reason: str) -> Unavailable:
+    return Unavailable(reason, slug="verification-unavailable", title="Verification unavailable")
+
+
+class VerifierChain:
+    """Hands out the current shared :class:`ChainContext` (see the module's docstring); thread-safe."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._rpc_url = settings.rpc_url
+        self._deployment_file: Path | None = settings.deployment_file
+        self._timeout = settings.chain_probe_timeout_seconds * 2.5
+        self._min_confirmations = max(1, settings.confirmations)
+        self._poll = settings.verify_head_poll_seconds
+        self._provider: GuardedProvider | None = None
+        self._lock = threading.Lock()
+        self._context: ChainContext | None = None
+        self._stamp: tuple[int, int] | None = None  # the deployment file's (mtime_ns, size) the context read
+        self._checked = 0.0
+
+    def current(self) -> ChainContext:
+        """The context to verify with; :class:`~node.errors.Unavailable` when no chain is configured or the
+        deployment file is unusable."""
+        context = self._context
+        if context is not None and time.monotonic() - self._checked < self._poll:
+            return context
+        if context is not None and not self._lock.acquire(blocking=False):
+            return context  # another request is asking the head: read the current context meanwhile
+        if context is None:
+            self._lock.acquire()
+        try:
+            if self._context is None or time.monotonic() - self._checked >= self._poll:
+                self._context = self._next(self._context)
+                self._checked = time.monotonic()
+            return self._context
+        finally:
+            self._lock.release()
+
+    def _next(self, context: ChainContext | None) -> ChainContext:
+        stamp = self._file_stamp()
+        if context is not None and self._poll > 0 and stamp == self._stamp and self._same_head(context):
+            return context
+        fresh = self._build()
+        self._stamp = stamp
+        return fresh
+
+    def _same_head(self, context: ChainContext) -> bool:
+        try:
+            known = context.head
+            w3 = context.w3
+            return bool(call_chain(lambda: w3.eth.block_number, context.endpoint) == known)
+        except ChainError:
+            return False  # the failure is remembered per context: a new one asks again
+
+    def _file_stamp(self) -> tuple[int, int] | None:
+        if self._deployment_file is None:
+            return None
+        try:
+            st = os.stat(self._deployment_file)
+        except OSError:
+            return None
+        return (st.st_mtime_ns, st.st_size)
+
+    def _build(self) -> ChainContext:
+        if not self._rpc_url or not self._deployment_file:
+            raise _unavailable(
+                "this node has no chain configured (rpc_url, deployment_file): it cannot verify"
+            )
+        try:
+            deployment = Deployment.load(self._deployment_file)
+        except DeploymentFileError as exc:
+            raise _unavailable(f"this node's deployment file is unusable: {exc}") from None
+        if self._provider is None:  # no retries, a circuit breaker: no hanging (node.chain_guard)
+            self._provider = guarded_provider(self._rpc_url, self._timeout)
+        return ChainContext(
+            self._rpc_url,
+            deployment,
+            timeout=self._timeout,
+            provider=self._provider,
+            min_confirmations=self._min_confirmations,
+            redact_endpoint=_LABEL,
+        )
