@@ -1,6 +1,7 @@
 """Request dependencies: settings, DB sessions, bearer-token auth with roles.
 
-Handlers take ``SettingsDep`` and ``SessionDep`` (or ``SessionFactoryDep`` when the work runs in a thread of its
+Dependencies that do no I/O are ``async def``: FastAPI runs a plain ``def`` dependency in its thread pool, a
+hand-off that cost more than most of them do (three per verify request before). Handlers take ``SettingsDep`` and ``SessionDep`` (or ``SessionFactoryDep`` when the work runs in a thread of its
 own) instead of reaching into ``request.app.state``; write routes take ``IssuerToken``, issuer reads ``AnyToken``.
 """
 
@@ -50,11 +51,11 @@ class Principal:
     role: str
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_deployment(request: Request) -> Callable[[], Deployment]:
+async def get_deployment(request: Request) -> Callable[[], Deployment]:
     """A loader of the node's deployment file (read once per change of the file; Unavailable when it is missing
     or broken), called only by what needs it, so a 404 or 401 is never hidden behind a configuration problem."""
     return lambda: _load_deployment(request)
@@ -81,7 +82,7 @@ def _load_deployment(request: Request) -> Deployment:
     return deployment
 
 
-def get_session_factory(request: Request) -> Callable[[], Session]:
+async def get_session_factory(request: Request) -> Callable[[], Session]:
     return request.app.state.session_factory
 
 
@@ -150,7 +151,7 @@ def current_principal(
 def require_role(*roles: TokenRole):
     allowed = {r.value for r in roles}
 
-    def dep(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    async def dep(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
         if principal.role not in allowed:
             raise problem(
                 403,
@@ -173,7 +174,7 @@ AnyToken = Annotated[Principal, Depends(current_principal)]
 IssuerToken = Annotated[Principal, Depends(require_role(TokenRole.issuer))]
 
 
-def get_credential_signer(request: Request) -> Callable[[Issuer], CredentialSigner]:
+async def get_credential_signer(request: Request) -> Callable[[Issuer], CredentialSigner]:
     """The issuer's credential signing key as a function of the issuer row: ``node.auth.credential_keys``
     (ConfigurationError, a 503, for an issuer without a key), unless ``app.state.credential_signer`` replaces it."""
     override = getattr(request.app.state, "credential_signer", None)

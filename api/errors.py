@@ -20,8 +20,9 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from api.schemas.problems import ProblemDetail
 from node.errors import (
@@ -287,6 +288,14 @@ async def _on_http(request: Request, exc: StarletteHTTPException) -> JSONRespons
     )
 
 
+async def _on_disconnect(request: Request, exc: ClientDisconnect) -> Response:
+    """The client went away while sending its body (a load generator stopping, a browser tab closed): nobody
+    reads an answer and nothing went wrong here, so no traceback is logged (formatting one costs more than the
+    request did, and a client could otherwise flood the log by hanging up)."""
+    log.debug("client disconnected during %s %s", request.method, request.url.path)
+    return Response(status_code=400)
+
+
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return _render(
@@ -304,4 +313,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(HTTPProblem, _on_http_problem)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _on_validation)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _on_http)  # type: ignore[arg-type]
+    app.add_exception_handler(ClientDisconnect, _on_disconnect)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _on_unexpected)

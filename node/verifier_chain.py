@@ -16,12 +16,13 @@ import os
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from anchoring.chain.deployment import Deployment, DeploymentFileError
 from anchoring.chain.rpc import call_chain
 from anchoring.errors import ChainError
 from anchoring.verify.context import ChainContext
-from node.chain_guard import GuardedProvider, guarded_provider
+from node.chain_guard import guarded_provider
 from node.errors import Unavailable
 from node.settings import Settings
 
@@ -37,13 +38,15 @@ def _unavailable(reason: str) -> Unavailable:
 class VerifierChain:
     """Hands out the current shared :class:`ChainContext` (see the module's docstring); thread-safe."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, provider: Any = None) -> None:
+        """``provider``: the web3 provider every context shares (default: :func:`~node.chain_guard.guarded_provider`
+        on ``settings.rpc_url``: short timeout, no retries, the endpoint's circuit breaker)."""
         self._rpc_url = settings.rpc_url
         self._deployment_file: Path | None = settings.deployment_file
         self._timeout = settings.chain_probe_timeout_seconds * 2.5
         self._min_confirmations = max(1, settings.confirmations)
         self._poll = settings.verify_head_poll_seconds
-        self._provider: GuardedProvider | None = None
+        self._provider = provider
         self._lock = threading.Lock()
         self._context: ChainContext | None = None
         self._stamp: tuple[int, int] | None = None  # the deployment file's (mtime_ns, size) the context read
@@ -66,6 +69,14 @@ class VerifierChain:
             return self._context
         finally:
             self._lock.release()
+
+    def peek(self) -> ChainContext | None:
+        """The current context when its head was checked less than ``head_poll_seconds`` ago, else None; never
+        blocks (what a request on the event loop may use)."""
+        context = self._context
+        if context is not None and time.monotonic() - self._checked < self._poll:
+            return context
+        return None
 
     def _next(self, context: ChainContext | None) -> ChainContext:
         stamp = self._file_stamp()

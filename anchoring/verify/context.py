@@ -38,6 +38,7 @@ from anchoring.chain.contracts import (
 from anchoring.chain.deployment import ContractSet, Deployment
 from anchoring.chain.rpc import call_chain, redact_url
 from anchoring.errors import ChainError, ChainUnreachable, WrongChain
+from anchoring.verify.blocking import may_block
 
 __all__ = ["ChainContext", "StatusInfo"]
 
@@ -120,6 +121,7 @@ class ChainContext:
             raise self._state.exc
         if self._state is not None:
             return self._state
+        may_block()
         try:
             provider = self._provider or HTTPProvider(self.rpc_url, request_kwargs={"timeout": self.timeout})
             w3 = Web3(provider)
@@ -200,6 +202,7 @@ class ChainContext:
     def _cached(self, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
         hit = self._cache.get(key, self._cache)
         if hit is self._cache:
+            may_block()
             try:
                 hit = compute()
             except ChainError as exc:
@@ -281,6 +284,7 @@ class ChainContext:
                 pairs[key] = record
         if not pairs:
             return
+        may_block()
         try:
             from_block = max(min(r.block_number for r in pairs.values()), contracts.deployment_block)
             events = self._readers_of(contracts)[0].status_changes(

@@ -20,6 +20,7 @@ from anchoring.errors import FormatError, ResolutionError
 from anchoring.signing.did import DidResolver, VerificationMethod
 from anchoring.signing.fetch import Fetched, Fetcher, HttpFetcher, NotFound, OfflineFetcher, parse_json_body
 from anchoring.signing.vcjwt import is_compact_jws
+from anchoring.verify.blocking import may_block
 
 __all__ = ["WebContext"]
 
@@ -47,11 +48,15 @@ class WebContext:
         self.online = not isinstance(self.fetch, OfflineFetcher)
         self.node_fetch: Fetcher = node_fetch or (self.fetch if self.online else HttpFetcher(timeout=timeout))
         self.resolver = resolver or DidResolver(
-            fetch=self.fetch if self.online else None, did_web_scheme=did_web_scheme
+            fetch=self._fetch_did if self.online else None, did_web_scheme=did_web_scheme
         )
         self.now = now
         self.contexts = contexts
         self._documents: dict[str, Any] = {}
+
+    def _fetch_did(self, url: str) -> Fetched:
+        may_block()
+        return self.fetch(url)
 
     @classmethod
     def offline(cls, **kw: Any) -> WebContext:
@@ -81,6 +86,7 @@ class WebContext:
     def _get(self, url: str, fetch: Fetcher | None = None) -> Fetched:
         hit = self._documents.get(url)
         if hit is None:
+            may_block()
             try:
                 hit = (fetch or self.fetch)(url)
             except ResolutionError as exc:

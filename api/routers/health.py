@@ -36,7 +36,7 @@ log = logging.getLogger("credreg.api")
 
 
 @router.get("/healthz", response_model=Health, summary="The process is up")
-def healthz() -> Health:
+async def healthz() -> Health:
     return Health(status="ok")
 
 

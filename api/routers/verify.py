@@ -32,6 +32,7 @@ from anchoring.bundle.v1 import BUNDLE_FORMAT
 from anchoring.errors import FormatError
 from anchoring.scheme.merkle import gc_paused
 from anchoring.scheme.strict_json import DuplicateKey, LoneSurrogate, TooDeep, TooManyValues, strict_loads
+from anchoring.verify.blocking import WouldBlock, cache_only
 from anchoring.verify.context import ChainContext
 from anchoring.verify.report import NOT_ANCHORED, VerificationReport
 from anchoring.verify.run import verify_bundles
@@ -161,6 +162,9 @@ def _credential_view(report: VerificationReport, credential: Any, names: Callabl
 )
 async def verify(request: Request, settings: SettingsDep, factory: SessionFactoryDep) -> JSONResponse:
     body = await read_body(request, settings.max_verify_bytes, "CREDREG_MAX_VERIFY_BYTES")
+    answered = _verify_inline(body, settings, request, factory)
+    if answered is not None:
+        return answered
     return await run_in_threadpool(
         _verify_in_slot,
         body,
@@ -170,6 +174,31 @@ async def verify(request: Request, settings: SettingsDep, factory: SessionFactor
         factory,
         request.app.state.organisation_names,
     )
+
+
+#: bodies verified on the event loop at most (one bundle of a few KiB is the common case; a 500 KiB EDC credential
+#: goes to a thread, so that no request holds the loop for more than about a millisecond)
+INLINE_MAX_BYTES = 64 * 1024
+
+
+def _verify_inline(
+    raw: bytes, settings: Settings, request: Request, factory: Callable[[], Session]
+) -> JSONResponse | None:
+    """One small bundle whose chain reads (and registry name) are all cached: verified right here on the event
+    loop, without the thread hand-off (which cost more than the verification: scripts/bench_verify_soak.py).
+    None when anything would block (anchoring.verify.blocking): the caller verifies in a thread instead. A bad
+    body raises its 4xx here as it would there."""
+    verifier_chain: VerifierChain = request.app.state.verifier_chain
+    chain = verifier_chain.peek() if len(raw) <= INLINE_MAX_BYTES else None
+    if chain is None:
+        return None
+    try:
+        with cache_only():
+            return _verify_body(
+                raw, settings, lambda: chain, factory, request.app.state.organisation_names, inline=True
+            )
+    except WouldBlock:
+        return None
 
 
 def _verify_in_slot(
@@ -261,14 +290,21 @@ def _verify_body(
     chain_view: Callable[[], ChainContext],
     factory: Callable[[], Session],
     names: Callable[[str], str | None],
+    *,
+    inline: bool = False,
 ) -> JSONResponse:
-    """Parse, verify and render off the event loop, with the cyclic GC paused (large batches). Bad input is
-    refused (4xx) before the chain is needed, so it is refused the same way on a node without a chain."""
+    """Parse, verify and render (in a thread, or ``inline`` on the event loop for one bundle: see
+    :func:`_verify_inline`), with the cyclic GC paused (large batches). Bad input is refused (4xx) before the
+    chain is needed, so it is refused the same way on a node without a chain."""
     with gc_paused():
         body = _parse(raw)
         if isinstance(body, dict) and "presentation" in body:
+            if inline:
+                raise WouldBlock("presentations are verified in a thread")
             return _verify_presentation(body, chain_view(), factory)
         items, single = _items(body, settings.max_verify_bundles)
+        if inline and not single:
+            raise WouldBlock("many bundles are verified in a thread")
         chain = chain_view()
         reports = verify_bundles(items, chain)
         if single:

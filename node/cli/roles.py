@@ -75,9 +75,11 @@ def run_api(settings: Settings, workers: int) -> None:
     import uvicorn
 
     if workers <= 1:
-        from api.app import create_app
+        from api.app import create_app, freeze_startup_heap
 
-        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+        app = create_app(settings)
+        freeze_startup_heap()
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
         return
     os.environ.update(child_env(settings, keys=False))
     for name in _KEY_FIELDS:

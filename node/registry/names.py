@@ -11,6 +11,7 @@ from cachetools import TTLCache
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
+from anchoring.verify.blocking import may_block
 from node.registry.accreditation import organisation_name
 
 __all__ = ["OrganisationNames"]
@@ -30,6 +31,7 @@ class OrganisationNames:
         with self._lock:
             if key in self._cache:
                 return self._cache[key]
+        may_block()  # inside anchoring.verify.blocking.cache_only: the event loop may not read the database
         try:
             with self._factory() as session:
                 name = organisation_name(session, address)

@@ -127,8 +127,7 @@ def test_wrong_chain_is_200_with_error(dev_network, tmp_path, batch):
 
 
 def test_no_chain_configured_is_503(dev_network, tmp_path, batch):
-    app = build_app(tmp_path, dev_network.chain.rpc_url, dev_network.deployment)
-    app.state.settings.rpc_url = None
+    app = build_app(tmp_path, None, dev_network.deployment)
     with TestClient(app) as c:
         assert is_problem(c.post("/v1/verify", json=batch.bundles[0]), 503)["type"].endswith(
             "verification-unavailable"
@@ -173,3 +172,84 @@ def test_the_report_carries_the_human_content_and_a_revocation_reason_in_words(d
     assert view["status_text"].startswith("revoked on ") and "academic misconduct" in view["status_text"]
     batch_doc = client.post("/v1/verify", json=fresh.bundles).json()
     assert [r["credential_view"]["status"] for r in batch_doc["reports"]] == ["revoked", "valid"]
+
+
+def test_a_warm_single_bundle_is_verified_on_the_event_loop_and_reads_the_same(
+    dev_network, tmp_path, batch, monkeypatch
+):
+    import api.routers.verify as verify_router
+
+    handed: list[str] = []
+    real = verify_router.run_in_threadpool
+
+    async def counting(fn, *args, **kwargs):
+        handed.append(fn.__name__)
+        return await real(fn, *args, **kwargs)
+
+    monkeypatch.setattr(verify_router, "run_in_threadpool", counting)
+    app = build_app(tmp_path, dev_network.chain.rpc_url, dev_network.deployment, verify_head_poll_seconds=60)
+    with TestClient(app) as c:
+        cold = c.post("/v1/verify", json=batch.bundles[0])
+        assert cold.status_code == 200 and handed == [
+            "_verify_in_slot"
+        ]  # nothing cached: a thread asks the chain
+        warm = c.post("/v1/verify", json=batch.bundles[1])
+        assert warm.status_code == 200 and handed == ["_verify_in_slot"]  # same root, same head: no thread
+        again = c.post("/v1/verify", json=batch.bundles[0])
+        assert _same_but_times(again.json(), cold.json())  # the fast path reports what the thread did
+        assert c.post("/v1/verify", json={"bundles": batch.bundles[:2]}).status_code == 200
+        assert handed == ["_verify_in_slot"] * 2  # many bundles: always a thread
+        big = copy.deepcopy(batch.bundles[2])
+        big["pad"] = "x" * (verify_router.INLINE_MAX_BYTES + 1)
+        assert c.post("/v1/verify", json=big).status_code == 422  # "pad" is no member of a bundle
+        assert handed == ["_verify_in_slot"] * 3  # large bodies: a thread
+        # a bad body is refused the same way on the fast path
+        r = c.post("/v1/verify", json={**batch.bundles[1], "digest": "0x12"})
+        assert is_problem(r, 422)["errors"][0]["field"] == "digest" and handed == ["_verify_in_slot"] * 3
+
+
+def _same_but_times(a: dict, b: dict) -> bool:
+    """The validity-period check states the current time."""
+    strip = [{k: v for k, v in c.items() if c["name"] != "validity_period"} for c in a["checks"]]
+    return strip == [{k: v for k, v in c.items() if c["name"] != "validity_period"} for c in b["checks"]]
+
+
+def test_a_client_that_hangs_up_mid_body_is_not_an_error(dev_network, tmp_path, caplog):
+    import asyncio
+
+    app = build_app(tmp_path, dev_network.chain.rpc_url, dev_network.deployment)
+    sent: list[dict] = []
+
+    async def hang_up():
+        messages = [
+            {"type": "http.request", "body": b'{"format":', "more_body": True},
+            {"type": "http.disconnect"},
+        ]
+
+        async def receive():
+            return messages.pop(0)
+
+        async def send(message):
+            sent.append(message)
+
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": "/v1/verify",
+            "raw_path": b"/v1/verify",
+            "query_string": b"",
+            "root_path": "",
+            "headers": [(b"host", b"node"), (b"content-type", b"application/json")],
+            "client": ("127.0.0.1", 5000),
+            "server": ("127.0.0.1", 80),
+            "state": {},
+        }
+        await app(scope, receive, send)
+
+    with caplog.at_level("INFO"):
+        asyncio.run(hang_up())  # no exception escapes to the server
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
+    assert sent[0]["status"] == 400  # nobody reads it; not a 500

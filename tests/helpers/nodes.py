@@ -13,7 +13,7 @@ from node.storage.models import Batch
 from tests.helpers.credentials import cred, sample_credential
 
 
-def build_app(tmp_path, rpc_url: str, deployment: Deployment, **overrides):
+def build_app(tmp_path, rpc_url: str | None, deployment: Deployment, **overrides):
     """create_app on a fresh SQLite database, verifying against ``deployment`` on ``rpc_url``."""
     from api.app import create_app
     from node.settings import Settings
