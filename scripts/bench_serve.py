@@ -1,6 +1,6 @@
 """Proof-serving benchmark: `GET /v1/proofs/{digest}` on a node holding N anchored credentials, against a trivial
-FastAPI endpoint returning the same JSON, both served by uvicorn (one worker each, its own process), driven by
-`wrk` (Debian's package) with random digests.
+FastAPI endpoint returning the same JSON, the node as `credreg serve --workers N` and the trivial app under uvicorn
+with as many workers (1 and 2 by default, `--workers`), driven by `wrk` (Debian's package) with random digests.
 
     python scripts/bench_serve.py                          # 100k credentials in batches of 1,000 (quick)
     python scripts/bench_serve.py --credentials 1000000    # the issue's figure: 1M credentials, 1,000 batches
@@ -156,14 +156,17 @@ def in_process(db_url: str, digests: list[str], samples: int, runs: int) -> dict
     return out
 
 
-def serve(cmd: list[str], env: dict[str, str], port: int) -> subprocess.Popen:
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+def serve(cmd: list[str], env: dict[str, str], port: int, log: Path, workers: int) -> subprocess.Popen:
+    with log.open("ab") as out:  # a file, not a pipe: an unread pipe fills up and stops the server
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 300  # a loaded machine imports slowly
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"server exited: {proc.stderr.read().decode()[-2000:] if proc.stderr else ''}")
+            raise RuntimeError(f"server exited: {log.read_text()[-2000:]}")
         try:
             httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=1)
+            for _ in range(20 * workers):  # every worker is up before the clock starts
+                httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=10)
             return proc
         except httpx.HTTPError:
             time.sleep(0.2)
@@ -223,6 +226,7 @@ def main(
     connections: str = typer.Option("16,64", help="wrk connection counts"),
     seconds: int = typer.Option(10, help="wrk duration per run"),
     runs: int = typer.Option(3, help="runs per figure (min/median/max)"),
+    workers: str = typer.Option("1,2", help="API worker counts (node and trivial app alike)"),
     samples: int = typer.Option(2_000, help="digests per in-process run"),
     in_process_only: bool = typer.Option(False, help="skip the HTTP part"),
     json_out: bool = typer.Option(False, "--json", help="print the figures as JSON"),
@@ -245,16 +249,20 @@ def main(
             f"current {spread(ip['current'], '{:.3f}')}; current is {spread(ratio, '{:.1f}')}x faster"
         )
         if not in_process_only:
-            figures["http"] = http(
-                db_url, digests, work, [int(c) for c in connections.split(",")], seconds, runs
-            )
+            conns = [int(c) for c in connections.split(",")]
+            figures["http"] = {
+                f"workers{w}": http(db_url, digests, work, conns, seconds, runs, int(w))
+                for w in workers.split(",")
+            }
         if json_out:
             print(json.dumps(figures))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def http(db_url: str, digests: list[str], work: Path, conns: list[int], seconds: int, runs: int) -> dict:
+def http(
+    db_url: str, digests: list[str], work: Path, conns: list[int], seconds: int, runs: int, workers: int
+) -> dict:
     if shutil.which("wrk") is None:
         console.print("wrk is missing: apt-get install wrk (Debian), or run `make bench` as root")
         raise typer.Exit(1)
@@ -266,26 +274,31 @@ def http(db_url: str, digests: list[str], work: Path, conns: list[int], seconds:
     env = {**os.environ, "CREDREG_DATABASE_URL": db_url, "BENCH_DIGESTS": str(digest_file)}
     env["PYTHONPATH"] = f"{REPO_ROOT}{os.pathsep}{work}"
     node_port, trivial_port = free_port(), free_port()
-    uvicorn = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "--no-access-log",
-        "--log-level",
-        "warning",
-        "--host",
-        "127.0.0.1",
-    ]
-    node = serve([*uvicorn, "--port", str(node_port), "--factory", "api.app:create_app"], env, node_port)
+    # the node as operators run it (`credreg serve --workers N`: gc.freeze after start-up, access log on), rate
+    # limits off (wrk is one client address); the trivial app under plain uvicorn with as many workers
+    node_env = {k: v for k, v in env.items() if not k.startswith("CREDREG_")}
+    node_env.update(
+        {
+            "CREDREG_ENV_FILE": os.devnull,
+            "CREDREG_DATA_DIR": str(work),
+            "CREDREG_DATABASE_URL": db_url,
+            "CREDREG_RATE_LIMIT_ENABLED": "false",
+        }
+    )
+    node_cmd = [sys.executable, "-m", "node.cli", "serve", "--workers", str(workers), "--port", str(node_port)]
+    node = serve(node_cmd, node_env, node_port, work / "node.log", workers)
     try:
         body = httpx.get(f"http://127.0.0.1:{node_port}/v1/proofs/{digests[0]}").content
         (work / "body.json").write_bytes(body)
         env["BENCH_BODY"] = str(work / "body.json")
-        trivial = serve([*uvicorn, "--port", str(trivial_port), "trivial_app:app"], env, trivial_port)
+        uvicorn = [sys.executable, "-m", "uvicorn", "--no-access-log", "--log-level", "warning"]
+        trivial_cmd = [*uvicorn, "--host", "127.0.0.1", "--port", str(trivial_port), "--workers", str(workers)]
+        trivial = serve([*trivial_cmd, "trivial_app:app"], env, trivial_port, work / "trivial.log", workers)
         try:
-            out: dict = {"body_bytes": len(body)}
+            out: dict = {"body_bytes": len(body), "workers": workers}
             table = Table(
-                title=f"GET /v1/proofs/{{digest}}, {len(digests):,} credentials, min / median / max of {runs}"
+                title=f"GET /v1/proofs/{{digest}}, {len(digests):,} credentials, {workers} worker(s) each, "
+                f"min / median / max of {runs}"
             )
             for col in ("c", "server", "req/s", "p50 ms", "p99 ms", "node / trivial"):
                 table.add_column(col, justify="right")

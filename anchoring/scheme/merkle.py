@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import struct
+import threading
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -535,14 +536,28 @@ def gc_paused() -> Iterator[None]:
     Also used by verification, which builds as many short-lived objects per batch of bundles.
 
     Measured here: all proofs of a 1M-leaf tree take 7.6 s with the GC running, 2.0 s without.
+
+    Safe across threads (an API worker verifies in several): one count of active pauses, so that a pause ending in
+    one thread never leaves the GC off for good, nor turns it back on under another thread's pause.
     """
-    was_enabled = gc.isenabled()
-    gc.disable()
+    global _pauses, _resume_gc
+    with _pause_lock:  # threads pause and resume together: the GC runs again when the last pause ends
+        if _pauses == 0:
+            _resume_gc = gc.isenabled()
+            gc.disable()
+        _pauses += 1
     try:
         yield
     finally:
-        if was_enabled:
-            gc.enable()
+        with _pause_lock:
+            _pauses -= 1
+            if _pauses == 0 and _resume_gc:
+                gc.enable()
+
+
+_pause_lock = threading.Lock()
+_pauses = 0
+_resume_gc = False
 
 
 def _fill_inner(tree: list[bytes], n: int) -> None:

@@ -11,7 +11,8 @@ report.verdict, report.to_dict()
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import contextlib
+from collections.abc import Callable, Iterable, Sequence, Sized
 from typing import Any
 
 from anchoring.chain.contracts import AnchorRecord
@@ -42,7 +43,9 @@ def verify_bundles(
     :class:`WebContext`, HTTPS/HTTP with short timeouts; ``WebContext.offline()`` fetches nothing).
     """
     web = web or WebContext()
-    with gc_paused():  # a batch of bundles creates many short-lived objects and no cycles
+    one = isinstance(bundles, Sized) and len(bundles) <= 1
+    # a batch of bundles creates many short-lived objects and no cycles: the GC waits (not worth it for one)
+    with contextlib.nullcontext() if one else gc_paused():
         return _verify(bundles, chain, sources, progress, web)
 
 

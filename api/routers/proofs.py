@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from collections.abc import Callable
 
-from api.deps import SessionDep
+from fastapi import APIRouter, Response
+from fastapi.concurrency import run_in_threadpool
+from sqlmodel import Session
+
+from api.deps import SessionFactoryDep
 from api.errors import problem_responses
 from api.schemas.proofs import ProofView
-from node.reads.proofs import proof_for
+from node.reads.proofs import Proof, proof_for
 
 #: Cache-Control of an anchored digest's proof (one year)
 FINAL = "public, max-age=31536000, immutable"
@@ -21,8 +25,14 @@ router = APIRouter(prefix="/v1/proofs", tags=["proofs"])
     responses=problem_responses(404, 422),
     summary="Inclusion proof and anchor of a digest (pending is a state, not an error)",
 )
-def get_proof(digest: str, session: SessionDep, response: Response) -> ProofView:
-    proof = proof_for(session, digest)
+async def get_proof(digest: str, factory: SessionFactoryDep, response: Response) -> ProofView:
+    # one thread hand-off for the whole read (a SessionDep would add two more: it is a sync generator)
+    proof = await run_in_threadpool(_read, factory, digest)
     # an anchored proof never changes: a CDN or reverse proxy may serve repeats; before that, always ask again
     response.headers["Cache-Control"] = FINAL if proof.final else "no-cache"
     return ProofView.model_validate(proof)
+
+
+def _read(factory: Callable[[], Session], digest: str) -> Proof:
+    with factory() as session:
+        return proof_for(session, digest)

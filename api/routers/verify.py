@@ -18,6 +18,7 @@ digest it names is this node's own proof of it).
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 from collections.abc import Callable
@@ -294,9 +295,10 @@ def _verify_body(
     inline: bool = False,
 ) -> JSONResponse:
     """Parse, verify and render (in a thread, or ``inline`` on the event loop for one bundle: see
-    :func:`_verify_inline`), with the cyclic GC paused (large batches). Bad input is refused (4xx) before the
+    :func:`_verify_inline`), with the cyclic GC paused for large bodies. Bad input is refused (4xx) before the
     chain is needed, so it is refused the same way on a node without a chain."""
-    with gc_paused():
+    # a large body makes many short-lived objects and no cycles: the GC waits; a small one is not worth a pause
+    with gc_paused() if len(raw) > INLINE_MAX_BYTES else contextlib.nullcontext():
         body = _parse(raw)
         if isinstance(body, dict) and "presentation" in body:
             if inline:
