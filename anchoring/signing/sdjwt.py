@@ -23,8 +23,6 @@ Third-party conformance is judged in tests by the npm ``@sd-jwt/sd-jwt-vc`` libr
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import json
 import secrets
@@ -35,6 +33,7 @@ from typing import Any
 
 from anchoring.errors import FormatError, ResolutionError
 from anchoring.scheme.strict_json import strict_loads
+from anchoring.signing.b64url import b64url_decode, b64url_encode
 from anchoring.signing.did import KeyResolver, ResolveFunction, VerificationMethod, as_resolve
 from anchoring.signing.keys import CredentialSigner, KeyType, PublicKey, signer_controller
 from anchoring.signing.vcjwt import sign_jws
@@ -64,21 +63,8 @@ _ALG_KEY = {"EdDSA": KeyType.ED25519, "Ed25519": KeyType.ED25519, "ES256": KeyTy
 NEVER_DISCLOSABLE = frozenset({"iss", "nbf", "exp", "cnf", "vct", "status", "_sd", "_sd_alg", "..."})
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _unb64(text: str, what: str) -> bytes:
-    if not text or any(c in text for c in "+/="):
-        raise FormatError("credential", f"the {what} is not base64url without padding")
-    try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except (ValueError, binascii.Error):
-        raise FormatError("credential", f"the {what} is not base64url") from None
-
-
 def _hash(text: str) -> str:
-    return _b64(hashlib.sha256(text.encode("ascii")).digest())
+    return b64url_encode(hashlib.sha256(text.encode("ascii")).digest())
 
 
 @dataclass(frozen=True)
@@ -92,13 +78,13 @@ class Disclosure:
 
     @classmethod
     def make(cls, name: str, value: Any, salt: str | None = None) -> Disclosure:
-        salt = salt or _b64(secrets.token_bytes(16))
-        encoded = _b64(json.dumps([salt, name, value], ensure_ascii=False).encode("utf-8"))
+        salt = salt or b64url_encode(secrets.token_bytes(16))
+        encoded = b64url_encode(json.dumps([salt, name, value], ensure_ascii=False).encode("utf-8"))
         return cls(salt, name, value, encoded)
 
     @classmethod
     def parse(cls, encoded: str) -> Disclosure:
-        raw = _unb64(encoded, "disclosure")
+        raw = b64url_decode(encoded, "disclosure")
         try:
             value = strict_loads(raw)
         except (FormatError, UnicodeDecodeError, ValueError):
@@ -126,13 +112,13 @@ def decode_jws(token: str, what: str = "JWS") -> tuple[dict[str, Any], dict[str,
     out: list[dict[str, Any]] = []
     for part, name in zip(parts[:2], ("header", "payload"), strict=True):
         try:
-            value = strict_loads(_unb64(part, f"{what} {name}"))
+            value = strict_loads(b64url_decode(part, f"{what} {name}"))
         except (FormatError, UnicodeDecodeError, ValueError) as exc:
             raise FormatError("credential", f"the {what} {name} is not JSON: {exc}") from None
         if not isinstance(value, dict):
             raise FormatError("credential", f"the {what} {name} is not a JSON object")
         out.append(value)
-    signature = _unb64(parts[2], f"{what} signature") if parts[2] else b""
+    signature = b64url_decode(parts[2], f"{what} signature") if parts[2] else b""
     return out[0], out[1], f"{parts[0]}.{parts[1]}".encode("ascii"), signature
 
 

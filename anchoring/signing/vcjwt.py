@@ -18,8 +18,6 @@ verifier's validity-period check, not the signature's.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -33,6 +31,7 @@ from joserfc.jwk import ECKey, OKPKey
 from anchoring.errors import FormatError, ResolutionError
 from anchoring.scheme.jcs import canonicalize
 from anchoring.scheme.strict_json import strict_loads
+from anchoring.signing.b64url import b64url_decode, b64url_encode
 from anchoring.signing.did import KeyResolver, ResolveFunction, VerificationMethod, as_resolve, did_of
 from anchoring.signing.keys import CredentialSigner, KeyType
 
@@ -57,19 +56,6 @@ _ALGORITHMS = {KeyType.ED25519: "EdDSA", KeyType.P256: "ES256"}
 #: algorithm -> the key type it needs ("Ed25519" is RFC 9864's fully specified name for EdDSA with Ed25519)
 _ALG_KEY = {"EdDSA": KeyType.ED25519, "Ed25519": KeyType.ED25519, "ES256": KeyType.P256}
 _FORBIDDEN_CLAIMS = ("vc", "vp")
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _unb64(text: str, what: str) -> bytes:
-    if not text or any(c in text for c in "+/="):
-        raise FormatError("credential", f"the JWS {what} is not base64url without padding")
-    try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except (ValueError, binascii.Error):
-        raise FormatError("credential", f"the JWS {what} is not base64url") from None
 
 
 def is_compact_jws(text: Any) -> bool:
@@ -99,8 +85,8 @@ def sign_jws(header: dict[str, Any], payload: dict[str, Any], signer: Credential
         and _ALG_KEY.get(str(header.get("alg"))) != signer.key_type
     ):
         raise FormatError("alg", f"a {signer.key_type.value} key signs {_ALGORITHMS[signer.key_type]}")
-    signing_input = _b64(canonicalize(header)) + "." + _b64(canonicalize(payload))
-    return signing_input + "." + _b64(signer.sign(signing_input.encode("ascii")))
+    signing_input = b64url_encode(canonicalize(header)) + "." + b64url_encode(canonicalize(payload))
+    return signing_input + "." + b64url_encode(signer.sign(signing_input.encode("ascii")))
 
 
 def sign_vc_jwt(
@@ -147,7 +133,7 @@ def decode_vc_jwt(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
     out = []
     for part, what in zip(parts[:2], ("header", "payload"), strict=True):
         try:
-            value = strict_loads(_unb64(part, what))
+            value = strict_loads(b64url_decode(part, f"JWS {what}"))
         except FormatError as exc:
             raise FormatError("credential", f"the JWS {what} is not JSON: {exc}") from None
         except (UnicodeDecodeError, ValueError):

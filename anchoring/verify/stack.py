@@ -23,12 +23,13 @@ Everything here is pure: no chain, no I/O.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from anchoring.errors import FormatError
+from anchoring.verify.paths import walk_path
 
 if TYPE_CHECKING:
     from anchoring.verify.report import Check, VerificationReport
@@ -116,21 +117,6 @@ _ELM_PATHS = (
 _OB3_PATHS = ("credentialSubject.achievement.creditsAvailable", "credentialSubject.creditsEarned")
 
 
-def _walk(node: Any, path: str) -> Iterator[Any]:
-    """Every value at the dotted ``path``; arrays on the way and at the end are walked."""
-    if isinstance(node, list):
-        for item in node:
-            yield from _walk(item, path)
-        return
-    if not path:
-        if node is not None:
-            yield node
-        return
-    head, _, rest = path.partition(".")
-    if isinstance(node, dict) and head in node:
-        yield from _walk(node[head], rest)
-
-
 def _framework_text(v: Any) -> str:
     if isinstance(v, str):
         return v
@@ -149,7 +135,7 @@ def ects_of(credential: Any) -> Decimal | None:
     if not isinstance(credential, dict):
         return None
     for path in _ELM_PATHS:
-        for cp in _walk(credential, path):
+        for cp in walk_path(credential, path):
             if isinstance(cp, dict) and cp.get("point") is not None:
                 framework = _framework_text(cp.get("framework")).lower()
                 if not framework or "ects" in framework or "european credit" in framework:
@@ -157,7 +143,7 @@ def ects_of(credential: Any) -> Decimal | None:
                     if value is not None:
                         return value
     for path in _OB3_PATHS:
-        for v in _walk(credential, path):
+        for v in walk_path(credential, path):
             value = _ects_value(v)
             if value is not None:
                 return value

@@ -11,10 +11,10 @@ English text, else the first one. Nothing here is trusted: it is what the creden
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from anchoring.verify.paths import walk_path
 from node.issuance.envelopes import EnvelopeError, open_envelope
 from node.issuance.profiles import detect_vocabulary
 
@@ -42,21 +42,6 @@ class HumanView:
         out = asdict(self)
         out["outcomes"] = list(self.outcomes)
         return out
-
-
-def _walk(node: Any, path: str) -> Iterator[Any]:
-    """Every value at the dotted ``path``; arrays on the way and at the end are walked."""
-    if isinstance(node, list):
-        for item in node:
-            yield from _walk(item, path)
-        return
-    if not path:
-        if node is not None:
-            yield node
-        return
-    head, _, rest = path.partition(".")
-    if isinstance(node, dict) and head in node:
-        yield from _walk(node[head], rest)
 
 
 def _text(v: Any) -> str | None:
@@ -92,7 +77,7 @@ def _text(v: Any) -> str | None:
 
 def _first(cred: dict, *paths: str) -> str | None:
     for path in paths:
-        for v in _walk(cred, path):
+        for v in walk_path(cred, path):
             t = _text(v)
             if t:
                 return t
@@ -102,7 +87,7 @@ def _first(cred: dict, *paths: str) -> str | None:
 def _all(cred: dict, *paths: str) -> tuple[str, ...]:
     seen: list[str] = []
     for path in paths:
-        for v in _walk(cred, path):
+        for v in walk_path(cred, path):
             t = _text(v)
             if t and t not in seen:
                 seen.append(t)
@@ -142,7 +127,7 @@ def _ects_elm(cred: dict) -> str | None:
         "credentialSubject.hasClaim.specifiedBy.creditPoint",
         "credentialSubject.hasClaim.creditReceived",
     ):
-        for cp in _walk(cred, path):
+        for cp in walk_path(cred, path):
             if isinstance(cp, dict) and cp.get("point") is not None:
                 framework = _text(cp.get("framework")) or ""
                 if not framework or "ects" in framework.lower() or "european credit" in framework.lower():
@@ -153,7 +138,7 @@ def _ects_elm(cred: dict) -> str | None:
 def _elm(cred: dict) -> HumanView:
     c = "credentialSubject.hasClaim"
     s = f"{c}.specifiedBy"
-    eqf = next((e for v in _walk(cred, f"{s}.eqfLevel") if (e := _eqf_of(v))), None)
+    eqf = next((e for v in walk_path(cred, f"{s}.eqfLevel") if (e := _eqf_of(v))), None)
     outcomes = _all(cred, f"{s}.learningOutcome.title", f"{s}.learningOutcome.relatedESCOSkill")
     grade = _first(cred, f"{c}.provenBy.grade")
     method = _first(
@@ -178,12 +163,17 @@ def _elm(cred: dict) -> HumanView:
 def _ob3(cred: dict) -> HumanView:
     a = "credentialSubject.achievement"
     eqf = next(
-        (e for path in (f"{a}.alignment", f"{a}.eqfLevel") for v in _walk(cred, path) if (e := _eqf_of(v))),
+        (
+            e
+            for path in (f"{a}.alignment", f"{a}.eqfLevel")
+            for v in walk_path(cred, path)
+            if (e := _eqf_of(v))
+        ),
         None,
     )
     outcomes = tuple(
         t
-        for v in _walk(cred, f"{a}.alignment")
+        for v in walk_path(cred, f"{a}.alignment")
         if isinstance(v, dict) and not _eqf_of(v) and (t := _text(v.get("targetName")))
     ) + _all(cred, f"{a}.learningOutcome.title")
     result = _all(cred, "credentialSubject.result.value")

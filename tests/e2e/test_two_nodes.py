@@ -6,20 +6,16 @@ credential beyond A's accreditation scope fails B's `scope` check, naming the le
 from __future__ import annotations
 
 import json
-import os
 import time
-import uuid
 
 import pytest
-import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from node.cli import build_app
 from node.cli.embedded import EmbeddedNode, node_settings
-from node.storage.db import make_engine
 from tests.helpers.chain import Funder, send
 from tests.helpers.credentials import sample_credential
-from tests.helpers.db import POSTGRES_URL, _postgres_unavailable, _with_search_path
+from tests.helpers.db import empty_postgres_schema
 from tests.helpers.registry import accredit_ti
 
 pytestmark = pytest.mark.postgres
@@ -27,21 +23,8 @@ pytestmark = pytest.mark.postgres
 
 @pytest.fixture()
 def pg_url():
-    reason = _postgres_unavailable()
-    if reason:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"required in CI: {reason}")
-        pytest.skip(reason)
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    admin = make_engine(POSTGRES_URL)
-    with admin.begin() as c:
-        c.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield _with_search_path(POSTGRES_URL, schema)
-    finally:
-        with admin.begin() as c:
-            c.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with empty_postgres_schema() as url:
+        yield url
 
 
 def wait(what: str, done, timeout: float = 30.0):

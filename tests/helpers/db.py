@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -49,12 +51,10 @@ def _with_search_path(url: str, schema: str) -> str:
     return f"{url}{sep}options={quote(f'-csearch_path={schema}')}"
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request, tmp_path):
-    """A URL to an EMPTY database (no tables): sqlite temp file or a fresh PostgreSQL schema."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'credreg-test.db'}"
-        return
+@contextmanager
+def empty_postgres_schema() -> Iterator[str]:
+    """The URL of a fresh, EMPTY PostgreSQL schema (no tables), dropped afterwards. Skips the test when PostgreSQL
+    is unreachable, fails it under CI=true (where PostgreSQL is required)."""
     reason = _postgres_unavailable()
     if reason:
         if os.environ.get("CI") == "true":
@@ -70,6 +70,16 @@ def db_url(request, tmp_path):
         with admin.begin() as c:
             c.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request, tmp_path):
+    """A URL to an EMPTY database (no tables): sqlite temp file or a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'credreg-test.db'}"
+        return
+    with empty_postgres_schema() as url:
+        yield url
 
 
 @pytest.fixture

@@ -8,12 +8,10 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
@@ -22,7 +20,7 @@ from node.dev.network import DevNetwork
 from node.storage.db import make_engine, upgrade
 from node.storage.models import Batch, Credential
 from node.storage.pipeline_tables import PipelineHeartbeat, PipelineLease
-from tests.helpers.db import POSTGRES_URL, _postgres_unavailable, _with_search_path
+from tests.helpers.db import empty_postgres_schema
 from tests.helpers.paths import REPO
 
 
@@ -63,25 +61,11 @@ def wait_for(predicate: Callable[[], object], timeout: float, what: str, poll: f
 @contextmanager
 def postgres_schema() -> Iterator[str]:
     """A fresh PostgreSQL schema (migrated), dropped afterwards: its URL."""
-    reason = _postgres_unavailable()
-    if reason:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"required in CI: {reason}")
-        pytest.skip(reason)
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    admin = make_engine(POSTGRES_URL)
-    with admin.begin() as c:
-        c.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    url = _with_search_path(POSTGRES_URL, schema)
-    try:
+    with empty_postgres_schema() as url:
         engine = make_engine(url)
         upgrade(engine)
         engine.dispose()
         yield url
-    finally:
-        with admin.begin() as c:
-            c.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 class Roles:
