@@ -1,8 +1,10 @@
 """Request dependencies: settings, DB sessions, bearer-token auth with roles.
 
-Dependencies that do no I/O are ``async def``: FastAPI runs a plain ``def`` dependency in its thread pool, a
-hand-off that cost more than most of them do (three per verify request before). Handlers take ``SettingsDep`` and ``SessionDep`` (or ``SessionFactoryDep`` when the work runs in a thread of its
+Handlers take ``SettingsDep`` and ``SessionDep`` (or ``SessionFactoryDep`` when the work runs in a thread of its
 own) instead of reaching into ``request.app.state``; write routes take ``IssuerToken``, issuer reads ``AnyToken``.
+
+Dependencies that do no I/O are ``async def``: FastAPI runs a plain ``def`` dependency in its thread pool, a
+hand-off that cost more than most of them do (three per verify request before).
 """
 
 from __future__ import annotations

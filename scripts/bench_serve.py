@@ -285,14 +285,31 @@ def http(
             "CREDREG_RATE_LIMIT_ENABLED": "false",
         }
     )
-    node_cmd = [sys.executable, "-m", "node.cli", "serve", "--workers", str(workers), "--port", str(node_port)]
+    node_cmd = [
+        sys.executable,
+        "-m",
+        "node.cli",
+        "serve",
+        "--workers",
+        str(workers),
+        "--port",
+        str(node_port),
+    ]
     node = serve(node_cmd, node_env, node_port, work / "node.log", workers)
     try:
         body = httpx.get(f"http://127.0.0.1:{node_port}/v1/proofs/{digests[0]}").content
         (work / "body.json").write_bytes(body)
         env["BENCH_BODY"] = str(work / "body.json")
         uvicorn = [sys.executable, "-m", "uvicorn", "--no-access-log", "--log-level", "warning"]
-        trivial_cmd = [*uvicorn, "--host", "127.0.0.1", "--port", str(trivial_port), "--workers", str(workers)]
+        trivial_cmd = [
+            *uvicorn,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(trivial_port),
+            "--workers",
+            str(workers),
+        ]
         trivial = serve([*trivial_cmd, "trivial_app:app"], env, trivial_port, work / "trivial.log", workers)
         try:
             out: dict = {"body_bytes": len(body), "workers": workers}

@@ -22,6 +22,7 @@ import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -191,7 +192,7 @@ def main() -> None:
         chain.stop()
         shutil.rmtree(work, ignore_errors=True)
     requests = sum(t["requests"] for t in tenths)
-    per_second = statistics_mean([t["per_second"] for t in tenths])
+    per_second = statistics.mean(t["per_second"] for t in tenths)
     result = {
         "workers": args.workers,
         "connections": args.connections,
@@ -225,10 +226,6 @@ def main() -> None:
         f"workers' RSS: {rss_start / 1024:.1f} MiB after warm-up -> {rss[-1] / 1024:.1f} MiB at the end "
         f"(max {max(rss) / 1024:.1f}; {(rss[-1] - rss_start) * 1024 / max(1, requests):.1f} bytes per request)"
     )
-
-
-def statistics_mean(xs: list[float]) -> float:
-    return sum(xs) / len(xs)
 
 
 if __name__ == "__main__":

@@ -206,7 +206,7 @@ def _verify_in_slot(
     raw: bytes,
     settings: Settings,
     slots: threading.Semaphore,
-    chain: Callable[[], ChainContext],
+    chain_view: Callable[[], ChainContext],
     factory: Callable[[], Session],
     names: Callable[[str], str | None],
 ) -> JSONResponse:
@@ -224,7 +224,7 @@ def _verify_in_slot(
             errors=[{"pointer": "", "field": "", "message": "busy", "setting": "CREDREG_VERIFY_CONCURRENCY"}],
         )
     try:
-        return _verify_body(raw, settings, chain, factory, names)
+        return _verify_body(raw, settings, chain_view, factory, names)
     finally:
         slots.release()
 
