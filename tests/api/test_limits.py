@@ -18,7 +18,8 @@ BUNDLE = {"format": "credreg-bundle/1"}
 
 def _client(settings: Settings, engine, **update) -> TestClient:
     return TestClient(
-        create_app(settings.model_copy(update=update), engine=engine), raise_server_exceptions=False
+        create_app(settings.model_copy(update={"rate_limit_enabled": True, **update}), engine=engine),
+        raise_server_exceptions=False,
     )
 
 

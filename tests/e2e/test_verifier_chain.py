@@ -47,18 +47,22 @@ def test_verifications_under_one_head_share_its_reads(dev_network, tmp_path):
     assert len(provider.calls) == asked  # five more verifications, not one more RPC call
 
 
-def test_a_new_block_is_seen_within_the_poll_interval(dev_network, tmp_path):
+def test_a_new_block_is_seen_within_the_poll_interval(dev_network, tmp_path, monkeypatch):
+    clock = [1000.0]  # the poll interval on a clock of the test's own: a slow transaction cannot outlast it
+    monkeypatch.setattr("node.verifier_chain.time.monotonic", lambda: clock[0])
     batch = make_batch(dev_network, [credential(100 + i) for i in range(4)])
     chain, provider = _chain(dev_network, tmp_path, poll=0.05)
     first = chain.current()
     assert verify_bundle(batch.bundles[1], first).verdict == "valid"
-    time.sleep(0.06)
+    clock[0] += 0.06
     before = len(provider.calls)
     assert chain.current() is first  # same head: one eth_blockNumber, same context
     assert provider.calls[before:] == ["eth_blockNumber"]
     batch.revoke(dev_network, dev_network.issuer, [1])
+    clock[0] += 0.01
     assert chain.current() is first  # within the interval: not asked again
-    time.sleep(0.06)
+    assert provider.calls[before:] == ["eth_blockNumber"]
+    clock[0] += 0.05
     second = chain.current()
     assert second is not first
     report = verify_bundle(batch.bundles[1], second)

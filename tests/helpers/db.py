@@ -108,6 +108,9 @@ def settings(db_url, tmp_path):
         # these API tests are about transport, storage and profile rules on any JSON (real European samples name
         # their own issuer URNs); the W3C VC rules are tested with the default (strict) in test_vc_issuance.py
         vc_validation="off",
+        # every TestClient request comes from one address: a fast machine passes the per-IP limit (100/s) in
+        # tests that allocate or read in loops; tests/api/test_limits.py turns the limits on and tests them
+        rate_limit_enabled=False,
         _env_file=None,
     )
 
