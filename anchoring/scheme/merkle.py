@@ -19,8 +19,10 @@ Duplicated digests are allowed, as in OZ (each copy gets its own leaf).  Looking
 by value resolves, as in OZ, to its *last* occurrence in input order; ``proof_at(index)`` addresses
 each copy.  A multiproof cannot contain the same leaf twice (OZ: "Cannot prove duplicated index").
 
-Hot paths call safe-pysha3's C keccak directly, work on plain lists of ``bytes`` and never create a
-Python object per node beyond the 32-byte hash itself.
+Hot paths work on plain lists of ``bytes``, run their loops in C (``map`` over the hash function, ``min``/``max``
+for the sorted pair) and never create a Python object per node beyond the 32-byte hash itself. The build hashes
+with tiny-keccak (Rust, about 2x safe-pysha3 per call: ``scripts/bench_keccak.py``) where it is installed (the
+``node`` extra) and with safe-pysha3's C keccak otherwise; both give the same bytes (tests/unit/test_merkle.py).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
+from operator import methodcaller
 from typing import Any
 
 from sha3 import keccak_256 as _k
@@ -56,6 +59,23 @@ _HASH_LEN = 32
 _MAGIC_V1 = b"CRMT\x01"  # credreg merkle tree, serialisation version 1 (read only)
 _MAGIC = b"CRMT\x02"  # version 2: adds the input-index -> sorted-position table (proofs by offset)
 _HEADER = struct.Struct(">5sQ")
+
+_digest = methodcaller("digest")
+
+
+def _keccak_each_sha3(preimages: Iterable[bytes]) -> Iterator[bytes]:
+    return map(_digest, map(_k, preimages))
+
+
+try:
+    from tiny_keccak import keccak256 as _tiny_keccak  # type: ignore[import-not-found,unused-ignore]
+
+    def _keccak_each_tiny(preimages: Iterable[bytes]) -> Iterator[bytes]:
+        return map(_tiny_keccak, preimages)
+
+    _keccak_each = _keccak_each_tiny
+except ImportError:  # the verifier-only install: safe-pysha3
+    _keccak_each = _keccak_each_sha3
 
 
 class MerkleTreeError(FormatError):
@@ -260,9 +280,8 @@ class MerkleTree:
         if set(map(type, values)) != {bytes} or set(map(len, values)) != {_HASH_LEN}:
             bad = next(i for i, d in enumerate(values) if type(d) is not bytes or len(d) != _HASH_LEN)
             raise MerkleTreeError(f"digest #{bad} must be 32 bytes")
-        k = _k
         with gc_paused():
-            leaves = [k(k(d).digest()).digest() for d in values]
+            leaves = list(_keccak_each(_keccak_each(values)))
             order = sorted(range(n), key=leaves.__getitem__)  # stable, like JS Array.prototype.sort
             tree: list[bytes] = [b""] * (n - 1)
             tree += map(leaves.__getitem__, reversed(order))  # sorted leaf k at 2n-2-k
@@ -564,7 +583,8 @@ def _fill_inner(tree: list[bytes], n: int) -> None:
     """Compute inner nodes 0..n-2 in place, one heap level at a time (deepest first)."""
     if n < 2:
         return
-    k = _k
+    keccak_each = _keccak_each
+    concat = bytes.__add__
     last_inner = n - 2
     depth = (last_inner + 1).bit_length() - 1
     while depth >= 0:
@@ -572,7 +592,8 @@ def _fill_inner(tree: list[bytes], n: int) -> None:
         hi = min((1 << (depth + 1)) - 2, last_inner)
         left = tree[2 * lo + 1 : 2 * hi + 2 : 2]
         right = tree[2 * lo + 2 : 2 * hi + 3 : 2]
-        tree[lo : hi + 1] = [k(a + b if a < b else b + a).digest() for a, b in zip(left, right, strict=False)]
+        # the sorted pair min(a, b) || max(a, b), built and hashed by C loops (no bytecode per node)
+        tree[lo : hi + 1] = keccak_each(map(concat, map(min, left, right), map(max, left, right)))
         depth -= 1
 
 

@@ -367,3 +367,21 @@ def test_published_vectors_match_oz():
         assert oz["multi"][0]["proof"] == tv["multiproof"]["proof"]
         assert oz["multi"][0]["leaves"] == tv["multiproof"]["leaves"]
         assert oz["multi"][0]["proofFlags"] == tv["multiproof"]["proofFlags"]
+
+
+def test_both_keccak_backends_build_the_same_tree(monkeypatch):
+    """The node install builds with tiny-keccak, the verifier-only install with safe-pysha3: same nodes, byte
+    for byte (and tiny-keccak is the one in use where it is installed, as the node extra installs it)."""
+    import anchoring.scheme.merkle as merkle
+
+    pytest.importorskip("tiny_keccak")
+    assert merkle._keccak_each is merkle._keccak_each_tiny
+    rng = random.Random(7)
+    for n in (1, 2, 3, 5, 8, 13, 64, 257, 1000):
+        values = [rng.randbytes(32) for _ in range(n)] + [b"\x11" * 32] * (n % 3)  # with duplicates
+        tiny = MerkleTree.build(values)
+        monkeypatch.setattr(merkle, "_keccak_each", merkle._keccak_each_sha3)
+        sha3 = MerkleTree.build(values)
+        monkeypatch.undo()
+        assert tiny.nodes == sha3.nodes, n
+        assert tiny.root == process_proof(leaf_hash(values[0]), tiny.proof_at(0))
