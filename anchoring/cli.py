@@ -15,9 +15,10 @@ credential's anchor is looked up at ``--node`` (its public ``GET /v1/proofs/{dig
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -25,14 +26,13 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from anchoring.chain.deployment import Deployment, DeploymentFileError
-from anchoring.signing.did import DidResolver
-from anchoring.signing.fetch import Fetcher, HttpFetcher, OfflineFetcher
-from anchoring.signing.vcjwt import is_compact_jws
-from anchoring.verify.context import ChainContext
-from anchoring.verify.credential import is_plain_credential, verify_documents
 from anchoring.verify.report import ERROR, FAIL, NOT_ANCHORED, PASS, VerificationReport
-from anchoring.verify.web import WebContext
+
+if TYPE_CHECKING:
+    from anchoring.signing.fetch import Fetcher
+
+# The chain, signing and verification modules are imported inside `verify` (web3 alone takes about a second):
+# `credreg verify --help` and usage errors answer without them.
 
 __all__ = ["verify"]
 
@@ -53,11 +53,15 @@ _VERDICT = {
 
 
 def _read(path: Path) -> list[tuple[str, Any]]:
-    """(source, bundle-or-credential-or-text) pairs from one file; unparsable text is passed on for `format`
-    to report. Lines that are each a compact JWS are one VC-JWT each."""
+    """(source, bundle-or-credential-or-text) pairs from one file, parsed once and strictly (no duplicate keys, in
+    an array's items too); text that does not parse is passed on for `format` to name what is wrong. Lines that
+    are each a compact JWS are one VC-JWT each."""
+    from anchoring.scheme.strict_json import strict_loads
+    from anchoring.signing.vcjwt import is_compact_jws
+
     text = path.read_text(encoding="utf-8", errors="replace")
     try:
-        data = json.loads(text)
+        data = strict_loads(text)
     except ValueError:
         lines = [line.strip() for line in text.splitlines() if line.strip()]
         if len(lines) > 1 and all(is_compact_jws(line) for line in lines):
@@ -67,7 +71,9 @@ def _read(path: Path) -> list[tuple[str, Any]]:
         data = data["bundles"]
     if isinstance(data, list):
         return [(f"{path}[{i}]", item) for i, item in enumerate(data)]
-    return [(str(path), text)]  # one bundle: verified from the text (strict: duplicate keys refused)
+    if isinstance(data, str):  # a JSON string: a VC-JWT or SD-JWT in quotes is verified as the text it holds
+        return [(str(path), text)]
+    return [(str(path), data)]
 
 
 def exit_code(reports: list[VerificationReport]) -> int:
@@ -163,7 +169,9 @@ def _print_many(console: Console, reports: list[VerificationReport]) -> None:
 
 
 def verify(
-    bundles: list[Path] = typer.Argument(
+    bundles: list[
+        str
+    ] = typer.Argument(  # str, not Path: typer validates each Path with pydantic (0.7 s per 10,000)
         ...,
         help='Files of proof bundles (one, an array, or {"bundles": [...]}), plain signed credentials (JSON VC '
         "with a proof), VC-JWTs (one per line) or an SD-JWT VC presentation (dc+sd-jwt).",
@@ -224,57 +232,80 @@ def verify(
     Example: credreg verify bundle.json vc.jwt --rpc http://127.0.0.1:8545 --deployment deployment.json
     --node http://127.0.0.1:8000
     """
-    err = Console(stderr=True, emoji=False)  # "did:key:" is no emoji shortcode
-    try:
-        dep = Deployment.load(deployment)
-    except DeploymentFileError as exc:
-        err.print(f"[red]error:[/red] {escape(str(exc))}")
-        raise typer.Exit(EXIT_ERROR) from None
-    items: list[tuple[str, Any]] = []
-    for path in bundles:
+    from anchoring.chain.deployment import Deployment, DeploymentFileError
+    from anchoring.scheme.merkle import gc_paused
+    from anchoring.signing.did import DidResolver
+    from anchoring.signing.fetch import HttpFetcher, OfflineFetcher
+    from anchoring.verify.context import ChainContext
+    from anchoring.verify.credential import is_plain_credential, verify_documents
+    from anchoring.verify.web import WebContext
+
+    # thousands of reports are millions of short-lived acyclic objects: with the cyclic GC running, its passes over
+    # the growing heap cost a fifth of a 10,000-file run (scripts/bench_verify.py)
+    with gc_paused():
+        err = Console(stderr=True, emoji=False)  # "did:key:" is no emoji shortcode
         try:
-            items.extend(_read(path))
-        except OSError as exc:
-            err.print(
-                f"[red]error:[/red] cannot read {escape(str(path))}: {escape(exc.strerror or str(exc))}"
-            )
+            dep = Deployment.load(deployment)
+        except DeploymentFileError as exc:
+            err.print(f"[red]error:[/red] {escape(str(exc))}")
             raise typer.Exit(EXIT_ERROR) from None
-    if not items:
-        err.print("[red]error:[/red] no bundles in the given files")
-        raise typer.Exit(EXIT_ERROR)
-    chain = ChainContext(rpc, dep, timeout=timeout, min_confirmations=min_confirmations)
-    fetch: Fetcher = OfflineFetcher() if offline else HttpFetcher(timeout=fetch_timeout)
-    try:
-        resolver = DidResolver(documents=_did_documents(did_documents), fetch=None if offline else fetch)
-    except (OSError, ValueError) as exc:  # FormatError is a ValueError
-        err.print(f"[red]error:[/red] bad --did-document: {escape(str(exc))}")
-        raise typer.Exit(EXIT_ERROR) from None
-    web = WebContext(fetch=fetch, resolver=resolver, timeout=fetch_timeout)
-    proofs: list[Any] | None = None
-    if proof_file is not None:
-        if sum(1 for _, item in items if is_plain_credential(item)) != 1:
-            err.print("[red]error:[/red] --proof applies to exactly one plain credential")
+        items: list[tuple[str, Any]] = []
+        for path in map(Path, bundles):
+            try:
+                items.extend(_read(path))
+            except OSError as exc:
+                err.print(
+                    f"[red]error:[/red] cannot read {escape(str(path))}: {escape(exc.strerror or str(exc))}"
+                )
+                raise typer.Exit(EXIT_ERROR) from None
+        if not items:
+            err.print("[red]error:[/red] no bundles in the given files")
             raise typer.Exit(EXIT_ERROR)
+        chain = ChainContext(rpc, dep, timeout=timeout, min_confirmations=min_confirmations)
+        fetch: Fetcher = OfflineFetcher() if offline else HttpFetcher(timeout=fetch_timeout)
         try:
-            proofs = [json.loads(proof_file.read_text(encoding="utf-8"))]
-        except (OSError, ValueError) as exc:
-            err.print(
-                f"[red]error:[/red] cannot read the proof {escape(str(proof_file))}: {escape(str(exc))}"
-            )
+            resolver = DidResolver(documents=_did_documents(did_documents), fetch=None if offline else fetch)
+        except (OSError, ValueError) as exc:  # FormatError is a ValueError
+            err.print(f"[red]error:[/red] bad --did-document: {escape(str(exc))}")
             raise typer.Exit(EXIT_ERROR) from None
-    show = progress if progress is not None else (len(items) >= PROGRESS_THRESHOLD and err.is_terminal)
-    sources = [s for s, _ in items]
-    documents = [b for _, b in items]
-    if show:
-        with Progress(
-            TextColumn("verifying"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            console=err,
-            transient=True,
-        ) as bar:
-            task = bar.add_task("verify", total=len(items))
+        web = WebContext(fetch=fetch, resolver=resolver, timeout=fetch_timeout)
+        proofs: list[Any] | None = None
+        if proof_file is not None:
+            if sum(1 for _, item in items if is_plain_credential(item)) != 1:
+                err.print("[red]error:[/red] --proof applies to exactly one plain credential")
+                raise typer.Exit(EXIT_ERROR)
+            try:
+                proofs = [json.loads(proof_file.read_text(encoding="utf-8"))]
+            except (OSError, ValueError) as exc:
+                err.print(
+                    f"[red]error:[/red] cannot read the proof {escape(str(proof_file))}: {escape(str(exc))}"
+                )
+                raise typer.Exit(EXIT_ERROR) from None
+        show = progress if progress is not None else (len(items) >= PROGRESS_THRESHOLD and err.is_terminal)
+        sources = [s for s, _ in items]
+        documents = [b for _, b in items]
+        if show:
+            with Progress(
+                TextColumn("verifying"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                console=err,
+                transient=True,
+            ) as bar:
+                task = bar.add_task("verify", total=len(items))
+                reports = verify_documents(
+                    documents,
+                    chain,
+                    node=node,
+                    proofs=proofs,
+                    web=web,
+                    sources=sources,
+                    progress=lambda n: bar.update(task, completed=n),
+                    audience=audience,
+                    nonce=nonce,
+                )
+        else:
             reports = verify_documents(
                 documents,
                 chain,
@@ -282,41 +313,41 @@ def verify(
                 proofs=proofs,
                 web=web,
                 sources=sources,
-                progress=lambda n: bar.update(task, completed=n),
                 audience=audience,
                 nonce=nonce,
             )
-    else:
-        reports = verify_documents(
-            documents,
-            chain,
-            node=node,
-            proofs=proofs,
-            web=web,
-            sources=sources,
-            audience=audience,
-            nonce=nonce,
-        )
-    code = exit_code(reports)
-    if json_output:
-        doc = {
-            "verdict": _overall(reports),
-            "counts": _counts(reports),
-            "reports": [r.to_dict() for r in reports],
-        }
-        # compact unless asked: indenting a 10,000-bundle report cost a fifth of the run
+        code = exit_code(reports)
+        if json_output:
+            doc = {
+                "verdict": _overall(reports),
+                "counts": _counts(reports),
+                "reports": [r.to_dict() for r in reports],
+            }
+            # compact unless asked: indenting a 10,000-bundle report cost a fifth of the run
+            sys.stdout.flush()
+            sys.stdout.buffer.write(_json_bytes(doc, pretty) + b"\n")
+            sys.stdout.buffer.flush()
+        else:
+            out = Console(emoji=False)  # "did:key:z6Mk..." must not render as a key emoji
+            if len(reports) == 1:
+                _print_one(out, reports[0])
+            else:
+                _print_many(out, reports)
+        raise typer.Exit(code)
+
+
+def _json_bytes(doc: dict[str, Any], pretty: bool) -> bytes:
+    """UTF-8 JSON, compact or indented by two; orjson, or the standard library for what orjson does not take
+    (integers beyond 64 bits, which a report may quote from a document)."""
+    import orjson
+
+    try:
+        return orjson.dumps(doc, option=orjson.OPT_INDENT_2 if pretty else 0)
+    except TypeError:
         text = json.dumps(
             doc, indent=2 if pretty else None, separators=None if pretty else (",", ":"), ensure_ascii=False
         )
-        sys.stdout.write(text + "\n")
-        sys.stdout.flush()
-    else:
-        out = Console(emoji=False)  # "did:key:z6Mk..." must not render as a key emoji
-        if len(reports) == 1:
-            _print_one(out, reports[0])
-        else:
-            _print_many(out, reports)
-    raise typer.Exit(code)
+        return text.encode()
 
 
 def _did_documents(paths: list[Path]) -> list[dict[str, Any]]:
@@ -331,10 +362,23 @@ def _did_documents(paths: list[Path]) -> list[dict[str, Any]]:
 
 
 def run(args: list[str], prog_name: str = "credreg verify") -> None:
-    """Run `verify` as a program of its own (the fast path of `credreg verify`, and `python -m anchoring.cli`)."""
+    """Run `verify` as a program of its own (the fast path of `credreg verify`, and `python -m anchoring.cli`).
+
+    Ends the process without the interpreter's teardown once the output is flushed: freeing the objects of
+    10,000 reports one by one took a second after the work was done (scripts/bench_verify.py)."""
     app = typer.Typer(add_completion=False, pretty_exceptions_show_locals=False)
     app.command()(verify)
-    app(args=args, prog_name=prog_name)
+    try:
+        app(args=args, prog_name=prog_name)
+    except SystemExit as exc:
+        if exc.code is not None and not isinstance(exc.code, int):
+            raise  # a message to print: the normal way
+        import logging
+
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(exc.code or 0)
 
 
 if __name__ == "__main__":

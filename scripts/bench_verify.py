@@ -6,6 +6,9 @@
 * bundles: realistic Open Badges 3.0 micro-credentials (scripts/examples/ob3-microcredential.json with a
   distinct id and learner each), 10 batches anchored by the dev TI, a few revoked and suspended;
 * CLI path: `verify_bundles(bundles, ChainContext(...))`, one run over all bundles (RPC calls counted);
+* the CLI itself: `credreg verify FILE... --json` as a user runs it, one file per bundle (a fresh process: its
+  start-up, reading the files and writing the report included), against the in-process path above; start-up is
+  the same command on one bundle file (min of 3) and `credreg verify --help`;
 * API path: `POST /v1/verify` with `{"bundles": [...]}` in chunks of --chunk, served by uvicorn in a thread;
 * baseline: the naive path on --sample bundles: `ProofBundle.load` (full JSON Schema and integrity check)
   plus one `CredentialAnchor.verify` eth_call per bundle (and nothing else: no registry checks, so the naive
@@ -18,6 +21,7 @@ import argparse
 import copy
 import json
 import multiprocessing
+import subprocess
 import sys
 import tempfile
 import threading
@@ -103,6 +107,48 @@ def bench_cli_path(network, bundles) -> dict:
         "per_second": len(bundles) / elapsed,
         "rpc_calls": provider.calls,
         "verdicts": verdicts,
+    }
+
+
+def _credreg_verify(network, deployment: Path, files: list[Path]) -> tuple[float, int, bytes]:
+    cmd = [
+        str(Path(sys.executable).with_name("credreg")),
+        "verify",
+        *map(str, files),
+        "--json",
+        "--no-progress",
+    ]
+    cmd += ["--rpc", network.chain.rpc_url, "--deployment", str(deployment)]
+    t = time.perf_counter()
+    done = subprocess.run(cmd, capture_output=True, check=False)
+    return time.perf_counter() - t, done.returncode, done.stdout
+
+
+def bench_cli_process(network, bundles) -> dict:
+    work = Path(tempfile.mkdtemp(prefix="bench-verify-cli-"))
+    deployment = work / "deployment.json"
+    network.deployment.save(deployment)
+    files = []
+    for i, bundle in enumerate(bundles):
+        files.append(work / f"bundle-{i:05d}.json")
+        files[-1].write_text(json.dumps(bundle))
+    seconds, code, out = _credreg_verify(network, deployment, files)
+    report = json.loads(out)
+    one = min(_credreg_verify(network, deployment, files[:1])[0] for _ in range(3))
+    help_cmd = [str(Path(sys.executable).with_name("credreg")), "verify", "--help"]
+    helps = []
+    for _ in range(3):
+        t = time.perf_counter()
+        subprocess.run(help_cmd, capture_output=True, check=True)
+        helps.append(time.perf_counter() - t)
+    return {
+        "bundles": len(files),
+        "seconds": seconds,
+        "per_second": len(files) / seconds,
+        "exit_code": code,
+        "counts": report["counts"],
+        "one_file_seconds": one,
+        "help_seconds": min(helps),
     }
 
 
@@ -224,6 +270,7 @@ def main() -> None:
         setup = time.perf_counter() - t
         naive = bench_naive(network, bundles, args.sample)
         cli = bench_cli_path(network, bundles)
+        process = bench_cli_process(network, bundles)
         api = bench_api_path(network, bundles, args.chunk, args.api_in_thread)
     finally:
         chain.stop()
@@ -231,6 +278,7 @@ def main() -> None:
         "setup_seconds": setup,
         "naive": naive,
         "verify_bundles": cli,
+        "credreg_verify": process,
         "api": api,
         "speedup_verify_bundles": cli["per_second"] / naive["per_second"],
         "speedup_api": api["per_second"] / naive["per_second"],
@@ -246,6 +294,12 @@ def main() -> None:
     print(
         f"verify_bundles  : {cli['per_second']:8.0f} bundles/s  ({cli['seconds']:.2f} s, {cli['rpc_calls']} RPC "
         f"calls, {cli['verdicts']})  x{result['speedup_verify_bundles']:.1f} vs naive"
+    )
+    print(
+        f"credreg verify  : {process['per_second']:8.0f} bundles/s  ({process['bundles']} files, "
+        f"{process['seconds']:.2f} s, exit {process['exit_code']}, {process['counts']})  "
+        f"{process['per_second'] / cli['per_second']:.0%} of verify_bundles; start-up: one file "
+        f"{process['one_file_seconds']:.2f} s, --help {process['help_seconds']:.2f} s"
     )
     print(
         f"POST /v1/verify : {api['per_second']:8.0f} bundles/s  ({api['requests']} requests of {api['chunk']}, "

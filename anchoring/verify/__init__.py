@@ -4,23 +4,34 @@
 :class:`ChainContext` (one endpoint, one deployment, one block); :mod:`anchoring.verify.trust` holds the one
 rule for "was the issuer trusted when it anchored", shared with the regulator's audit.
 :func:`verify_credential` verifies a plain signed credential (no bundle), looking its anchor up at a node.
+
+Names are imported lazily (as in :mod:`anchoring`): ``anchoring.verify.report`` and the CLI's ``--help`` do not
+pay for web3 until a chain is read.
 """
 
-from anchoring.verify.context import ChainContext
-from anchoring.verify.credential import verify_credential, verify_credentials, verify_documents
-from anchoring.verify.report import (
-    CHECKS,
-    ERROR,
-    FAIL,
-    INVALID,
-    NOT_ANCHORED,
-    PASS,
-    VALID,
-    Check,
-    VerificationReport,
-)
-from anchoring.verify.run import verify_bundle, verify_bundles
-from anchoring.verify.web import WebContext
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS = {
+    "ChainContext": "anchoring.verify.context",
+    "verify_credential": "anchoring.verify.credential",
+    "verify_credentials": "anchoring.verify.credential",
+    "verify_documents": "anchoring.verify.credential",
+    "CHECKS": "anchoring.verify.report",
+    "ERROR": "anchoring.verify.report",
+    "FAIL": "anchoring.verify.report",
+    "INVALID": "anchoring.verify.report",
+    "NOT_ANCHORED": "anchoring.verify.report",
+    "PASS": "anchoring.verify.report",
+    "VALID": "anchoring.verify.report",
+    "Check": "anchoring.verify.report",
+    "VerificationReport": "anchoring.verify.report",
+    "verify_bundle": "anchoring.verify.run",
+    "verify_bundles": "anchoring.verify.run",
+    "WebContext": "anchoring.verify.web",
+}
 
 __all__ = [
     "CHECKS",
@@ -40,3 +51,30 @@ __all__ = [
     "verify_credentials",
     "verify_documents",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'anchoring.verify' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+if TYPE_CHECKING:
+    from anchoring.verify.context import ChainContext
+    from anchoring.verify.credential import verify_credential, verify_credentials, verify_documents
+    from anchoring.verify.report import (
+        CHECKS,
+        ERROR,
+        FAIL,
+        INVALID,
+        NOT_ANCHORED,
+        PASS,
+        VALID,
+        Check,
+        VerificationReport,
+    )
+    from anchoring.verify.run import verify_bundle, verify_bundles
+    from anchoring.verify.web import WebContext

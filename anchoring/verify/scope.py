@@ -97,6 +97,20 @@ def _isced(value: Any) -> str | None:
     return None
 
 
+_EQF, _ISCED, _OTHER = "eqf", "isced", ""
+_KEY_KINDS: dict[str, str] = {}  # key -> kind: a document's keys are mostly the same few hundred names
+
+
+def _key_kind(key: str) -> str:
+    kind = _KEY_KINDS.get(key)
+    if kind is None:
+        lowered = key.lower().replace("_", "")
+        kind = _EQF if lowered in _EQF_KEYS else _ISCED if lowered in _ISCED_KEYS else _OTHER
+        if len(_KEY_KINDS) < 10_000:  # bounded: keys come from untrusted documents
+            _KEY_KINDS[key] = kind
+    return kind
+
+
 def claims_of(credential: dict[str, Any]) -> Claims:
     """The credential's types, stated EQF levels and ISCED-F fields (walking the whole document)."""
     claims = Claims()
@@ -109,11 +123,12 @@ def claims_of(credential: dict[str, Any]) -> Claims:
         seen += 1
         if isinstance(node, dict):
             for key, value in node.items():
-                lowered = key.lower().replace("_", "")
-                values = value if isinstance(value, list) else [value]
-                if lowered in _EQF_KEYS:
+                kind = _key_kind(key)
+                if kind == _EQF:
+                    values = value if isinstance(value, list) else [value]
                     claims.eqf_levels += [lvl for v in values if (lvl := _eqf(v)) is not None]
-                elif lowered in _ISCED_KEYS:
+                elif kind == _ISCED:
+                    values = value if isinstance(value, list) else [value]
                     claims.isced_fields += [code for v in values if (code := _isced(v)) is not None]
                 if isinstance(value, (dict, list)):
                     stack.append(value)
