@@ -141,3 +141,24 @@ def test_progress_bar_for_many_bundles(dev_network, files):
     result = run(files, dev_network.chain.rpc_url, "--progress", str(files / "many.json"))
     assert result.exit_code == 0, result.output
     assert "3 valid" in result.output
+
+
+def test_a_duplicate_key_inside_an_array_of_bundles_is_refused(dev_network, files):
+    """Each file is parsed once, strictly: a duplicated key in one bundle of an array (JSON parsers keep one of
+    the two values silently) makes the file invalid instead of verifying the value the parser happened to keep."""
+    bundles = json.loads((files / "many.json").read_text())["bundles"]
+    text = json.dumps(bundles)
+    forged = text.replace('"credential": {', '"credential": {"name": "Forged", ', 1)
+    assert forged != text
+    path = files / "duplicated.json"
+    path.write_text(forged)
+    result = run(files, dev_network.chain.rpc_url, str(path), "--json")
+    assert result.exit_code == 1, result.output
+    doc = json.loads(result.stdout)
+    assert doc["counts"] == {"total": 1, "valid": 0, "invalid": 1, "error": 0}
+    [fmt] = [c for c in doc["reports"][0]["checks"] if c["name"] == "format"]
+    assert fmt["status"] == "fail" and "duplicate" in fmt["reason"].lower(), fmt
+    # the same array without the duplicate: every bundle verified on its own
+    path.write_text(text)
+    result = run(files, dev_network.chain.rpc_url, str(path), "--json")
+    assert result.exit_code == 0 and json.loads(result.stdout)["counts"]["valid"] == len(bundles)
