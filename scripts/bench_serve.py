@@ -7,7 +7,9 @@ with as many workers (1 and 2 by default, `--workers`), driven by `wrk` (Debian'
     python scripts/bench_serve.py --in-process-only        # only the in-process endpoint-body comparison
 
 Prints, per concurrency (16 and 64), req/s and p50/p99 latency of both servers and the node's ratio to the
-trivial endpoint (min/median/max over --runs runs), and the in-process cost of the endpoint body: the current
+trivial endpoint (min/median/max over --runs runs), a paced run (`--rate`, default about 1,000 req/s: 16
+connections, each pausing 16 ms between requests; the table shows the rate reached) for the latency below
+saturation, and the in-process cost of the endpoint body: the current
 path (one Core query plus the sibling nodes sliced out of the stored tree) against the previous one (ORM rows with
 the whole tree blob, parsed and kept in a 32-tree LRU) in the same run.
 
@@ -181,10 +183,20 @@ math.randomseed(os.time())
 request = function()
   return wrk.format("GET", "/v1/proofs/" .. digests[math.random(#digests)])
 end
+local pause = tonumber(os.getenv("BENCH_DELAY_MS") or "0")
+if pause > 0 then
+  delay = function() return pause end
+end
 """
 
 
-def wrk(port: int, connections: int, seconds: int, script: Path, env: dict[str, str]) -> dict[str, float]:
+def wrk(
+    port: int, connections: int, seconds: int, script: Path, env: dict[str, str], rate: int = 0
+) -> dict[str, float]:
+    """One wrk run; with `rate`, every connection waits connections/rate seconds between its requests (wrk's
+    `delay()`), so the offered load is about `rate` req/s and the latency is measured below saturation."""
+    if rate:
+        env = {**env, "BENCH_DELAY_MS": str(max(1, round(connections * 1000 / rate)))}
     out = subprocess.run(
         [
             "wrk",
@@ -227,6 +239,10 @@ def main(
     seconds: int = typer.Option(10, help="wrk duration per run"),
     runs: int = typer.Option(3, help="runs per figure (min/median/max)"),
     workers: str = typer.Option("1,2", help="API worker counts (node and trivial app alike)"),
+    rate: int = typer.Option(
+        1_000,
+        help="also a paced run at about this many req/s (16 connections) for p99 below saturation; 0: none",
+    ),
     samples: int = typer.Option(2_000, help="digests per in-process run"),
     in_process_only: bool = typer.Option(False, help="skip the HTTP part"),
     json_out: bool = typer.Option(False, "--json", help="print the figures as JSON"),
@@ -251,7 +267,7 @@ def main(
         if not in_process_only:
             conns = [int(c) for c in connections.split(",")]
             figures["http"] = {
-                f"workers{w}": http(db_url, digests, work, conns, seconds, runs, int(w))
+                f"workers{w}": http(db_url, digests, work, conns, seconds, runs, int(w), rate)
                 for w in workers.split(",")
             }
         if json_out:
@@ -261,7 +277,14 @@ def main(
 
 
 def http(
-    db_url: str, digests: list[str], work: Path, conns: list[int], seconds: int, runs: int, workers: int
+    db_url: str,
+    digests: list[str],
+    work: Path,
+    conns: list[int],
+    seconds: int,
+    runs: int,
+    workers: int,
+    rate: int = 0,
 ) -> dict:
     if shutil.which("wrk") is None:
         console.print("wrk is missing: apt-get install wrk (Debian), or run `make bench` as root")
@@ -336,6 +359,22 @@ def http(
                         spread(ratio, "{:.0%}") if name == "node" else "",
                     )
                 out[f"c{c}"] = {**res, "ratio": ratio}
+            if rate:
+                paced = {"node": [], "trivial": []}
+                for _ in range(runs):
+                    paced["node"].append(wrk(node_port, 16, seconds, script, env, rate))
+                    paced["trivial"].append(wrk(trivial_port, 16, seconds, script, env, rate))
+                for name in ("node", "trivial"):
+                    rows = paced[name]
+                    table.add_row(
+                        f"~{rate:,}/s",
+                        name,
+                        spread([r["rps"] for r in rows]),
+                        spread([r["p50"] for r in rows], "{:.1f}"),
+                        spread([r["p99"] for r in rows], "{:.1f}"),
+                        "",
+                    )
+                out[f"rate{rate}"] = paced
             console.print(table)
             return out
         finally:

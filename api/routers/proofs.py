@@ -25,18 +25,20 @@ router = APIRouter(prefix="/v1/proofs", tags=["proofs"])
     responses=problem_responses(404, 422),
     summary="Inclusion proof and anchor of a digest (pending is a state, not an error)",
 )
-async def get_proof(
-    digest: str, request: Request, factory: SessionFactoryDep, response: Response
-) -> ProofView:
+async def get_proof(digest: str, request: Request, factory: SessionFactoryDep) -> Response:
     if request.app.state.engine.dialect.name == "sqlite":
         # a local file read (one indexed row plus ~log2(n) sibling nodes at their blob offsets: ~0.1 ms) that WAL
         # readers do not wait for: on the event loop it costs half the CPU of a request with the thread hand-off
         proof = _read(factory, digest)
     else:  # a network round trip: in a thread (one hand-off; a SessionDep would add two more)
         proof = await run_in_threadpool(_read, factory, digest)
-    # an anchored proof never changes: a CDN or reverse proxy may serve repeats; before that, always ask again
-    response.headers["Cache-Control"] = FINAL if proof.final else "no-cache"
-    return ProofView.model_validate(proof)
+    # serialised here, once (a ProofView returned would be validated again against response_model, which stays
+    # for the OpenAPI document); an anchored proof never changes: a CDN or reverse proxy may serve repeats
+    return Response(
+        ProofView.model_validate(proof).model_dump_json(by_alias=True),
+        media_type="application/json",
+        headers={"Cache-Control": FINAL if proof.final else "no-cache"},
+    )
 
 
 def _read(factory: Callable[[], Session], digest: str) -> Proof:
