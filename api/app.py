@@ -35,6 +35,7 @@ from api.routers import (
     vc_api,
     verify,
 )
+from node.deployment_file import DeploymentFile
 from node.logs import redact_logs
 from node.registry.names import OrganisationNames
 from node.settings import Settings, get_settings
@@ -61,7 +62,9 @@ def web3_chain_probe(rpc_url: str, timeout: float = 2.0):
     return probe
 
 
-def web3_contract_probe(rpc_url: str, deployment_file, timeout: float = 2.0, ttl: float = 60.0):
+def web3_contract_probe(
+    rpc_url: str, deployment_file: DeploymentFile, timeout: float = 2.0, ttl: float = 60.0
+):
     """A probe reading ``version()`` of both contracts of the node's deployment (cached ``ttl`` seconds per version of
     the deployment file): ``[(name, address, deployment file's version, on-chain version), ...]``."""
     import time
@@ -72,14 +75,13 @@ def web3_contract_probe(rpc_url: str, deployment_file, timeout: float = 2.0, ttl
         from web3 import Web3
 
         from anchoring.chain.contracts import anchor_reader, registry_reader
-        from anchoring.chain.deployment import Deployment
         from node.chain_guard import guarded_provider
 
-        stamp = deployment_file.stat().st_mtime_ns
+        deployment = deployment_file.load()
         hit = cache.get("v")
-        if hit is not None and hit[0] == stamp and time.monotonic() - hit[1] < ttl:
+        if hit is not None and hit[0] is deployment and time.monotonic() - hit[1] < ttl:
             return hit[2]
-        contracts = Deployment.load(deployment_file).current
+        contracts = deployment.current
         w3 = Web3(guarded_provider(rpc_url, timeout))
         found = [
             (
@@ -95,7 +97,7 @@ def web3_contract_probe(rpc_url: str, deployment_file, timeout: float = 2.0, ttl
                 anchor_reader(w3, contracts).version(),
             ),
         ]
-        cache["v"] = (stamp, time.monotonic(), found)
+        cache["v"] = (deployment, time.monotonic(), found)
         return found
 
     return probe
@@ -134,16 +136,17 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
+    app.state.deployment_file = DeploymentFile(settings.deployment_file)
     app.state.chain_probe = (
         web3_chain_probe(settings.rpc_url, settings.chain_probe_timeout_seconds) if settings.rpc_url else None
     )
     app.state.contract_probe = (
-        web3_contract_probe(settings.rpc_url, settings.deployment_file, settings.chain_probe_timeout_seconds)
+        web3_contract_probe(settings.rpc_url, app.state.deployment_file, settings.chain_probe_timeout_seconds)
         if settings.rpc_url and settings.deployment_file is not None
         else None
     )
     app.state.verify_slots = threading.BoundedSemaphore(settings.verify_concurrency)
-    app.state.verifier_chain = VerifierChain(settings)
+    app.state.verifier_chain = VerifierChain(settings, deployment_file=app.state.deployment_file)
     app.state.organisation_names = OrganisationNames(app.state.session_factory)
     if settings.rate_limit_enabled:
         app.add_middleware(RateLimitMiddleware, settings=settings)

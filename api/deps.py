@@ -58,30 +58,21 @@ async def get_settings_dep(request: Request) -> Settings:
 
 
 async def get_deployment(request: Request) -> Callable[[], Deployment]:
-    """A loader of the node's deployment file (read once per change of the file; Unavailable when it is missing
-    or broken), called only by what needs it, so a 404 or 401 is never hidden behind a configuration problem."""
+    """A loader of the node's deployment file (parsed once per change of the file: node.deployment_file; Unavailable
+    when it is missing or broken), called only by what needs it, so a 404 or 401 is never hidden behind a
+    configuration problem."""
     return lambda: _load_deployment(request)
 
 
 def _load_deployment(request: Request) -> Deployment:
-    path = request.app.state.settings.deployment_file
     try:
-        stamp = path.stat().st_mtime_ns if path is not None else None
-    except OSError:
-        stamp = None
-    cached = getattr(request.app.state, "deployment", None)
-    if cached is not None and cached[0] == stamp:
-        return cached[1]
-    try:
-        deployment = Deployment.load(path)
+        return request.app.state.deployment_file.load()
     except DeploymentFileError as exc:
         raise Unavailable(
             f"this node's deployment file is unusable: {exc}",
             slug="no-deployment",
             title="Deployment unavailable",
         ) from None
-    request.app.state.deployment = (stamp, deployment)
-    return deployment
 
 
 async def get_session_factory(request: Request) -> Callable[[], Session]:

@@ -12,17 +12,16 @@ read at a single block, as before. ``head_poll_seconds = 0`` gives each request 
 
 from __future__ import annotations
 
-import os
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
-from anchoring.chain.deployment import Deployment, DeploymentFileError
+from anchoring.chain.deployment import DeploymentFileError
 from anchoring.chain.rpc import call_chain
 from anchoring.errors import ChainError
 from anchoring.verify.context import ChainContext
 from node.chain_guard import guarded_provider
+from node.deployment_file import DeploymentFile, Stamp
 from node.errors import Unavailable
 from node.settings import Settings
 
@@ -38,18 +37,21 @@ def _unavailable(reason: str) -> Unavailable:
 class VerifierChain:
     """Hands out the current shared :class:`ChainContext` (see the module's docstring); thread-safe."""
 
-    def __init__(self, settings: Settings, *, provider: Any = None) -> None:
+    def __init__(
+        self, settings: Settings, *, provider: Any = None, deployment_file: DeploymentFile | None = None
+    ) -> None:
         """``provider``: the web3 provider every context shares (default: :func:`~node.chain_guard.guarded_provider`
-        on ``settings.rpc_url``: short timeout, no retries, the endpoint's circuit breaker)."""
+        on ``settings.rpc_url``: short timeout, no retries, the endpoint's circuit breaker); ``deployment_file``:
+        the app's shared reader of ``settings.deployment_file``."""
         self._rpc_url = settings.rpc_url
-        self._deployment_file: Path | None = settings.deployment_file
+        self._deployment_file = deployment_file or DeploymentFile(settings.deployment_file)
         self._timeout = settings.chain_probe_timeout_seconds * 2.5
         self._min_confirmations = max(1, settings.confirmations)
         self._poll = settings.verify_head_poll_seconds
         self._provider = provider
         self._lock = threading.Lock()
         self._context: ChainContext | None = None
-        self._stamp: tuple[int, int] | None = None  # the deployment file's (mtime_ns, size) the context read
+        self._stamp: Stamp | None = None  # the version of the deployment file the context read
         self._checked = 0.0
 
     def current(self) -> ChainContext:
@@ -79,7 +81,7 @@ class VerifierChain:
         return None
 
     def _next(self, context: ChainContext | None) -> ChainContext:
-        stamp = self._file_stamp()
+        stamp = self._deployment_file.stamp()
         if context is not None and self._poll > 0 and stamp == self._stamp and self._same_head(context):
             return context
         fresh = self._build()
@@ -94,22 +96,13 @@ class VerifierChain:
         except ChainError:
             return False  # the failure is remembered per context: a new one asks again
 
-    def _file_stamp(self) -> tuple[int, int] | None:
-        if self._deployment_file is None:
-            return None
-        try:
-            st = os.stat(self._deployment_file)
-        except OSError:
-            return None
-        return (st.st_mtime_ns, st.st_size)
-
     def _build(self) -> ChainContext:
-        if not self._rpc_url or not self._deployment_file:
+        if not self._rpc_url or self._deployment_file.path is None:
             raise _unavailable(
                 "this node has no chain configured (rpc_url, deployment_file): it cannot verify"
             )
         try:
-            deployment = Deployment.load(self._deployment_file)
+            deployment = self._deployment_file.load()
         except DeploymentFileError as exc:
             raise _unavailable(f"this node's deployment file is unusable: {exc}") from None
         if self._provider is None:  # no retries, a circuit breaker: no hanging (node.chain_guard)

@@ -95,6 +95,8 @@ def test_verify_help_loads_no_chain_database_or_web_stack():
         "heavy = [m for m in ('web3', 'eth_account', 'sqlalchemy', 'fastapi', 'pyld') if m in sys.modules]\n"
         "print('LOADED', heavy, file=sys.stderr)\n"
     )
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True
+    )
     assert "--rpc" in out.stdout  # the help was printed
     assert "LOADED []" in out.stderr, out.stderr
