@@ -33,7 +33,8 @@ def cache_only() -> Iterator[None]:
         _cache_only.reset(token)
 
 
-def may_block() -> None:
-    """Called right before a read leaves the process: raises WouldBlock inside :func:`cache_only`."""
+def may_block(what: str = "this read is not cached") -> None:
+    """Called right before work that may wait (a read leaving the process, or work a caller keeps off its event
+    loop): raises WouldBlock, saying ``what``, inside :func:`cache_only`."""
     if _cache_only.get():
-        raise WouldBlock("this read is not cached")
+        raise WouldBlock(what)

@@ -20,7 +20,6 @@ input); so is a credential the issuer's rules refuse at issuance.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -57,11 +56,11 @@ from api.schemas.vc_api import (
     VerifyPresentationRequest,
     VerifyPresentationResult,
 )
+from api.verify_slots import in_verify_slot
 from node.errors import Invalid, NotFound, Unavailable
 from node.issuance.signing import PROOF_TYPES
 from node.reads.bundles import plain_vc_for
 from node.reads.proofs import proof_for
-from node.settings import Settings
 
 __all__ = ["router"]
 
@@ -274,23 +273,6 @@ def _verify_one(
     return _result(verify_credential(credential, chain, proof=proof, web=web), prefix)
 
 
-def _in_slot(slots: threading.Semaphore, settings: Settings, work: Callable[[], Any]) -> Any:
-    """Verification is CPU-bound: as ``POST /v1/verify``, at most ``verify_concurrency`` at once."""
-    if not slots.acquire(timeout=settings.verify_queue_seconds):
-        raise problem(
-            503,
-            f"all {settings.verify_concurrency} verification slots are busy (setting CREDREG_VERIFY_CONCURRENCY); "
-            "retry shortly",
-            slug="busy",
-            title="Busy",
-            headers={"Retry-After": "1"},
-        )
-    try:
-        return work()
-    finally:
-        slots.release()
-
-
 def _answer(request: Request, result: VerificationResult) -> Response:
     """200 with the result when verified; otherwise 400 problem+json that carries the result's members."""
     body = result.model_dump(mode="json")
@@ -334,7 +316,7 @@ async def verify_credential_route(
     def work() -> VerificationResult:
         return _verify_one(credential, _chain_or_none(request), WebContext(), factory, "")
 
-    result = await run_in_threadpool(_in_slot, request.app.state.verify_slots, settings, work)
+    result = await run_in_threadpool(in_verify_slot, request.app.state.verify_slots, settings, work)
     return _answer(request, result)
 
 
@@ -432,5 +414,5 @@ async def verify_presentation_route(
     def work() -> VerifyPresentationResult:
         return _presentation_result(vp, options, _chain_or_none(request), factory)
 
-    result = await run_in_threadpool(_in_slot, request.app.state.verify_slots, settings, work)
+    result = await run_in_threadpool(in_verify_slot, request.app.state.verify_slots, settings, work)
     return _answer(request, result)

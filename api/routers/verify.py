@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import re
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -33,7 +32,7 @@ from anchoring.bundle.v1 import BUNDLE_FORMAT
 from anchoring.errors import FormatError
 from anchoring.scheme.merkle import gc_paused
 from anchoring.scheme.strict_json import DuplicateKey, LoneSurrogate, TooDeep, TooManyValues, strict_loads
-from anchoring.verify.blocking import WouldBlock, cache_only
+from anchoring.verify.blocking import WouldBlock, cache_only, may_block
 from anchoring.verify.context import ChainContext
 from anchoring.verify.report import NOT_ANCHORED, VerificationReport
 from anchoring.verify.run import verify_bundles
@@ -43,6 +42,7 @@ from api.errors import problem, problem_responses
 from api.parsing import read_body, shape_error
 from api.schemas.proofs import ProofView
 from api.schemas.verify import BatchReport, Report
+from api.verify_slots import in_verify_slot
 from node.errors import Invalid, NotFound, TooLarge
 from node.learners.human import human_view
 from node.reads.proofs import proof_for
@@ -166,14 +166,12 @@ async def verify(request: Request, settings: SettingsDep, factory: SessionFactor
     answered = _verify_inline(body, settings, request, factory)
     if answered is not None:
         return answered
+    names = request.app.state.organisation_names
     return await run_in_threadpool(
-        _verify_in_slot,
-        body,
-        settings,
+        in_verify_slot,
         request.app.state.verify_slots,
-        lambda: _chain(request),
-        factory,
-        request.app.state.organisation_names,
+        settings,
+        lambda: _verify_body(body, settings, lambda: _chain(request), factory, names),
     )
 
 
@@ -195,38 +193,9 @@ def _verify_inline(
         return None
     try:
         with cache_only():
-            return _verify_body(
-                raw, settings, lambda: chain, factory, request.app.state.organisation_names, inline=True
-            )
+            return _verify_body(raw, settings, lambda: chain, factory, request.app.state.organisation_names)
     except WouldBlock:
         return None
-
-
-def _verify_in_slot(
-    raw: bytes,
-    settings: Settings,
-    slots: threading.Semaphore,
-    chain_view: Callable[[], ChainContext],
-    factory: Callable[[], Session],
-    names: Callable[[str], str | None],
-) -> JSONResponse:
-    """Verification is CPU-bound: at most ``verify_concurrency`` run at once per process; a request waits up to
-    ``verify_queue_seconds`` for a slot, then gets 503 + Retry-After (the client, or a load balancer, tries again
-    instead of piling work up)."""
-    if not slots.acquire(timeout=settings.verify_queue_seconds):
-        raise problem(
-            503,
-            f"all {settings.verify_concurrency} verification slots are busy (setting CREDREG_VERIFY_CONCURRENCY); "
-            "retry shortly",
-            slug="busy",
-            title="Busy",
-            headers={"Retry-After": "1"},
-            errors=[{"pointer": "", "field": "", "message": "busy", "setting": "CREDREG_VERIFY_CONCURRENCY"}],
-        )
-    try:
-        return _verify_body(raw, settings, chain_view, factory, names)
-    finally:
-        slots.release()
 
 
 def _verify_presentation(
@@ -291,22 +260,19 @@ def _verify_body(
     chain_view: Callable[[], ChainContext],
     factory: Callable[[], Session],
     names: Callable[[str], str | None],
-    *,
-    inline: bool = False,
 ) -> JSONResponse:
-    """Parse, verify and render (in a thread, or ``inline`` on the event loop for one bundle: see
+    """Parse, verify and render (in a thread, or on the event loop for one bundle inside ``cache_only``: see
     :func:`_verify_inline`), with the cyclic GC paused for large bodies. Bad input is refused (4xx) before the
     chain is needed, so it is refused the same way on a node without a chain."""
     # a large body makes many short-lived objects and no cycles: the GC waits; a small one is not worth a pause
     with gc_paused() if len(raw) > INLINE_MAX_BYTES else contextlib.nullcontext():
         body = _parse(raw)
         if isinstance(body, dict) and "presentation" in body:
-            if inline:
-                raise WouldBlock("presentations are verified in a thread")
+            may_block("presentations are verified in a thread")
             return _verify_presentation(body, chain_view(), factory)
         items, single = _items(body, settings.max_verify_bundles)
-        if inline and not single:
-            raise WouldBlock("many bundles are verified in a thread")
+        if not single:
+            may_block("many bundles are verified in a thread")
         chain = chain_view()
         reports = verify_bundles(items, chain)
         if single:

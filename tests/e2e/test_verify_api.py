@@ -191,21 +191,21 @@ def test_a_warm_single_bundle_is_verified_on_the_event_loop_and_reads_the_same(
     with TestClient(app) as c:
         cold = c.post("/v1/verify", json=batch.bundles[0])
         assert cold.status_code == 200 and handed == [
-            "_verify_in_slot"
+            "in_verify_slot"
         ]  # nothing cached: a thread asks the chain
         warm = c.post("/v1/verify", json=batch.bundles[1])
-        assert warm.status_code == 200 and handed == ["_verify_in_slot"]  # same root, same head: no thread
+        assert warm.status_code == 200 and handed == ["in_verify_slot"]  # same root, same head: no thread
         again = c.post("/v1/verify", json=batch.bundles[0])
         assert _same_but_times(again.json(), cold.json())  # the fast path reports what the thread did
         assert c.post("/v1/verify", json={"bundles": batch.bundles[:2]}).status_code == 200
-        assert handed == ["_verify_in_slot"] * 2  # many bundles: always a thread
+        assert handed == ["in_verify_slot"] * 2  # many bundles: always a thread
         big = copy.deepcopy(batch.bundles[2])
         big["pad"] = "x" * (verify_router.INLINE_MAX_BYTES + 1)
         assert c.post("/v1/verify", json=big).status_code == 422  # "pad" is no member of a bundle
-        assert handed == ["_verify_in_slot"] * 3  # large bodies: a thread
+        assert handed == ["in_verify_slot"] * 3  # large bodies: a thread
         # a bad body is refused the same way on the fast path
         r = c.post("/v1/verify", json={**batch.bundles[1], "digest": "0x12"})
-        assert is_problem(r, 422)["errors"][0]["field"] == "digest" and handed == ["_verify_in_slot"] * 3
+        assert is_problem(r, 422)["errors"][0]["field"] == "digest" and handed == ["in_verify_slot"] * 3
 
 
 def _same_but_times(a: dict, b: dict) -> bool:
