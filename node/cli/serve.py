@@ -4,6 +4,7 @@ local, both roles, one command)."""
 from __future__ import annotations
 
 import logging
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -48,11 +49,19 @@ def _serve(settings: Settings, workers: int, pipeline: bool) -> None:
         f"API on http://{settings.host}:{settings.port} (docs at /docs), {workers} worker(s)"
         + ("; pipeline in its own process" if child else "; no pipeline here (run `credreg pipeline`)")
     )
+    if child is not None:
+        # uvicorn shuts down on SIGTERM, then raises the signal again under the handler found at start: with the
+        # default one the process died there and the pipeline child lived on, orphaned. This one unwinds instead.
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         run_api(settings, workers)
     finally:
         if child is not None:
             child.stop()
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(0)  # a requested stop, done gracefully: not a failure
 
 
 def serve(

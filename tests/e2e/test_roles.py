@@ -4,6 +4,7 @@ beside one `credreg pipeline`, under concurrent issuance and proof reads."""
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
 import pytest
@@ -81,5 +82,25 @@ def test_two_api_workers_and_one_pipeline_under_concurrent_issuance_and_proof_re
                 )
             assert "credreg.lease" not in roles.log("api")  # no pipeline code ran in the API processes
             assert {p.pid for p in roles.heartbeats()} == {pipeline.pid}
+        finally:
+            roles.stop()
+
+
+def test_stopping_serve_with_pipeline_stops_its_pipeline_child(dev_network, tmp_path):
+    """`credreg serve --pipeline` stopped by SIGTERM (systemd, Kubernetes, a supervisor) stops its pipeline child
+    too, exit 0: uvicorn re-raises SIGTERM after its shutdown, which used to kill serve before it could stop the
+    child, leaving a pipeline running orphaned (holding the issuer key's lease)."""
+    with postgres_schema() as url:
+        roles = Roles(tmp_path, dev_network, url)
+        try:
+            env = dict(roles.env, CREDREG_DATABASE_URL=url)
+            env["CREDREG_ISSUER_PRIVATE_KEY"] = "0x" + dev_network.issuer.key.hex()
+            serve = roles._start("serve", ["serve", "--pipeline", "--port", str(free_port())], env)
+            wait_for(roles.holder_pid, 90, "the pipeline child took the issuer key's lease")
+            [child] = children(serve.pid)
+            assert roles.holder_pid() == child
+            serve.terminate()
+            assert serve.wait(30) == 0, roles.log("serve")
+            wait_for(lambda: not (Path("/proc") / str(child)).exists(), 20, "the pipeline child exited")
         finally:
             roles.stop()
