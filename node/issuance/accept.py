@@ -17,6 +17,7 @@ from node.errors import Conflict, Invalid, TooLarge
 from node.issuance.envelopes import EnvelopeError, open_envelope
 from node.issuance.profiles import UnknownProfile, evaluate_profile
 from node.issuance.signing import Issuing
+from node.storage.bulk import insert_rows
 from node.storage.models import Credential, CredentialStatus, utcnow
 
 MAX_IDEMPOTENCY_KEY_LEN = 200
@@ -440,9 +441,7 @@ def _store(
     for r in results:
         assert r is not None  # every item was found, is new or is a duplicate (conflicts raised above)
         stored.append(r)
-    conn = session.connection()  # Core executemany (insertmanyvalues), no ORM bookkeeping per row
-    for chunk in _chunks(new_rows, 5000):
-        conn.execute(sa.insert(t), chunk)
+    insert_rows(session.connection(), t, new_rows)  # Core (COPY on PostgreSQL), no ORM bookkeeping per row
     return stored
 
 
