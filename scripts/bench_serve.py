@@ -148,7 +148,10 @@ def in_process(db_url: str, digests: list[str], samples: int, runs: int) -> dict
     out: dict[str, list[float]] = {"previous": [], "current": []}
     for _ in range(runs):
         chosen = rng.sample(digests, min(samples, len(digests)))
-        for name, fn in (("previous", previous_path), ("current", lambda s, d: proof_for(s, d).proof)):
+        for name, fn in (
+            ("previous", previous_path),
+            ("current", lambda s, d: proof_for(s.connection(), d).proof),
+        ):
             t = time.process_time()
             for d in chosen:
                 with sf() as s:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from fastapi import APIRouter, Request, Response
+import sqlalchemy as sa
+from fastapi import APIRouter, Response
 from fastapi.concurrency import run_in_threadpool
-from sqlmodel import Session
 
-from api.deps import SessionFactoryDep
+from api.deps import EngineDep
 from api.errors import problem_responses
 from api.schemas.proofs import ProofView
 from node.reads.proofs import Proof, proof_for
@@ -25,13 +23,13 @@ router = APIRouter(prefix="/v1/proofs", tags=["proofs"])
     responses=problem_responses(404, 422),
     summary="Inclusion proof and anchor of a digest (pending is a state, not an error)",
 )
-async def get_proof(digest: str, request: Request, factory: SessionFactoryDep) -> Response:
-    if request.app.state.engine.dialect.name == "sqlite":
+async def get_proof(digest: str, engine: EngineDep) -> Response:
+    if engine.dialect.name == "sqlite":
         # a local file read (one indexed row plus ~log2(n) sibling nodes at their blob offsets: ~0.1 ms) that WAL
         # readers do not wait for: on the event loop it costs half the CPU of a request with the thread hand-off
-        proof = _read(factory, digest)
+        proof = _read(engine, digest)
     else:  # a network round trip: in a thread (one hand-off; a SessionDep would add two more)
-        proof = await run_in_threadpool(_read, factory, digest)
+        proof = await run_in_threadpool(_read, engine, digest)
     # serialised here, once (a ProofView returned would be validated again against response_model, which stays
     # for the OpenAPI document); an anchored proof never changes: a CDN or reverse proxy may serve repeats
     return Response(
@@ -41,6 +39,6 @@ async def get_proof(digest: str, request: Request, factory: SessionFactoryDep) -
     )
 
 
-def _read(factory: Callable[[], Session], digest: str) -> Proof:
-    with factory() as session:
-        return proof_for(session, digest)
+def _read(engine: sa.Engine, digest: str) -> Proof:
+    with engine.connect() as conn:
+        return proof_for(conn, digest)

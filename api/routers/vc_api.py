@@ -244,7 +244,7 @@ def _own_proof(factory: Callable[[], Session], credential: Any) -> dict[str, Any
         return None
     try:
         with factory() as session:
-            return ProofView.model_validate(proof_for(session, to_hex(digest))).model_dump(
+            return ProofView.model_validate(proof_for(session.connection(), to_hex(digest))).model_dump(
                 by_alias=True, mode="json"
             )
     except (NotFound, Invalid, FormatError):

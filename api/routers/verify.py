@@ -228,7 +228,7 @@ def _verify_presentation(
         digest = sd_jwt_digest(text)
         if digest is not None:
             with factory() as session:
-                proof = ProofView.model_validate(proof_for(session, digest)).model_dump(
+                proof = ProofView.model_validate(proof_for(session.connection(), digest)).model_dump(
                     by_alias=True, mode="json"
                 )
     except (NotFound, Invalid, FormatError):

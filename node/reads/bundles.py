@@ -42,7 +42,7 @@ def bundle_for(
     assert cred.leaf_index is not None  # the sealer sets batch_id and leaf_index together
     assert batch.id is not None  # a stored batch
     proof = read_proof(
-        session,
+        session.connection(),
         batch_id=batch.id,
         size=batch.size,
         root=batch.root,

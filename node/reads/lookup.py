@@ -32,7 +32,7 @@ def normalize_digest(digest: str) -> str:
     if not d.startswith(("0x", "0X")):
         d = "0x" + d
     d = "0x" + d[2:].lower()
-    if len(d) != 66 or any(c not in "0123456789abcdef" for c in d[2:]):
+    if len(d) != 66 or d[2:].strip("0123456789abcdef"):  # C-speed: a char-by-char check cost ~10 us per proof
         raise Invalid(
             "a digest is 0x followed by 64 hex digits",
             [{"pointer": "", "field": "path.digest", "message": "expected 0x + 64 hex digits"}],

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session
 
 from anchoring.scheme.encoding import from_hex, to_hex
 from anchoring.scheme.merkle import BlobLayout, MerkleTree, MerkleTreeError, leaf_hash, process_proof
@@ -75,7 +74,7 @@ def _siblings_query(depth: int) -> sa.Select[Any]:
 
 
 def read_proof(
-    session: Session,
+    conn: sa.Connection,
     *,
     batch_id: int,
     size: int,
@@ -94,12 +93,11 @@ def read_proof(
 
     Self-checked: the proof must fold ``digest`` to ``root``. Blobs of the version-1 format (no position table)
     fall back to loading the whole tree."""
-    conn = session.connection()
     layout = BlobLayout(size)
     if conn.dialect.name == "sqlite":
-        proof = _sqlite_proof(session, conn, layout, batch_id, root, leaf_index)
+        proof = _sqlite_proof(conn, layout, batch_id, root, leaf_index)
     else:
-        proof = _sql_proof(session, conn, layout, batch_id, root, leaf_index, magic, position)
+        proof = _sql_proof(conn, layout, batch_id, root, leaf_index, magic, position)
     if process_proof(leaf_hash(from_hex(digest)), proof) != from_hex(root):
         raise MerkleTreeError(
             f"batch {batch_id}: stored tree does not prove leaf {leaf_index} (corrupt tree data)"
@@ -107,16 +105,16 @@ def read_proof(
     return proof
 
 
-def _whole_tree_proof(session: Session, batch_id: int, root: str, leaf_index: int) -> list[bytes]:
+def _whole_tree_proof(conn: sa.Connection, batch_id: int, root: str, leaf_index: int) -> list[bytes]:
     b = Batch.__table__.c
     t = _cached_tree(
-        batch_id, root, lambda: session.execute(sa.select(b.tree).where(b.id == batch_id)).scalar_one()
+        batch_id, root, lambda: conn.execute(sa.select(b.tree).where(b.id == batch_id)).scalar_one()
     )
     return t.proof_at(leaf_index)
 
 
 def _sqlite_proof(
-    session: Session, conn: sa.Connection, layout: BlobLayout, batch_id: int, root: str, leaf_index: int
+    conn: sa.Connection, layout: BlobLayout, batch_id: int, root: str, leaf_index: int
 ) -> list[bytes]:
     raw = conn.connection.driver_connection
     assert raw is not None
@@ -126,14 +124,13 @@ def _sqlite_proof(
         raise MerkleTreeError(f"batch {batch_id} has no stored tree") from exc
     with blob:
         if blob[0:5] != _BLOB_V2:
-            return _whole_tree_proof(session, batch_id, root, leaf_index)
+            return _whole_tree_proof(conn, batch_id, root, leaf_index)
         o = layout.position_offset(leaf_index)
         pos = int.from_bytes(blob[o : o + 4], "big")
         return [blob[o : o + 32] for o in layout.proof_offsets(pos)]
 
 
 def _sql_proof(
-    session: Session,
     conn: sa.Connection,
     layout: BlobLayout,
     batch_id: int,
@@ -153,7 +150,7 @@ def _sql_proof(
         magic, position = bytes(row[0]), bytes(row[1])
     assert magic is not None and position is not None
     if bytes(magic) != _BLOB_V2:
-        return _whole_tree_proof(session, batch_id, root, leaf_index)
+        return _whole_tree_proof(conn, batch_id, root, leaf_index)
     offsets = layout.proof_offsets(int.from_bytes(bytes(position), "big"))
     if not offsets:
         return []

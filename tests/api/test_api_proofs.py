@@ -198,11 +198,20 @@ def test_a_corrupt_blob_never_gives_a_wrong_proof(client, issuer, session_factor
         failed = 0
         for i, d in enumerate(digests):
             try:
-                proof = read_proof(s, batch_id=bid, size=batch.size, root=batch.root, leaf_index=i, digest=d)
+                proof = read_proof(
+                    s.connection(), batch_id=bid, size=batch.size, root=batch.root, leaf_index=i, digest=d
+                )
             except MerkleTreeError:
                 failed += 1
             else:
                 assert verify_proof(from_hex(batch.root), from_hex(d), proof)
         assert failed == 1  # the one proof holding the flipped node (its own leaf is hashed from the digest)
         with pytest.raises(MerkleTreeError):
-            read_proof(s, batch_id=bid, size=batch.size, root=batch.root, leaf_index=99, digest=digests[0])
+            read_proof(
+                s.connection(),
+                batch_id=bid,
+                size=batch.size,
+                root=batch.root,
+                leaf_index=99,
+                digest=digests[0],
+            )

@@ -49,7 +49,7 @@ def test_seals_by_size_and_leaves_the_young_remainder(session_factory, issuer, s
             assert "0x" + tree.root.hex() == b.root
             for r in members:
                 assert tree.digests[r.leaf_index] == from_hex(r.digest)
-                p = proof_for(s, r.digest)
+                p = proof_for(s.connection(), r.digest)
                 assert p.state == "batched" and p.root == b.root
                 assert verify_proof(from_hex(b.root), from_hex(r.digest), [from_hex(x) for x in p.proof])
     assert sealer.seal_due_batches(session_factory, cfg) == []

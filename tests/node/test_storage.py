@@ -174,7 +174,7 @@ def test_batch_state_machine_and_bundle(session_factory, issuer, settings, engin
     with session_factory() as s:
         rows = s.exec(sa.select(Credential.status, Credential.anchored_at)).all()
         assert all(st == "anchored" and at is not None for st, at in rows)
-        p = proofs.proof_for(s, results[3].digest)
+        p = proofs.proof_for(s.connection(), results[3].digest)
         assert p.state == "anchored" and p.anchor.tx_hash == "0x" + "cd" * 32
         assert p.anchor.block_number == 12 and p.anchor.issuer == issuer.address
         assert verify_proof(from_hex(p.root), from_hex(p.digest), [from_hex(x) for x in p.proof])
