@@ -8,7 +8,7 @@ with as many workers (1 and 2 by default, `--workers`), driven by `wrk` (Debian'
 
 Prints, per concurrency (16 and 64), req/s and p50/p99 latency of both servers and the node's ratio to the
 trivial endpoint (min/median/max over --runs runs), a paced run (`--rate`, default about 1,000 req/s: 16
-connections, each pausing 16 ms between requests; the table shows the rate reached) for the latency below
+connections, each pausing ~14 ms between requests; the table shows the rate reached) for the latency below
 saturation, and the in-process cost of the endpoint body: the current
 path (one Core query plus the sibling nodes sliced out of the stored tree) against the previous one (ORM rows with
 the whole tree blob, parsed and kept in a 32-tree LRU) in the same run.
@@ -196,10 +196,11 @@ end
 def wrk(
     port: int, connections: int, seconds: int, script: Path, env: dict[str, str], rate: int = 0
 ) -> dict[str, float]:
-    """One wrk run; with `rate`, every connection waits connections/rate seconds between its requests (wrk's
-    `delay()`), so the offered load is about `rate` req/s and the latency is measured below saturation."""
+    """One wrk run; with `rate`, every connection pauses between its requests (wrk's `delay()`) for its share of
+    the period less ~2 ms (a request's own time at that load), so the offered load is about `rate` req/s and the
+    latency is measured below saturation; the table shows the rate reached."""
     if rate:
-        env = {**env, "BENCH_DELAY_MS": str(max(1, round(connections * 1000 / rate)))}
+        env = {**env, "BENCH_DELAY_MS": str(max(1, round(connections * 1000 / rate) - 2))}
     out = subprocess.run(
         [
             "wrk",
