@@ -14,12 +14,13 @@ Names are imported lazily, so ``import anchoring`` costs nothing until one is us
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from anchoring.lazy import lazy_exports
 
 __version__ = "0.2.0"
 
-_EXPORTS = {
+_EXPORTS: dict[str, str | tuple[str, str]] = {
     # errors
     "AnchoringError": "anchoring.errors",
     "FormatError": "anchoring.errors",
@@ -102,14 +103,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    target = _EXPORTS.get(name)
-    if target is None:
-        raise AttributeError(f"module 'anchoring' has no attribute {name!r}")
-    module, attr = target if isinstance(target, tuple) else (target, name)
-    value = getattr(import_module(module), attr)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _EXPORTS, globals())
 
 
 if TYPE_CHECKING:  # the names above, for type checkers and IDEs

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -284,6 +285,20 @@ def verify(
         show = progress if progress is not None else (len(items) >= PROGRESS_THRESHOLD and err.is_terminal)
         sources = [s for s, _ in items]
         documents = [b for _, b in items]
+
+        def run_all(progress_to: Callable[[int], object] | None = None) -> list[VerificationReport]:
+            return verify_documents(
+                documents,
+                chain,
+                node=node,
+                proofs=proofs,
+                web=web,
+                sources=sources,
+                progress=progress_to,
+                audience=audience,
+                nonce=nonce,
+            )
+
         if show:
             with Progress(
                 TextColumn("verifying"),
@@ -294,28 +309,9 @@ def verify(
                 transient=True,
             ) as bar:
                 task = bar.add_task("verify", total=len(items))
-                reports = verify_documents(
-                    documents,
-                    chain,
-                    node=node,
-                    proofs=proofs,
-                    web=web,
-                    sources=sources,
-                    progress=lambda n: bar.update(task, completed=n),
-                    audience=audience,
-                    nonce=nonce,
-                )
+                reports = run_all(lambda n: bar.update(task, completed=n))
         else:
-            reports = verify_documents(
-                documents,
-                chain,
-                node=node,
-                proofs=proofs,
-                web=web,
-                sources=sources,
-                audience=audience,
-                nonce=nonce,
-            )
+            reports = run_all()
         code = exit_code(reports)
         if json_output:
             doc = {

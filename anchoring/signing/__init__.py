@@ -59,10 +59,11 @@ Example (sign with an in-memory key, verify offline)::
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-_EXPORTS = {
+from anchoring.lazy import lazy_exports
+
+_EXPORTS: dict[str, str | tuple[str, str]] = {
     "CredentialSigner": "anchoring.signing.keys",
     "KeyType": "anchoring.signing.multikey",
     "LocalSigner": "anchoring.signing.keys",
@@ -163,14 +164,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    target = _EXPORTS.get(name)
-    if target is None:
-        raise AttributeError(f"module 'anchoring.signing' has no attribute {name!r}")
-    module, attr = target if isinstance(target, tuple) else (target, name)
-    value = getattr(import_module(module), attr)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _EXPORTS, globals())
 
 
 if TYPE_CHECKING:

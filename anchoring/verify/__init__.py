@@ -11,10 +11,11 @@ pay for web3 until a chain is read.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-_EXPORTS = {
+from anchoring.lazy import lazy_exports
+
+_EXPORTS: dict[str, str | tuple[str, str]] = {
     "ChainContext": "anchoring.verify.context",
     "verify_credential": "anchoring.verify.credential",
     "verify_credentials": "anchoring.verify.credential",
@@ -53,13 +54,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'anchoring.verify' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _EXPORTS, globals())
 
 
 if TYPE_CHECKING:
