@@ -102,5 +102,6 @@ def test_stopping_serve_with_pipeline_stops_its_pipeline_child(dev_network, tmp_
             serve.terminate()
             assert serve.wait(30) == 0, roles.log("serve")
             wait_for(lambda: not (Path("/proc") / str(child)).exists(), 20, "the pipeline child exited")
+            assert roles.holder_pid() is None  # it gave the lease back: a standby takes over at once
         finally:
             roles.stop()
