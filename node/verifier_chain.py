@@ -16,12 +16,12 @@ import threading
 import time
 from typing import Any
 
-from anchoring.chain.deployment import DeploymentFileError
+from anchoring.chain.deployment import Deployment, DeploymentFileError
 from anchoring.chain.rpc import call_chain
 from anchoring.errors import ChainError
 from anchoring.verify.context import ChainContext
 from node.chain_guard import guarded_provider
-from node.deployment_file import DeploymentFile, Stamp
+from node.deployment_file import DeploymentFile
 from node.errors import Unavailable
 from node.settings import Settings
 
@@ -51,7 +51,6 @@ class VerifierChain:
         self._provider = provider
         self._lock = threading.Lock()
         self._context: ChainContext | None = None
-        self._stamp: Stamp | None = None  # the version of the deployment file the context read
         self._checked = 0.0
 
     def current(self) -> ChainContext:
@@ -81,12 +80,16 @@ class VerifierChain:
         return None
 
     def _next(self, context: ChainContext | None) -> ChainContext:
-        stamp = self._deployment_file.stamp()
-        if context is not None and self._poll > 0 and stamp == self._stamp and self._same_head(context):
+        # the same Deployment object until the file changes on disk (node.deployment_file): a rewrite starts anew
+        deployment = self._deployment()
+        if (
+            context is not None
+            and self._poll > 0
+            and context.deployment is deployment
+            and self._same_head(context)
+        ):
             return context
-        fresh = self._build()
-        self._stamp = stamp
-        return fresh
+        return self._build(deployment)
 
     def _same_head(self, context: ChainContext) -> bool:
         try:
@@ -96,15 +99,18 @@ class VerifierChain:
         except ChainError:
             return False  # the failure is remembered per context: a new one asks again
 
-    def _build(self) -> ChainContext:
+    def _deployment(self) -> Deployment:
         if not self._rpc_url or self._deployment_file.path is None:
             raise _unavailable(
                 "this node has no chain configured (rpc_url, deployment_file): it cannot verify"
             )
         try:
-            deployment = self._deployment_file.load()
+            return self._deployment_file.load()
         except DeploymentFileError as exc:
             raise _unavailable(f"this node's deployment file is unusable: {exc}") from None
+
+    def _build(self, deployment: Deployment) -> ChainContext:
+        assert self._rpc_url is not None  # checked by _deployment
         if self._provider is None:  # no retries, a circuit breaker: no hanging (node.chain_guard)
             self._provider = guarded_provider(self._rpc_url, self._timeout)
         return ChainContext(
