@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import sqlalchemy as sa
 from fastapi import APIRouter, Response
 from fastapi.concurrency import run_in_threadpool
+from sqlmodel import Session
 
+from anchoring.errors import FormatError
 from api.deps import EngineDep
 from api.errors import problem_responses
 from api.schemas.proofs import ProofView
+from node.errors import Invalid, NotFound
 from node.reads.proofs import Proof, proof_for
 
 #: Cache-Control of an anchored digest's proof (one year)
@@ -42,3 +48,14 @@ async def get_proof(digest: str, engine: EngineDep) -> Response:
 def _read(engine: sa.Engine, digest: str) -> Proof:
     with engine.connect() as conn:
         return proof_for(conn, digest)
+
+
+def public_proof(factory: Callable[[], Session], digest: str) -> dict[str, Any] | None:
+    """This node's answer to ``GET /v1/proofs/{digest}`` as JSON data, for its verifiers that look a credential's
+    anchor up at home (None when it holds no such digest, or the digest or stored tree is unusable)."""
+    try:
+        with factory() as session:
+            view = ProofView.model_validate(proof_for(session.connection(), digest))
+    except (NotFound, Invalid, FormatError):
+        return None
+    return view.model_dump(by_alias=True, mode="json")

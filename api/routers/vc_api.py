@@ -45,8 +45,8 @@ from api.deps import IssuerToken, SessionFactoryDep, SettingsDep
 from api.errors import PROBLEM_JSON, problem, problem_responses
 from api.parsing import parse_json, read_body
 from api.routers.credentials import _profile, _run_issue, _status_url
+from api.routers.proofs import public_proof
 from api.routers.verify import _chain
-from api.schemas.proofs import ProofView
 from api.schemas.vc_api import (
     IssueCredentialRequest,
     IssueCredentialResponse,
@@ -57,10 +57,9 @@ from api.schemas.vc_api import (
     VerifyPresentationResult,
 )
 from api.verify_slots import in_verify_slot
-from node.errors import Invalid, NotFound, Unavailable
+from node.errors import Invalid, Unavailable
 from node.issuance.signing import PROOF_TYPES
 from node.reads.bundles import plain_vc_for
-from node.reads.proofs import proof_for
 
 __all__ = ["router"]
 
@@ -242,13 +241,7 @@ def _own_proof(factory: Callable[[], Session], credential: Any) -> dict[str, Any
     digest = credential_digest(credential)
     if digest is None:
         return None
-    try:
-        with factory() as session:
-            return ProofView.model_validate(proof_for(session.connection(), to_hex(digest))).model_dump(
-                by_alias=True, mode="json"
-            )
-    except (NotFound, Invalid, FormatError):
-        return None
+    return public_proof(factory, to_hex(digest))
 
 
 def _chain_or_none(request: Request) -> ChainContext | None:

@@ -40,12 +40,11 @@ from anchoring.verify.sdjwt import is_sd_jwt, sd_jwt_digest, verify_sd_jwt_prese
 from api.deps import SessionFactoryDep, SettingsDep
 from api.errors import problem, problem_responses
 from api.parsing import read_body, shape_error
-from api.schemas.proofs import ProofView
+from api.routers.proofs import public_proof
 from api.schemas.verify import BatchReport, Report
 from api.verify_slots import in_verify_slot
-from node.errors import Invalid, NotFound, TooLarge
+from node.errors import Invalid, TooLarge
 from node.learners.human import human_view
-from node.reads.proofs import proof_for
 from node.settings import Settings
 from node.verifier_chain import VerifierChain
 
@@ -223,16 +222,11 @@ def _verify_presentation(
             slug="invalid-presentation",
             title="Not an SD-JWT VC presentation",
         )
-    proof = None
     try:
         digest = sd_jwt_digest(text)
-        if digest is not None:
-            with factory() as session:
-                proof = ProofView.model_validate(proof_for(session.connection(), digest)).model_dump(
-                    by_alias=True, mode="json"
-                )
-    except (NotFound, Invalid, FormatError):
-        proof = None
+    except FormatError:
+        digest = None
+    proof = public_proof(factory, digest) if digest is not None else None
     report = verify_sd_jwt_presentation(
         text, chain, proof=proof, audience=fields["audience"], nonce=fields["nonce"]
     )
