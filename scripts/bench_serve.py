@@ -346,39 +346,29 @@ def http(
             )
             for col in ("c", "server", "req/s", "p50 ms", "p99 ms", "node / trivial"):
                 table.add_column(col, justify="right")
-            for c in conns:
+
+            def measure(label: str, c: int, paced_at: int = 0) -> dict[str, list[dict[str, float]]]:
                 res: dict[str, list[dict[str, float]]] = {"node": [], "trivial": []}
                 for _ in range(runs):  # interleaved: both see the same machine load
-                    res["node"].append(wrk(node_port, c, seconds, script, env))
-                    res["trivial"].append(wrk(trivial_port, c, seconds, script, env))
+                    res["node"].append(wrk(node_port, c, seconds, script, env, paced_at))
+                    res["trivial"].append(wrk(trivial_port, c, seconds, script, env, paced_at))
                 ratio = [n["rps"] / t["rps"] for n, t in zip(res["node"], res["trivial"], strict=True)]
                 for name in ("node", "trivial"):
                     rows = res[name]
                     table.add_row(
-                        str(c),
+                        label,
                         name,
                         spread([r["rps"] for r in rows]),
                         spread([r["p50"] for r in rows], "{:.1f}"),
                         spread([r["p99"] for r in rows], "{:.1f}"),
-                        spread(ratio, "{:.0%}") if name == "node" else "",
+                        spread(ratio, "{:.0%}") if name == "node" and not paced_at else "",
                     )
-                out[f"c{c}"] = {**res, "ratio": ratio}
+                return res if paced_at else {**res, "ratio": ratio}
+
+            for c in conns:
+                out[f"c{c}"] = measure(str(c), c)
             if rate:
-                paced = {"node": [], "trivial": []}
-                for _ in range(runs):
-                    paced["node"].append(wrk(node_port, 16, seconds, script, env, rate))
-                    paced["trivial"].append(wrk(trivial_port, 16, seconds, script, env, rate))
-                for name in ("node", "trivial"):
-                    rows = paced[name]
-                    table.add_row(
-                        f"~{rate:,}/s",
-                        name,
-                        spread([r["rps"] for r in rows]),
-                        spread([r["p50"] for r in rows], "{:.1f}"),
-                        spread([r["p99"] for r in rows], "{:.1f}"),
-                        "",
-                    )
-                out[f"rate{rate}"] = paced
+                out[f"rate{rate}"] = measure(f"~{rate:,}/s", 16, rate)
             console.print(table)
             return out
         finally:

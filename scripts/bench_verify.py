@@ -125,16 +125,17 @@ def _credreg_verify(network, deployment: Path, files: list[Path]) -> tuple[float
 
 
 def bench_cli_process(network, bundles) -> dict:
-    work = Path(tempfile.mkdtemp(prefix="bench-verify-cli-"))
-    deployment = work / "deployment.json"
-    network.deployment.save(deployment)
-    files = []
-    for i, bundle in enumerate(bundles):
-        files.append(work / f"bundle-{i:05d}.json")
-        files[-1].write_text(json.dumps(bundle))
-    seconds, code, out = _credreg_verify(network, deployment, files)
-    report = json.loads(out)
-    one = min(_credreg_verify(network, deployment, files[:1])[0] for _ in range(3))
+    with tempfile.TemporaryDirectory(prefix="bench-verify-cli-") as tmp:  # 10,000 files: not left behind
+        work = Path(tmp)
+        deployment = work / "deployment.json"
+        network.deployment.save(deployment)
+        files = []
+        for i, bundle in enumerate(bundles):
+            files.append(work / f"bundle-{i:05d}.json")
+            files[-1].write_text(json.dumps(bundle))
+        seconds, code, out = _credreg_verify(network, deployment, files)
+        report = json.loads(out)
+        one = min(_credreg_verify(network, deployment, files[:1])[0] for _ in range(3))
     help_cmd = [str(Path(sys.executable).with_name("credreg")), "verify", "--help"]
     helps = []
     for _ in range(3):
