@@ -29,18 +29,19 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import os
 import struct
 import threading
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
-from operator import methodcaller
 from typing import Any
 
 from sha3 import keccak_256 as _k
 
 from anchoring.errors import FormatError
+from anchoring.scheme.merkle_build import TWO_PROCESS_MIN_LEAVES, build_nodes, fill_inner
 
 __all__ = [
     "BlobLayout",
@@ -59,23 +60,6 @@ _HASH_LEN = 32
 _MAGIC_V1 = b"CRMT\x01"  # credreg merkle tree, serialisation version 1 (read only)
 _MAGIC = b"CRMT\x02"  # version 2: adds the input-index -> sorted-position table (proofs by offset)
 _HEADER = struct.Struct(">5sQ")
-
-_digest = methodcaller("digest")
-
-
-def _keccak_each_sha3(preimages: Iterable[bytes]) -> Iterator[bytes]:
-    return map(_digest, map(_k, preimages))
-
-
-try:
-    from tiny_keccak import keccak256 as _tiny_keccak  # type: ignore[import-not-found,unused-ignore]
-
-    def _keccak_each_tiny(preimages: Iterable[bytes]) -> Iterator[bytes]:
-        return map(_tiny_keccak, preimages)
-
-    _keccak_each = _keccak_each_tiny
-except ImportError:  # the verifier-only install: safe-pysha3
-    _keccak_each = _keccak_each_sha3
 
 
 class MerkleTreeError(FormatError):
@@ -271,8 +255,13 @@ class MerkleTree:
 
     # ------------------------------------------------------------------ building
     @classmethod
-    def build(cls, digests: Sequence[bytes] | Iterable[bytes]) -> MerkleTree:
-        """Build the tree over ``digests`` (32-byte values, at least one; duplicates allowed as in OZ)."""
+    def build(cls, digests: Sequence[bytes] | Iterable[bytes], *, processes: int | None = None) -> MerkleTree:
+        """Build the tree over ``digests`` (32-byte values, at least one; duplicates allowed as in OZ).
+
+        ``processes``: 1 builds in this process, 2 on two cores (a second Python process for the build, for large
+        batches); by default 2 from :data:`~anchoring.scheme.merkle_build.TWO_PROCESS_MIN_LEAVES` leaves on a
+        machine with two or more CPUs. The tree is the same byte for byte either way.
+        """
         values = list(digests)
         n = len(values)
         if n == 0:
@@ -280,13 +269,12 @@ class MerkleTree:
         if set(map(type, values)) != {bytes} or set(map(len, values)) != {_HASH_LEN}:
             bad = next(i for i, d in enumerate(values) if type(d) is not bytes or len(d) != _HASH_LEN)
             raise MerkleTreeError(f"digest #{bad} must be 32 bytes")
+        if processes is None:
+            processes = 2 if n >= TWO_PROCESS_MIN_LEAVES and _usable_cpus() >= 2 else 1
+        elif processes not in (1, 2):
+            raise MerkleTreeError(f"processes must be 1 or 2, not {processes!r}")
         with gc_paused():
-            leaves = list(_keccak_each(_keccak_each(values)))
-            order = sorted(range(n), key=leaves.__getitem__)  # stable, like JS Array.prototype.sort
-            tree: list[bytes] = [b""] * (n - 1)
-            tree += map(leaves.__getitem__, reversed(order))  # sorted leaf k at 2n-2-k
-            del leaves
-            _fill_inner(tree, n)
+            tree, order = build_nodes(values, processes=processes)
         return cls(tree, values, order)
 
     # ------------------------------------------------------------------ accessors
@@ -539,7 +527,7 @@ class MerkleTree:
             if leaf_hash(d) != tree[tidx[i]]:
                 raise MerkleTreeError(f"value #{i} does not match its leaf")
         check = list(tree)
-        _fill_inner(check, n)
+        fill_inner(check, n)
         if check != tree:
             raise MerkleTreeError("merkle tree is invalid")
         # Sorted-leaf layout is what our lookups rely on (OZ dumps with sortLeaves:false are not).
@@ -579,22 +567,10 @@ _pauses = 0
 _resume_gc = False
 
 
-def _fill_inner(tree: list[bytes], n: int) -> None:
-    """Compute inner nodes 0..n-2 in place, one heap level at a time (deepest first)."""
-    if n < 2:
-        return
-    keccak_each = _keccak_each
-    concat = bytes.__add__
-    last_inner = n - 2
-    depth = (last_inner + 1).bit_length() - 1
-    while depth >= 0:
-        lo = (1 << depth) - 1
-        hi = min((1 << (depth + 1)) - 2, last_inner)
-        left = tree[2 * lo + 1 : 2 * hi + 2 : 2]
-        right = tree[2 * lo + 2 : 2 * hi + 3 : 2]
-        # the sorted pair min(a, b) || max(a, b), built and hashed by C loops (no bytecode per node)
-        tree[lo : hi + 1] = keccak_each(map(concat, map(min, left, right), map(max, left, right)))
-        depth -= 1
+def _usable_cpus() -> int:
+    """CPUs this process may run on (its affinity where the OS tells it, as under a container's cpuset)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
 
 
 def _path(tree: list[bytes], i: int) -> list[bytes]:

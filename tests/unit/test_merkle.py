@@ -372,7 +372,7 @@ def test_published_vectors_match_oz():
 def test_both_keccak_backends_build_the_same_tree(monkeypatch):
     """The node install builds with tiny-keccak, the verifier-only install with safe-pysha3: same nodes, byte
     for byte (and tiny-keccak is the one in use where it is installed, as the node extra installs it)."""
-    import anchoring.scheme.merkle as merkle
+    import anchoring.scheme.merkle_build as merkle
 
     pytest.importorskip("tiny_keccak")
     assert merkle._keccak_each is merkle._keccak_each_tiny
@@ -385,3 +385,70 @@ def test_both_keccak_backends_build_the_same_tree(monkeypatch):
         monkeypatch.undo()
         assert tiny.nodes == sha3.nodes, n
         assert tiny.root == process_proof(leaf_hash(values[0]), tiny.proof_at(0))
+
+
+TWO_PROCESS_SIZES = [2, 3, 4, 5, 6, 7, 8, 9, 15, 16, 17, 31, 33, 100, 1000, 1025, 4097]
+
+
+@pytest.mark.parametrize("n", TWO_PROCESS_SIZES)
+def test_two_process_build_gives_the_same_tree(n):
+    """The two-core build (half the leaves hashed and sorted, and one of the root's subtrees built, in a second
+    process) against the one-process build: the same nodes and the same leaf order, duplicates included."""
+    rng = random.Random(n)
+    values = [rng.randbytes(32) for _ in range(n)]
+    values += [b"\x22" * 32] * (n % 3) + values[: n % 4]  # equal digests within and across the two halves
+    one = MerkleTree.build(values, processes=1)
+    two = MerkleTree.build(values, processes=2)
+    assert two.nodes == one.nodes
+    assert two.to_bytes() == one.to_bytes()  # the order and position tables too
+    for i in (0, len(values) // 2, len(values) - 1):
+        assert two.proof_at(i) == one.proof_at(i)
+
+
+def test_two_process_build_matches_openzeppelin(oz_cases):
+    for (ds, _multi), oz in oz_cases:
+        if len(ds) < 2:
+            continue
+        tree = MerkleTree.build(ds, processes=2)
+        assert h(tree.root) == oz["root"]
+        assert [[h(p) for p in pr] for pr in tree.all_proofs()] == oz["proofs"]
+
+
+def test_two_process_build_falls_back_when_the_worker_fails(monkeypatch, caplog):
+    import sys
+
+    import anchoring.scheme.merkle_build as merkle_build
+
+    values = digests_for(3000, 11)
+    expected = MerkleTree.build(values, processes=1)
+    for broken in ("import sys; sys.exit(3)", "import sys; sys.stdin.buffer.read(9); sys.stdout.write('x')"):
+        monkeypatch.setattr(
+            merkle_build, "worker_command", lambda broken=broken: [sys.executable, "-c", broken]
+        )
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="anchoring.scheme.merkle_build"):
+            tree = MerkleTree.build(values, processes=2)
+        assert tree.nodes == expected.nodes
+        assert "building in one process" in caplog.text
+
+
+def test_large_batches_build_on_two_processes_by_default(monkeypatch):
+    import anchoring.scheme.merkle as merkle
+
+    seen = []
+    real = merkle.build_nodes
+
+    def spy(values, *, processes):
+        seen.append(processes)
+        return real(values, processes=processes)
+
+    monkeypatch.setattr(merkle, "build_nodes", spy)
+    monkeypatch.setattr(merkle, "TWO_PROCESS_MIN_LEAVES", 500)
+    monkeypatch.setattr(merkle, "_usable_cpus", lambda: 2)
+    MerkleTree.build(digests_for(499, 1))
+    MerkleTree.build(digests_for(500, 2))
+    monkeypatch.setattr(merkle, "_usable_cpus", lambda: 1)
+    MerkleTree.build(digests_for(500, 3))
+    assert seen == [1, 2, 1]
+    with pytest.raises(MerkleTreeError, match="processes must be 1 or 2"):
+        MerkleTree.build(digests_for(4, 4), processes=3)
