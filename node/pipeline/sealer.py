@@ -17,7 +17,7 @@ from anchoring.scheme.merkle import MerkleTree
 from node import metrics
 from node.pipeline.outbox import NEW, InvalidTransition, transition
 from node.storage.db import is_postgres, is_sqlite
-from node.storage.models import Batch, BatchState, Credential, CredentialStatus, utcnow
+from node.storage.models import CREDENTIAL_PENDING, Batch, BatchState, Credential, CredentialStatus, utcnow
 
 _sqlite_locks: dict[str, threading.Lock] = {}
 
@@ -32,7 +32,7 @@ def due_issuers(session: Session, max_size: int, max_age_seconds: float, now: da
     cutoff = now - timedelta(seconds=max_age_seconds)
     rows = session.execute(
         sa.select(t.c.issuer_id, sa.func.count(), sa.func.min(t.c.created_at))
-        .where(t.c.status == CredentialStatus.pending.value)
+        .where(CREDENTIAL_PENDING)
         .group_by(t.c.issuer_id)
         .order_by(t.c.issuer_id)
     ).all()
@@ -43,7 +43,7 @@ def _issuer_due(session: Session, issuer_id: int, max_size: int, cutoff: datetim
     t = Credential.__table__
     row = session.execute(
         sa.select(sa.func.count(), sa.func.min(t.c.created_at)).where(
-            t.c.issuer_id == issuer_id, t.c.status == CredentialStatus.pending.value
+            t.c.issuer_id == issuer_id, CREDENTIAL_PENDING
         )
     ).one()
     return row[0] > 0 and (row[0] >= max_size or row[1] <= cutoff)
@@ -68,7 +68,7 @@ def seal_batch(session: Session, issuer_id: int, max_size: int) -> Batch | None:
             return None
     q = (
         sa.select(t.c.id, t.c.digest)
-        .where(t.c.issuer_id == issuer_id, t.c.status == CredentialStatus.pending.value)
+        .where(t.c.issuer_id == issuer_id, CREDENTIAL_PENDING)
         .order_by(t.c.id)
         .limit(max_size)
     )
@@ -98,14 +98,14 @@ def seal_batch(session: Session, issuer_id: int, max_size: int) -> Batch | None:
             .where(
                 t.c.issuer_id == issuer_id,
                 t.c.id.between(first, last),
-                t.c.status == CredentialStatus.pending.value,
+                CREDENTIAL_PENDING,
             )
             .values(status=CredentialStatus.batched.value, batch_id=batch.id, leaf_index=t.c.id - first)
         )
     else:
         res = session.exec(
             t.update()
-            .where(t.c.id == sa.bindparam("cid"), t.c.status == CredentialStatus.pending.value)
+            .where(t.c.id == sa.bindparam("cid"), CREDENTIAL_PENDING)
             .values(
                 status=CredentialStatus.batched.value, batch_id=batch.id, leaf_index=sa.bindparam("leaf")
             ),

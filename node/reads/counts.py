@@ -5,12 +5,12 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
-from node.storage.models import Batch, Credential, CredentialStatus
+from node.storage.models import CREDENTIAL_PENDING, Batch, Credential
 
 
 def pending_count(session: Session, issuer_id: int | None = None) -> int:
     t = Credential.__table__
-    q = sa.select(sa.func.count()).where(t.c.status == CredentialStatus.pending.value)
+    q = sa.select(sa.func.count()).where(CREDENTIAL_PENDING)
     if issuer_id is not None:
         q = q.where(t.c.issuer_id == issuer_id)
     return int(session.execute(q).scalar() or 0)

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from node.pipeline.lease import INDEXER_LEASE, db_now
-from node.storage.models import Batch, Credential
+from node.storage.models import CREDENTIAL_PENDING, Batch, Credential
 from node.storage.pipeline_tables import PipelineHeartbeat, PipelineLease
 
 __all__ = ["Backlog", "LeaseView", "PipelineState", "ProcessView", "pipeline_state"]
@@ -102,7 +102,7 @@ def pipeline_state(session: Session, ttl: float) -> PipelineState:
         )
     c, b = Credential.__table__, Batch.__table__
     pending, oldest_pending = session.execute(
-        sa.select(sa.func.count(), sa.func.min(c.c.created_at)).where(c.c.status == "pending")
+        sa.select(sa.func.count(), sa.func.min(c.c.created_at)).where(CREDENTIAL_PENDING)
     ).one()
     unconfirmed, oldest_batch = session.execute(
         sa.select(sa.func.count(), sa.func.min(b.c.created_at)).where(b.c.state.in_(("sealed", "submitted")))

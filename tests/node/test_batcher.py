@@ -111,3 +111,41 @@ def test_concurrent_sealers_never_share_a_credential(session_factory, issuer, se
             s.execute(sa.select(Credential.batch_id, sa.func.count()).group_by(Credential.batch_id)).all()
         )
         assert all(per_batch[b.id] == b.size for b in s.exec(sa.select(Batch)).scalars())
+
+
+def test_pending_lookups_use_the_partial_pending_indexes(session_factory, engine, issuer, settings):
+    """Sealing and the pending counts read only the partial indexes on pending credentials (migration 0013): each
+    SELECT they send is explained on the real database and its plan must name one. A query stating the status as
+    a bound parameter fails this on SQLite (and on PostgreSQL's generic plans, forced here)."""
+    from node.reads.counts import pending_count
+    from node.storage.db import analyze
+
+    _issue(session_factory, issuer.id, 2_950)
+    sealer.seal_due_batches(session_factory, _settings(settings, 100, 3600))  # 29 batches, 50 left pending
+    with engine.begin() as conn:
+        analyze(conn)
+
+    sent: list[tuple[str, object]] = []
+
+    def record(_conn, _cursor, statement, parameters, _context, _many):
+        if statement.lstrip().upper().startswith("SELECT") and "credential" in statement and "pending" in statement:
+            sent.append((statement, parameters))
+
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert sealer.seal_due_batches(session_factory, _settings(settings, 10, 3600))  # picks 5 x 10
+        with session_factory() as s:
+            assert pending_count(s) == 0 and pending_count(s, issuer.id) == 0
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+
+    assert len({statement for statement, _ in sent}) >= 3  # due issuers, the issuer's queue, the pick, the counts
+    postgres = engine.dialect.name == "postgresql"
+    with engine.connect() as conn:
+        if postgres:
+            conn.exec_driver_sql("SET enable_seqscan = off")
+            conn.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
+        for statement, parameters in sent:
+            explain = "EXPLAIN " if postgres else "EXPLAIN QUERY PLAN "
+            plan = "\n".join(str(row[-1]) for row in conn.exec_driver_sql(explain + statement, parameters))
+            assert "ix_credential_pending_issuer" in plan, f"{statement}\n{plan}"

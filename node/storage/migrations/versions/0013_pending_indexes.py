@@ -1,0 +1,66 @@
+"""pending indexes: credentials are indexed by status only while they are pending
+
+The only lookups by status are of pending credentials (the sealer picks an issuer's oldest, the metrics and the
+pipeline view count them), so the two full indexes that held every credential's status become partial indexes on
+``status = 'pending'``: a credential leaves them when it is batched, and its two status updates (batched, then
+anchored) no longer write a new entry into them. On PostgreSQL, where such an update writes into every index of
+the table, that is two index writes fewer per update.
+
+* drops ``ix_credential_issuer_status_id`` (issuer_id, status, id) and ``ix_credential_status_issuer_created``
+  (status, issuer_id, created_at);
+* creates ``ix_credential_pending_issuer_id`` (issuer_id, id) and ``ix_credential_pending_issuer_created``
+  (issuer_id, created_at), both ``WHERE status = 'pending'``.
+
+Revision ID: 0013_pending_indexes
+Revises: 0012_signed_input
+Create Date: 2026-12-02
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0013_pending_indexes"
+down_revision = "0012_signed_input"
+branch_labels = None
+depends_on = None
+
+_PENDING = sa.text("status = 'pending'")
+
+
+def _indexes() -> set[str]:
+    return {ix["name"] for ix in sa.inspect(op.get_bind()).get_indexes("credential")}
+
+
+def upgrade() -> None:
+    present = _indexes()
+    # only when absent: SQLite commits DDL as it goes, so a failed upgrade re-runs this one
+    if "ix_credential_pending_issuer_id" not in present:
+        op.create_index(
+            "ix_credential_pending_issuer_id",
+            "credential",
+            ["issuer_id", "id"],
+            postgresql_where=_PENDING,
+            sqlite_where=_PENDING,
+        )
+    if "ix_credential_pending_issuer_created" not in present:
+        op.create_index(
+            "ix_credential_pending_issuer_created",
+            "credential",
+            ["issuer_id", "created_at"],
+            postgresql_where=_PENDING,
+            sqlite_where=_PENDING,
+        )
+    for name in ("ix_credential_issuer_status_id", "ix_credential_status_issuer_created"):
+        if name in present:
+            op.drop_index(name, table_name="credential")
+
+
+def downgrade() -> None:
+    present = _indexes()
+    if "ix_credential_issuer_status_id" not in present:
+        op.create_index("ix_credential_issuer_status_id", "credential", ["issuer_id", "status", "id"])
+    if "ix_credential_status_issuer_created" not in present:
+        op.create_index("ix_credential_status_issuer_created", "credential", ["status", "issuer_id", "created_at"])
+    for name in ("ix_credential_pending_issuer_id", "ix_credential_pending_issuer_created"):
+        if name in present:
+            op.drop_index(name, table_name="credential")
