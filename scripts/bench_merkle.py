@@ -107,7 +107,7 @@ def bench_merkletools(ds: list[bytes], with_proofs: bool, repeat: int) -> dict |
     proofs_s = None
     if with_proofs:
         get = mt.get_proof
-        _, proofs_s = timed(lambda: [get(i) for i in range(len(ds))], repeat)
+        _, proofs_s = timed(lambda: [get(i) for i in range(len(ds))])  # once: ~40 s at 1M
     return {"build_s": build_s, "proofs_s": proofs_s}
 
 

@@ -32,9 +32,10 @@ __all__ = ["TWO_PROCESS_MIN_LEAVES", "build_nodes", "fill_inner", "keccak_each"]
 
 log = logging.getLogger(__name__)
 
-#: Below this many leaves the second process's start-up (~0.1 s) costs more than it saves
-#: (``scripts/bench_merkle.py --sizes 100k,250k,1M`` prints both builds).
-TWO_PROCESS_MIN_LEAVES = 200_000
+#: Below this many leaves the second process costs more than it saves: its start-up and the copies through its pipes
+#: against half the hashing (measured here: 350,000 leaves 0.95 s in one process, 0.98 s in two; 500,000 1.64 s and
+#: 1.45 s; 1M 3.2-3.9 s and 2.6-3.1 s; ``scripts/bench_merkle.py`` prints both builds).
+TWO_PROCESS_MIN_LEAVES = 400_000
 
 _digest = methodcaller("digest")
 

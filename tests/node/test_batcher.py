@@ -128,7 +128,11 @@ def test_pending_lookups_use_the_partial_pending_indexes(session_factory, engine
     sent: list[tuple[str, object]] = []
 
     def record(_conn, _cursor, statement, parameters, _context, _many):
-        if statement.lstrip().upper().startswith("SELECT") and "credential" in statement and "pending" in statement:
+        if (
+            statement.lstrip().upper().startswith("SELECT")
+            and "credential" in statement
+            and "pending" in statement
+        ):
             sent.append((statement, parameters))
 
     sa.event.listen(engine, "before_cursor_execute", record)
@@ -139,7 +143,8 @@ def test_pending_lookups_use_the_partial_pending_indexes(session_factory, engine
     finally:
         sa.event.remove(engine, "before_cursor_execute", record)
 
-    assert len({statement for statement, _ in sent}) >= 3  # due issuers, the issuer's queue, the pick, the counts
+    # due issuers, the issuer's queue, the pick, the counts
+    assert len({statement for statement, _ in sent}) >= 3
     postgres = engine.dialect.name == "postgresql"
     with engine.connect() as conn:
         if postgres:

@@ -28,7 +28,7 @@ _PENDING = sa.text("status = 'pending'")
 
 
 def _indexes() -> set[str]:
-    return {ix["name"] for ix in sa.inspect(op.get_bind()).get_indexes("credential")}
+    return {ix["name"] or "" for ix in sa.inspect(op.get_bind()).get_indexes("credential")}
 
 
 def upgrade() -> None:
