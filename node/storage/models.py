@@ -151,6 +151,12 @@ class ApiToken(TableModel, table=True):
 _PENDING_SQL = f"status = '{CredentialStatus.pending.value}'"
 
 
+def _pending_index(name: str, *columns: str) -> sa.Index:
+    return sa.Index(
+        name, *columns, postgresql_where=sa.text(_PENDING_SQL), sqlite_where=sa.text(_PENDING_SQL)
+    )
+
+
 class Credential(TableModel, table=True):
     __tablename__ = "credential"
     __table_args__ = (
@@ -159,20 +165,8 @@ class Credential(TableModel, table=True):
         # Only pending credentials are ever looked up by status (sealing picks them, metrics count them), so only
         # they are indexed by it: a row leaves these partial indexes when it is batched, and with the status in no
         # full index, the two status updates of its life (batched, anchored) touch two fewer indexes each.
-        sa.Index(
-            "ix_credential_pending_issuer_id",
-            "issuer_id",
-            "id",
-            postgresql_where=sa.text(_PENDING_SQL),
-            sqlite_where=sa.text(_PENDING_SQL),
-        ),
-        sa.Index(
-            "ix_credential_pending_issuer_created",
-            "issuer_id",
-            "created_at",
-            postgresql_where=sa.text(_PENDING_SQL),
-            sqlite_where=sa.text(_PENDING_SQL),
-        ),
+        _pending_index("ix_credential_pending_issuer_id", "issuer_id", "id"),
+        _pending_index("ix_credential_pending_issuer_created", "issuer_id", "created_at"),
     )
 
     id: int | None = Field(default=None, sa_column=sa.Column(BigId, primary_key=True, autoincrement=True))

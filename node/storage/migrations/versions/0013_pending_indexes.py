@@ -31,36 +31,30 @@ def _indexes() -> set[str]:
     return {ix["name"] or "" for ix in sa.inspect(op.get_bind()).get_indexes("credential")}
 
 
+PENDING_INDEXES = {
+    "ix_credential_pending_issuer_id": ["issuer_id", "id"],
+    "ix_credential_pending_issuer_created": ["issuer_id", "created_at"],
+}
+STATUS_INDEXES = {
+    "ix_credential_issuer_status_id": ["issuer_id", "status", "id"],
+    "ix_credential_status_issuer_created": ["status", "issuer_id", "created_at"],
+}
+
+
 def upgrade() -> None:
-    present = _indexes()
-    # only when absent: SQLite commits DDL as it goes, so a failed upgrade re-runs this one
-    if "ix_credential_pending_issuer_id" not in present:
-        op.create_index(
-            "ix_credential_pending_issuer_id",
-            "credential",
-            ["issuer_id", "id"],
-            postgresql_where=_PENDING,
-            sqlite_where=_PENDING,
-        )
-    if "ix_credential_pending_issuer_created" not in present:
-        op.create_index(
-            "ix_credential_pending_issuer_created",
-            "credential",
-            ["issuer_id", "created_at"],
-            postgresql_where=_PENDING,
-            sqlite_where=_PENDING,
-        )
-    for name in ("ix_credential_issuer_status_id", "ix_credential_status_issuer_created"):
-        if name in present:
-            op.drop_index(name, table_name="credential")
+    _replace(STATUS_INDEXES, PENDING_INDEXES, where=_PENDING)
 
 
 def downgrade() -> None:
+    _replace(PENDING_INDEXES, STATUS_INDEXES, where=None)
+
+
+def _replace(old: dict[str, list[str]], new: dict[str, list[str]], where: sa.TextClause | None) -> None:
+    # each step only when needed: SQLite commits DDL as it goes, so a failed run is re-run from the start
     present = _indexes()
-    if "ix_credential_issuer_status_id" not in present:
-        op.create_index("ix_credential_issuer_status_id", "credential", ["issuer_id", "status", "id"])
-    if "ix_credential_status_issuer_created" not in present:
-        op.create_index("ix_credential_status_issuer_created", "credential", ["status", "issuer_id", "created_at"])
-    for name in ("ix_credential_pending_issuer_id", "ix_credential_pending_issuer_created"):
+    for name, columns in new.items():
+        if name not in present:
+            op.create_index(name, "credential", columns, postgresql_where=where, sqlite_where=where)
+    for name in old:
         if name in present:
             op.drop_index(name, table_name="credential")
