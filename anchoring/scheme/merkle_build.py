@@ -216,7 +216,9 @@ class _Worker:
 
     def __init__(self) -> None:
         package_root = str(Path(__file__).resolve().parents[2])
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join([package_root, os.environ.get("PYTHONPATH", "")]))
+        # this checkout's anchoring first; no empty entry, which would put the working directory on the path
+        path = [package_root, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(path))
         self._proc = subprocess.Popen(
             worker_command(),
             stdin=subprocess.PIPE,
