@@ -39,7 +39,12 @@ class ChainWatcher:
                 "checked_at": checked,
             }
             return
-        self.state["chain"] = {"ok": True, "message": f"block {block}", "block": block, "checked_at": checked}
+        chain = {"ok": True, "message": f"block {block}", "block": block, "checked_at": checked}
+        # both published in one step: the lease keeper may write the state between two assignments, and a reader
+        # would see this pass's chain beside the previous pass's contracts (or none yet)
+        self.state.update(chain=chain, contracts=self._contracts(checked))
+
+    def _contracts(self, checked: str) -> dict:
         contracts = self.deployment.current
         try:
             found = {
@@ -50,19 +55,18 @@ class ChainWatcher:
                 ),
             }
         except Exception as exc:  # noqa: BLE001
-            self.state["contracts"] = {
+            return {
                 "ok": False,
                 "message": f"cannot read the contracts' versions: {type(exc).__name__}",
                 "checked_at": checked,
             }
-            return
         wrong = [
             f"{name} {address} is {onchain}, the deployment file says {contracts.version}"
             for name, (address, onchain) in found.items()
             if onchain != contracts.version
         ]
         versions = {name: onchain for name, (_, onchain) in found.items()}
-        self.state["contracts"] = {
+        return {
             "ok": not wrong,
             "message": "; ".join(wrong) or ", ".join(f"{name} {v}" for name, v in versions.items()),
             "versions": versions,
