@@ -72,7 +72,7 @@ def timed(fn, repeat: int = 1):
     best = float("inf")
     result = None
     for _ in range(repeat):
-        result = None
+        result = None  # the previous run's tree is freed before the next run, not during it
         gc.collect()
         t = time.perf_counter()
         result = fn()

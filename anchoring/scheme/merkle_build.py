@@ -28,7 +28,7 @@ from typing import IO
 
 from sha3 import keccak_256 as _k
 
-__all__ = ["TWO_PROCESS_MIN_LEAVES", "build_nodes", "fill_inner", "keccak_each"]
+__all__ = ["TWO_PROCESS_MIN_LEAVES", "build_nodes", "fill_inner", "heap_tree"]
 
 log = logging.getLogger(__name__)
 
@@ -55,11 +55,6 @@ except ImportError:  # the verifier-only install: safe-pysha3
     _keccak_each = _keccak_each_sha3
 
 
-def keccak_each(preimages: Iterable[bytes]) -> Iterator[bytes]:
-    """keccak256 of each preimage, lazily, with the fastest backend installed."""
-    return _keccak_each(preimages)
-
-
 def fill_inner(tree: list[bytes], n: int) -> None:
     """Compute inner nodes 0..n-2 of a ``2n - 1`` node array in place, one heap level at a time (deepest first)."""
     if n < 2:
@@ -76,6 +71,15 @@ def fill_inner(tree: list[bytes], n: int) -> None:
         # the sorted pair min(a, b) || max(a, b), built and hashed by C loops (no bytecode per node)
         tree[lo : hi + 1] = hash_each(map(concat, map(min, left, right), map(max, left, right)))
         depth -= 1
+
+
+def heap_tree(leaves: list[bytes]) -> list[bytes]:
+    """The ``2n - 1`` node array over ``n`` leaves given in heap order (they are its last ``n`` nodes), inner nodes
+    computed."""
+    tree: list[bytes] = [b""] * (len(leaves) - 1)
+    tree += leaves
+    fill_inner(tree, len(leaves))
+    return tree
 
 
 def sorted_leaves(values: list[bytes]) -> tuple[list[bytes], list[int]]:
@@ -102,14 +106,9 @@ def build_nodes(values: list[bytes], *, processes: int = 1) -> tuple[list[bytes]
 
 
 def _build_here(values: list[bytes]) -> tuple[list[bytes], list[int]]:
-    n = len(values)
     ascending, order = sorted_leaves(values)
     ascending.reverse()  # sorted leaf k sits at 2n-2-k
-    tree: list[bytes] = [b""] * (n - 1)
-    tree += _contiguous(ascending)
-    del ascending
-    fill_inner(tree, n)
-    return tree, order
+    return heap_tree(_contiguous(ascending)), order
 
 
 def _contiguous(nodes: list[bytes]) -> list[bytes]:
@@ -151,11 +150,13 @@ def _subtree_slices(size: int, root: int) -> list[slice]:
     return out
 
 
-def _gather(tree: list[bytes], slices: list[slice]) -> list[bytes]:
-    out: list[bytes] = []
+def _subtree(tree: list[bytes], root: int) -> tuple[list[slice], list[bytes]]:
+    """Where the subtree under ``root`` sits in ``tree`` (:func:`_subtree_slices`), and its leaves in heap order."""
+    slices = _subtree_slices(len(tree), root)
+    nodes: list[bytes] = []
     for s in slices:
-        out += tree[s]
-    return out
+        nodes += tree[s]
+    return slices, nodes[(len(nodes) - 1) // 2 :]
 
 
 def _scatter(tree: list[bytes], slices: list[slice], nodes: list[bytes]) -> None:
@@ -188,19 +189,12 @@ def _build_on_two(values: list[bytes]) -> tuple[list[bytes], list[int]]:
         tree += map(both.__getitem__, reversed(merged))
         del both, merged, offsets
 
-        size = 2 * n - 1
-        right = _subtree_slices(size, 2)
-        right_nodes = _gather(tree, right)
-        right_leaves = (len(right_nodes) + 1) // 2
-        worker.send(TASK_INNER_NODES, right_nodes[right_leaves - 1 :])
-        left = _subtree_slices(size, 1)
-        left_nodes = _gather(tree, left)
-        left_leaves = (len(left_nodes) + 1) // 2
-        left_nodes[left_leaves - 1 :] = _contiguous(left_nodes[left_leaves - 1 :])
-        fill_inner(left_nodes, left_leaves)
-        _scatter(tree, left, left_nodes)
-        right_inner = split_nodes(worker.receive(32 * (right_leaves - 1)))
-        _scatter(tree, right, right_inner + right_nodes[right_leaves - 1 :])
+        right, right_leaves = _subtree(tree, 2)
+        worker.send(TASK_INNER_NODES, right_leaves)
+        left, left_leaves = _subtree(tree, 1)
+        _scatter(tree, left, heap_tree(_contiguous(left_leaves)))
+        right_inner = split_nodes(worker.receive(32 * (len(right_leaves) - 1)))
+        _scatter(tree, right, right_inner + right_leaves)
     a, b = tree[1], tree[2]
     [tree[0]] = _keccak_each([a + b if a < b else b + a])
     return tree, order

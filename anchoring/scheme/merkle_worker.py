@@ -15,7 +15,7 @@ from anchoring.scheme.merkle_build import (
     FRAME,
     TASK_INNER_NODES,
     TASK_SORTED_LEAVES,
-    fill_inner,
+    heap_tree,
     read_exactly,
     sorted_leaves,
     split_nodes,
@@ -33,10 +33,7 @@ def serve(tasks: IO[bytes], answers: IO[bytes]) -> None:
             answers.write(b"".join(leaves))
             answers.write(array("I", order).tobytes())
         elif kind == TASK_INNER_NODES:
-            tree: list[bytes] = [b""] * (count - 1)
-            tree += nodes
-            fill_inner(tree, count)
-            answers.write(b"".join(tree[: count - 1]))
+            answers.write(b"".join(heap_tree(nodes)[: count - 1]))
         else:
             raise SystemExit(f"merkle worker: unknown task {kind}")
         answers.flush()
@@ -46,4 +43,4 @@ if __name__ == "__main__":
     gc.disable()  # a million acyclic 32-byte objects per task, and the process ends after the build
     serve(sys.stdin.buffer, sys.stdout.buffer)
     sys.stdout.flush()
-    os._exit(0)  # no teardown of the last task's million objects: the parent waits for this exit
+    os._exit(0)  # no teardown of the last task's million objects (the parent reaps this exit in a thread)
