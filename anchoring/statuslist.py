@@ -8,7 +8,7 @@ import io
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from anchoring.chain.contracts import StatusListRecord
+from anchoring.chain.records import StatusListRecord
 from anchoring.scheme.encoding import to_hex
 from anchoring.scheme.keccak import keccak256
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from anchoring.chain.rpc import redact
+from anchoring.chain.endpoint import redact
 
 __all__ = ["redact_logs"]
 

@@ -17,7 +17,6 @@ import time
 from typing import Any
 
 from anchoring.chain.deployment import Deployment, DeploymentFileError
-from anchoring.chain.rpc import call_chain
 from anchoring.errors import ChainError
 from anchoring.verify.context import ChainContext
 from node.chain_guard import guarded_provider
@@ -93,9 +92,7 @@ class VerifierChain:
 
     def _same_head(self, context: ChainContext) -> bool:
         try:
-            known = context.head
-            w3 = context.w3
-            return bool(call_chain(lambda: w3.eth.block_number, context.endpoint) == known)
+            return context.current_head() == context.head
         except ChainError:
             return False  # the failure is remembered per context: a new one asks again
 

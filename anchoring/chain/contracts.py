@@ -13,8 +13,6 @@ which answer the same read questions so the verifier needs no version checks of 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from enum import IntEnum
 from typing import Any, cast
 
 from eth_typing import ABIEvent
@@ -27,6 +25,30 @@ from web3.types import BlockIdentifier
 
 from anchoring.chain.artifacts import abi, load_artifact
 from anchoring.chain.deployment import CURRENT_VERSION, ContractSet, Deployment
+from anchoring.chain.records import (
+    ZERO_ADDRESS,
+    ZERO_HASH,
+    AnchorRecord,
+    ChainEvent,
+    CredentialStatus,
+    CredentialStatusRecord,
+    CredentialView,
+    IssuerEntry,
+    IssuerKind,
+    IssuerStatus,
+    KeyRecord,
+    StatusChange,
+    StatusChangeEvent,
+    StatusListRecord,
+    anchor_record,
+    credential_status,
+    issuer_entry,
+    key_record,
+    optional_address,
+    status_change_events,
+    status_history,
+    status_list_record,
+)
 from anchoring.chain.rpc import call_chain
 from anchoring.chain.transactions import TransactionSender
 from anchoring.errors import ChainRequestFailed, ContractRevert
@@ -34,6 +56,7 @@ from anchoring.scheme.encoding import to_hex
 
 __all__ = [
     "ZERO_ADDRESS",
+    "ZERO_HASH",
     "AnchorReader",
     "AnchorRecord",
     "ChainEvent",
@@ -56,175 +79,6 @@ __all__ = [
     "deploy_contracts",
     "registry_reader",
 ]
-
-ZERO_ADDRESS = "0x" + "00" * 20
-ZERO_HASH = b"\0" * 32
-
-
-class _Named(IntEnum):
-    """An on-chain enum with ONE lower-case name per value: ``.label`` to show, ``from_label`` to parse."""
-
-    @property
-    def label(self) -> str:
-        return self.name.lower().replace("_", "-")
-
-    @classmethod
-    def from_label(cls, text: str) -> Any:
-        key = text.strip().lower().replace("_", "-")
-        for member in cls:
-            if key in (member.label, member.label.replace("-", "")):
-                return member
-        raise ValueError(f"unknown {cls.noun()} {text!r}: one of {', '.join(m.label for m in cls)}")
-
-    @classmethod
-    def noun(cls) -> str:
-        return cls.__name__
-
-
-class IssuerKind(_Named):
-    """The role of a registry entry: RootTAO -> TAO -> TI."""
-
-    NONE = 0
-    ROOT_TAO = 1
-    TAO = 2
-    TI = 3
-
-    @classmethod
-    def noun(cls) -> str:
-        return "kind"
-
-    @property
-    def title(self) -> str:
-        """The kind as the EBSI Trusted Issuers Registry writes it (RootTAO, TAO, TI)."""
-        return {0: "None", 1: "RootTAO", 2: "TAO", 3: "TI"}[int(self)]
-
-
-class IssuerStatus(_Named):
-    """The status of a registry entry; revoked is final."""
-
-    NONE = 0
-    ACTIVE = 1
-    SUSPENDED = 2
-    REVOKED = 3
-
-    @classmethod
-    def noun(cls) -> str:
-        return "status"
-
-
-class CredentialStatus(_Named):
-    """The status of one credential under one (issuer, root); revoked is final."""
-
-    VALID = 0
-    SUSPENDED = 1
-    REVOKED = 2
-
-
-@dataclass(frozen=True)
-class IssuerEntry:
-    account: str
-    kind: IssuerKind
-    status: IssuerStatus
-    accreditor: str | None  # None for the first RootTAO
-    valid_from: int
-    valid_until: int  # 0 = open-ended
-    document_hash: bytes
-    did: str
-    scope: str
-    history_length: int
-
-    def within_validity(self, timestamp: int) -> bool:
-        return self.valid_from <= timestamp and (self.valid_until == 0 or timestamp < self.valid_until)
-
-
-@dataclass(frozen=True)
-class StatusChange:
-    """One entry of an issuer's on-chain status history (the first is its accreditation)."""
-
-    timestamp: int
-    block_number: int
-    status: IssuerStatus
-    by: str | None
-
-
-@dataclass(frozen=True)
-class KeyRecord:
-    """A verification key of an issuer (keyHash = keccak256 of its publicKeyMultibase)."""
-
-    added_at: int
-    added_block: int
-    revoked_at: int  # 0 = not revoked
-    revoked_block: int
-
-    def valid_at_block(self, block: int) -> bool:
-        return 0 < self.added_block <= block and (self.revoked_block == 0 or block < self.revoked_block)
-
-
-@dataclass(frozen=True)
-class AnchorRecord:
-    issuer: str
-    anchored_at: int
-    block_number: int
-    leaf_count: int | None  # None on version-1 contracts (the count is in the Anchored event only)
-
-
-@dataclass(frozen=True)
-class CredentialStatusRecord:
-    status: CredentialStatus
-    reason: int
-    changed_at: int
-    block_number: int
-
-
-@dataclass(frozen=True)
-class StatusChangeEvent:
-    """One CredentialStatusChanged event: the last one per (issuer, root, digest) is the status."""
-
-    issuer: str
-    root: bytes
-    digest: bytes
-    status: CredentialStatus
-    reason: int
-    block_number: int
-    log_index: int
-
-
-@dataclass(frozen=True)
-class StatusListRecord:
-    list_hash: bytes
-    published_at: int
-    block_number: int
-    version: int
-
-
-@dataclass(frozen=True)
-class CredentialView:
-    included: bool
-    anchored: bool
-    anchored_at: int
-    anchored_block: int
-    leaf_count: int | None
-    status: CredentialStatus
-    reason: int
-    status_changed_at: int
-    status_block: int
-
-
-@dataclass(frozen=True)
-class ChainEvent:
-    """One decoded event log, with where it sits on chain (for audits that compare a database row by row).
-    ``args`` as web3 decodes them: addresses EIP-55, bytes32 as bytes, enums and counts as ints, strings."""
-
-    name: str
-    block_number: int
-    block_hash: bytes
-    tx_hash: bytes
-    log_index: int
-    args: dict[str, Any]
-
-
-def _address(value: str) -> str | None:
-    return None if int(value, 16) == 0 else Web3.to_checksum_address(value)
 
 
 class _Wrapper:
@@ -263,34 +117,14 @@ class _Wrapper:
     ) -> list[StatusChangeEvent]:
         """CredentialStatusChanged events matching `topics` whose (issuer, root) is wanted, oldest first (both
         contract versions name the event's arguments alike)."""
-        out = []
-        for ev in self._logs("CredentialStatusChanged", topics, from_block, to_block):
-            a = ev["args"]
-            key = (Web3.to_checksum_address(a["issuer"]), bytes(a["root"]))
-            if key in wanted:
-                out.append(
-                    StatusChangeEvent(
-                        key[0],
-                        key[1],
-                        bytes(a["digest"]),
-                        CredentialStatus(a["status"]),
-                        int(a["reason"]),
-                        int(ev["blockNumber"]),
-                        int(ev["logIndex"]),
-                    )
-                )
-        return sorted(out, key=lambda e: (e.block_number, e.log_index))
+        logs = self._logs("CredentialStatusChanged", topics, from_block, to_block)
+        return status_change_events(((ev["args"], ev["blockNumber"], ev["logIndex"]) for ev in logs), wanted)
 
     def status_list_of(
         self, issuer: str, list_id: bytes, block: BlockIdentifier = "latest"
     ) -> StatusListRecord | None:
         """The latest published version of `issuer`'s status list `list_id`, or None when never published."""
-        list_hash, at, number, version = self._read(
-            self.contract.functions.statusListOf(issuer, list_id), block
-        )
-        if int(version) == 0:
-            return None
-        return StatusListRecord(bytes(list_hash), int(at), int(number), int(version))
+        return status_list_record(self._read(self.contract.functions.statusListOf(issuer, list_id), block))
 
     def events(
         self,
@@ -352,19 +186,7 @@ class _RegistryReads(_Wrapper):
 
     def get_issuer(self, account: str, block: BlockIdentifier = "latest") -> IssuerEntry:
         """The entry of `account`; ContractRevert ``UnknownIssuer`` when it has none."""
-        r = self._read(self.contract.functions.getIssuer(account), block)
-        return IssuerEntry(
-            r[0],
-            IssuerKind(r[1]),
-            IssuerStatus(r[2]),
-            _address(r[3]),
-            int(r[4]),
-            int(r[5]),
-            bytes(r[6]),
-            r[7],
-            r[8],
-            int(r[9]),
-        )
+        return issuer_entry(self._read(self.contract.functions.getIssuer(account), block))
 
     def find_issuer(self, account: str, block: BlockIdentifier = "latest") -> IssuerEntry | None:
         """The entry of `account`, or None when the registry does not know it."""
@@ -376,10 +198,7 @@ class _RegistryReads(_Wrapper):
             raise
 
     def history(self, account: str, block: BlockIdentifier = "latest") -> list[StatusChange]:
-        return [
-            StatusChange(int(t), int(b), IssuerStatus(s), _address(by))
-            for t, b, s, by in self._read(self.contract.functions.history(account), block)
-        ]
+        return status_history(self._read(self.contract.functions.history(account), block))
 
     def accounts(self, block: BlockIdentifier = "latest") -> list[str]:
         count = int(self._read(self.contract.functions.issuerCount(), block))
@@ -389,9 +208,7 @@ class _RegistryReads(_Wrapper):
         self, account: str, key_hash: bytes, block: BlockIdentifier = "latest"
     ) -> KeyRecord | None:
         """The record of one of `account`'s verification keys, or None when it was never added."""
-        r = self._read(self.contract.functions.verificationKey(account, key_hash), block)
-        record = KeyRecord(int(r[0]), int(r[1]), int(r[2]), int(r[3]))
-        return record if record.added_block else None
+        return key_record(self._read(self.contract.functions.verificationKey(account, key_hash), block))
 
 
 class IssuerRegistry(_RegistryReads):
@@ -502,16 +319,12 @@ class CredentialAnchor(_Wrapper):
     # reads
     def anchor_of(self, issuer: str, root: bytes, block: BlockIdentifier = "latest") -> AnchorRecord | None:
         """When `issuer` anchored `root`, or None when it never did."""
-        at, number, leaves = self._read(self.contract.functions.anchorOf(issuer, root), block)
-        if int(leaves) == 0:
-            return None
-        return AnchorRecord(Web3.to_checksum_address(issuer), int(at), int(number), int(leaves))
+        return anchor_record(issuer, self._read(self.contract.functions.anchorOf(issuer, root), block), 2)
 
     def status_of(
         self, issuer: str, root: bytes, digest: bytes, block: BlockIdentifier = "latest"
     ) -> CredentialStatusRecord:
-        status, reason, at, number = self._read(self.contract.functions.statusOf(issuer, root, digest), block)
-        return CredentialStatusRecord(CredentialStatus(status), int(reason), int(at), int(number))
+        return credential_status(self._read(self.contract.functions.statusOf(issuer, root, digest), block))
 
     def status_changes(
         self, pairs: Iterable[tuple[str, bytes]], from_block: int, to_block: BlockIdentifier = "latest"
@@ -601,21 +414,17 @@ class CredentialAnchorV1(_Wrapper):
         return _v1_version(self.w3, self.address, "CredentialAnchor", block)
 
     def anchor_of(self, issuer: str, root: bytes, block: BlockIdentifier = "latest") -> AnchorRecord | None:
-        who, at, number = self._read(self.contract.functions.anchorOf(root), block)
-        if int(who, 16) == 0 or who.lower() != issuer.lower():
-            return None
-        return AnchorRecord(Web3.to_checksum_address(who), int(at), int(number), None)
+        return anchor_record(issuer, self._read(self.contract.functions.anchorOf(root), block), 1)
 
     def anchored_by(self, root: bytes, block: BlockIdentifier = "latest") -> str | None:
         """Who anchored `root` (version 1 has one anchor per root)."""
         who, _, _ = self._read(self.contract.functions.anchorOf(root), block)
-        return _address(who)
+        return optional_address(who)
 
     def status_of(
         self, issuer: str, root: bytes, digest: bytes, block: BlockIdentifier = "latest"
     ) -> CredentialStatusRecord:
-        status, reason, at, number = self._read(self.contract.functions.statusOf(root, digest), block)
-        return CredentialStatusRecord(CredentialStatus(status), int(reason), int(at), int(number))
+        return credential_status(self._read(self.contract.functions.statusOf(root, digest), block))
 
     def status_changes(
         self, pairs: Iterable[tuple[str, bytes]], from_block: int, to_block: BlockIdentifier = "latest"

@@ -17,8 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from eth_utils import is_address, to_checksum_address
-
+from anchoring.chain.abi_codec import checksum_address, is_address
 from anchoring.errors import FormatError
 
 __all__ = ["CURRENT_VERSION", "ContractSet", "Deployment", "DeploymentFileError"]
@@ -72,7 +71,7 @@ class ContractSet:
             value = data.get(name)
             if not isinstance(value, str) or not is_address(value):
                 raise DeploymentFileError(f"{prefix}{name}: expected a 0x address, got {value!r}")
-            addresses[name] = to_checksum_address(value)
+            addresses[name] = checksum_address(value)
         return cls(version, addresses["issuer_registry"], addresses["credential_anchor"], block)
 
     def to_dict(self) -> dict[str, Any]:

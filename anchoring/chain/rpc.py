@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import TypeVar
-from urllib.parse import urlsplit
 
 from web3 import Web3
 from web3.exceptions import (
@@ -27,6 +26,7 @@ from web3.exceptions import (
 from web3.providers import HTTPProvider
 
 from anchoring.chain.deployment import Deployment
+from anchoring.chain.endpoint import redact, redact_url
 from anchoring.chain.revert import revert_from
 from anchoring.errors import ChainRequestFailed, ChainUnreachable, WrongChain
 
@@ -45,43 +45,6 @@ except ImportError:  # pragma: no cover
 
 #: answers that mean "there is no such thing", which callers handle themselves
 NOT_FOUND: tuple[type[BaseException], ...] = (TransactionNotFound, BlockNotFound)
-
-
-def redact_url(url: str | None) -> str:
-    """``scheme://host[:port]`` of an endpoint URL, without user info, path, query or fragment (where providers
-    put API keys); ``"the RPC endpoint"`` when there is nothing to show."""
-    if not url:
-        return "the RPC endpoint"
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        port = f":{parts.port}" if parts.port else ""
-    except ValueError:
-        return "the RPC endpoint"
-    if not parts.scheme or not host:
-        return "the RPC endpoint"
-    hidden = "/…" if (parts.path.strip("/") or parts.query or parts.username) else ""
-    return f"{parts.scheme}://{host}{port}{hidden}"
-
-
-def redact(text: str, *urls: str | None) -> str:
-    """``text`` with every secret part of each endpoint URL gone: the whole URL becomes :func:`redact_url` of it,
-    and its path, query and user info, wherever they appear alone (HTTP libraries print ``url: /v3/<key>`` apart
-    from the host), become ``…``. The one scrubber for reports, pages, logs and errors that may quote an error."""
-    for url in urls:
-        if not url:
-            continue
-        text = text.replace(url, redact_url(url))
-        try:
-            parts = urlsplit(url)
-        except ValueError:
-            continue
-        secrets = [parts.query, parts.username or "", parts.password or ""]
-        if parts.path.strip("/"):
-            secrets.append(parts.path.rstrip("/"))
-        for secret in sorted((x for x in secrets if len(x) >= 2), key=len, reverse=True):
-            text = text.replace(secret, "…")
-    return text
 
 
 def call_chain(fn: Callable[[], T], endpoint: str | None = None) -> T:

@@ -21,7 +21,7 @@ from anchoring.scheme.encoding import to_hex
 from anchoring.signing.keys import PublicKey, key_hash
 
 if TYPE_CHECKING:
-    from anchoring.chain.contracts import KeyRecord
+    from anchoring.chain.records import KeyRecord
 
 __all__ = ["BOUND", "NOT_REGISTERED", "NOT_YET_VALID", "REVOKED", "KeyBinding", "check_key_binding"]
 

@@ -1,5 +1,6 @@
 """The chain as a verifier sees it: one RPC endpoint and one deployment, every read pinned to one block (the
-head seen first) and cached for the run, through the typed wrappers of :mod:`anchoring.chain.contracts`.
+head seen first) and cached for the run, through the light reader of :mod:`anchoring.chain.reader` (plain
+JSON-RPC: the verifier does not import web3).
 
 Connection is lazy; a failure to connect (unreachable, wrong chain id) is remembered, so a run of 10,000
 bundles against a dead endpoint waits for one timeout, not 10,000. Only :class:`~anchoring.errors.ChainError`
@@ -20,24 +21,20 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from web3 import HTTPProvider, Web3
-
-from anchoring.chain.contracts import (
-    AnchorReader,
+from anchoring.chain.deployment import ContractSet, Deployment
+from anchoring.chain.endpoint import redact_url
+from anchoring.chain.jsonrpc import JsonRpc
+from anchoring.chain.reader import ContractReads, block_param, quantity
+from anchoring.chain.records import (
     AnchorRecord,
     CredentialStatus,
     CredentialStatusRecord,
     IssuerEntry,
     KeyRecord,
-    RegistryReader,
     StatusChange,
     StatusListRecord,
-    anchor_reader,
-    registry_reader,
 )
-from anchoring.chain.deployment import ContractSet, Deployment
-from anchoring.chain.rpc import call_chain, redact_url
-from anchoring.errors import ChainError, ChainUnreachable, WrongChain
+from anchoring.errors import ChainError, ChainRequestFailed, ChainUnreachable, WrongChain
 from anchoring.verify.blocking import may_block
 
 __all__ = ["ChainContext", "StatusInfo"]
@@ -85,7 +82,9 @@ class ChainContext:
         self.deployment = deployment
         self.timeout = timeout
         self.min_confirmations = max(1, int(min_confirmations))
-        self._provider = provider  # a web3 HTTPProvider (or a wrapper, e.g. one counting requests)
+        self._provider = (
+            provider  # a web3-style provider (the node's circuit breaker, a test's counter), or None
+        )
         self.refresh()
 
     @property
@@ -109,40 +108,41 @@ class ChainContext:
 
     def refresh(self) -> None:
         """Forget everything learnt from the chain (a new run: new head, new statuses)."""
-        self._state: tuple[Web3, int, int] | _Failed | None = None
+        self._state: tuple[JsonRpc, int, int] | _Failed | None = None
         self._cache: dict[tuple[Any, ...], Any] = {}
         self._statuses: dict[tuple[str, str, bytes], dict[bytes, StatusInfo] | _Failed] = {}
         self.logs_failed: ChainError | None = None  # why eth_getLogs was refused (fallback in use)
-        self._readers: dict[str, tuple[AnchorReader, RegistryReader]] = {}
+        self._readers: dict[str, ContractReads] = {}
 
     # -- connection -------------------------------------------------------------------------------
-    def _connect(self) -> tuple[Web3, int, int]:
+    def _connect(self) -> tuple[JsonRpc, int, int]:
         if isinstance(self._state, _Failed):
             raise self._state.exc
         if self._state is not None:
             return self._state
         may_block()
         try:
-            provider = self._provider or HTTPProvider(self.rpc_url, request_kwargs={"timeout": self.timeout})
-            w3 = Web3(provider)
-            # web3's validation middleware asks eth_chainId before *every* eth_call; we check it once here.
-            w3.middleware_onion.remove("validation")
-            chain_id = call_chain(lambda: w3.eth.chain_id, self.endpoint)
+            rpc = JsonRpc(self.rpc_url, self.timeout, provider=self._provider, label=self.endpoint)
+            chain_id = quantity(rpc.request("eth_chainId", []), "eth_chainId", self.endpoint)
             if chain_id != self.deployment.chain_id:
                 raise WrongChain(
                     f"{self.endpoint} serves chain {chain_id}, "
                     f"the deployment is on chain {self.deployment.chain_id}"
                 )
-            head = call_chain(lambda: w3.eth.block_number, self.endpoint)
+            head = quantity(rpc.request("eth_blockNumber", []), "eth_blockNumber", self.endpoint)
         except ChainError as exc:
             self._state = _Failed(exc)
             raise
-        self._state = (w3, chain_id, head)
+        self._state = (rpc, chain_id, head)
         return self._state
 
     @property
-    def w3(self) -> Web3:
+    def rpc(self) -> JsonRpc:
         return self._connect()[0]
+
+    def current_head(self) -> int:
+        """The chain's head now (not the pinned :attr:`head`), asked every time; ChainError when unanswered."""
+        return quantity(self.rpc.request("eth_blockNumber", []), "eth_blockNumber", self.endpoint)
 
     @property
     def chain_id(self) -> int:
@@ -168,8 +168,8 @@ class ChainContext:
         Version-1 contracts have no ``version()``: their readers answer "1"."""
 
         def ask() -> tuple[str, str]:
-            anchor, registry = self._readers_of(contracts)
-            return anchor.version(self.head), registry.version(self.head)
+            reads = self._reads_of(contracts)
+            return reads.version("CredentialAnchor", self.head), reads.version("IssuerRegistry", self.head)
 
         return self._cached(("versions", contracts.credential_anchor), ask)
 
@@ -189,14 +189,10 @@ class ChainContext:
                 )
         return anchor, registry
 
-    def _readers_of(self, contracts: ContractSet) -> tuple[AnchorReader, RegistryReader]:
+    def _reads_of(self, contracts: ContractSet) -> ContractReads:
         found = self._readers.get(contracts.credential_anchor)
         if found is None:
-            w3 = self.w3
-            found = self._readers[contracts.credential_anchor] = (
-                anchor_reader(w3, contracts),
-                registry_reader(w3, contracts),
-            )
+            found = self._readers[contracts.credential_anchor] = ContractReads(self.rpc, contracts)
         return found
 
     def _cached(self, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
@@ -217,41 +213,47 @@ class ChainContext:
     def anchor_of(self, contracts: ContractSet, issuer: str, root: bytes) -> AnchorRecord | None:
         return self._cached(
             ("anchor", contracts.credential_anchor, issuer.lower(), bytes(root)),
-            lambda: self._readers_of(contracts)[0].anchor_of(issuer, root, self.head),
+            lambda: self._reads_of(contracts).anchor_of(issuer, root, self.head),
         )
 
     def issuer(self, contracts: ContractSet, account: str) -> IssuerEntry | None:
         """The registry entry of `account`, or None when the registry does not know it."""
         return self._cached(
             ("issuer", contracts.issuer_registry, account.lower()),
-            lambda: self._readers_of(contracts)[1].find_issuer(account, self.head),
+            lambda: self._reads_of(contracts).find_issuer(account, self.head),
         )
 
     def history(self, contracts: ContractSet, account: str) -> list[StatusChange]:
         """The registry status history of `account`, oldest first (the first entry is its accreditation)."""
         return self._cached(
             ("history", contracts.issuer_registry, account.lower()),
-            lambda: self._readers_of(contracts)[1].history(account, self.head),
+            lambda: self._reads_of(contracts).history(account, self.head),
         )
 
     def verification_key(self, contracts: ContractSet, account: str, key_hash: bytes) -> KeyRecord | None:
         return self._cached(
             ("key", contracts.issuer_registry, account.lower(), bytes(key_hash)),
-            lambda: self._readers_of(contracts)[1].verification_key(account, key_hash, self.head),
+            lambda: self._reads_of(contracts).verification_key(account, key_hash, self.head),
         )
 
     def status_list_of(self, contracts: ContractSet, issuer: str, list_id: bytes) -> StatusListRecord | None:
         """The latest on-chain publication of `issuer`'s status list `list_id` (keccak256 of its URL)."""
         return self._cached(
             ("statuslist", contracts.credential_anchor, issuer.lower(), bytes(list_id)),
-            lambda: self._readers_of(contracts)[0].status_list_of(issuer, list_id, self.head),
+            lambda: self._reads_of(contracts).status_list_of(issuer, list_id, self.head),
         )
 
     def block_time(self, number: int) -> int:
         return self._cached(
             ("block", number),
-            lambda: int(call_chain(lambda: self.w3.eth.get_block(number)["timestamp"], self.endpoint)),
+            lambda: self._block_timestamp(number),
         )
+
+    def _block_timestamp(self, number: int) -> int:
+        block = self.rpc.request("eth_getBlockByNumber", [block_param(number), False])
+        if not isinstance(block, dict):
+            raise ChainRequestFailed(f"{self.endpoint} does not know block {number}")
+        return quantity(block.get("timestamp"), "eth_getBlockByNumber", self.endpoint)
 
     def prefetch_statuses(
         self,
@@ -287,7 +289,7 @@ class ChainContext:
         may_block()
         try:
             from_block = max(min(r.block_number for r in pairs.values()), contracts.deployment_block)
-            events = self._readers_of(contracts)[0].status_changes(
+            events = self._reads_of(contracts).status_changes(
                 [(r.issuer, k[2]) for k, r in pairs.items()], from_block, self.head
             )
         except ChainError as exc:  # fall back to statusOf per credential
@@ -316,7 +318,7 @@ class ChainContext:
             return info
 
         def ask() -> StatusInfo:  # logs unavailable: ask the contract, one call per credential
-            record: CredentialStatusRecord = self._readers_of(contracts)[0].status_of(
+            record: CredentialStatusRecord = self._reads_of(contracts).status_of(
                 issuer, root, digest, self.head
             )
             return StatusInfo(

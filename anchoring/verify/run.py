@@ -15,8 +15,8 @@ import contextlib
 from collections.abc import Callable, Iterable, Sequence, Sized
 from typing import Any
 
-from anchoring.chain.contracts import AnchorRecord
 from anchoring.chain.deployment import ContractSet
+from anchoring.chain.records import AnchorRecord
 from anchoring.errors import ChainError
 from anchoring.scheme.merkle import gc_paused
 from anchoring.verify.checks import Evidence, online_checks, parse_offline

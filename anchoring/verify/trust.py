@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from anchoring.chain.contracts import AnchorRecord, IssuerEntry, IssuerKind, IssuerStatus, StatusChange
+from anchoring.chain.records import AnchorRecord, IssuerEntry, IssuerKind, IssuerStatus, StatusChange
 from anchoring.verify.report import iso_time
 
 __all__ = [

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from anchoring.chain.rpc import redact
+from anchoring.chain.endpoint import redact
 from api.deps import SessionFactoryDep, SettingsDep
 from api.errors import PROBLEM_JSON
 from api.schemas.health import (

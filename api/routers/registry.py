@@ -26,7 +26,8 @@ from web3 import Web3
 
 from anchoring.chain.contracts import IssuerRegistry
 from anchoring.chain.deployment import Deployment, DeploymentFileError
-from anchoring.chain.rpc import connect, redact
+from anchoring.chain.endpoint import redact
+from anchoring.chain.rpc import connect
 from anchoring.errors import ChainError
 from api.deps import SessionDep, SettingsDep
 from api.errors import problem_responses
