@@ -14,10 +14,13 @@ credential's anchor is looked up at ``--node`` (its public ``GET /v1/proofs/{dig
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,7 +41,9 @@ if TYPE_CHECKING:
 __all__ = ["verify"]
 
 EXIT_VALID, EXIT_INVALID, EXIT_ERROR, EXIT_NOT_ANCHORED = 0, 1, 2, 3
-PROGRESS_THRESHOLD = 20  # show a progress bar from this many bundles on
+PROGRESS_THRESHOLD = 20  # show a progress bar from this many files on
+#: verify in two processes from this many files on, with 2+ CPUs (scripts/bench_verify.py measures both)
+PARALLEL_MIN_FILES = 400
 
 _MARK = {
     PASS: "[green]✔ pass[/green]",
@@ -75,6 +80,34 @@ def _read(path: Path) -> list[tuple[str, Any]]:
     if isinstance(data, str):  # a JSON string: a VC-JWT or SD-JWT in quotes is verified as the text it holds
         return [(str(path), text)]
     return [(str(path), data)]
+
+
+@dataclass(frozen=True)
+class _Share:
+    """One share of a run: what stopped it (a file that cannot be read), or its reports, and with two processes
+    and compact --json each report's JSON, written by the process that verified it."""
+
+    problem: str | None
+    reports: list[VerificationReport]
+    fragments: list[bytes] | None = None
+
+
+def _slim(report: VerificationReport) -> VerificationReport:
+    """What the first process needs of a report the second one verified and also wrote as JSON: what the summary
+    table and a stack of the other share read of it (its verdict, the checks that did not pass, who issued it and
+    when it was anchored); a stack itself whole, as its check is decided again over both shares. Pickling
+    whole reports cost a tenth of a 10,000-file run."""
+    if report.stack is not None:
+        return report
+    keep = ("digest", "issuer_did", "anchored_at_iso")
+    summary = {k: report.summary[k] for k in keep if k in report.summary}
+    issuer = report.summary.get("credential", {}).get("issuer")
+    if issuer is not None:
+        summary["credential"] = {"issuer": issuer}
+    checks = [c for c in report.checks if c.status != PASS or c is report.checks[0]]
+    return VerificationReport(
+        checks, summary, report.source, report.anchor_found, None, report.credential_json
+    )
 
 
 def exit_code(reports: list[VerificationReport]) -> int:
@@ -219,6 +252,13 @@ def verify(
         "--nonce",
         help="SD-JWT VC presentations: the key-binding JWT's nonce must be this one you gave.",
     ),
+    processes: int | None = typer.Option(
+        None,
+        "--processes",
+        min=1,
+        max=2,
+        help=f"Verify in 1 or 2 processes (default: 2 from {PARALLEL_MIN_FILES} files on, with 2+ CPUs).",
+    ),
     did_documents: list[Path] = typer.Option(
         [],
         "--did-document",
@@ -233,11 +273,14 @@ def verify(
     --node http://127.0.0.1:8000
     """
     from anchoring.chain.deployment import Deployment, DeploymentFileError
+    from anchoring.errors import ChainError
     from anchoring.scheme.merkle import gc_paused
     from anchoring.signing.did import DidResolver
     from anchoring.signing.fetch import HttpFetcher, OfflineFetcher
     from anchoring.verify.context import ChainContext
     from anchoring.verify.credential import is_plain_credential, verify_documents
+    from anchoring.verify.forked import can_fork, run_in_two, usable_cpus
+    from anchoring.verify.stack import detach, resolve_stacks
     from anchoring.verify.web import WebContext
 
     # thousands of reports are millions of short-lived acyclic objects: with the cyclic GC running, its passes over
@@ -249,18 +292,7 @@ def verify(
         except DeploymentFileError as exc:
             err.print(f"[red]error:[/red] {escape(str(exc))}")
             raise typer.Exit(EXIT_ERROR) from None
-        items: list[tuple[str, Any]] = []
-        for path in map(Path, bundles):
-            try:
-                items.extend(_read(path))
-            except OSError as exc:
-                err.print(
-                    f"[red]error:[/red] cannot read {escape(str(path))}: {escape(exc.strerror or str(exc))}"
-                )
-                raise typer.Exit(EXIT_ERROR) from None
-        if not items:
-            err.print("[red]error:[/red] no bundles in the given files")
-            raise typer.Exit(EXIT_ERROR)
+        paths = [Path(b) for b in bundles]
         chain = ChainContext(rpc, dep, timeout=timeout, min_confirmations=min_confirmations)
         fetch: Fetcher = OfflineFetcher() if offline else HttpFetcher(timeout=fetch_timeout)
         try:
@@ -271,9 +303,6 @@ def verify(
         web = WebContext(fetch=fetch, resolver=resolver, timeout=fetch_timeout)
         proofs: list[Any] | None = None
         if proof_file is not None:
-            if sum(1 for _, item in items if is_plain_credential(item)) != 1:
-                err.print("[red]error:[/red] --proof applies to exactly one plain credential")
-                raise typer.Exit(EXIT_ERROR)
             try:
                 proofs = [json.loads(proof_file.read_text(encoding="utf-8"))]
             except (OSError, ValueError) as exc:
@@ -281,21 +310,53 @@ def verify(
                     f"[red]error:[/red] cannot read the proof {escape(str(proof_file))}: {escape(str(exc))}"
                 )
                 raise typer.Exit(EXIT_ERROR) from None
-        show = progress if progress is not None else (len(items) >= PROGRESS_THRESHOLD and err.is_terminal)
-        sources = [s for s, _ in items]
-        documents = [b for _, b in items]
+        # many files: half of them read and verified by a forked second process (the work is per file)
+        wanted = processes or (2 if len(paths) >= PARALLEL_MIN_FILES and usable_cpus() >= 2 else 1)
+        parts = 2 if wanted == 2 and len(paths) >= 2 and proofs is None and can_fork() else 1
+        show = progress if progress is not None else (len(paths) >= PROGRESS_THRESHOLD and err.is_terminal)
+        compact_parts = parts > 1 and json_output and not pretty
 
-        def run_all(progress_to: Callable[[int], object] | None = None) -> list[VerificationReport]:
-            return verify_documents(
-                documents,
+        def share(k: int, progress_to: Callable[[int, int], object] | None = None) -> _Share:
+            """The k-th of `parts` shares of the files, read and verified (a second process's reports detached
+            from their credentials, which would not cross the pipe cheaply)."""
+            items: list[tuple[str, Any]] = []
+            for path in paths[k * len(paths) // parts : (k + 1) * len(paths) // parts]:
+                try:
+                    items.extend(_read(path))
+                except OSError as exc:
+                    return _Share(f"cannot read {escape(str(path))}: {escape(exc.strerror or str(exc))}", [])
+            if not items:
+                return _Share(None, [])
+            if proofs is not None and sum(1 for _, item in items if is_plain_credential(item)) != 1:
+                return _Share("--proof applies to exactly one plain credential", [])
+            reports = verify_documents(
+                [b for _, b in items],
                 chain,
                 node=node,
                 proofs=proofs,
                 web=web,
-                sources=sources,
-                progress=progress_to,
+                sources=[source for source, _ in items],
+                progress=None if progress_to is None else (lambda n: progress_to(n, len(items))),
                 audience=audience,
                 nonce=nonce,
+            )
+            fragments = [_json_bytes(r.to_dict(), False) for r in reports] if compact_parts else None
+            if (
+                k
+            ):  # crosses to the first process: no credentials; with its JSON written, only what is read of it
+                reports = [_slim(detach(r)) if compact_parts else detach(r) for r in reports]
+            return _Share(None, reports, fragments)
+
+        def run_all(progress_to: Callable[[int, int], object] | None = None) -> list[_Share]:
+            if parts == 1:
+                return [share(0, progress_to)]
+            with contextlib.suppress(ChainError):  # both processes read the chain at the same head
+                _ = chain.head  # a failure is remembered and reported per bundle, in both
+            return list(
+                run_in_two(
+                    lambda k: share(k, progress_to if k == 0 else None),
+                    lambda why: err.print(f"[yellow]note:[/yellow] {escape(why)}; verifying on one core"),
+                )
             )
 
         if show:
@@ -307,12 +368,34 @@ def verify(
                 console=err,
                 transient=True,
             ) as bar:
-                task = bar.add_task("verify", total=len(items))
-                reports = run_all(lambda n: bar.update(task, completed=n))
+                task = bar.add_task("verify", total=None)
+                # with two processes the bar follows this one's share, scaled to the whole (the other's pace)
+                shares = run_all(lambda n, total: bar.update(task, completed=n * parts, total=total * parts))
         else:
-            reports = run_all()
+            shares = run_all()
+        for done in shares:
+            if done.problem is not None:
+                err.print(f"[red]error:[/red] {done.problem}")
+                raise typer.Exit(EXIT_ERROR)
+        reports = [r for done in shares for r in done.reports]
+        if not reports:
+            err.print("[red]error:[/red] no bundles in the given files")
+            raise typer.Exit(EXIT_ERROR)
+        if parts > 1:
+            resolve_stacks(reports)  # a stack's components may have been in the other share
         code = exit_code(reports)
-        if json_output:
+        if compact_parts:
+            fragments = [f for done in shares for f in (done.fragments or [])]
+            for i, report in enumerate(reports):
+                if report.stack is not None:  # decided again over both shares
+                    fragments[i] = _json_bytes(report.to_dict(), False)
+            head = {"verdict": _overall(reports), "counts": _counts(reports)}
+            sys.stdout.flush()
+            sys.stdout.buffer.write(
+                _json_bytes(head, False)[:-1] + b',"reports":[' + b",".join(fragments) + b"]}\n"
+            )
+            sys.stdout.buffer.flush()
+        elif json_output:
             doc = {
                 "verdict": _overall(reports),
                 "counts": _counts(reports),
@@ -363,6 +446,9 @@ def run(args: list[str], prog_name: str = "credreg verify") -> None:
     10,000 reports one by one took a second after the work was done (scripts/bench_verify.py)."""
     app = typer.Typer(add_completion=False, pretty_exceptions_show_locals=False)
     app.command()(verify)
+    # and without the cyclic GC: the pause inside `verify` ending would start a collection over the run's whole
+    # heap (0.35 s after 10,000 files) just before the process ends
+    gc.disable()
     try:
         app(args=args, prog_name=prog_name)
     except SystemExit as exc:

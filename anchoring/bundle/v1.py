@@ -8,10 +8,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
-from typing import Any
-
-import jsonschema
-from jsonschema.exceptions import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from anchoring.bundle.model import Inclusion
 from anchoring.errors import FormatError
@@ -20,6 +17,11 @@ from anchoring.scheme.encoding import _ADDRESS, from_hex, is_checksum_address, t
 from anchoring.scheme.jcs import CanonicalizationError, canonicalize
 from anchoring.scheme.merkle import MerkleTreeError, verify_proof
 from anchoring.scheme.strict_json import DuplicateKey, NonJsonConstant, strict_loads
+
+if TYPE_CHECKING:  # imported when a full check runs (see _validator)
+    import jsonschema
+    from jsonschema.exceptions import ValidationError
+
 
 BUNDLE_FORMAT = "credreg-bundle/1"
 
@@ -43,6 +45,8 @@ def bundle_schema() -> dict[str, Any]:
 
 @lru_cache(maxsize=1)
 def _validator() -> jsonschema.Draft202012Validator:
+    import jsonschema  # on the first bundle that needs the full check: the common case never does (50 ms)
+
     return jsonschema.Draft202012Validator(bundle_schema())
 
 

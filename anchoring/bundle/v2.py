@@ -19,9 +19,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
-from typing import Any
-
-import jsonschema
+from typing import TYPE_CHECKING, Any
 
 from anchoring.bundle.model import Inclusion
 from anchoring.bundle.v1 import BundleFormatError, _error_field
@@ -29,6 +27,10 @@ from anchoring.scheme.digest import DigestRule, digest_of
 from anchoring.scheme.encoding import from_hex, is_checksum_address, to_checksum_address, to_hex
 from anchoring.scheme.jcs import CanonicalizationError, canonicalize
 from anchoring.scheme.merkle import verify_proof
+
+if TYPE_CHECKING:  # imported when a full check runs (see _validator)
+    import jsonschema
+
 
 __all__ = ["BUNDLE_FORMAT", "ProofBundle", "bundle_schema"]
 
@@ -46,6 +48,8 @@ def bundle_schema() -> dict[str, Any]:
 
 @lru_cache(maxsize=1)
 def _validator() -> jsonschema.Draft202012Validator:
+    import jsonschema  # on the first bundle that needs the full check: the common case never does (50 ms)
+
     return jsonschema.Draft202012Validator(bundle_schema())
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
 import rfc8785
 
 from anchoring.errors import FormatError
@@ -124,7 +124,7 @@ def canonicalize(credential: dict[str, Any]) -> bytes:
 
 
 def _jcs_simple(value: Any, depth: int, max_depth: int = MAX_DEPTH) -> bool:
-    """True when `value` holds only what RFC 8785 and ``json.dumps(sort_keys=True)`` write identically:
+    """True when `value` holds only what RFC 8785 and orjson with sorted keys write identically:
     ASCII keys (code-point order is then UTF-16 order), strings, booleans, null and I-JSON-safe integers.
     Floats are excluded (ECMAScript number formatting differs from Python's repr)."""
     kind = type(value)
@@ -152,7 +152,7 @@ def _jcs_simple(value: Any, depth: int, max_depth: int = MAX_DEPTH) -> bool:
 
 
 def fast_canonicalize(credential: Any, max_depth: int = MAX_DEPTH) -> bytes | None:
-    """RFC 8785 bytes through the C JSON encoder for the common case, about 5x faster than the pure-Python
+    """RFC 8785 bytes through orjson (sorted keys, compact) for the common case, many times faster than the pure-Python
     `rfc8785` package, or None when the credential needs the full implementation (floats, non-ASCII keys,
     lone surrogates, other types). For the values `_jcs_simple` admits the two encoders agree byte for byte:
     same escapes (lower-case \\u00xx for control characters, no escaping of non-ASCII or "/"), same key order,
@@ -160,8 +160,6 @@ def fast_canonicalize(credential: Any, max_depth: int = MAX_DEPTH) -> bytes | No
     if type(credential) is not dict or not _jcs_simple(credential, 0, max_depth):
         return None
     try:
-        return json.dumps(
-            credential, ensure_ascii=False, separators=(",", ":"), sort_keys=True, allow_nan=False
-        ).encode("utf-8")
-    except (ValueError, TypeError, UnicodeEncodeError):  # lone surrogates and the like
+        return orjson.dumps(credential, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # lone surrogates
         return None

@@ -46,6 +46,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from anchoring.bundle import AnyBundle, BundleFormatError, Inclusion
@@ -53,7 +54,8 @@ from anchoring.bundle import load as load_bundle
 from anchoring.bundle import loads as loads_bundle
 from anchoring.bundle import v2 as bundle_v2
 from anchoring.bundle.v1 import BUNDLE_FORMAT, Anchor, ProofBundle, well_formed
-from anchoring.chain.contracts import (
+from anchoring.chain.deployment import ContractSet
+from anchoring.chain.records import (
     AnchorRecord,
     CredentialStatus,
     IssuerEntry,
@@ -62,7 +64,6 @@ from anchoring.chain.contracts import (
     StatusChange,
     StatusListRecord,
 )
-from anchoring.chain.deployment import ContractSet
 from anchoring.errors import ChainError, FormatError, ResolutionError, WrongChain
 from anchoring.reasons import REASON_TEXTS, reason_name, reason_words
 from anchoring.scheme.digest import DigestRule, digest_of
@@ -637,6 +638,8 @@ def check_scope(ev: Evidence, chain: ChainContext) -> Check:
     from anchoring.verify.scope import compare
 
     credential = _credential_json(ev) if ev.bundle is not None else None
+    # the integrity check's canonical bytes are this credential's when it is the bundle's own object
+    canonical = ev.canonical if ev.bundle is not None and credential is ev.bundle.credential else None
     parts: list[tuple[str, Check]] = []
     for ae in ev.anchors:
         if ae.record is None or not ae.entry_known:
@@ -646,7 +649,7 @@ def check_scope(ev: Evidence, chain: ChainContext) -> Check:
             reason = "no registry entry, so no scope" if ae.entry is None else "no readable credential"
             parts.append((ae.inclusion.issuer, Check("scope", FAIL, reason, {})))
             continue
-        result = compare(ae.entry.scope, credential)
+        result = compare(ae.entry.scope, credential, canonical)
         details = {**result.details, "scope": ae.entry.scope, "issuer": ae.inclusion.issuer}
         parts.append(
             (ae.inclusion.issuer, Check("scope", PASS if result.within else FAIL, result.reason, details))
@@ -919,6 +922,7 @@ def _parse_time(value: Any, name: str) -> datetime:
     return parsed
 
 
+@lru_cache(maxsize=1024)  # four per credential, mostly the same few instants (now, a batch's validFrom)
 def _iso(dt: datetime) -> str:
     return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 

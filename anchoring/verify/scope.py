@@ -111,29 +111,48 @@ def _key_kind(key: str) -> str:
     return kind
 
 
-def claims_of(credential: dict[str, Any]) -> Claims:
-    """The credential's types, stated EQF levels and ISCED-F fields (walking the whole document)."""
+#: an EQF or ISCED-F key in JCS text that was lower-cased and had its underscores removed
+_KEY_IN_TEXT = re.compile(
+    b'"(?:' + b"|".join(sorted(k.encode() for k in _EQF_KEYS | _ISCED_KEYS)) + b')":'
+)
+
+
+def may_state_levels(canonical: bytes) -> bool:
+    """Whether the credential whose canonical JSON (JCS) this is has an EQF or ISCED-F key at all. Such a key is
+    ASCII letters and underscores only (no other character lower-cases into ASCII letters but the Kelvin sign,
+    into "k"), which JCS writes unescaped between quotes and before a colon, as no string value ends."""
+    return _KEY_IN_TEXT.search(canonical.lower().replace(b"_", b"")) is not None
+
+
+def claims_of(credential: dict[str, Any], canonical: bytes | None = None) -> Claims:
+    """The credential's types, stated EQF levels and ISCED-F fields (walking the whole document, unless its
+    canonical JSON, when given, shows that it cannot state any: most credentials, and a walk of every key)."""
     claims = Claims()
     types = credential.get("type", [])
     claims.types = [t for t in ([types] if isinstance(types, str) else types) if isinstance(t, str)]
+    if canonical is not None and not may_state_levels(canonical):
+        return claims
     stack: list[Any] = [credential]
     seen = 0
+    known = _KEY_KINDS.get  # the walk visits every key of every document verified: lookups kept local
     while stack and seen < _MAX_NODES:
         node = stack.pop()
         seen += 1
         if isinstance(node, dict):
             for key, value in node.items():
-                kind = _key_kind(key)
-                if kind == _EQF:
+                kind = known(key)
+                if kind is None:
+                    kind = _key_kind(key)
+                if kind:  # _OTHER is ""
                     values = value if isinstance(value, list) else [value]
-                    claims.eqf_levels += [lvl for v in values if (lvl := _eqf(v)) is not None]
-                elif kind == _ISCED:
-                    values = value if isinstance(value, list) else [value]
-                    claims.isced_fields += [code for v in values if (code := _isced(v)) is not None]
+                    if kind == _EQF:
+                        claims.eqf_levels += [lvl for v in values if (lvl := _eqf(v)) is not None]
+                    else:
+                        claims.isced_fields += [code for v in values if (code := _isced(v)) is not None]
                 if isinstance(value, (dict, list)):
                     stack.append(value)
         elif isinstance(node, list):
-            stack.extend(node)
+            stack.extend(v for v in node if isinstance(v, (dict, list)))
     claims.eqf_levels = sorted(set(claims.eqf_levels))
     claims.isced_fields = sorted(set(claims.isced_fields))
     return claims
@@ -144,12 +163,13 @@ def _strings(value: Any) -> list[str]:
     return [str(v) for v in items if isinstance(v, (str, int)) and not isinstance(v, bool)]
 
 
-def compare(scope_text: str, credential: dict[str, Any]) -> ScopeResult:
-    """Is `credential` within the scope string of its issuer's registry entry?"""
+def compare(scope_text: str, credential: dict[str, Any], canonical: bytes | None = None) -> ScopeResult:
+    """Is `credential` within the scope string of its issuer's registry entry? (`canonical`: its JCS bytes, when
+    at hand, spare most credentials the walk of :func:`claims_of`.)"""
     scope = parse_scope(scope_text)
     if scope is None:
         return ScopeResult(True, "the issuer's accreditation scope is unrestricted", {"restricted": False})
-    claims = claims_of(credential)
+    claims = claims_of(credential, canonical)
     details: dict[str, Any] = {
         "restricted": True,
         "credential": {

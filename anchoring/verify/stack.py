@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +38,8 @@ __all__ = [
     "MAX_COMPONENTS",
     "Component",
     "StackSpec",
+    "StatedEcts",
+    "detach",
     "ects_json",
     "ects_of",
     "resolve_stacks",
@@ -130,8 +132,26 @@ def _framework_text(v: Any) -> str:
     return ""
 
 
+@dataclass(frozen=True)
+class StatedEcts:
+    """All a stack needs of a component's credential, in place of it in a report that crosses to another process
+    (:func:`detach`): the ECTS it states."""
+
+    value: Decimal | None
+
+
+def detach(report: VerificationReport) -> VerificationReport:
+    """`report` with its credential replaced by the ECTS the credential states: what another process needs to
+    decide stacks with it, without pickling the whole credential."""
+    if isinstance(report.credential_json, StatedEcts):
+        return report
+    return replace(report, credential_json=StatedEcts(ects_of(report.credential_json)))
+
+
 def ects_of(credential: Any) -> Decimal | None:
     """The ECTS credit a credential states (ELM v3 or Open Badges 3.0), None when it states none."""
+    if isinstance(credential, StatedEcts):
+        return credential.value
     if not isinstance(credential, dict):
         return None
     for path in _ELM_PATHS:

@@ -113,3 +113,29 @@ def test_credreg_verify_takes_the_components_as_files(dev_network, anchored, tmp
     result = CliRunner().invoke(app, [args[0], *args[2:]])  # module-2 left out
     assert result.exit_code == 1
     assert "missing" in json.loads(result.output)["reports"][0]["checks"][-1]["reason"]
+
+
+def test_two_processes_decide_a_stack_whose_components_the_other_one_verified(dev_network, anchored, tmp_path):
+    """`--processes 2` splits the files in two shares: the stack in the first, its components in the second; the
+    stack is decided over both shares' reports, as in one process."""
+    import subprocess
+    import sys
+
+    parts, stack, _ = anchored
+    dev_network.deployment.save(tmp_path / "deployment.json")
+    names = ["certificate.bundle.json", "module-1.bundle.json", "module-2.bundle.json", "again.bundle.json"]
+    for name, bundle in zip(names, [stack, *parts.bundles, stack], strict=True):
+        (tmp_path / name).write_text(json.dumps(bundle))
+    args = [sys.executable, "-m", "anchoring.cli", *(str(tmp_path / n) for n in names), "--json"]
+    args += ["--rpc", dev_network.chain.rpc_url, "--deployment", str(tmp_path / "deployment.json")]
+    docs = {}
+    for processes in ("1", "2"):
+        out = subprocess.run([*args, "--processes", processes], capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stdout + out.stderr
+        assert "one core" not in out.stderr  # no fallback: the second process answered
+        docs[processes] = json.loads(out.stdout)
+    for doc in docs.values():
+        assert doc["counts"]["valid"] == 4
+        for i in (0, 3):  # the stack, in the first share and in the second
+            check = next(c for c in doc["reports"][i]["checks"] if c["name"] == "stack")
+            assert check["status"] == "pass" and check["details"]["ects_total"] == 7.5

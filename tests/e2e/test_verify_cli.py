@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import json
+import subprocess
+import sys
 
 import pytest
 import typer
@@ -162,3 +164,70 @@ def test_a_duplicate_key_inside_an_array_of_bundles_is_refused(dev_network, file
     path.write_text(text)
     result = run(files, dev_network.chain.rpc_url, str(path), "--json")
     assert result.exit_code == 0 and json.loads(result.stdout)["counts"]["valid"] == len(bundles)
+
+
+def test_a_verification_run_imports_no_web3(dev_network, files):
+    """The chain reads of `credreg verify` go over plain JSON-RPC (anchoring.chain.reader): a whole run, chain
+    checks included, imports neither web3 nor eth-abi, eth-utils or eth-account (0.8 s of start-up), nor the
+    node's database or web stack. (-X importtime lists every module the process imported.)"""
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-X",
+            "importtime",
+            "-m",
+            "anchoring.cli",
+            str(files / "valid.json"),
+            "--rpc",
+            dev_network.chain.rpc_url,
+            "--deployment",
+            str(files / "deployment.json"),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    report = json.loads(out.stdout)["reports"][0]
+    assert {c["name"]: c["status"] for c in report["checks"]}["anchored"] == "pass"
+    assert {c["name"]: c["status"] for c in report["checks"]}["issuer_trusted"] == "pass"
+    imported = {line.rsplit("|", 1)[-1].strip() for line in out.stderr.splitlines() if "|" in line}
+    assert "anchoring.chain.reader" in imported  # the listing is real
+    heavy = {"web3", "eth_abi", "eth_utils", "eth_account", "sqlalchemy", "fastapi"} & imported
+    assert not heavy, heavy
+
+
+def _cli(files, rpc, *args):
+    command = [sys.executable, "-m", "anchoring.cli", *args, "--rpc", rpc]
+    command += ["--deployment", str(files / "deployment.json")]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+
+
+def _without_clock(doc):
+    """A report without the verifier's clock (the validity check names the time it ran)."""
+    for report in doc["reports"]:
+        for check in report["checks"]:
+            if check["name"] == "validity_period":
+                check.pop("reason")
+                check["details"].pop("now", None)
+    return doc
+
+
+def test_two_processes_give_the_reports_of_one(dev_network, files):
+    names = ["valid.json", "many.json", "tampered.json", "garbage.json", "valid2.json"] * 3
+    paths = [str(files / n) for n in names]
+    one = _cli(files, dev_network.chain.rpc_url, *paths, "--json", "--processes", "1")
+    two = _cli(files, dev_network.chain.rpc_url, *paths, "--json", "--processes", "2")
+    assert one.returncode == two.returncode == 1, one.stderr + two.stderr
+    assert "one core" not in two.stderr
+    assert _without_clock(json.loads(two.stdout)) == _without_clock(json.loads(one.stdout))
+    assert json.loads(two.stdout)["counts"] == {"total": 21, "valid": 15, "invalid": 6, "error": 0}
+
+
+def test_an_unreadable_file_in_the_second_share_is_named(dev_network, files):
+    paths = [str(files / "valid.json")] * 3 + [str(files / "no-such-file.json")]
+    out = _cli(files, dev_network.chain.rpc_url, *paths, "--processes", "2")
+    assert out.returncode == 2
+    assert "cannot read" in out.stderr and "no-such-file.json" in out.stderr
