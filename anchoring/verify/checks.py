@@ -334,7 +334,7 @@ def check_inclusion(ev: Evidence) -> Check:
     if b is None:
         return skipped("inclusion", ["format"])
     parts = []
-    for inc in b.inclusions:
+    for inc in (ae.inclusion for ae in ev.anchors):  # the bundle's inclusions, built once by check_format
         if verify_proof(inc.root, b.digest, inc.proof):
             parts.append(
                 (
@@ -1175,7 +1175,7 @@ def online_checks(ev: Evidence, chain: ChainContext) -> None:
             ev.add(skipped(name, ["format"]))
         return
     b = ev.bundle
-    first = b.inclusions[0]
+    first = ev.anchors[0].inclusion
     ev.summary.update(
         {
             "digest": to_hex(b.digest),
@@ -1186,8 +1186,8 @@ def online_checks(ev: Evidence, chain: ChainContext) -> None:
             "credential": credential_summary(_credential_json(ev) or b.credential),
         }
     )
-    if len(b.inclusions) > 1:
-        ev.summary["anchoring_issuers"] = [inc.issuer for inc in b.inclusions]
+    if len(ev.anchors) > 1:
+        ev.summary["anchoring_issuers"] = [ae.inclusion.issuer for ae in ev.anchors]
     for check in ONLINE_CHECKS:
         ev.add(check(ev, chain))
 

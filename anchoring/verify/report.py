@@ -52,6 +52,7 @@ UNANCHORED_CHECKS = ("format", "signature", "validity_period", "status_list")
 
 
 @lru_cache(maxsize=1024)
+@lru_cache(maxsize=1024)  # a run's anchors share a few timestamps; each report quotes them several times
 def iso_time(ts: int | None) -> str | None:
     """Unix seconds as ISO 8601 UTC (``2026-11-23T19:40:02Z``)."""
     if ts is None:

@@ -87,7 +87,7 @@ def _prefetch(evidence: list[Evidence], chain: ChainContext) -> None:
     keys: dict[tuple[str, str, bytes], None] = {}
     for ev in evidence:
         if ev.bundle is not None:
-            for inc in ev.bundle.inclusions:
+            for inc in (ae.inclusion for ae in ev.anchors):
                 keys[(inc.contract, inc.issuer, inc.root)] = None
     if not keys:
         return

@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 __all__ = ["BASE_TYPES", "ScopeResult", "claims_of", "compare", "parse_scope"]
@@ -65,6 +66,10 @@ def parse_scope(scope: str) -> dict[str, Any] | None:
     except json.JSONDecodeError:
         return None
     return value if isinstance(value, dict) else None
+
+
+#: compare() only reads the scope: one parse per issuer's scope string, not one per credential verified
+_parsed_scope = lru_cache(maxsize=256)(parse_scope)
 
 
 def _eqf(value: Any) -> int | None:
@@ -112,9 +117,7 @@ def _key_kind(key: str) -> str:
 
 
 #: an EQF or ISCED-F key in JCS text that was lower-cased and had its underscores removed
-_KEY_IN_TEXT = re.compile(
-    b'"(?:' + b"|".join(sorted(k.encode() for k in _EQF_KEYS | _ISCED_KEYS)) + b')":'
-)
+_KEY_IN_TEXT = re.compile(b'"(?:' + b"|".join(sorted(k.encode() for k in _EQF_KEYS | _ISCED_KEYS)) + b')":')
 
 
 def may_state_levels(canonical: bytes) -> bool:
@@ -166,7 +169,7 @@ def _strings(value: Any) -> list[str]:
 def compare(scope_text: str, credential: dict[str, Any], canonical: bytes | None = None) -> ScopeResult:
     """Is `credential` within the scope string of its issuer's registry entry? (`canonical`: its JCS bytes, when
     at hand, spare most credentials the walk of :func:`claims_of`.)"""
-    scope = parse_scope(scope_text)
+    scope = _parsed_scope(scope_text)
     if scope is None:
         return ScopeResult(True, "the issuer's accreditation scope is unrestricted", {"restricted": False})
     claims = claims_of(credential, canonical)

@@ -283,6 +283,8 @@ def stack_check(
 def resolve_stacks(reports: Sequence[VerificationReport]) -> None:
     """Decide the ``stack`` check of every stack credential among ``reports`` from the others' reports (the
     components given in the same run); a component that is itself a stack is decided first."""
+    if all(r.stack is None for r in reports):
+        return
     given = _best(reports)
     done: set[int] = set()
 
