@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
+from anchoring.scheme.encoding import to_checksum_address
 from anchoring.scheme.keccak import keccak256
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "encode_call",
     "is_address",
     "selector",
+    "topic_address",
 ]
 
 _WORD = 32
@@ -43,17 +45,17 @@ def is_address(value: object) -> bool:
 
 
 def checksum_address(value: str | bytes) -> str:
-    """EIP-55: each hex letter upper-case where the keccak256 of the lower-case address has a nibble >= 8."""
+    """EIP-55 spelling of an address given as 0x-hex (any case) or as its 20 bytes."""
     if isinstance(value, bytes | bytearray):
         if len(value) != 20:
             raise ValueError(f"an address is 20 bytes, not {len(value)}")
-        lower = bytes(value).hex()
-    else:
-        if not _ADDRESS.fullmatch(value):
-            raise ValueError(f"not an address: {value!r}")
-        lower = value[2:].lower()
-    digest = keccak256(lower.encode("ascii")).hex()
-    return "0x" + "".join(c.upper() if c > "9" and digest[i] >= "8" else c for i, c in enumerate(lower))
+        value = "0x" + bytes(value).hex()
+    return to_checksum_address(value)
+
+
+def topic_address(address: str) -> str:
+    """An address as an indexed event argument's topic (left-padded to 32 bytes), for eth_getLogs filters."""
+    return "0x" + "00" * 12 + address.lower().removeprefix("0x")
 
 
 # ----------------------------------------------------------------------------------------------- types

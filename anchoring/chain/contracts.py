@@ -23,6 +23,7 @@ from web3.contract.contract import ContractFunction
 from web3.exceptions import MismatchedABI, TransactionNotFound
 from web3.types import BlockIdentifier
 
+from anchoring.chain.abi_codec import topic_address
 from anchoring.chain.artifacts import abi, load_artifact
 from anchoring.chain.deployment import CURRENT_VERSION, ContractSet, Deployment
 from anchoring.chain.records import (
@@ -147,7 +148,7 @@ class _Wrapper:
         if first_topic is not None:
             if not first_topic:
                 return []
-            topics.append(sorted({_topic_address(a) for a in first_topic}))
+            topics.append(sorted({topic_address(a) for a in first_topic}))
         params = {"address": self.address, "fromBlock": from_block, "toBlock": to_block, "topics": topics}
         logs = call_chain(lambda: self.w3.eth.get_logs(params), self._endpoint)  # type: ignore[arg-type]
         out = []
@@ -333,19 +334,19 @@ class CredentialAnchor(_Wrapper):
         wanted: set[tuple[str, bytes]] = {(Web3.to_checksum_address(i), bytes(r)) for i, r in pairs}
         if not wanted:
             return []
-        issuers = sorted({_topic_address(i) for i, _ in wanted})
+        issuers = sorted({topic_address(i) for i, _ in wanted})
         roots = sorted({to_hex(r) for _, r in wanted})
         return self._status_events([issuers, roots], wanted, from_block, to_block)
 
     def anchored_event(self, issuer: str, root: bytes, block_number: int) -> Any | None:
         """The Anchored event of (issuer, root) in `block_number` (its transaction hash, leaf count), or None."""
-        logs = self._logs("Anchored", [_topic_address(issuer), to_hex(root)], block_number, block_number)
+        logs = self._logs("Anchored", [topic_address(issuer), to_hex(root)], block_number, block_number)
         return logs[0] if logs else None
 
     def published_event(self, issuer: str, list_id: bytes, block_number: int) -> Any | None:
         """The last StatusListPublished event of (issuer, listId) in `block_number`, or None."""
         logs = self._logs(
-            "StatusListPublished", [_topic_address(issuer), to_hex(list_id)], block_number, block_number
+            "StatusListPublished", [topic_address(issuer), to_hex(list_id)], block_number, block_number
         )
         return logs[-1] if logs else None
 
@@ -447,10 +448,6 @@ def _v1_version(w3: Web3, address: str, name: str, block: BlockIdentifier) -> st
         return str(call_chain(lambda: probe.functions.version().call(block_identifier=block)))
     except (ContractRevert, ChainRequestFailed):
         return "1"
-
-
-def _topic_address(address: str) -> str:
-    return "0x" + "00" * 12 + address.lower().removeprefix("0x")
 
 
 def anchor_reader(w3: Web3, contracts: ContractSet) -> AnchorReader:

@@ -21,6 +21,7 @@ from anchoring.chain.abi_codec import (
     decode,
     encode_call,
     selector,
+    topic_address,
 )
 from anchoring.chain.artifacts import abi
 from anchoring.chain.deployment import ContractSet
@@ -115,10 +116,6 @@ def _data(value: Any, what: str, label: str) -> bytes:
     raise ChainRequestFailed(f"{label} answered {what} with {str(value)[:40]!r}, not hex data")
 
 
-def _topic(address: str) -> str:
-    return "0x" + "00" * 12 + address.lower().removeprefix("0x")
-
-
 class ContractReads:
     """The CredentialAnchor and IssuerRegistry of one contract set, whatever their version, as a verifier reads
     them; every method takes the block to read at."""
@@ -209,7 +206,7 @@ class ContractReads:
         if not wanted:
             return []
         roots = sorted({"0x" + r.hex() for _, r in wanted})
-        issuers = sorted({_topic(i) for i, _ in wanted})
+        issuers = sorted({topic_address(i) for i, _ in wanted})
         # version 1 indexes the root first and the issuer last; version 2 the issuer first
         topics = [roots] if self.major == 1 else [issuers, roots]
         logs = self._logs("CredentialStatusChanged", topics, from_block, to_block)

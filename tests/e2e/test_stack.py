@@ -115,7 +115,9 @@ def test_credreg_verify_takes_the_components_as_files(dev_network, anchored, tmp
     assert "missing" in json.loads(result.output)["reports"][0]["checks"][-1]["reason"]
 
 
-def test_two_processes_decide_a_stack_whose_components_the_other_one_verified(dev_network, anchored, tmp_path):
+def test_two_processes_decide_a_stack_whose_components_the_other_one_verified(
+    dev_network, anchored, tmp_path
+):
     """`--processes 2` splits the files in two shares: the stack in the first, its components in the second; the
     stack is decided over both shares' reports, as in one process."""
     import subprocess

@@ -53,7 +53,21 @@ def test_unrestricted_scopes_and_unstated_claims_pass():
     )
 
 
-KEY_PARTS = ["eqf", "EQF", "Level", "level", "_", "isced", "ISCED", "F", "f", "Code", "field", "thematic", "Area"]
+KEY_PARTS = [
+    "eqf",
+    "EQF",
+    "Level",
+    "level",
+    "_",
+    "isced",
+    "ISCED",
+    "F",
+    "f",
+    "Code",
+    "field",
+    "thematic",
+    "Area",
+]
 KEY_PARTS += ["İ", "K", "é", "x", "\u0001"]  # characters whose lower case is not (or not only) ASCII
 
 
