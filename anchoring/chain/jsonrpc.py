@@ -18,7 +18,7 @@ import os
 import sys
 import threading
 from typing import Any, Protocol
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 from anchoring.chain.endpoint import redact_url
 from anchoring.chain.revert import decode_revert, revert_data
@@ -52,13 +52,10 @@ class JsonRpc:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ChainUnreachable(f"{self.label} is not an http(s) URL")
         self._parts = parts
+        self._proxy = _proxy_for(parts) if provider is None else None  # a provider has its own transport
         self._headers = {"Content-Type": "application/json"}
         if parts.username:  # user info in the URL is HTTP Basic authentication, as requests reads it
-            from base64 import b64encode
-            from urllib.parse import unquote
-
-            secret = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
-            self._headers["Authorization"] = "Basic " + b64encode(secret).decode("ascii")
+            self._headers["Authorization"] = _basic(parts.username, parts.password)
 
     def request(self, method: str, params: list[Any]) -> Any:
         answer = self._send(method, params)
@@ -113,7 +110,10 @@ class JsonRpc:
 
     def _path(self) -> str:
         path = self._parts.path or "/"
-        return f"{path}?{self._parts.query}" if self._parts.query else path
+        path = f"{path}?{self._parts.query}" if self._parts.query else path
+        if self._proxy is not None and self._parts.scheme == "http":  # a forward proxy takes the whole URL
+            return f"http://{self._parts.hostname}:{self._parts.port or 80}{path}"
+        return path
 
     def _connection(self) -> http.client.HTTPConnection:
         connection: http.client.HTTPConnection | None = getattr(self._local, "connection", None)
@@ -121,16 +121,55 @@ class JsonRpc:
             connection = None  # a forked child never shares its parent's socket: it opens its own
         if connection is None:
             host, port = self._parts.hostname or "", self._parts.port
+            proxy = self._proxy
+            if proxy is not None:  # the proxy is who we connect to; https goes through a CONNECT tunnel
+                host, port = proxy.hostname or "", proxy.port or 8080
             if self._parts.scheme == "https":
                 import ssl  # only https endpoints pay for it
 
                 connection = http.client.HTTPSConnection(
                     host, port, timeout=self.timeout, context=ssl.create_default_context()
                 )
+                if proxy is not None:
+                    connection.set_tunnel(
+                        self._parts.hostname or "", self._parts.port or 443, _proxy_auth(proxy)
+                    )
             else:
                 connection = http.client.HTTPConnection(host, port, timeout=self.timeout)
+                self._headers.update(_proxy_auth(proxy) if proxy is not None else {})
             self._local.connection, self._local.pid = connection, os.getpid()
         return connection
+
+
+def _proxy_for(parts: SplitResult) -> SplitResult | None:
+    """The HTTP proxy the environment names for this endpoint (``HTTPS_PROXY`` / ``HTTP_PROXY`` / ``ALL_PROXY``,
+    minus ``NO_PROXY``), as requests, which web3 used, honours them; None for a direct connection."""
+    if not any(name.lower() in ("http_proxy", "https_proxy", "all_proxy") for name in os.environ):
+        return None
+    import urllib.request  # only when a proxy is configured at all
+
+    if urllib.request.proxy_bypass(parts.hostname or ""):
+        return None
+    proxies = urllib.request.getproxies()
+    url = proxies.get(parts.scheme) or proxies.get("all")
+    if not url:
+        return None
+    proxy = urlsplit(url if "://" in url else f"http://{url}")
+    if proxy.scheme != "http" or not proxy.hostname:
+        raise ChainUnreachable(f"the proxy for {redact_url(urlunsplit(parts))} is not an http:// proxy")
+    return proxy
+
+
+def _proxy_auth(proxy: SplitResult) -> dict[str, str]:
+    return {"Proxy-Authorization": _basic(proxy.username, proxy.password)} if proxy.username else {}
+
+
+def _basic(username: str | None, password: str | None) -> str:
+    from base64 import b64encode
+    from urllib.parse import unquote
+
+    secret = f"{unquote(username or '')}:{unquote(password or '')}".encode()
+    return "Basic " + b64encode(secret).decode("ascii")
 
 
 def _unreachable_errors() -> tuple[type[BaseException], ...]:

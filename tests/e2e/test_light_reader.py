@@ -165,3 +165,46 @@ def test_nobody_listening_is_unreachable(dev_network):
     rpc = JsonRpc(f"http://127.0.0.1:{free_port()}", timeout=2)
     with pytest.raises(ChainUnreachable):
         rpc.request("eth_chainId", [])
+
+
+class _ForwardProxy(BaseHTTPRequestHandler):
+    """An HTTP forward proxy for POSTs: takes the absolute URL a client sends to a proxy, passes the request on."""
+
+    def do_POST(self):
+        import urllib.request
+
+        assert self.path.startswith("http://"), self.path  # what a client talking to a proxy sends
+        self.server.seen.append((self.path, self.headers.get("Proxy-Authorization")))  # type: ignore[attr-defined]
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        upstream = urllib.request.Request(self.path, body, {"Content-Type": "application/json"})  # noqa: S310
+        direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # not through itself
+        with direct.open(upstream, timeout=10) as answer:
+            data = answer.read()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_the_environment_s_proxy_carries_the_requests_as_requests_did(dev_network, monkeypatch):
+    proxy = ThreadingHTTPServer(("127.0.0.1", 0), _ForwardProxy)
+    proxy.seen = []
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    try:
+        for name in ("no_proxy", "NO_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("HTTP_PROXY", f"http://user:pa%3Ass@127.0.0.1:{proxy.server_address[1]}")
+        reads = ContractReads(JsonRpc(dev_network.chain.rpc_url), dev_network.deployment.current)
+        assert reads.version("CredentialAnchor", "latest") == dev_network.deployment.current.version
+        assert proxy.seen and proxy.seen[0][0].startswith(dev_network.chain.rpc_url.rstrip("/"))
+        assert proxy.seen[0][1] == "Basic dXNlcjpwYTpzcw=="  # user:pa:ss
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        before = len(proxy.seen)
+        reads = ContractReads(JsonRpc(dev_network.chain.rpc_url), dev_network.deployment.current)
+        reads.version("CredentialAnchor", "latest")
+        assert len(proxy.seen) == before  # bypassed
+    finally:
+        proxy.shutdown()
