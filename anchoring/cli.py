@@ -44,9 +44,8 @@ EXIT_VALID, EXIT_INVALID, EXIT_ERROR, EXIT_NOT_ANCHORED = 0, 1, 2, 3
 PROGRESS_THRESHOLD = 20  # show a progress bar from this many files on
 #: verify in two processes from this many files on, with 2+ CPUs (scripts/bench_verify.py measures both)
 PARALLEL_MIN_FILES = 400
-SECOND_SHARE = (
-    47  # per cent of the files the second process verifies (both finish together: scripts/bench_verify.py)
-)
+#: per cent of the files the second process verifies (so that both finish together: scripts/bench_verify.py)
+SECOND_SHARE = 47
 
 _MARK = {
     PASS: "[green]✔ pass[/green]",
@@ -372,6 +371,7 @@ def verify(
             )
 
         if show:
+            no_fork = parts == 1  # rich refreshes from a thread, and a process with threads does not fork
             with Progress(
                 TextColumn("verifying"),
                 BarColumn(),
@@ -379,10 +379,15 @@ def verify(
                 TimeRemainingColumn(),
                 console=err,
                 transient=True,
+                auto_refresh=no_fork,
             ) as bar:
                 task = bar.add_task("verify", total=None)
                 # with two processes the bar follows this one's share, scaled to the whole (the other's pace)
-                shares = run_all(lambda n, total: bar.update(task, completed=n * parts, total=total * parts))
+                shares = run_all(
+                    lambda n, total: bar.update(
+                        task, completed=n * parts, total=total * parts, refresh=parts > 1
+                    )
+                )
         else:
             shares = run_all()
         for done in shares:

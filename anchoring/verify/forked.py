@@ -40,6 +40,10 @@ def run_in_two(work: Callable[[int], R], on_fallback: Callable[[str], object] | 
 
     ``work(1)``'s result must pickle. When the child fails, ``on_fallback(why)`` is told and ``work(1)`` runs
     here; an exception in ``work(0)`` propagates (after the child is reaped)."""
+    if not can_fork():  # a thread started since the caller asked (it could hold a lock the child would need)
+        if on_fallback is not None:
+            on_fallback("another thread is running, so no second process is forked")
+        return work(0), work(1)
     sys.stdout.flush()  # buffered output would be written twice, once by each process
     sys.stderr.flush()
     try:

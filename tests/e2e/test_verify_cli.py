@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import subprocess
 import sys
 
@@ -231,3 +232,30 @@ def test_an_unreadable_file_in_the_second_share_is_named(dev_network, files):
     out = _cli(files, dev_network.chain.rpc_url, *paths, "--processes", "2")
     assert out.returncode == 2
     assert "cannot read" in out.stderr and "no-such-file.json" in out.stderr
+
+
+def test_two_processes_with_the_progress_bar_on_a_terminal(dev_network, files):
+    """On a terminal rich would refresh the bar from a thread, and a process with threads does not fork (the note
+    says "one core"): with two processes the bar is refreshed from the progress callback instead."""
+    import pty
+
+    paths = [str(files / "valid.json"), str(files / "many.json")] * 5
+    command = [sys.executable, "-m", "anchoring.cli", *paths, "--rpc", dev_network.chain.rpc_url]
+    command += ["--deployment", str(files / "deployment.json"), "--progress", "--processes", "2"]
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the command with a terminal for stdout and stderr
+        os.execv(sys.executable, command)  # noqa: S606 (the test's own command line)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # the terminal closes when the command ends
+            break
+        if not chunk:
+            break
+        output += chunk
+    _, status = os.waitpid(pid, 0)
+    text = output.decode("utf-8", "replace")
+    assert os.waitstatus_to_exitcode(status) == 0, text
+    assert "of " in text and "20" in text  # the summary line: "20 valid, 0 invalid, 0 error of 20" (coloured)
+    assert "one core" not in text
