@@ -348,14 +348,15 @@ def main(
                     run_once(chain, network, kind, int(size), True, chunk, progress)
                     for size in sizes.split(",")
                 )
-            signed_sizes = {signed_size} | ({rdfc_size} if "eddsa-rdfc-2022" in proofs else set())
+            wanted = [p for p in proofs.split(",") if p]
+            signed_sizes = {rdfc_size if p == "eddsa-rdfc-2022" else signed_size for p in wanted}
             for size in sorted(signed_sizes):
                 if not any(
                     r["credentials"] == size and r["mode"] == "bulk" and r["database"] == "sqlite"
                     for r in results
                 ):
                     results.append(run_once(chain, network, "sqlite", size, True, chunk, progress))
-            for proof in [p for p in proofs.split(",") if p]:
+            for proof in wanted:
                 size = rdfc_size if proof == "eddsa-rdfc-2022" else signed_size
                 results.append(run_once(chain, network, "sqlite", size, True, chunk, progress, proof))
     finally:
@@ -380,7 +381,7 @@ def main(
     ):
         table.add_column(column, justify="right")
     for r in results:
-        base = next(b for b in results if b["database"] == r["database"] and b["mode"] == "single")
+        base = next((b for b in results if b["database"] == r["database"] and b["mode"] == "single"), None)
         unsigned = next(
             (
                 u
@@ -401,7 +402,7 @@ def main(
             f"{r['accept_s']:.2f} s",
             f"{r['total_s']:.2f} s",
             f"{r['per_s']:,.0f}",
-            f"{r['per_s'] / base['per_s']:.1f}x",
+            f"{r['per_s'] / base['per_s']:.1f}x" if base else "-",
             f"{r['per_s'] / unsigned['per_s']:.2f}x",
             f"{r['p50_s']:.2f} s",
             f"{r['p99_s']:.2f} s",
@@ -410,6 +411,24 @@ def main(
             else "",
         )
     console.print(table)
+    for r in results:  # the target: PostgreSQL against SQLite, same size, same run
+        if r["database"] == "postgres" and r["mode"] == "bulk" and r["proof"] == "unsigned":
+            lite = next(
+                (
+                    x
+                    for x in results
+                    if x["database"] == "sqlite"
+                    and x["mode"] == "bulk"
+                    and x["proof"] == "unsigned"
+                    and x["credentials"] == r["credentials"]
+                ),
+                None,
+            )
+            if lite:
+                console.print(
+                    f"PostgreSQL / SQLite, {r['credentials']:,} credentials: {r['per_s'] / lite['per_s']:.2f}x "
+                    f"({r['per_s']:,.0f} vs {lite['per_s']:,.0f} credentials/s)"
+                )
     if json_out:
         json_out.write_text(json.dumps(results, indent=2))
 
