@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 __all__ = ["verify"]
 
 EXIT_VALID, EXIT_INVALID, EXIT_ERROR, EXIT_NOT_ANCHORED = 0, 1, 2, 3
-PROGRESS_THRESHOLD = 20  # show a progress bar from this many files on
+PROGRESS_THRESHOLD = 20  # show a progress bar from this many bundles on (files, with two processes)
 #: verify in two processes from this many files on, with 2+ CPUs (scripts/bench_verify.py measures both)
 PARALLEL_MIN_FILES = 400
 #: per cent of the files the second process verifies (so that both finish together: scripts/bench_verify.py)
@@ -320,26 +320,30 @@ def verify(
         # many files: half of them read and verified by a forked second process (the work is per file)
         wanted = processes or (2 if len(paths) >= PARALLEL_MIN_FILES and usable_cpus() >= 2 else 1)
         parts = 2 if wanted == 2 and len(paths) >= 2 and proofs is None and can_fork() else 1
-        show = progress if progress is not None else (len(paths) >= PROGRESS_THRESHOLD and err.is_terminal)
         compact_parts = parts > 1 and json_output and not pretty
         # the second process also copies the pages it touches (fork) and pickles its answer: it takes a little less
-        bounds = (
-            [0, len(paths)] if parts == 1 else [0, len(paths) - len(paths) * SECOND_SHARE // 100, len(paths)]
-        )
+        second = len(paths) * SECOND_SHARE // 100 if parts > 1 else 0
+        bounds = [0, len(paths) - second, len(paths)]
 
-        def share(k: int, progress_to: Callable[[int, int], object] | None = None) -> _Share:
-            """The k-th of `parts` shares of the files, read and verified (a second process's reports detached
-            from their credentials, which would not cross the pipe cheaply)."""
+        def read_share(k: int) -> tuple[str | None, list[tuple[str, Any]]]:
+            """The items of the k-th share's files, or what stops the run (a file that cannot be read)."""
             items: list[tuple[str, Any]] = []
             for path in paths[bounds[k] : bounds[k + 1]]:
                 try:
                     items.extend(_read(path))
                 except OSError as exc:
-                    return _Share(f"cannot read {escape(str(path))}: {escape(exc.strerror or str(exc))}", [])
+                    return f"cannot read {escape(str(path))}: {escape(exc.strerror or str(exc))}", []
+            if items and proofs is not None and sum(1 for _, item in items if is_plain_credential(item)) != 1:
+                return "--proof applies to exactly one plain credential", []
+            return None, items
+
+        def verify_share(
+            k: int, items: list[tuple[str, Any]], progress_to: Callable[[int, int], object] | None = None
+        ) -> _Share:
+            """The k-th share's items verified; a second process's reports detached from their credentials
+            (which would not cross the pipe cheaply) and, with their JSON written here, slim."""
             if not items:
                 return _Share(None, [])
-            if proofs is not None and sum(1 for _, item in items if is_plain_credential(item)) != 1:
-                return _Share("--proof applies to exactly one plain credential", [])
             reports = verify_documents(
                 [b for _, b in items],
                 chain,
@@ -352,15 +356,26 @@ def verify(
                 nonce=nonce,
             )
             fragments = [_json_bytes(r.to_dict(), False) for r in reports] if compact_parts else None
-            if (
-                k
-            ):  # crosses to the first process: no credentials; with its JSON written, only what is read of it
+            if k:
                 reports = [_slim(detach(r)) if compact_parts else detach(r) for r in reports]
             return _Share(None, reports, fragments)
 
+        def share(k: int, progress_to: Callable[[int, int], object] | None = None) -> _Share:
+            problem, items = read_share(k)
+            return _Share(problem, []) if problem else verify_share(k, items, progress_to)
+
+        items: list[tuple[str, Any]] = []
+        if parts == 1:  # read first: the bar, when shown, counts bundles, and a file may hold many
+            problem, items = read_share(0)
+            if problem:
+                err.print(f"[red]error:[/red] {problem}")
+                raise typer.Exit(EXIT_ERROR)
+        many = (len(items) if parts == 1 else len(paths)) >= PROGRESS_THRESHOLD
+        show = progress if progress is not None else (many and err.is_terminal)
+
         def run_all(progress_to: Callable[[int, int], object] | None = None) -> list[_Share]:
             if parts == 1:
-                return [share(0, progress_to)]
+                return [verify_share(0, items, progress_to)]
             with contextlib.suppress(ChainError):  # both processes read the chain at the same head
                 _ = chain.head  # a failure is remembered and reported per bundle, in both
             return list(
@@ -371,7 +386,6 @@ def verify(
             )
 
         if show:
-            no_fork = parts == 1  # rich refreshes from a thread, and a process with threads does not fork
             with Progress(
                 TextColumn("verifying"),
                 BarColumn(),
@@ -379,7 +393,8 @@ def verify(
                 TimeRemainingColumn(),
                 console=err,
                 transient=True,
-                auto_refresh=no_fork,
+                # rich refreshes from a thread, and a process with threads does not fork: with two, the callback does
+                auto_refresh=parts == 1,
             ) as bar:
                 task = bar.add_task("verify", total=None)
                 # with two processes the bar follows this one's share, scaled to the whole (the other's pace)
