@@ -355,7 +355,7 @@ def verify(
                 audience=audience,
                 nonce=nonce,
             )
-            fragments = [_json_bytes(r.to_dict(), False) for r in reports] if compact_parts else None
+            fragments = [r.to_json_bytes() for r in reports] if compact_parts else None
             if k:
                 reports = [_slim(detach(r)) if compact_parts else detach(r) for r in reports]
             return _Share(None, reports, fragments)
@@ -421,7 +421,7 @@ def verify(
             fragments = [f for done in shares for f in (done.fragments or [])]
             for i, report in enumerate(reports):
                 if report.stack is not None:  # decided again over both shares
-                    fragments[i] = _json_bytes(report.to_dict(), False)
+                    fragments[i] = report.to_json_bytes()
             head = {"verdict": _OVERALL[code], "counts": counts}
             sys.stdout.flush()
             sys.stdout.buffer.write(

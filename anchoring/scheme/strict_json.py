@@ -111,7 +111,10 @@ def check_shape(
     than ``max_values`` values, without parsing it: a linear scan outside strings, no recursion. Malformed JSON is
     left for the parser to report (it may be refused here first)."""
     raw = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else bytes(text)
-    if b"[" not in raw and b"{" not in raw:
+    opens = raw.count(b"[") + raw.count(b"{")
+    # counted over the whole text (strings too) these bound the nesting and the values from above: most documents
+    # are within both limits by these counts alone, and skip the scan
+    if opens <= max_depth and (max_values is None or raw.count(b",") + opens <= max_values):
         return
     if b"\\" in raw:
         # escapes pair up left to right: drop escaped backslashes, then escaped quotes; every '"' left delimits

@@ -119,6 +119,21 @@ class VerificationReport:
         out["checks"] = [c.to_dict() for c in self.checks]
         return out
 
+    def to_json_bytes(self) -> bytes:
+        """:meth:`to_dict` as compact UTF-8 JSON: orjson writes the checks as the dataclasses they are (no dict per
+        check); the standard library writes what orjson refuses (integers beyond 64 bits quoted from a document)."""
+        import orjson
+
+        doc: dict[str, Any] = {"verdict": self.verdict}
+        if self.source is not None:
+            doc["source"] = self.source
+        doc["summary"] = self.summary
+        doc["checks"] = self.checks
+        try:
+            return orjson.dumps(doc)
+        except TypeError:
+            return json.dumps(self.to_dict(), separators=(",", ":"), ensure_ascii=False).encode()
+
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
 

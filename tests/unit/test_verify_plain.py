@@ -238,3 +238,23 @@ def test_one_list_fetch_for_many_credentials() -> None:
         vc = copy.deepcopy(_with_status(signer, index=i))
         assert verify_credential(vc, None, web=web)["status_list"].status == "pass"
     assert web.fetch.requests == [LIST_URL]
+
+
+def test_a_report_s_compact_json_is_its_dict_s():
+    """VerificationReport.to_json_bytes (orjson over the Check dataclasses) writes what to_dict says, also for an
+    integer beyond 64 bits quoted from a document (the standard library's fallback)."""
+    import json
+
+    import orjson
+
+    from anchoring.verify.report import Check, VerificationReport
+
+    checks = [Check("format", "pass", "ok", {"n": 1}), Check("scope", "fail", "no", {"big": 2**70, "é": "ü"})]
+    for report in (
+        VerificationReport(checks[:1], {"digest": "0x1"}, "a.json"),
+        VerificationReport(checks, {}),
+    ):
+        assert json.loads(report.to_json_bytes()) == report.to_dict()
+    assert VerificationReport(checks[:1], {"x": [1]}).to_json_bytes() == orjson.dumps(
+        VerificationReport(checks[:1], {"x": [1]}).to_dict()
+    )
