@@ -128,7 +128,7 @@ class JsonRpc:
                 import ssl  # only https endpoints pay for it
 
                 connection = http.client.HTTPSConnection(
-                    host, port, timeout=self.timeout, context=ssl.create_default_context()
+                    host, port, timeout=self.timeout, context=ssl.create_default_context(cafile=_ca_bundle())
                 )
                 if proxy is not None:
                     connection.set_tunnel(
@@ -158,6 +158,20 @@ def _proxy_for(parts: SplitResult) -> SplitResult | None:
     if proxy.scheme != "http" or not proxy.hostname:
         raise ChainUnreachable(f"the proxy for {redact_url(urlunsplit(parts))} is not an http:// proxy")
     return proxy
+
+
+def _ca_bundle() -> str | None:
+    """The CA certificates requests (and so web3) trusted: ``REQUESTS_CA_BUNDLE`` or ``CURL_CA_BUNDLE``, else
+    certifi's bundle; None (the system's) only where certifi is not installed."""
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        if os.environ.get(name):
+            return os.environ[name]
+    try:
+        import certifi
+    except ImportError:  # pragma: no cover - installed with requests, which web3 needs
+        return None
+    found: str = certifi.where()
+    return found
 
 
 def _proxy_auth(proxy: SplitResult) -> dict[str, str]:
