@@ -113,10 +113,6 @@ def _slim(report: VerificationReport) -> VerificationReport:
     )
 
 
-def exit_code(reports: list[VerificationReport]) -> int:
-    return _code(_counts(reports))
-
-
 def _code(counts: dict[str, int]) -> int:
     if counts["error"]:
         return EXIT_ERROR
@@ -281,12 +277,12 @@ def verify(
     """
     from anchoring.chain.deployment import Deployment, DeploymentFileError
     from anchoring.errors import ChainError
-    from anchoring.scheme.merkle import gc_paused
+    from anchoring.scheme.merkle import gc_paused, usable_cpus
     from anchoring.signing.did import DidResolver
     from anchoring.signing.fetch import HttpFetcher, OfflineFetcher
     from anchoring.verify.context import ChainContext
     from anchoring.verify.credential import is_plain_credential, verify_documents
-    from anchoring.verify.forked import can_fork, run_in_two, usable_cpus
+    from anchoring.verify.forked import can_fork, run_in_two
     from anchoring.verify.stack import detach, resolve_stacks
     from anchoring.verify.web import WebContext
 

@@ -56,6 +56,8 @@ class JsonRpc:
         self._headers = {"Content-Type": "application/json"}
         if parts.username:  # user info in the URL is HTTP Basic authentication, as requests reads it
             self._headers["Authorization"] = _basic(parts.username, parts.password)
+        if self._proxy is not None and parts.scheme == "http":  # a forward proxy reads it from each request
+            self._headers.update(_proxy_auth(self._proxy))
 
     def request(self, method: str, params: list[Any]) -> Any:
         answer = self._send(method, params)
@@ -136,7 +138,6 @@ class JsonRpc:
                     )
             else:
                 connection = http.client.HTTPConnection(host, port, timeout=self.timeout)
-                self._headers.update(_proxy_auth(proxy) if proxy is not None else {})
             self._local.connection, self._local.pid = connection, os.getpid()
         return connection
 

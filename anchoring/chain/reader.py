@@ -43,6 +43,7 @@ from anchoring.chain.records import (
     status_list_record,
 )
 from anchoring.errors import ChainRequestFailed, ContractRevert
+from anchoring.scheme.keccak import keccak256
 
 __all__ = ["Block", "ContractReads", "block_param", "quantity"]
 
@@ -80,8 +81,6 @@ def _abi(name: str, major: int) -> _Abi:
             outputs = tuple(canonical_type(o) for o in item.get("outputs", []))
             functions[item["name"]] = _Function(selector(signature), inputs, outputs)
         elif item["type"] == "event":
-            from anchoring.scheme.keccak import keccak256
-
             pairs = [(i["name"], canonical_type(i)) for i in item["inputs"]]
             flags = [bool(i.get("indexed")) for i in item["inputs"]]
             events[item["name"]] = _Event(
@@ -153,11 +152,11 @@ class ContractReads:
         """``version()`` of "CredentialAnchor" or "IssuerRegistry". Version-1 contracts have none: the call
         reverts (or returns nothing) and the answer is "1"; one that does answer gives its answer."""
         address = self.anchor_address if contract == "CredentialAnchor" else self.registry_address
-        if self.major == 2:
-            return str(self._call(_abi(contract, 2), address, "version", [], block))
         try:
             return str(self._call(_abi(contract, 2), address, "version", [], block))
         except (ContractRevert, ChainRequestFailed):
+            if self.major == 2:
+                raise
             return "1"
 
     def anchor_of(self, issuer: str, root: bytes, block: Block) -> AnchorRecord | None:

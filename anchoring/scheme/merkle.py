@@ -270,7 +270,7 @@ class MerkleTree:
             bad = next(i for i, d in enumerate(values) if type(d) is not bytes or len(d) != _HASH_LEN)
             raise MerkleTreeError(f"digest #{bad} must be 32 bytes")
         if processes is None:
-            processes = 2 if n >= TWO_PROCESS_MIN_LEAVES and _usable_cpus() >= 2 else 1
+            processes = 2 if n >= TWO_PROCESS_MIN_LEAVES and usable_cpus() >= 2 else 1
         elif processes not in (1, 2):
             raise MerkleTreeError(f"processes must be 1 or 2, not {processes!r}")
         with gc_paused():
@@ -567,10 +567,13 @@ _pauses = 0
 _resume_gc = False
 
 
-def _usable_cpus() -> int:
-    """CPUs this process may run on (its affinity where the OS tells it, as under a container's cpuset)."""
-    affinity = getattr(os, "sched_getaffinity", None)
-    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
+def usable_cpus() -> int:
+    """CPUs this process may run on (its affinity where the OS tells it, as under a container's cpuset): what the
+    two-process Merkle build and the two-process ``credreg verify`` decide by."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
 
 
 def _path(tree: list[bytes], i: int) -> list[bytes]:

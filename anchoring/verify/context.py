@@ -82,9 +82,8 @@ class ChainContext:
         self.deployment = deployment
         self.timeout = timeout
         self.min_confirmations = max(1, int(min_confirmations))
-        self._provider = (
-            provider  # a web3-style provider (the node's circuit breaker, a test's counter), or None
-        )
+        # a web3-style provider (the node's circuit breaker, a test's counter), or None: plain JSON-RPC
+        self._provider = provider
         self.refresh()
 
     @property
@@ -129,7 +128,7 @@ class ChainContext:
                     f"{self.endpoint} serves chain {chain_id}, "
                     f"the deployment is on chain {self.deployment.chain_id}"
                 )
-            head = quantity(rpc.request("eth_blockNumber", []), "eth_blockNumber", self.endpoint)
+            head = self._block_number(rpc)
         except ChainError as exc:
             self._state = _Failed(exc)
             raise
@@ -142,7 +141,10 @@ class ChainContext:
 
     def current_head(self) -> int:
         """The chain's head now (not the pinned :attr:`head`), asked every time; ChainError when unanswered."""
-        return quantity(self.rpc.request("eth_blockNumber", []), "eth_blockNumber", self.endpoint)
+        return self._block_number(self.rpc)
+
+    def _block_number(self, rpc: JsonRpc) -> int:
+        return quantity(rpc.request("eth_blockNumber", []), "eth_blockNumber", self.endpoint)
 
     @property
     def chain_id(self) -> int:

@@ -17,17 +17,9 @@ import threading
 from collections.abc import Callable
 from typing import TypeVar
 
-__all__ = ["can_fork", "run_in_two", "usable_cpus"]
+__all__ = ["can_fork", "run_in_two"]
 
 R = TypeVar("R")
-
-
-def usable_cpus() -> int:
-    """The CPUs this process may run on (its affinity mask where the platform has one)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
 
 
 def can_fork() -> bool:

@@ -444,10 +444,10 @@ def test_large_batches_build_on_two_processes_by_default(monkeypatch):
 
     monkeypatch.setattr(merkle, "build_nodes", spy)
     monkeypatch.setattr(merkle, "TWO_PROCESS_MIN_LEAVES", 500)
-    monkeypatch.setattr(merkle, "_usable_cpus", lambda: 2)
+    monkeypatch.setattr(merkle, "usable_cpus", lambda: 2)
     MerkleTree.build(digests_for(499, 1))
     MerkleTree.build(digests_for(500, 2))
-    monkeypatch.setattr(merkle, "_usable_cpus", lambda: 1)
+    monkeypatch.setattr(merkle, "usable_cpus", lambda: 1)
     MerkleTree.build(digests_for(500, 3))
     assert seen == [1, 2, 1]
     with pytest.raises(MerkleTreeError, match="processes must be 1 or 2"):
