@@ -19,10 +19,11 @@ Duplicated digests are allowed, as in OZ (each copy gets its own leaf).  Looking
 by value resolves, as in OZ, to its *last* occurrence in input order; ``proof_at(index)`` addresses
 each copy.  A multiproof cannot contain the same leaf twice (OZ: "Cannot prove duplicated index").
 
-Hot paths work on plain lists of ``bytes``, run their loops in C (``map`` over the hash function, ``min``/``max``
-for the sorted pair) and never create a Python object per node beyond the 32-byte hash itself. The build hashes
-with tiny-keccak (Rust, about 2x safe-pysha3 per call: ``scripts/bench_keccak.py``) where it is installed (the
-``node`` extra) and with safe-pysha3's C keccak otherwise; both give the same bytes (tests/unit/test_merkle.py).
+The build (:mod:`anchoring.scheme.merkle_build`) sorts and pairs nodes in numpy arrays and hashes with tiny-keccak
+(Rust, about 2x safe-pysha3 per call: ``scripts/bench_keccak.py``) where it is installed (the ``node`` extra) and
+with safe-pysha3's C keccak otherwise; both give the same bytes (tests/unit/test_merkle.py). A tree keeps its nodes
+as one ``bytes`` blob, so a single proof reads a few slices of it and serialising it copies it once; the list of
+nodes that walks over every proof need is made the first time one asks for it.
 """
 
 from __future__ import annotations
@@ -31,7 +32,9 @@ import contextlib
 import gc
 import os
 import struct
+import sys
 import threading
+from array import array
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -41,7 +44,6 @@ from typing import Any
 from sha3 import keccak_256 as _k
 
 from anchoring.errors import FormatError
-from anchoring.scheme.merkle_build import TWO_PROCESS_MIN_LEAVES, build_nodes, fill_inner
 
 __all__ = [
     "BlobLayout",
@@ -241,17 +243,28 @@ class MerkleTree:
     JSON :meth:`to_oz_dump` / :meth:`from_oz_dump`).
     """
 
-    __slots__ = ("_order", "_pos_of_value", "_sorted", "_tree", "_values")
+    __slots__ = ("_blob", "_node_list", "_order", "_pos_of_value", "_values")
 
-    def __init__(self, tree: list[bytes], values: list[bytes], order: list[int]) -> None:
-        # Internal: use build()/from_bytes().  tree: 2n-1 nodes; values: digests in input order;
+    def __init__(self, nodes: bytes, values: list[bytes], order: list[int]) -> None:
+        # Internal: use build()/from_bytes().  nodes: the 2n-1 nodes joined; values: digests in input order;
         # order[k] = input index of the k-th smallest leaf (stable).
-        self._tree = tree
+        self._blob = nodes
         self._values = values
         self._order = order
-        n = len(values)
-        self._sorted = tree[n - 1 :][::-1]  # ascending leaf hashes (references, no copies)
+        self._node_list: list[bytes] | None = None
         self._pos_of_value: list[int] | None = None
+
+    @property
+    def _tree(self) -> list[bytes]:
+        """The nodes as a list (made once): for walks that visit most of them."""
+        nodes = self._node_list
+        if nodes is None:
+            blob = self._blob
+            nodes = self._node_list = [blob[i : i + 32] for i in range(0, len(blob), 32)]
+        return nodes
+
+    def _node(self, i: int) -> bytes:
+        return self._blob[32 * i : 32 * i + 32]
 
     # ------------------------------------------------------------------ building
     @classmethod
@@ -269,18 +282,20 @@ class MerkleTree:
         if set(map(type, values)) != {bytes} or set(map(len, values)) != {_HASH_LEN}:
             bad = next(i for i, d in enumerate(values) if type(d) is not bytes or len(d) != _HASH_LEN)
             raise MerkleTreeError(f"digest #{bad} must be 32 bytes")
+        from anchoring.scheme import merkle_build  # numpy: not for verifiers, which never build a tree
+
         if processes is None:
-            processes = 2 if n >= TWO_PROCESS_MIN_LEAVES and usable_cpus() >= 2 else 1
+            processes = 2 if n >= merkle_build.TWO_PROCESS_MIN_LEAVES and usable_cpus() >= 2 else 1
         elif processes not in (1, 2):
             raise MerkleTreeError(f"processes must be 1 or 2, not {processes!r}")
         with gc_paused():
-            tree, order = build_nodes(values, processes=processes)
-        return cls(tree, values, order)
+            nodes, order = merkle_build.build_nodes(values, processes=processes)
+        return cls(nodes, values, order)
 
     # ------------------------------------------------------------------ accessors
     @property
     def root(self) -> bytes:
-        return self._tree[0]
+        return self._blob[:32]
 
     def __len__(self) -> int:
         return len(self._values)
@@ -297,7 +312,7 @@ class MerkleTree:
 
     def tree_index(self, index: int) -> int:
         """Position in the node array of the leaf for input ``index``."""
-        return len(self._tree) - 1 - self._pos(index)
+        return 2 * len(self._values) - 2 - self._pos(index)
 
     def _pos(self, index: int) -> int:
         n = len(self._values)
@@ -305,14 +320,16 @@ class MerkleTree:
             raise MerkleTreeError(f"index {index!r} out of range for a tree of {n} leaves")
         pos = self._pos_of_value
         if pos is None:
-            pos = self._pos_of_value = sorted(range(n), key=self._order.__getitem__)  # inverse permutation
+            pos = self._pos_of_value = _inverse(self._order)
         return pos[index]
 
     def index_of(self, digest: bytes) -> int:
         """Input index of ``digest`` (its last occurrence if duplicated, as OZ's lookup)."""
         h = leaf_hash(digest)
-        k = bisect_right(self._sorted, h) - 1
-        if k < 0 or self._sorted[k] != h:
+        n = len(self._values)
+        # the leaves in ascending order are nodes 2n-2 down to n-1: bisect over that reversed run of the blob
+        k = bisect_right(_Ascending(self._blob, n), h) - 1
+        if k < 0 or self._node(2 * n - 2 - k) != h:
             raise MerkleTreeError(f"digest 0x{digest.hex()} is not in the tree")
         return self._order[k]
 
@@ -330,13 +347,15 @@ class MerkleTree:
 
     def proof_at(self, index: int) -> list[bytes]:
         """Proof for the value at input ``index`` (OZ ``getProof(index)``); self-checked against the root."""
-        tree = self._tree
         i = self.tree_index(index)
-        leaf = tree[i]
+        leaf = self._node(i)
         if leaf_hash(self._values[index]) != leaf:
             raise MerkleTreeError("tree does not contain the expected value (corrupt tree data)")
-        proof = _path(tree, i)
-        if process_proof(leaf, proof) != tree[0]:
+        proof = []
+        while i > 0:
+            proof.append(self._node(i - 1 if i % 2 == 0 else i + 1))
+            i = (i - 1) // 2
+        if process_proof(leaf, proof) != self.root:
             raise MerkleTreeError("unable to prove value (corrupt tree data)")
         return proof
 
@@ -440,14 +459,19 @@ class MerkleTree:
         n = len(self._values)
         if n >= 2**32:  # pragma: no cover - far beyond any batch
             raise MerkleTreeError("tree too large to serialise")
+        order = array("I", self._order)
         self._pos(0)  # computes the inverse permutation
         assert self._pos_of_value is not None
+        positions = array("I", self._pos_of_value)
+        if sys.byteorder == "little":
+            order.byteswap()
+            positions.byteswap()
         parts = [
             _HEADER.pack(_MAGIC, n),
             b"".join(self._values),
-            struct.pack(f">{n}I", *self._order),
-            struct.pack(f">{n}I", *self._pos_of_value),
-            b"".join(self._tree),
+            order.tobytes(),
+            positions.tobytes(),
+            self._blob,
         ]
         return b"".join(parts)
 
@@ -471,8 +495,8 @@ class MerkleTree:
         order = list(struct.unpack_from(f">{n}I", data, layout.order_offset))
         if sorted(order) != list(range(n)):
             raise MerkleTreeError("tree data has an invalid leaf permutation")
-        tree = [data[o : o + 32] for o in range(layout.nodes_offset, len(data), 32)]
-        t = cls(tree, values, order)
+        nodes = data[layout.nodes_offset :]
+        t = cls(nodes, values, order)
         if layout.version == 2:
             pos = list(struct.unpack_from(f">{n}I", data, layout.positions_offset))
             if any(order[p] != i for i, p in enumerate(pos)):
@@ -480,7 +504,7 @@ class MerkleTree:
             t._pos_of_value = pos
         if verify:
             fresh = cls.build(values)
-            if fresh._tree != tree or fresh._order != order:
+            if fresh._blob != nodes or fresh._order != order:
                 raise MerkleTreeError("tree data does not match its digests")
         return t
 
@@ -526,15 +550,16 @@ class MerkleTree:
             _check_node(d, f"value #{i}")
             if leaf_hash(d) != tree[tidx[i]]:
                 raise MerkleTreeError(f"value #{i} does not match its leaf")
-        check = list(tree)
-        fill_inner(check, n)
-        if check != tree:
+        from anchoring.scheme.merkle_build import heap_tree
+
+        nodes = b"".join(tree)
+        if heap_tree(nodes[32 * (n - 1) :]) != nodes:
             raise MerkleTreeError("merkle tree is invalid")
         # Sorted-leaf layout is what our lookups rely on (OZ dumps with sortLeaves:false are not).
         leaves = tree[n - 1 :]
         if any(leaves[i] < leaves[i + 1] for i in range(n - 1)):
             raise MerkleTreeError("leaves are not sorted (only sortLeaves: true trees are supported)")
-        return cls(tree, values, order)
+        return cls(nodes, values, order)
 
 
 @contextlib.contextmanager
@@ -576,9 +601,26 @@ def usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
-def _path(tree: list[bytes], i: int) -> list[bytes]:
-    proof = []
-    while i > 0:
-        proof.append(tree[i - 1] if i % 2 == 0 else tree[i + 1])
-        i = (i - 1) // 2
-    return proof
+def _inverse(order: list[int]) -> list[int]:
+    """``pos`` with ``order[pos[i]] == i``."""
+    pos = [0] * len(order)
+    for k, i in enumerate(order):
+        pos[i] = k
+    return pos
+
+
+class _Ascending(Sequence[bytes]):
+    """The leaves of a node blob in ascending order, read where they lie (for :func:`bisect.bisect_right`)."""
+
+    __slots__ = ("_blob", "_n")
+
+    def __init__(self, blob: bytes, n: int) -> None:
+        self._blob = blob
+        self._n = n
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, k: Any) -> Any:
+        at = 32 * (2 * self._n - 2 - k)
+        return self._blob[at : at + 32]

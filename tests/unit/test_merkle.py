@@ -434,16 +434,17 @@ def test_two_process_build_falls_back_when_the_worker_fails(monkeypatch, caplog)
 
 def test_large_batches_build_on_two_processes_by_default(monkeypatch):
     import anchoring.scheme.merkle as merkle
+    import anchoring.scheme.merkle_build as merkle_build
 
     seen = []
-    real = merkle.build_nodes
+    real = merkle_build.build_nodes
 
     def spy(values, *, processes):
         seen.append(processes)
         return real(values, processes=processes)
 
-    monkeypatch.setattr(merkle, "build_nodes", spy)
-    monkeypatch.setattr(merkle, "TWO_PROCESS_MIN_LEAVES", 500)
+    monkeypatch.setattr(merkle_build, "build_nodes", spy)
+    monkeypatch.setattr(merkle_build, "TWO_PROCESS_MIN_LEAVES", 500)
     monkeypatch.setattr(merkle, "usable_cpus", lambda: 2)
     MerkleTree.build(digests_for(499, 1))
     MerkleTree.build(digests_for(500, 2))
@@ -452,3 +453,45 @@ def test_large_batches_build_on_two_processes_by_default(monkeypatch):
     assert seen == [1, 2, 1]
     with pytest.raises(MerkleTreeError, match="processes must be 1 or 2"):
         MerkleTree.build(digests_for(4, 4), processes=3)
+
+
+_NODE_BYTES = st.lists(st.sampled_from([0, 0, 0, 1, 0x7F, 0x80, 0xFF]), min_size=32, max_size=32).map(bytes)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(_NODE_BYTES, min_size=1, max_size=40))
+def test_numpy_node_order_and_pairs_are_bytes_order(nodes):
+    """The build sorts and pairs nodes as numpy ``S32`` strings: on nodes full of NUL bytes (leading, embedded,
+    trailing) and sharing their first 8 bytes, its order and its inner nodes are those of Python's ``bytes``."""
+    import numpy as np
+
+    from anchoring.scheme.merkle_build import NODE, heap_tree, leaf_order
+
+    leaves = np.frombuffer(b"".join(nodes), NODE)
+    assert leaf_order(leaves).tolist() == sorted(range(len(nodes)), key=nodes.__getitem__)
+    n = len(nodes)
+    expected = [b""] * (n - 1) + nodes
+    for i in range(n - 2, -1, -1):
+        expected[i] = node_hash(expected[2 * i + 1], expected[2 * i + 2])
+    assert heap_tree(b"".join(nodes)) == b"".join(expected)
+
+
+def test_a_tree_reloaded_answers_from_its_blob():
+    """A reloaded tree answers proofs and lookups from its stored bytes, before and after its node list exists."""
+    values = digests_for(1000, 5)
+    built = MerkleTree.build(values)
+    loaded = MerkleTree.from_bytes(built.to_bytes())
+    for i in (0, 1, 500, 999):
+        assert loaded.proof_at(i) == built.proof_at(i)
+        assert loaded.index_of(values[i]) == i
+    assert loaded.nodes == built.nodes
+    assert loaded.all_proofs() == built.all_proofs()
+    assert loaded.to_bytes() == built.to_bytes()
+
+
+def test_two_process_build_without_memfd_uses_a_temporary_file(monkeypatch):
+    """Where ``os.memfd_create`` is missing (not Linux), the two processes share an unnamed temporary file."""
+    values = digests_for(3001, 12)
+    expected = MerkleTree.build(values, processes=1)
+    monkeypatch.delattr(os, "memfd_create", raising=False)
+    assert MerkleTree.build(values, processes=2).to_bytes() == expected.to_bytes()
