@@ -19,12 +19,12 @@ import gc
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import typer
+import click
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 # The chain, signing and verification modules are imported inside `verify` (web3 alone takes about a second):
 # `credreg verify --help` and usage errors answer without them.
 
-__all__ = ["verify"]
+__all__ = ["command", "run", "verify"]
 
 EXIT_VALID, EXIT_INVALID, EXIT_ERROR, EXIT_NOT_ANCHORED = 0, 1, 2, 3
 PROGRESS_THRESHOLD = 20  # show a progress bar from this many bundles on (files, with two processes)
@@ -206,69 +206,27 @@ def _print_many(console: Console, reports: list[VerificationReport]) -> None:
 
 
 def verify(
-    # str, not Path: typer validates each Path with pydantic (0.7 s per 10,000 files)
-    bundles: list[str] = typer.Argument(
-        ...,
-        help='Files of proof bundles (one, an array, or {"bundles": [...]}), plain signed credentials (JSON VC '
-        "with a proof), VC-JWTs (one per line) or an SD-JWT VC presentation (dc+sd-jwt).",
-    ),
-    rpc: str = typer.Option(..., "--rpc", envvar="CREDREG_VERIFY_RPC_URL", help="JSON-RPC URL of the chain."),
-    deployment: Path = typer.Option(
-        ...,
-        "--deployment",
-        envvar="CREDREG_VERIFY_DEPLOYMENT",
-        help="Deployment file naming the chain id and contract addresses.",
-    ),
-    json_output: bool = typer.Option(False, "--json", help="Print the reports as JSON on stdout (compact)."),
-    pretty: bool = typer.Option(False, "--pretty", help="With --json: indent the JSON for reading."),
-    timeout: float = typer.Option(10.0, "--timeout", min=0.1, help="RPC timeout in seconds."),
-    min_confirmations: int = typer.Option(
-        1, "--min-confirmations", min=1, help="Confirmations an anchor needs to count (fewer: error)."
-    ),
-    progress: bool | None = typer.Option(
-        None, "--progress/--no-progress", help="Progress bar (default: on for many bundles on a terminal)."
-    ),
-    node: str | None = typer.Option(
-        None,
-        "--node",
-        envvar="CREDREG_VERIFY_NODE",
-        help="A node's base URL: where a plain credential's anchor is looked up (GET /v1/proofs/{digest}).",
-    ),
-    proof_file: Path | None = typer.Option(
-        None,
-        "--proof",
-        help="The anchor proof of a single plain credential (the JSON of GET /v1/proofs/{digest}).",
-    ),
-    offline: bool = typer.Option(
-        False,
-        "--offline",
-        help="Fetch no did:web documents and no status lists (they report error); a --node given is still asked.",
-    ),
-    fetch_timeout: float = typer.Option(
-        5.0, "--fetch-timeout", min=0.1, help="Timeout in seconds for did:web, status lists and --node."
-    ),
-    audience: str | None = typer.Option(
-        None, "--audience", help="SD-JWT VC presentations: the key-binding JWT's aud must be this (you)."
-    ),
-    nonce: str | None = typer.Option(
-        None,
-        "--nonce",
-        help="SD-JWT VC presentations: the key-binding JWT's nonce must be this one you gave.",
-    ),
-    processes: int | None = typer.Option(
-        None,
-        "--processes",
-        min=1,
-        max=2,
-        help=f"Verify in 1 or 2 processes (default: 2 from {PARALLEL_MIN_FILES} files on, with 2+ CPUs).",
-    ),
-    did_documents: list[Path] = typer.Option(
-        [],
-        "--did-document",
-        help="A DID document (or a JSON array of them) to use instead of resolving that DID: an offline cache.",
-    ),
+    bundles: Sequence[str],
+    rpc: str,
+    deployment: Path,
+    json_output: bool = False,
+    pretty: bool = False,
+    timeout: float = 10.0,
+    min_confirmations: int = 1,
+    progress: bool | None = None,
+    node: str | None = None,
+    proof_file: Path | None = None,
+    offline: bool = False,
+    fetch_timeout: float = 5.0,
+    audience: str | None = None,
+    nonce: str | None = None,
+    processes: int | None = None,
+    did_documents: Sequence[Path] = (),
 ) -> None:
     """Verify proof bundles and signed credentials against the chain.
+
+    BUNDLES: files of proof bundles (one, an array, or {"bundles": [...]}), plain signed credentials (JSON VC with a
+    proof), VC-JWTs (one per line) or an SD-JWT VC presentation (dc+sd-jwt).
 
     Exit 0 all valid, 1 any invalid, 2 any error, 3 a plain credential signed but not anchored.
 
@@ -294,7 +252,7 @@ def verify(
             dep = Deployment.load(deployment)
         except DeploymentFileError as exc:
             err.print(f"[red]error:[/red] {escape(str(exc))}")
-            raise typer.Exit(EXIT_ERROR) from None
+            raise click.exceptions.Exit(EXIT_ERROR) from None
         paths = [Path(b) for b in bundles]
         chain = ChainContext(rpc, dep, timeout=timeout, min_confirmations=min_confirmations)
         fetch: Fetcher = OfflineFetcher() if offline else HttpFetcher(timeout=fetch_timeout)
@@ -302,7 +260,7 @@ def verify(
             resolver = DidResolver(documents=_did_documents(did_documents), fetch=None if offline else fetch)
         except (OSError, ValueError) as exc:  # FormatError is a ValueError
             err.print(f"[red]error:[/red] bad --did-document: {escape(str(exc))}")
-            raise typer.Exit(EXIT_ERROR) from None
+            raise click.exceptions.Exit(EXIT_ERROR) from None
         web = WebContext(fetch=fetch, resolver=resolver, timeout=fetch_timeout)
         proofs: list[Any] | None = None
         if proof_file is not None:
@@ -312,7 +270,7 @@ def verify(
                 err.print(
                     f"[red]error:[/red] cannot read the proof {escape(str(proof_file))}: {escape(str(exc))}"
                 )
-                raise typer.Exit(EXIT_ERROR) from None
+                raise click.exceptions.Exit(EXIT_ERROR) from None
         # many files: half of them read and verified by a forked second process (the work is per file)
         wanted = processes or (2 if len(paths) >= PARALLEL_MIN_FILES and usable_cpus() >= 2 else 1)
         parts = 2 if wanted == 2 and len(paths) >= 2 and proofs is None and can_fork() else 1
@@ -365,7 +323,7 @@ def verify(
             problem, items = read_share(0)
             if problem:
                 err.print(f"[red]error:[/red] {problem}")
-                raise typer.Exit(EXIT_ERROR)
+                raise click.exceptions.Exit(EXIT_ERROR)
         many = (len(items) if parts == 1 else len(paths)) >= PROGRESS_THRESHOLD
         show = progress if progress is not None else (many and err.is_terminal)
 
@@ -404,11 +362,11 @@ def verify(
         for done in shares:
             if done.problem is not None:
                 err.print(f"[red]error:[/red] {done.problem}")
-                raise typer.Exit(EXIT_ERROR)
+                raise click.exceptions.Exit(EXIT_ERROR)
         reports = [r for done in shares for r in done.reports]
         if not reports:
             err.print("[red]error:[/red] no bundles in the given files")
-            raise typer.Exit(EXIT_ERROR)
+            raise click.exceptions.Exit(EXIT_ERROR)
         if parts > 1:
             resolve_stacks(reports)  # a stack's components may have been in the other share
         counts = _counts(reports)
@@ -440,7 +398,104 @@ def verify(
                 _print_one(out, reports[0])
             else:
                 _print_many(out, reports)
-        raise typer.Exit(code)
+        raise click.exceptions.Exit(code)
+
+
+# Declared with click, not Typer: Typer builds a pydantic validator for every parameter, which took about a third of
+# `credreg verify`'s start-up (0.3 s of 0.5 s on a slow day, python -X importtime). `node.cli` lists it in the
+# `credreg` app by forwarding to it.
+_FLOAT_POSITIVE = click.FloatRange(min=0.1)
+_PATH = click.Path(path_type=Path)
+
+command = click.Command(
+    "verify",
+    callback=verify,
+    help=(verify.__doc__ or "").replace("\n    ", "\n"),
+    short_help="Verify proof bundles and signed credentials against the chain.",
+    no_args_is_help=True,
+    params=[
+        click.Argument(["bundles"], nargs=-1, required=True),
+        click.Option(
+            ["--rpc"],
+            required=True,
+            envvar="CREDREG_VERIFY_RPC_URL",
+            show_envvar=True,
+            help="JSON-RPC URL of the chain.",
+        ),
+        click.Option(
+            ["--deployment"],
+            type=_PATH,
+            required=True,
+            envvar="CREDREG_VERIFY_DEPLOYMENT",
+            show_envvar=True,
+            help="Deployment file naming the chain id and contract addresses.",
+        ),
+        click.Option(
+            ["--json", "json_output"], is_flag=True, help="Print the reports as JSON on stdout (compact)."
+        ),
+        click.Option(["--pretty"], is_flag=True, help="With --json: indent the JSON for reading."),
+        click.Option(
+            ["--timeout"],
+            type=_FLOAT_POSITIVE,
+            default=10.0,
+            show_default=True,
+            help="RPC timeout in seconds.",
+        ),
+        click.Option(
+            ["--min-confirmations"],
+            type=click.IntRange(min=1),
+            default=1,
+            show_default=True,
+            help="Confirmations an anchor needs to count (fewer: error).",
+        ),
+        click.Option(
+            ["--progress/--no-progress"],
+            default=None,
+            help="Progress bar (default: on for many bundles on a terminal).",
+        ),
+        click.Option(
+            ["--node"],
+            envvar="CREDREG_VERIFY_NODE",
+            show_envvar=True,
+            help="A node's base URL: where a plain credential's anchor is looked up (GET /v1/proofs/{digest}).",
+        ),
+        click.Option(
+            ["--proof", "proof_file"],
+            type=_PATH,
+            help="The anchor proof of a single plain credential (the JSON of GET /v1/proofs/{digest}).",
+        ),
+        click.Option(
+            ["--offline"],
+            is_flag=True,
+            help="Fetch no did:web documents and no status lists (they report error); a --node given is still asked.",
+        ),
+        click.Option(
+            ["--fetch-timeout"],
+            type=_FLOAT_POSITIVE,
+            default=5.0,
+            show_default=True,
+            help="Timeout in seconds for did:web, status lists and --node.",
+        ),
+        click.Option(
+            ["--audience"], help="SD-JWT VC presentations: the key-binding JWT's aud must be this (you)."
+        ),
+        click.Option(
+            ["--nonce"],
+            help="SD-JWT VC presentations: the key-binding JWT's nonce must be this one you gave.",
+        ),
+        click.Option(
+            ["--processes"],
+            type=click.IntRange(1, 2),
+            help=f"Verify in 1 or 2 processes (default: 2 from {PARALLEL_MIN_FILES} files on, with 2+ CPUs).",
+        ),
+        click.Option(
+            ["--did-document", "did_documents"],
+            type=_PATH,
+            multiple=True,
+            help="A DID document (or a JSON array of them) to use instead of resolving that DID: an offline cache.",
+        ),
+    ],
+)
 
 
 def _json_bytes(doc: dict[str, Any], pretty: bool) -> bytes:
@@ -457,7 +512,7 @@ def _json_bytes(doc: dict[str, Any], pretty: bool) -> bytes:
         return text.encode()
 
 
-def _did_documents(paths: list[Path]) -> list[dict[str, Any]]:
+def _did_documents(paths: Sequence[Path]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for path in paths:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -473,13 +528,11 @@ def run(args: list[str], prog_name: str = "credreg verify") -> None:
 
     Ends the process without the interpreter's teardown once the output is flushed: freeing the objects of
     10,000 reports one by one took a second after the work was done (scripts/bench_verify.py)."""
-    app = typer.Typer(add_completion=False, pretty_exceptions_show_locals=False)
-    app.command()(verify)
     # and without the cyclic GC: the pause inside `verify` ending would start a collection over the run's whole
     # heap (0.35 s after 10,000 files) just before the process ends
     gc.disable()
     try:
-        app(args=args, prog_name=prog_name)
+        command.main(args=args, prog_name=prog_name)
     except SystemExit as exc:
         if exc.code is not None and not isinstance(exc.code, int):
             raise  # a message to print: the normal way

@@ -46,7 +46,13 @@ def build_app() -> typer.Typer:
     app.add_typer(issuer.app, name="issuer")
     app.add_typer(registry.keys_app, name="keys")
     app.command()(audit.audit)
-    app.command(name="verify")(verify_cli.verify)
+    app.command(
+        name="verify",
+        help=verify_cli.command.help,
+        short_help=verify_cli.command.short_help,
+        add_help_option=False,
+        context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    )(_verify)
     return app
 
 
@@ -59,6 +65,13 @@ def _redact_logs() -> None:
         redact_logs(get_settings().rpc_url)
     except Exception:  # noqa: BLE001, S110 - bad settings are reported by the command that reads them
         pass
+
+
+def _verify(ctx: typer.Context) -> None:
+    # the standalone verifier is a click command of its own (anchoring/cli.py): its arguments go to it as given
+    from anchoring.cli import command
+
+    command.main(args=ctx.args, prog_name="credreg verify")
 
 
 def main() -> None:

@@ -7,11 +7,10 @@ from __future__ import annotations
 import json
 
 import pytest
-import typer
+from click.testing import CliRunner
 from fastapi.testclient import TestClient
-from typer.testing import CliRunner
 
-from anchoring.cli import EXIT_INVALID, verify
+from anchoring.cli import EXIT_INVALID, command
 from anchoring.scheme.encoding import to_hex
 from anchoring.signing import KeyType, LocalSigner, add_proof, issue_sd_jwt_vc, present_sd_jwt
 from anchoring.statuslist import list_hash, list_id
@@ -30,8 +29,7 @@ HOLDER = LocalSigner.generate(KeyType.P256)
 AUD = "https://employer.example"
 CLAIMS = {"title": "Data Science 101", "level": 6, "workload": {"ects": 5}, "dateOfIssuing": "2026-01-01"}
 runner = CliRunner()
-cli = typer.Typer()
-cli.command()(verify)
+cli = command
 
 
 @pytest.fixture(scope="module")

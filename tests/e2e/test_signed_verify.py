@@ -8,10 +8,9 @@ import copy
 import json
 
 import pytest
-import typer
-from typer.testing import CliRunner
+from click.testing import CliRunner
 
-from anchoring.cli import EXIT_NOT_ANCHORED, verify
+from anchoring.cli import EXIT_NOT_ANCHORED, command
 from anchoring.scheme.encoding import to_hex
 from anchoring.signing import KeyType, LocalSigner, add_proof, did_web_document, sign_vc_jwt
 from anchoring.statuslist import list_hash, list_id
@@ -33,8 +32,7 @@ from tests.helpers.vectors import status_entry, status_list_credential
 pytestmark = pytest.mark.chain
 
 runner = CliRunner()
-cli = typer.Typer()
-cli.command()(verify)
+cli = command
 
 
 @pytest.fixture()

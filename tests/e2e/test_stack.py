@@ -7,11 +7,10 @@ from __future__ import annotations
 import json
 
 import pytest
-import typer
+from click.testing import CliRunner
 from fastapi.testclient import TestClient
-from typer.testing import CliRunner
 
-from anchoring.cli import verify as verify_command
+from anchoring.cli import command as verify_command
 from anchoring.verify import ChainContext, WebContext, verify_bundle, verify_bundles
 from tests.helpers.bundles import make_batch
 from tests.helpers.credentials import credential
@@ -100,8 +99,7 @@ def test_credreg_verify_takes_the_components_as_files(dev_network, anchored, tmp
     names = ["certificate.bundle.json", "module-1.bundle.json", "module-2.bundle.json"]
     for name, bundle in zip(names, [stack, *parts.bundles], strict=True):
         (tmp_path / name).write_text(json.dumps(bundle))
-    app = typer.Typer()
-    app.command()(verify_command)
+    app = verify_command
     args = [str(tmp_path / n) for n in names]
     args += ["--rpc", dev_network.chain.rpc_url, "--deployment", str(tmp_path / "deployment.json"), "--json"]
     result = CliRunner().invoke(app, args)

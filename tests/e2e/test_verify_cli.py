@@ -9,10 +9,9 @@ import subprocess
 import sys
 
 import pytest
-import typer
-from typer.testing import CliRunner
+from click.testing import CliRunner
 
-from anchoring.cli import verify
+from anchoring.cli import command
 from node.dev.chains import free_port
 from node.dev.network import DEV_DIDS
 from tests.helpers.bundles import make_batch
@@ -20,8 +19,7 @@ from tests.helpers.credentials import credential
 
 pytestmark = pytest.mark.chain
 
-app = typer.Typer()
-app.command()(verify)
+app = command
 runner = CliRunner(env={"COLUMNS": "200"})  # the dev issuer DID (a did:key) fits the table
 
 

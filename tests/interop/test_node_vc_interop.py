@@ -12,10 +12,9 @@ import json
 import time
 
 import pytest
-import typer
-from typer.testing import CliRunner
+from click.testing import CliRunner
 
-from anchoring.cli import verify
+from anchoring.cli import command
 from anchoring.signing import unenvelope
 from anchoring.signing.vcjwt import decode_vc_jwt
 from anchoring.verify import ChainContext, WebContext, verify_bundle
@@ -26,8 +25,7 @@ from tests.helpers.samples import example
 from tests.helpers.vectors import vc2_credential
 
 PROOFS = {"jcs": None, "rdfc": "eddsa-rdfc-2022", "jwt": "vc-jwt"}
-app = typer.Typer()
-app.command()(verify)
+app = command
 runner = CliRunner()
 
 
