@@ -210,9 +210,10 @@ class SharedLayout:
 
 
 def shared_file() -> int:
-    """A file descriptor of an unnamed file in memory (inheritable by the worker)."""
+    """A file descriptor of an unnamed file in memory; closed on exec (the worker gets it through ``pass_fds``,
+    no other child of a threaded node does)."""
     try:
-        fd = os.memfd_create("credreg-merkle", 0)
+        fd = os.memfd_create("credreg-merkle")
     except (AttributeError, OSError):  # not Linux: an unnamed temporary file
         with tempfile.TemporaryFile() as handle:
             fd = os.dup(handle.fileno())

@@ -495,3 +495,15 @@ def test_two_process_build_without_memfd_uses_a_temporary_file(monkeypatch):
     expected = MerkleTree.build(values, processes=1)
     monkeypatch.delattr(os, "memfd_create", raising=False)
     assert MerkleTree.build(values, processes=2).to_bytes() == expected.to_bytes()
+
+
+def test_the_shared_build_file_reaches_no_other_child():
+    """The memory file of a two-process build is closed on exec: only the worker, given it by ``pass_fds``, gets
+    it, not a child another thread of the node starts meanwhile."""
+    from anchoring.scheme.merkle_build import shared_file
+
+    fd = shared_file()
+    try:
+        assert not os.get_inheritable(fd)
+    finally:
+        os.close(fd)
