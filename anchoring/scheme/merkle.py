@@ -32,9 +32,7 @@ import contextlib
 import gc
 import os
 import struct
-import sys
 import threading
-from array import array
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -459,18 +457,16 @@ class MerkleTree:
         n = len(self._values)
         if n >= 2**32:  # pragma: no cover - far beyond any batch
             raise MerkleTreeError("tree too large to serialise")
-        order = array("I", self._order)
-        self._pos(0)  # computes the inverse permutation
-        assert self._pos_of_value is not None
-        positions = array("I", self._pos_of_value)
-        if sys.byteorder == "little":
-            order.byteswap()
-            positions.byteswap()
+        import numpy as np  # (a node's dependency: verifiers never serialise a tree)
+
+        order = np.asarray(self._order, dtype=np.int64)
+        positions = np.empty_like(order)
+        positions[order] = np.arange(n)  # the inverse permutation, in C (a Python loop took 0.25 s at 1M)
         parts = [
             _HEADER.pack(_MAGIC, n),
             b"".join(self._values),
-            order.tobytes(),
-            positions.tobytes(),
+            order.astype(">u4").tobytes(),
+            positions.astype(">u4").tobytes(),
             self._blob,
         ]
         return b"".join(parts)
