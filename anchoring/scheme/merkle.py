@@ -23,7 +23,7 @@ The build (:mod:`anchoring.scheme.merkle_build`) sorts and pairs nodes in numpy 
 (Rust, about 2x safe-pysha3 per call: ``scripts/bench_keccak.py``) where it is installed (the ``node`` extra) and
 with safe-pysha3's C keccak otherwise; both give the same bytes (tests/unit/test_merkle.py). A tree keeps its nodes
 as one ``bytes`` blob, so a single proof reads a few slices of it and serialising it copies it once; the list of
-nodes that walks over every proof need is made the first time one asks for it.
+nodes, which walks over all proofs use, is made the first time one of them runs.
 """
 
 from __future__ import annotations
