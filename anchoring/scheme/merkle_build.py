@@ -102,9 +102,6 @@ def place_leaves(tree: np.ndarray, leaves: np.ndarray, order: np.ndarray, root: 
     """Write the sorted leaves under ``root`` (all of them by default) into their nodes of ``tree``: sorted leaf
     ``k`` sits at ``2n - 2 - k``."""
     n = len(leaves)
-    if root == 0:
-        tree[n - 1 :] = leaves[order[::-1]]
-        return
     for lo, hi in _levels(n, root):
         start, stop = max(lo, n - 1), min(hi, 2 * n - 2) + 1
         if start < stop:
