@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import os
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 
 import pytest
 
@@ -22,6 +22,7 @@ from node.dev.chains import free_port
 from tests.e2e.test_v1_migration import v1_bundles
 from tests.helpers.bundles import CountingProvider, fresh_ti, make_batch, send_as
 from tests.helpers.credentials import credential
+from tests.helpers.servers import QuietHandler
 
 pytestmark = pytest.mark.chain
 
@@ -96,19 +97,12 @@ def test_a_revert_is_decoded_from_the_contracts_errors(dev_network):
     assert exc.value.error == "UnknownIssuer"
 
 
-class _Answers(BaseHTTPRequestHandler):
+class _Answers(QuietHandler):
     """An endpoint answering every request with the (status, body) of the server's `answer`."""
 
     def do_POST(self):
         self.rfile.read(int(self.headers["Content-Length"]))
-        status, body = self.server.answer  # type: ignore[attr-defined]
-        self.send_response(status)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
+        self.reply(*self.server.answer)  # type: ignore[attr-defined]
 
 
 @pytest.fixture
@@ -167,7 +161,7 @@ def test_nobody_listening_is_unreachable(dev_network):
         rpc.request("eth_chainId", [])
 
 
-class _ForwardProxy(BaseHTTPRequestHandler):
+class _ForwardProxy(QuietHandler):
     """An HTTP forward proxy for POSTs: takes the absolute URL a client sends to a proxy, passes the request on."""
 
     def do_POST(self):
@@ -179,14 +173,7 @@ class _ForwardProxy(BaseHTTPRequestHandler):
         upstream = urllib.request.Request(self.path, body, {"Content-Type": "application/json"})  # noqa: S310
         direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # not through itself
         with direct.open(upstream, timeout=10) as answer:
-            data = answer.read()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
+            self.reply(200, answer.read())
 
 
 def test_the_environment_s_proxy_carries_the_requests_as_requests_did(dev_network, monkeypatch):

@@ -1,4 +1,5 @@
-"""A real HTTP server (uvicorn in a thread) around an app, for clients that speak HTTP (the `credreg` CLI)."""
+"""Real HTTP servers for tests: uvicorn in a thread around an app, for clients that speak HTTP (the `credreg` CLI),
+and a base for the small standard-library handlers that play endpoints, proxies and web servers."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from node.dev.chains import free_port
@@ -30,3 +32,18 @@ def serving(app: Any) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+class QuietHandler(BaseHTTPRequestHandler):
+    """A test server's request handler: no access log on stderr, and :meth:`reply` for an answer with a body."""
+
+    def reply(self, status: int, body: bytes, content_type: str | None = None) -> None:
+        self.send_response(status)
+        if content_type is not None:
+            self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass

@@ -8,7 +8,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 
 from anchoring.bundle.model import Inclusion
@@ -18,6 +18,7 @@ from anchoring.scheme.encoding import to_hex
 from anchoring.scheme.merkle import MerkleTree
 from anchoring.signing import LocalSigner, add_proof, did_key, sign_vc_jwt
 from tests.helpers.bundles import fresh_ti, send_as
+from tests.helpers.servers import QuietHandler
 from tests.helpers.vectors import vc2_credential
 
 MECHANISMS = ("eddsa-jcs-2022", "eddsa-rdfc-2022", "vc-jwt-eddsa", "vc-jwt-es256")
@@ -174,7 +175,7 @@ def local_web() -> Iterator[LocalWeb]:
     routes: dict[str, tuple[str, bytes]] = {}
     holder: list[LocalWeb] = []
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_GET(self) -> None:
             holder[0].requests.append(self.path)
             found = routes.get(self.path)
@@ -183,14 +184,7 @@ def local_web() -> Iterator[LocalWeb]:
                 self.end_headers()
                 return
             kind, body = found
-            self.send_response(200)
-            self.send_header("Content-Type", kind)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
+            self.reply(200, body, kind)
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     web = LocalWeb(server, routes)

@@ -12,7 +12,7 @@ import select
 import socket
 import ssl
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 
 import pytest
 from cryptography import x509
@@ -22,6 +22,7 @@ from cryptography.x509.oid import NameOID
 
 from anchoring.chain.jsonrpc import JsonRpc
 from anchoring.errors import ChainUnreachable
+from tests.helpers.servers import QuietHandler
 
 PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
 
@@ -61,17 +62,10 @@ def tls(tmp_path_factory):
         )
     )
 
-    class Answer(BaseHTTPRequestHandler):
+    class Answer(QuietHandler):
         def do_POST(self):
             request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            body = json.dumps({"jsonrpc": "2.0", "id": request["id"], "result": "0x7a69"}).encode()
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
+            self.reply(200, json.dumps({"jsonrpc": "2.0", "id": request["id"], "result": "0x7a69"}).encode())
 
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Answer)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -102,7 +96,7 @@ def test_a_certificate_from_an_unknown_ca_is_refused(tls, monkeypatch, no_proxy)
     assert "key" not in str(refused.value)  # the URL's secret path is not shown
 
 
-class _Connect(BaseHTTPRequestHandler):
+class _Connect(QuietHandler):
     """An HTTP proxy that only tunnels: CONNECT host:port, then bytes both ways."""
 
     def do_CONNECT(self):
@@ -122,9 +116,6 @@ class _Connect(BaseHTTPRequestHandler):
                     upstream.close()
                     return
                 (upstream if sock is self.connection else self.connection).sendall(data)
-
-    def log_message(self, *args):
-        pass
 
 
 def test_an_https_endpoint_through_the_proxy_s_tunnel(tls, monkeypatch, no_proxy):
