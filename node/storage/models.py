@@ -147,8 +147,12 @@ class ApiToken(TableModel, table=True):
     revoked_at: datetime | None = Field(default=None, sa_column=sa.Column(sa.DateTime(), nullable=True))
 
 
-#: the predicate of the partial indexes on pending credentials; queries state it with :data:`CREDENTIAL_PENDING`
-_PENDING_SQL = f"status = '{CredentialStatus.pending.value}'"
+#: the predicate of the partial indexes on pending credentials; queries state it with :data:`CREDENTIAL_PENDING`.
+#: A credential is pending exactly while it is in no batch (sealing sets ``batch_id`` and ``status`` together, and
+#: nothing clears ``batch_id`` again). The predicate names ``batch_id``, not ``status``, so that the last status
+#: update (anchored) changes no indexed column: PostgreSQL can then write it as a HOT update, beside the old row
+#: version on the same page, with no new entry in any of the table's indexes (migration 0014).
+_PENDING_SQL = "batch_id IS NULL"
 
 
 def _pending_index(name: str, *columns: str) -> sa.Index:
@@ -164,9 +168,9 @@ class Credential(TableModel, table=True):
         sa.UniqueConstraint("issuer_id", "idempotency_key", name="uq_credential_issuer_idempotency_key"),
         # Only pending credentials are ever looked up by status (sealing picks them, metrics count them), so only
         # they are indexed by it: a row leaves these partial indexes when it is batched, and with the status in no
-        # full index, the two status updates of its life (batched, anchored) touch two fewer indexes each.
-        _pending_index("ix_credential_pending_issuer_id", "issuer_id", "id"),
-        _pending_index("ix_credential_pending_issuer_created", "issuer_id", "created_at"),
+        # index or index predicate, the anchored update touches no index at all.
+        _pending_index("ix_credential_unbatched_issuer_id", "issuer_id", "id"),
+        _pending_index("ix_credential_unbatched_issuer_created", "issuer_id", "created_at"),
     )
 
     id: int | None = Field(default=None, sa_column=sa.Column(BigId, primary_key=True, autoincrement=True))
@@ -195,9 +199,10 @@ class Credential(TableModel, table=True):
     anchored_at: datetime | None = Field(default=None, sa_column=sa.Column(sa.DateTime(), nullable=True))
 
 
-#: ``status = 'pending'`` as a literal, not a bound parameter: a partial index is only used where the query's own
-#: condition proves the index's predicate (SQLite never proves it from a parameter; PostgreSQL not in generic plans)
-CREDENTIAL_PENDING = Credential.__table__.c.status == sa.literal_column(f"'{CredentialStatus.pending.value}'")
+#: pending credentials as the partial indexes' own predicate (``batch_id IS NULL``, see :data:`_PENDING_SQL`), with no
+#: bound parameter: a partial index is only used where the query's own condition proves the index's predicate
+#: (SQLite never proves it from a parameter; PostgreSQL not in generic plans)
+CREDENTIAL_PENDING = Credential.__table__.c.batch_id.is_(None)
 
 
 #: the serialised tree: a deferred column, loaded on first access (sealing, auditing); proofs read slices of it
