@@ -83,6 +83,36 @@ def test_batches_are_per_issuer(session_factory, issuer, settings):
         )
 
 
+def test_an_issuer_is_due_at_exactly_a_full_queue_or_an_old_enough_credential(session_factory, issuer):
+    """The bounded due checks (no count of the queue) decide at the edges exactly as a count would: a queue one
+    short of the batch size is not due until its oldest credential is old enough; a full one is; an issuer with
+    nothing pending, or everything batched, never is."""
+    other = make_issuer(session_factory, "Other Uni", "0x" + "22" * 20)
+    idle = make_issuer(session_factory, "Idle Uni", "0x" + "33" * 20)
+    _issue(session_factory, issuer.id, 4)
+    _issue(session_factory, other.id, 5)
+    now = utcnow()
+    later = now + timedelta(seconds=61)
+    with session_factory() as s:
+        assert sealer.due_issuers(s, 5, 60, now) == [other.id]
+        assert sealer.due_issuers(s, 5, 60, later) == [issuer.id, other.id]
+        assert sealer.due_issuers(s, 6, 60, now) == []
+        assert sealer.due_issuers(s, 4, 60, now) == [issuer.id, other.id]
+        cutoff = now - timedelta(seconds=60)
+        assert [sealer._issuer_due(s, i, 5, cutoff) for i in (issuer.id, other.id, idle.id)] == [
+            False,
+            True,
+            False,
+        ]
+        assert sealer._issuer_due(s, issuer.id, 5, later)  # old enough
+        assert not sealer._issuer_due(s, idle.id, 5, later)  # nothing pending, however late
+    with session_factory() as s:
+        assert sealer.seal_batch(s, other.id, 5) is not None
+        s.commit()
+    with session_factory() as s:
+        assert sealer.due_issuers(s, 5, 60, later) == [issuer.id]  # other's credentials are all batched now
+
+
 def test_concurrent_sealers_never_share_a_credential(session_factory, issuer, settings):
     _issue(session_factory, issuer.id, 400)
     cfg = _settings(settings, 7, 0)
