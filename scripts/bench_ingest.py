@@ -324,6 +324,12 @@ def main(
     ),
     signed_size: int = typer.Option(10000, help="Credentials per signed run (eddsa-jcs-2022, vc-jwt)."),
     rdfc_size: int = typer.Option(1000, help="Credentials in the eddsa-rdfc-2022 run (JSON-LD bound)."),
+    rounds: int = typer.Option(
+        1,
+        min=1,
+        help="Bulk runs per size and database, alternating the databases; the ratio is then per round and the median "
+        "of the rounds (the machine's speed drifts between runs more than the databases differ).",
+    ),
     json_out: Path = JSON_OUT,
 ) -> None:
     """Measure end-to-end ingest (request -> anchored) on a fresh Anvil, unsigned and signed per proof type."""
@@ -342,12 +348,14 @@ def main(
     try:
         network = bootstrap_dev_network(chain)
         with Progress(console=console, transient=True) as progress:
-            for kind in databases.split(","):
-                results.append(run_once(chain, network, kind, baseline, False, chunk, progress))
-                results.extend(
-                    run_once(chain, network, kind, int(size), True, chunk, progress)
-                    for size in sizes.split(",")
-                )
+            kinds = databases.split(",")
+            results.extend(run_once(chain, network, kind, baseline, False, chunk, progress) for kind in kinds)
+            results.extend(
+                {**run_once(chain, network, kind, int(size), True, chunk, progress), "round": round_}
+                for round_ in range(1, rounds + 1)
+                for size in sizes.split(",")
+                for kind in kinds
+            )
             wanted = [p for p in proofs.split(",") if p]
             signed_sizes = {rdfc_size if p == "eddsa-rdfc-2022" else signed_size for p in wanted}
             for size in sorted(signed_sizes):
@@ -411,7 +419,8 @@ def main(
             else "",
         )
     console.print(table)
-    for r in results:  # the issue's target: PostgreSQL against SQLite, same size, same run
+    by_size: dict[int, list[float]] = {}
+    for r in results:  # the issue's target: PostgreSQL against SQLite, same size, same round of the same run
         if r["database"] == "postgres" and r["mode"] == "bulk" and r["proof"] == "unsigned":
             lite = next(
                 (
@@ -421,14 +430,23 @@ def main(
                     and x["mode"] == "bulk"
                     and x["proof"] == "unsigned"
                     and x["credentials"] == r["credentials"]
+                    and x.get("round") == r.get("round")
                 ),
                 None,
             )
             if lite:
+                by_size.setdefault(r["credentials"], []).append(r["per_s"] / lite["per_s"])
                 console.print(
-                    f"PostgreSQL / SQLite, {r['credentials']:,} credentials: {r['per_s'] / lite['per_s']:.2f}x "
-                    f"({r['per_s']:,.0f} vs {lite['per_s']:,.0f} credentials/s)"
+                    f"PostgreSQL / SQLite, {r['credentials']:,} credentials, round {r.get('round', 1)}: "
+                    f"{r['per_s'] / lite['per_s']:.2f}x ({r['per_s']:,.0f} vs {lite['per_s']:,.0f} credentials/s), "
+                    f"PostgreSQL's last / first tenth {r['last_vs_first']:.2f}x"
                 )
+    for size, ratios in by_size.items():
+        if len(ratios) > 1:
+            console.print(
+                f"PostgreSQL / SQLite, {size:,} credentials, {len(ratios)} rounds: median {statistics.median(ratios):.2f}x "
+                f"(min {min(ratios):.2f}x, max {max(ratios):.2f}x)"
+            )
     if json_out:
         json_out.write_text(json.dumps(results, indent=2))
 
