@@ -32,7 +32,7 @@ from node.pipeline.watch import ChainWatcher
 from node.registry.indexer import Indexer, IndexerLoop
 from node.revocation.statuslists import StatusListConfig
 from node.settings import Settings
-from node.storage.db import make_engine, session_factory, session_scope, upgrade
+from node.storage.db import make_engine, refresh_statistics, session_factory, session_scope, upgrade
 from node.storage.models import Issuer
 
 log = logging.getLogger("credreg.node")
@@ -44,7 +44,18 @@ class BatcherLoop(RetryLoop):
     def __init__(self, factory: sessionmaker, settings: Settings, tick: float | None = None):
         tick = tick if tick is not None else max(0.05, min(0.5, settings.batch_max_age_seconds / 4))
         # a failed tick is retried at the next tick: the backoff cap is the tick itself
-        super().__init__("batcher", lambda: bool(seal_due_batches(factory, settings)), tick, tick)
+        super().__init__("batcher", lambda: self._seal(factory, settings), tick, tick)
+
+    @staticmethod
+    def _seal(factory: sessionmaker, settings: Settings) -> bool:
+        if not seal_due_batches(factory, settings):
+            return False
+        with factory() as session:  # sealing is what grows the tables: keep their statistics up with them
+            analyzed = refresh_statistics(session.connection())
+            session.commit()
+        if analyzed:
+            log.debug("refreshed planner statistics of %s", ", ".join(analyzed))
+        return True
 
 
 class LeasedIndexerLoop(IndexerLoop):

@@ -340,3 +340,62 @@ def test_concurrent_duplicate_requests_store_one_row(session_factory, issuer, en
     assert not errors, errors
     assert len(results) == 4 and all(r == results[0] for r in results)
     assert count_rows(engine, "credential") == 200
+
+
+def test_statistics_are_refreshed_as_the_credential_table_grows(engine, issuer):
+    """The node analyzes a growing table itself once enough of its rows changed (autovacuum's rule), whether or not
+    the server's autovacuum is on: the server's own counters decide, and a call right after finds nothing to do.
+    SQLite: nothing to refresh."""
+    import time
+    from datetime import datetime
+
+    from node.storage.bulk import insert_rows
+    from node.storage.db import GROWING_TABLES, refresh_statistics
+
+    with engine.begin() as conn:
+        assert refresh_statistics(conn) == []  # just migrated and analyzed
+    rows = GROWING_TABLES["credential"][0] + 2_000
+    now = datetime(2026, 12, 4)
+    with engine.begin() as conn:
+        insert_rows(
+            conn,
+            Credential.__table__,
+            [
+                {
+                    "digest": "0x" + f"{i:064x}",
+                    "salt": b"s",
+                    "canonical": b"{}",
+                    "issuer_id": issuer.id,
+                    "external_id": f"urn:x:{i}",
+                    "status": "pending",
+                    "created_at": now,
+                }
+                for i in range(rows)
+            ],
+        )
+        if engine.dialect.name == "postgresql":
+            conn.exec_driver_sql(
+                "SELECT pg_stat_force_next_flush()"
+            )  # the counters, at once rather than in 1-10 s
+    if engine.dialect.name != "postgresql":
+        with engine.begin() as conn:
+            assert refresh_statistics(conn) == []
+        return
+    changed = sa.text(
+        "SELECT n_mod_since_analyze FROM pg_stat_user_tables"
+        " WHERE schemaname = current_schema() AND relname = 'credential'"
+    )
+    deadline = time.monotonic() + 15
+    while True:  # another backend's counters reach the shared statistics asynchronously
+        with engine.connect() as conn:
+            if conn.execute(changed).scalar() >= rows or time.monotonic() > deadline:
+                break
+        time.sleep(0.1)
+    with engine.begin() as conn:
+        assert refresh_statistics(conn) == ["credential"]
+        tuples = conn.exec_driver_sql(
+            "SELECT reltuples FROM pg_class WHERE oid = 'credential'::regclass"
+        ).scalar()
+    assert tuples == rows
+    with engine.begin() as conn:
+        assert refresh_statistics(conn) == []
