@@ -398,6 +398,7 @@ def main(
                 and u["proof"] == "unsigned"
                 and u["mode"] == r["mode"]
                 and u["credentials"] == r["credentials"]
+                and u.get("round", 1) == r.get("round", 1)
             ),
             r,
         )
@@ -430,7 +431,7 @@ def main(
                     and x["mode"] == "bulk"
                     and x["proof"] == "unsigned"
                     and x["credentials"] == r["credentials"]
-                    and x.get("round") == r.get("round")
+                    and x.get("round", 1) == r.get("round", 1)
                 ),
                 None,
             )
