@@ -48,7 +48,8 @@ class BatcherLoop(RetryLoop):
 
     @staticmethod
     def _seal(factory: sessionmaker, settings: Settings) -> bool:
-        if not seal_due_batches(factory, settings):
+        # a few batches per pass, then the statistics: a backlog sealed in one pass would outgrow them meanwhile
+        if not seal_due_batches(factory, settings, max_batches=20):
             return False
         with factory() as session:  # sealing is what grows the tables: keep their statistics up with them
             analyzed = refresh_statistics(session.connection())

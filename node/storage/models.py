@@ -155,6 +155,9 @@ class ApiToken(TableModel, table=True):
 _PENDING_SQL = "batch_id IS NULL"
 
 
+_BATCHED_SQL = "batch_id IS NOT NULL"
+
+
 def _pending_index(name: str, *columns: str) -> sa.Index:
     return sa.Index(
         name, *columns, postgresql_where=sa.text(_PENDING_SQL), sqlite_where=sa.text(_PENDING_SQL)
@@ -171,6 +174,15 @@ class Credential(TableModel, table=True):
         # index or index predicate, the anchored update touches no index at all.
         _pending_index("ix_credential_unbatched_issuer_id", "issuer_id", "id"),
         _pending_index("ix_credential_unbatched_issuer_created", "issuer_id", "created_at"),
+        # batched credentials by batch, the complement: no index holds a pending credential by its NULL batch_id,
+        # so a planner whose statistics say few are pending cannot pick this one for `batch_id IS NULL` and walk
+        # every pending row (seen: 0.96 s per probe with 584,000 pending), and an insert writes one index entry fewer
+        sa.Index(
+            "ix_credential_batched_batch_id",
+            "batch_id",
+            postgresql_where=sa.text(_BATCHED_SQL),
+            sqlite_where=sa.text(_BATCHED_SQL),
+        ),
     )
 
     id: int | None = Field(default=None, sa_column=sa.Column(BigId, primary_key=True, autoincrement=True))
@@ -192,7 +204,7 @@ class Credential(TableModel, table=True):
         default=CredentialStatus.pending.value, sa_column=sa.Column(sa.String(16), nullable=False)
     )
     batch_id: int | None = Field(
-        default=None, sa_column=sa.Column(BigId, sa.ForeignKey("batch.id"), nullable=True, index=True)
+        default=None, sa_column=sa.Column(BigId, sa.ForeignKey("batch.id"), nullable=True)
     )
     leaf_index: int | None = Field(default=None, sa_column=sa.Column(sa.Integer(), nullable=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=sa.Column(sa.DateTime(), nullable=False))

@@ -10,6 +10,10 @@ pending indexes (0013), and the table's pages were filled completely.
   credential is pending (sealing sets ``batch_id`` and the status together; nothing clears ``batch_id`` again):
   ``ix_credential_unbatched_issuer_id`` (issuer_id, id) and ``ix_credential_unbatched_issuer_created`` (issuer_id,
   created_at) replace ``ix_credential_pending_issuer_id`` and ``ix_credential_pending_issuer_created``;
+* ``ix_credential_batch_id`` becomes ``ix_credential_batched_batch_id``, ``WHERE batch_id IS NOT NULL``: with no
+  index holding pending credentials by their NULL batch_id, the planner cannot take that index for ``batch_id IS
+  NULL`` when its statistics (taken while few were pending) say the condition is rare. It did, during a 1M load:
+  each due check walked all 584,000 pending rows (0.96 s). An insert also writes one index entry fewer;
 * PostgreSQL: ``credential`` gets ``fillfactor = 50``, so a page filled by inserts keeps room for the later
   versions of its rows. It applies to pages written from now on.
 
@@ -42,8 +46,13 @@ UNBATCHED = {
 }
 
 
+BATCH_ID = {"ix_credential_batch_id": ["batch_id"]}
+BATCHED = {"ix_credential_batched_batch_id": ["batch_id"]}
+
+
 def upgrade() -> None:
     _replace(STATUS_PENDING, UNBATCHED, where=sa.text("batch_id IS NULL"))
+    _replace(BATCH_ID, BATCHED, where=sa.text("batch_id IS NOT NULL"))
     if op.get_bind().dialect.name == "postgresql":
         op.execute(f"ALTER TABLE credential SET (fillfactor = {FILLFACTOR})")
 
@@ -51,10 +60,11 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("ALTER TABLE credential RESET (fillfactor)")
+    _replace(BATCHED, BATCH_ID, where=None)
     _replace(UNBATCHED, STATUS_PENDING, where=sa.text("status = 'pending'"))
 
 
-def _replace(old: dict[str, list[str]], new: dict[str, list[str]], where: sa.TextClause) -> None:
+def _replace(old: dict[str, list[str]], new: dict[str, list[str]], where: sa.TextClause | None) -> None:
     # each step only when needed: SQLite commits DDL as it goes, so a failed run is re-run from the start
     present = {ix["name"] or "" for ix in sa.inspect(op.get_bind()).get_indexes("credential")}
     for name, columns in new.items():
