@@ -373,10 +373,8 @@ def test_statistics_are_refreshed_as_the_credential_table_grows(engine, issuer):
                 for i in range(rows)
             ],
         )
-        if engine.dialect.name == "postgresql":
-            conn.exec_driver_sql(
-                "SELECT pg_stat_force_next_flush()"
-            )  # the counters, at once rather than in 1-10 s
+        if engine.dialect.name == "postgresql":  # the counters, at once rather than in 1-10 s
+            conn.exec_driver_sql("SELECT pg_stat_force_next_flush()")
     if engine.dialect.name != "postgresql":
         with engine.begin() as conn:
             assert refresh_statistics(conn) == []
