@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     # web
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
+    #: one log line per request from each API worker (uvicorn's access log); off where a load balancer or reverse
+    #: proxy in front logs the requests already (it costs ~20 % of a proof request's CPU)
+    access_log: bool = True
     #: base for statusUrl links; empty = relative URLs
     public_base_url: str = ""
 

@@ -248,6 +248,11 @@ def main(
         help="also a paced run at about this many req/s (16 connections) for p99 below saturation; 0: none",
     ),
     samples: int = typer.Option(2_000, help="digests per in-process run"),
+    access_log: bool = typer.Option(
+        True,
+        "--access-log/--no-access-log",
+        help="both servers with uvicorn's access log (the default of each) or both without it",
+    ),
     in_process_only: bool = typer.Option(False, help="skip the HTTP part"),
     json_out: bool = typer.Option(False, "--json", help="print the figures as JSON"),
 ) -> None:
@@ -271,7 +276,7 @@ def main(
         if not in_process_only:
             conns = [int(c) for c in connections.split(",")]
             figures["http"] = {
-                f"workers{w}": http(db_url, digests, work, conns, seconds, runs, int(w), rate)
+                f"workers{w}": http(db_url, digests, work, conns, seconds, runs, int(w), rate, access_log)
                 for w in workers.split(",")
             }
         if json_out:
@@ -289,6 +294,7 @@ def http(
     runs: int,
     workers: int,
     rate: int = 0,
+    access_log: bool = True,
 ) -> dict:
     if shutil.which("wrk") is None:
         console.print("wrk is missing: apt-get install wrk (Debian), or run `make bench` as root")
@@ -301,8 +307,9 @@ def http(
     env = {**os.environ, "CREDREG_DATABASE_URL": db_url, "BENCH_DIGESTS": str(digest_file)}
     env["PYTHONPATH"] = f"{REPO_ROOT}{os.pathsep}{work}"
     node_port, trivial_port = free_port(), free_port()
-    # the node as operators run it (`credreg serve --workers N`: gc.freeze after start-up, access log on), rate
-    # limits off (wrk is one client address); the trivial app under plain uvicorn with as many workers
+    # the node as operators run it (`credreg serve --workers N`: gc.freeze after start-up), rate limits off (wrk is
+    # one client address); the trivial app under plain uvicorn with as many workers; both log each request, or
+    # neither does (the access log costs either ~40-90 us a request: a baseline without it was not the same server)
     node_env = {k: v for k, v in env.items() if not k.startswith("CREDREG_")}
     node_env.update(
         {
@@ -321,13 +328,14 @@ def http(
         str(workers),
         "--port",
         str(node_port),
+        "--access-log" if access_log else "--no-access-log",
     ]
     node = serve(node_cmd, node_env, node_port, work / "node.log", workers)
     try:
         body = httpx.get(f"http://127.0.0.1:{node_port}/v1/proofs/{digests[0]}").content
         (work / "body.json").write_bytes(body)
         env["BENCH_BODY"] = str(work / "body.json")
-        uvicorn = [sys.executable, "-m", "uvicorn", "--no-access-log", "--log-level", "warning"]
+        uvicorn = [sys.executable, "-m", "uvicorn", "--access-log" if access_log else "--no-access-log"]
         trivial_cmd = [
             *uvicorn,
             "--host",
@@ -339,10 +347,10 @@ def http(
         ]
         trivial = serve([*trivial_cmd, "trivial_app:app"], env, trivial_port, work / "trivial.log", workers)
         try:
-            out: dict = {"body_bytes": len(body), "workers": workers}
+            out: dict = {"body_bytes": len(body), "workers": workers, "access_log": access_log}
             table = Table(
                 title=f"GET /v1/proofs/{{digest}}, {len(digests):,} credentials, {workers} worker(s) each, "
-                f"min / median / max of {runs}"
+                f"access log {'on' if access_log else 'off'}, min / median / max of {runs}"
             )
             for col in ("c", "server", "req/s", "p50 ms", "p99 ms", "node / trivial"):
                 table.add_column(col, justify="right")

@@ -79,7 +79,9 @@ def run_api(settings: Settings, workers: int) -> None:
 
         app = create_app(settings)
         freeze_startup_heap()
-        uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+        uvicorn.run(
+            app, host=settings.host, port=settings.port, log_level="info", access_log=settings.access_log
+        )
         return
     os.environ.update(child_env(settings, keys=False))
     for name in _KEY_FIELDS:
@@ -91,6 +93,7 @@ def run_api(settings: Settings, workers: int) -> None:
         port=settings.port,
         workers=workers,
         log_level="info",
+        access_log=settings.access_log,
         # the supervisor restarts a worker that misses its health pings; a worker still importing on a busy
         # machine is not dead (the default 5 s restarted them in a loop at load 15 on 2 cores)
         timeout_worker_healthcheck=60,

@@ -75,6 +75,11 @@ def serve(
         "--pipeline/--no-pipeline",
         help="Also start `credreg pipeline` (batcher, anchorer, indexer) as a child process. Default: API only.",
     ),
+    access_log: bool = typer.Option(
+        None,
+        "--access-log/--no-access-log",
+        help="A log line per request (CREDREG_ACCESS_LOG, default on); off behind a proxy that logs them already.",
+    ),
 ) -> None:
     """Run the node's API workers against the database (and chain, for verification) named in the settings.
 
@@ -86,7 +91,8 @@ def serve(
 
     Example: CREDREG_DATABASE_URL=postgresql+psycopg://node@db/credreg credreg serve --workers 2 --port 8000
     """
-    overrides: dict[str, Any] = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    given = {"host": host, "port": port, "access_log": access_log}
+    overrides: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
     settings = Settings(**overrides)
     _migrate(settings)
     _serve(settings, workers, pipeline)

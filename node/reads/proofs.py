@@ -6,14 +6,19 @@ at their offsets (node.storage.trees.read_proof)."""
 
 from __future__ import annotations
 
+import functools
+import sqlite3
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.sqlite import pysqlite
 
 from anchoring.scheme.encoding import to_hex
 from node.reads.lookup import BatchAnchor, lifecycle_state_of, normalize_digest, not_found
 from node.storage.models import Batch, Credential, CredentialStatus, Issuer
-from node.storage.trees import position_columns, read_proof
+from node.storage.trees import position_columns, read_proof, read_sqlite_proof
 
 
 @dataclass(frozen=True)
@@ -77,16 +82,80 @@ _QUERY_WITH_POSITION = _QUERY.add_columns(*position_columns())
 def proof_for(conn: sa.Connection, digest: str) -> Proof:
     """Public proof view (no personal data). Raises NotFound for an unknown digest. Reads on a Core connection
     (``session.connection()`` inside a session): the hot path opens no ORM session (~45 us per proof)."""
+    if conn.dialect.name == "sqlite":
+        raw = conn.connection.driver_connection
+        assert isinstance(raw, sqlite3.Connection)
+        return _sqlite_proof_for(raw, digest)
     digest = normalize_digest(digest)
-    sqlite = conn.dialect.name == "sqlite"  # reads the position through blob I/O (node.storage.trees)
-    row = conn.execute(_QUERY if sqlite else _QUERY_WITH_POSITION, {"digest": digest}).first()
+    row = conn.execute(_QUERY_WITH_POSITION, {"digest": digest}).first()
     if row is None:
         raise not_found(digest)
+
+    def siblings(bid: int, size: int, root: str, leaf_index: int, d: str) -> list[bytes]:
+        magic, position = row[16:]
+        return read_proof(
+            conn,
+            batch_id=bid,
+            size=size,
+            root=root,
+            leaf_index=leaf_index,
+            digest=d,
+            magic=magic,
+            position=position,
+        )
+
+    return _proof_of(row, siblings)
+
+
+def proof_of_digest(engine: sa.Engine, digest: str) -> Proof:
+    """:func:`proof_for` on a connection of its own. On SQLite a pooled DBAPI connection and the query's SQL
+    compiled once: a Core connection's begin and reset plus a Core execution cost ~50 us, a third of a proof."""
+    if engine.dialect.name != "sqlite":
+        with engine.connect() as conn:
+            return proof_for(conn, digest)
+    pooled = engine.raw_connection()
+    try:
+        raw = pooled.driver_connection
+        assert isinstance(raw, sqlite3.Connection)
+        return _sqlite_proof_for(raw, digest)
+    finally:
+        pooled.close()
+
+
+@functools.cache
+def _sqlite_statement() -> tuple[str, list[Callable[[Any], Any] | None]]:
+    """``_QUERY`` as SQLite SQL with its one ``?`` and each column's result processor (what Core would apply:
+    DateTime columns are stored as text)."""
+    dialect = pysqlite.dialect()
+    sql = str(_QUERY.compile(dialect=dialect))
+    processors = [
+        c.type.dialect_impl(dialect).result_processor(dialect, None) for c in _QUERY.selected_columns
+    ]
+    return sql, processors
+
+
+def _sqlite_proof_for(raw: sqlite3.Connection, digest: str) -> Proof:
+    digest = normalize_digest(digest)
+    sql, processors = _sqlite_statement()
+    rows = raw.execute(
+        sql, (digest,)
+    ).fetchall()  # fetchall: the statement is done, no read transaction left open
+    if not rows:
+        raise not_found(digest)
+    row = [v if p is None or v is None else p(v) for p, v in zip(processors, rows[0], strict=True)]
+
+    def siblings(bid: int, size: int, root: str, leaf_index: int, d: str) -> list[bytes]:
+        return read_sqlite_proof(raw, batch_id=bid, size=size, root=root, leaf_index=leaf_index, digest=d)
+
+    return _proof_of(row, siblings)
+
+
+def _proof_of(row: Sequence[Any], siblings: Callable[[int, int, str, int, str], list[bytes]]) -> Proof:
+    """The Proof of one ``_QUERY`` row; ``siblings(batch_id, size, root, leaf_index, digest)`` reads the proof."""
     (d, status, leaf_index, issuer, bid, root, size, bstate, chain_id, contract, tx_hash, block_number) = row[
         :12
     ]
     block_hash, block_timestamp, confirmed_at, confirmations = row[12:16]
-    magic, position = (None, None) if sqlite else row[16:]
     state = lifecycle_state_of(status, bstate if bid is not None else None)
     anchor = None
     if status == CredentialStatus.anchored.value and bid is not None:
@@ -104,16 +173,7 @@ def proof_for(conn: sa.Connection, digest: str) -> Proof:
     if bid is None:
         return Proof(digest=d, state=state, anchor=anchor)
     assert leaf_index is not None  # the sealer sets batch_id and leaf_index together
-    proof = read_proof(
-        conn,
-        batch_id=bid,
-        size=size,
-        root=root,
-        leaf_index=leaf_index,
-        digest=d,
-        magic=magic,
-        position=position,
-    )
+    proof = siblings(bid, size, root, leaf_index, d)
     return Proof(
         digest=d,
         state=state,

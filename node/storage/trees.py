@@ -93,16 +93,43 @@ def read_proof(
 
     Self-checked: the proof must fold ``digest`` to ``root``. Blobs of the version-1 format (no position table)
     fall back to loading the whole tree."""
-    layout = BlobLayout(size)
     if conn.dialect.name == "sqlite":
-        proof = _sqlite_proof(conn, layout, batch_id, root, leaf_index)
-    else:
-        proof = _sql_proof(conn, layout, batch_id, root, leaf_index, magic, position)
+        raw = conn.connection.driver_connection
+        assert isinstance(raw, sqlite3.Connection)
+        return read_sqlite_proof(
+            raw, batch_id=batch_id, size=size, root=root, leaf_index=leaf_index, digest=digest
+        )
+    proof = _sql_proof(conn, BlobLayout(size), batch_id, root, leaf_index, magic, position)
+    _check(proof, batch_id, root, leaf_index, digest)
+    return proof
+
+
+def read_sqlite_proof(
+    raw: sqlite3.Connection, *, batch_id: int, size: int, root: str, leaf_index: int, digest: str
+) -> list[bytes]:
+    """:func:`read_proof` on SQLite's own connection (a pooled DBAPI connection serves a proof without a Core
+    connection around it)."""
+    layout = BlobLayout(size)
+    try:
+        blob = raw.blobopen("batch", "tree", batch_id, readonly=True)
+    except sqlite3.OperationalError as exc:  # no such row
+        raise MerkleTreeError(f"batch {batch_id} has no stored tree") from exc
+    with blob:
+        if blob[0:5] != _BLOB_V2:
+            proof = _cached_tree(batch_id, root, blob.read).proof_at(leaf_index)
+        else:
+            o = layout.position_offset(leaf_index)
+            pos = int.from_bytes(blob[o : o + 4], "big")
+            proof = [blob[o : o + 32] for o in layout.proof_offsets(pos)]
+    _check(proof, batch_id, root, leaf_index, digest)
+    return proof
+
+
+def _check(proof: list[bytes], batch_id: int, root: str, leaf_index: int, digest: str) -> None:
     if process_proof(leaf_hash(from_hex(digest)), proof) != from_hex(root):
         raise MerkleTreeError(
             f"batch {batch_id}: stored tree does not prove leaf {leaf_index} (corrupt tree data)"
         )
-    return proof
 
 
 def _whole_tree_proof(conn: sa.Connection, batch_id: int, root: str, leaf_index: int) -> list[bytes]:
@@ -111,23 +138,6 @@ def _whole_tree_proof(conn: sa.Connection, batch_id: int, root: str, leaf_index:
         batch_id, root, lambda: conn.execute(sa.select(b.tree).where(b.id == batch_id)).scalar_one()
     )
     return t.proof_at(leaf_index)
-
-
-def _sqlite_proof(
-    conn: sa.Connection, layout: BlobLayout, batch_id: int, root: str, leaf_index: int
-) -> list[bytes]:
-    raw = conn.connection.driver_connection
-    assert raw is not None
-    try:
-        blob = raw.blobopen("batch", "tree", batch_id, readonly=True)
-    except sqlite3.OperationalError as exc:  # no such row
-        raise MerkleTreeError(f"batch {batch_id} has no stored tree") from exc
-    with blob:
-        if blob[0:5] != _BLOB_V2:
-            return _whole_tree_proof(conn, batch_id, root, leaf_index)
-        o = layout.position_offset(leaf_index)
-        pos = int.from_bytes(blob[o : o + 4], "big")
-        return [blob[o : o + 32] for o in layout.proof_offsets(pos)]
 
 
 def _sql_proof(

@@ -84,6 +84,12 @@ def test_proof_through_the_lifecycle(client, issuer, session_factory, settings):
         issuer.address,
         1_780_000_123,
     )
+    # the DateTime column comes back through its result processor (SQLite stores text; the proof path reads it
+    # on a bare DBAPI connection) and goes out as ISO 8601 milliseconds in UTC
+    with session_factory() as s:
+        confirmed_at = s.get(Batch, bid).confirmed_at
+    assert a["confirmedAt"] == confirmed_at.isoformat(timespec="milliseconds") + "Z"
+    assert (a["blockHash"], a["confirmations"]) == ("0x" + "bb" * 32, 2)
 
 
 def test_health_ready_metrics(client, issuer, app):
