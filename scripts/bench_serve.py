@@ -5,6 +5,7 @@ with as many workers (1 and 2 by default, `--workers`), driven by `wrk` (Debian'
     python scripts/bench_serve.py                          # 100k credentials in batches of 1,000 (quick)
     python scripts/bench_serve.py --credentials 1000000    # the issue's figure: 1M credentials, 1,000 batches
     python scripts/bench_serve.py --in-process-only        # only the in-process endpoint-body comparison
+    python scripts/bench_serve.py --no-access-log          # both servers without uvicorn's access log
 
 Prints, per concurrency (16 and 64), req/s and p50/p99 latency of both servers and the node's ratio to the
 trivial endpoint (min/median/max over --runs runs), a paced run (`--rate`, default about 1,000 req/s: 16
