@@ -123,7 +123,7 @@ def proof_of_digest(engine: sa.Engine, digest: str) -> Proof:
 
 
 @functools.cache
-def _sqlite_statement() -> tuple[str, list[Callable[[Any], Any] | None]]:
+def _sqlite_statement() -> tuple[str, list[Any]]:
     """``_QUERY`` as SQLite SQL with its one ``?`` and each column's result processor (what Core would apply:
     DateTime columns are stored as text)."""
     dialect = pysqlite.dialect()

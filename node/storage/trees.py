@@ -8,7 +8,7 @@ import sqlite3
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 
@@ -118,9 +118,10 @@ def read_sqlite_proof(
         if blob[0:5] != _BLOB_V2:
             proof = _cached_tree(batch_id, root, blob.read).proof_at(leaf_index)
         else:
+            # a slice of a Blob is bytes (typeshed types every subscript as int)
             o = layout.position_offset(leaf_index)
-            pos = int.from_bytes(blob[o : o + 4], "big")
-            proof = [blob[o : o + 32] for o in layout.proof_offsets(pos)]
+            pos = int.from_bytes(cast(bytes, blob[o : o + 4]), "big")
+            proof = [cast(bytes, blob[o : o + 32]) for o in layout.proof_offsets(pos)]
     _check(proof, batch_id, root, leaf_index, digest)
     return proof
 
