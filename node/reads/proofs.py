@@ -1,8 +1,9 @@
 """Public proofs by digest (no personal data).
 
-Served without trees: one Core query reads the credential joined to its batch and issuer (never the tree blob, a
-deferred column) plus the leaf's sorted position sliced out of the blob; a second reads the ~log2(n) sibling nodes
-at their offsets (node.storage.trees.read_proof)."""
+Served without trees: one query reads the credential joined to its batch and issuer (never the tree blob, a
+deferred column; on SQLite the batch columns come from the ix_batch_proof index, not the row, and the query runs on a
+pooled DBAPI connection), plus, on PostgreSQL, the leaf's sorted position sliced out of the blob; then the ~log2(n)
+sibling nodes are read at their offsets (node.storage.trees.read_proof)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from sqlalchemy.dialects.sqlite import pysqlite
 
 from anchoring.scheme.encoding import to_hex
 from node.reads.lookup import BatchAnchor, lifecycle_state_of, normalize_digest, not_found
-from node.storage.models import Batch, Credential, CredentialStatus, Issuer
+from node.storage.models import BATCH_PROOF_INDEX, Batch, Credential, CredentialStatus, Issuer
 from node.storage.trees import position_columns, read_proof, read_sqlite_proof
 
 
@@ -128,6 +129,10 @@ def _sqlite_statement() -> tuple[str, list[Any]]:
     DateTime columns are stored as text)."""
     dialect = pysqlite.dialect()
     sql = str(_QUERY.compile(dialect=dialect))
+    # SQLAlchemy renders no table hints for SQLite; the planner would take the row by its rowid (BATCH_PROOF_INDEX)
+    join = "LEFT OUTER JOIN batch ON"
+    assert sql.count(join) == 1, sql
+    sql = sql.replace(join, f"LEFT OUTER JOIN batch INDEXED BY {BATCH_PROOF_INDEX} ON")
     processors = [
         c.type.dialect_impl(dialect).result_processor(dialect, None) for c in _QUERY.selected_columns
     ]

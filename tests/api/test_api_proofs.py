@@ -221,3 +221,18 @@ def test_a_corrupt_blob_never_gives_a_wrong_proof(client, issuer, session_factor
                 leaf_index=99,
                 digest=digests[0],
             )
+
+
+def test_the_sqlite_proof_query_reads_no_batch_row(session_factory):
+    """SQLite stores the tree blob before the anchor's columns in the batch row: reading them from the row walks the
+    blob's overflow pages. The proof query takes them from ix_batch_proof, and needs nothing else of the row."""
+    from node.reads.proofs import _sqlite_statement
+
+    with session_factory() as s:
+        if s.connection().dialect.name != "sqlite":
+            pytest.skip("a plan of SQLite's")
+        sql, _ = _sqlite_statement()
+        plan = " | ".join(
+            str(r[-1]) for r in s.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + sql, (ZERO,))
+        )
+    assert "SEARCH batch USING COVERING INDEX ix_batch_proof (id=?)" in plan, plan
