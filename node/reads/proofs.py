@@ -19,7 +19,7 @@ from sqlalchemy.dialects.sqlite import pysqlite
 from anchoring.scheme.encoding import to_hex
 from node.reads.lookup import BatchAnchor, lifecycle_state_of, normalize_digest, not_found
 from node.storage.models import BATCH_PROOF_INDEX, Batch, Credential, CredentialStatus, Issuer
-from node.storage.trees import position_columns, read_proof, read_sqlite_proof
+from node.storage.trees import position_columns, read_proof, read_sqlite_proof, sqlite_driver
 
 
 @dataclass(frozen=True)
@@ -84,28 +84,13 @@ def proof_for(conn: sa.Connection, digest: str) -> Proof:
     """Public proof view (no personal data). Raises NotFound for an unknown digest. Reads on a Core connection
     (``session.connection()`` inside a session): the hot path opens no ORM session (~45 us per proof)."""
     if conn.dialect.name == "sqlite":
-        raw = conn.connection.driver_connection
-        assert isinstance(raw, sqlite3.Connection)
-        return _sqlite_proof_for(raw, digest)
+        return _sqlite_proof_for(sqlite_driver(conn.connection), digest)
     digest = normalize_digest(digest)
     row = conn.execute(_QUERY_WITH_POSITION, {"digest": digest}).first()
     if row is None:
         raise not_found(digest)
-
-    def siblings(bid: int, size: int, root: str, leaf_index: int, d: str) -> list[bytes]:
-        magic, position = row[16:]
-        return read_proof(
-            conn,
-            batch_id=bid,
-            size=size,
-            root=root,
-            leaf_index=leaf_index,
-            digest=d,
-            magic=magic,
-            position=position,
-        )
-
-    return _proof_of(row, siblings)
+    magic, position = row[16:]
+    return _proof_of(row, functools.partial(read_proof, conn, magic=magic, position=position))
 
 
 def proof_of_digest(engine: sa.Engine, digest: str) -> Proof:
@@ -116,9 +101,7 @@ def proof_of_digest(engine: sa.Engine, digest: str) -> Proof:
             return proof_for(conn, digest)
     pooled = engine.raw_connection()
     try:
-        raw = pooled.driver_connection
-        assert isinstance(raw, sqlite3.Connection)
-        return _sqlite_proof_for(raw, digest)
+        return _sqlite_proof_for(sqlite_driver(pooled), digest)
     finally:
         pooled.close()
 
@@ -148,15 +131,12 @@ def _sqlite_proof_for(raw: sqlite3.Connection, digest: str) -> Proof:
     if not rows:
         raise not_found(digest)
     row = [v if p is None or v is None else p(v) for p, v in zip(processors, rows[0], strict=True)]
-
-    def siblings(bid: int, size: int, root: str, leaf_index: int, d: str) -> list[bytes]:
-        return read_sqlite_proof(raw, batch_id=bid, size=size, root=root, leaf_index=leaf_index, digest=d)
-
-    return _proof_of(row, siblings)
+    return _proof_of(row, functools.partial(read_sqlite_proof, raw))
 
 
-def _proof_of(row: Sequence[Any], siblings: Callable[[int, int, str, int, str], list[bytes]]) -> Proof:
-    """The Proof of one ``_QUERY`` row; ``siblings(batch_id, size, root, leaf_index, digest)`` reads the proof."""
+def _proof_of(row: Sequence[Any], siblings: Callable[..., list[bytes]]) -> Proof:
+    """The Proof of one ``_QUERY`` row; ``siblings(batch_id=, size=, root=, leaf_index=, digest=)`` reads the
+    proof (:func:`read_proof` or :func:`read_sqlite_proof` with their connection bound)."""
     (d, status, leaf_index, issuer, bid, root, size, bstate, chain_id, contract, tx_hash, block_number) = row[
         :12
     ]
@@ -178,7 +158,7 @@ def _proof_of(row: Sequence[Any], siblings: Callable[[int, int, str, int, str], 
     if bid is None:
         return Proof(digest=d, state=state, anchor=anchor)
     assert leaf_index is not None  # the sealer sets batch_id and leaf_index together
-    proof = siblings(bid, size, root, leaf_index, d)
+    proof = siblings(batch_id=bid, size=size, root=root, leaf_index=leaf_index, digest=d)
     return Proof(
         digest=d,
         state=state,

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any, cast
 
 import sqlalchemy as sa
+from sqlalchemy.pool import PoolProxiedConnection
 
 from anchoring.scheme.encoding import from_hex, to_hex
 from anchoring.scheme.merkle import BlobLayout, MerkleTree, MerkleTreeError, leaf_hash, process_proof
@@ -94,14 +95,24 @@ def read_proof(
     Self-checked: the proof must fold ``digest`` to ``root``. Blobs of the version-1 format (no position table)
     fall back to loading the whole tree."""
     if conn.dialect.name == "sqlite":
-        raw = conn.connection.driver_connection
-        assert isinstance(raw, sqlite3.Connection)
         return read_sqlite_proof(
-            raw, batch_id=batch_id, size=size, root=root, leaf_index=leaf_index, digest=digest
+            sqlite_driver(conn.connection),
+            batch_id=batch_id,
+            size=size,
+            root=root,
+            leaf_index=leaf_index,
+            digest=digest,
         )
     proof = _sql_proof(conn, BlobLayout(size), batch_id, root, leaf_index, magic, position)
     _check(proof, batch_id, root, leaf_index, digest)
     return proof
+
+
+def sqlite_driver(pooled: PoolProxiedConnection) -> sqlite3.Connection:
+    """The sqlite3 connection inside a pooled one (a Core connection's ``.connection``)."""
+    raw = pooled.driver_connection
+    assert isinstance(raw, sqlite3.Connection)
+    return raw
 
 
 def read_sqlite_proof(
