@@ -107,3 +107,27 @@ def test_links_come_from_settings_never_from_the_host_header(settings, engine, s
         assert EVIL not in url and url.startswith(f"http://{settings.host}:{settings.port}/")
         page = c.get("/v1/registry/issuers?limit=1", headers={"Host": EVIL}).json()
         assert page["next"].startswith("/v1/registry/issuers?") and EVIL not in page["next"]
+
+
+def test_log_records_are_scrubbed_only_where_a_secret_part_occurs():
+    from node.logs import redact_logs
+
+    key = (
+        "LOG-KEY-77e1b2"  # shares nothing with SECRET: another test's URL stays scrubbed in this process too
+    )
+    url = f"https://alice:pw9@rpc.example/v3/{key}?apikey={key}-q"
+    redact_logs(url)
+    logger = logging.getLogger("credreg.test.redaction")
+
+    def record_of(msg: str, *args) -> logging.LogRecord:
+        return logger.makeRecord(logger.name, logging.INFO, __file__, 1, msg, args, None)
+
+    # an access log line: untouched, its arguments kept (uvicorn's access formatter reads them)
+    access = record_of('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5555", "GET", "/v1/proofs/0xab", "1.1", 200)
+    assert access.args == ("127.0.0.1:5555", "GET", "/v1/proofs/0xab", "1.1", 200)
+    # each secret part alone, as HTTP libraries print them apart from the host
+    for part in (f"/v3/{key}", f"apikey={key}-q", "alice:pw9"):
+        scrubbed = record_of("request to %s failed", part)
+        assert scrubbed.args == () and part not in scrubbed.getMessage(), scrubbed.getMessage()
+    whole = record_of("calling %s", url)
+    assert whole.getMessage() == "calling https://rpc.example/…"
