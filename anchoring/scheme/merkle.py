@@ -21,7 +21,8 @@ each copy.  A multiproof cannot contain the same leaf twice (OZ: "Cannot prove d
 
 The build (:mod:`anchoring.scheme.merkle_build`) sorts and pairs nodes in numpy arrays and hashes with tiny-keccak
 (Rust, about 2x safe-pysha3 per call: ``scripts/bench_keccak.py``) where it is installed (the ``node`` extra) and
-with safe-pysha3's C keccak otherwise; both give the same bytes (tests/unit/test_merkle.py). A tree keeps its nodes
+with safe-pysha3's C keccak otherwise; both give the same bytes (tests/unit/test_merkle.py). Single hashes (leaves,
+proofs folded up) make the same choice through :func:`anchoring.scheme.keccak.keccak256`. A tree keeps its nodes
 as one ``bytes`` blob, so a single proof reads a few slices of it and serialising it copies it once; the list of
 nodes, which walks over all proofs use, is made the first time one of them runs.
 """
@@ -39,9 +40,8 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
 
-from sha3 import keccak_256 as _k
-
 from anchoring.errors import FormatError
+from anchoring.scheme.keccak import keccak256
 
 __all__ = [
     "BlobLayout",
@@ -81,13 +81,13 @@ def _check_node(x: Any, what: str = "node") -> None:
 def leaf_hash(digest: bytes) -> bytes:
     """``keccak256(keccak256(abi.encode(bytes32 digest)))``."""
     _check_node(digest, "digest")
-    leaf: bytes = _k(_k(digest).digest()).digest()
+    leaf = keccak256(keccak256(digest))
     return leaf
 
 
 def node_hash(a: bytes, b: bytes) -> bytes:
     """``keccak256`` of the sorted pair, as OpenZeppelin ``Hashes.commutativeKeccak256``."""
-    node: bytes = _k(a + b if a < b else b + a).digest()
+    node = keccak256(a + b if a < b else b + a)
     return node
 
 
@@ -97,7 +97,7 @@ def process_proof(leaf: bytes, proof: Sequence[bytes]) -> bytes:
     h = leaf
     for p in proof:
         _check_node(p, "proof element")
-        h = _k(h + p if h < p else p + h).digest()
+        h = keccak256(h + p if h < p else p + h)
     return h
 
 
@@ -157,7 +157,7 @@ def process_multiproof(
         else:
             b = proof[pi]
             pi += 1
-        stack.append(_k(a + b if a < b else b + a).digest())
+        stack.append(keccak256(a + b if a < b else b + a))
     remaining = len(stack) - head + len(proof) - pi
     if remaining != 1:
         raise MerkleTreeError("multiproof did not fold to a single root")
@@ -227,9 +227,10 @@ class BlobLayout:
     def proof_offsets(self, position: int) -> list[int]:
         """Offsets of the sibling nodes of the leaf at sorted ``position``, leaf upwards (its proof)."""
         i = self.tree_index(position)
+        base = self.nodes_offset  # once, not per level: this runs on every proof served
         out = []
         while i > 0:
-            out.append(self.node_offset(i - 1 if i % 2 == 0 else i + 1))
+            out.append(base + 32 * (i - 1 if i % 2 == 0 else i + 1))
             i = (i - 1) // 2
         return out
 
