@@ -37,6 +37,7 @@ from api.routers import (
 )
 from node.deployment_file import DeploymentFile
 from node.logs import redact_logs
+from node.reads.proofs import ProofReader
 from node.registry.names import OrganisationNames
 from node.settings import Settings, get_settings
 from node.storage.db import make_engine, upgrade
@@ -111,7 +112,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     redact_logs(settings.rpc_url)  # an RPC URL's path often carries an API key: never in a log line
     own_engine = engine is None
     engine = engine or make_engine(
-        settings.resolved_database_url, sqlite_synchronous=settings.sqlite_synchronous
+        settings.resolved_database_url,
+        sqlite_synchronous=settings.sqlite_synchronous,
+        sqlite_mmap_size=settings.sqlite_mmap_size,
     )
 
     @asynccontextmanager
@@ -119,6 +122,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         if settings.auto_migrate:
             upgrade(engine)
         yield
+        app.state.proof_reader.close()
         if own_engine:
             engine.dispose()
 
@@ -136,6 +140,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
+    app.state.proof_reader = ProofReader(engine)
     app.state.deployment_file = DeploymentFile(settings.deployment_file)
     app.state.chain_probe = (
         web3_chain_probe(settings.rpc_url, settings.chain_probe_timeout_seconds) if settings.rpc_url else None

@@ -34,6 +34,11 @@ class Settings(BaseSettings):
     #: SQLite ``PRAGMA synchronous`` (WAL mode): FULL syncs every commit, so what the API acknowledged survives power
     #: loss; NORMAL is faster but may lose the newest commits on power loss (never on a crash). See docs/security.md.
     sqlite_synchronous: Literal["OFF", "NORMAL", "FULL", "EXTRA"] = "FULL"
+    #: bytes of the SQLite file each connection reads through a memory map (``PRAGMA mmap_size``; 0 = off): reads
+    #: come from the operating system's page cache, shared by every connection and API worker, instead of a
+    #: ``read()`` into each connection's own 2 MB cache (a proof read 116 -> 91 us). Writes still go through
+    #: ``write()``; SQLite caps the value at its build's maximum (2 GiB by default).
+    sqlite_mmap_size: int = Field(default=1 << 30, ge=0)
     #: run alembic upgrade once at app start-up (never per request); handy for `credreg dev`.
     auto_migrate: bool = False
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session
@@ -14,7 +13,7 @@ from anchoring.errors import FormatError
 from api.errors import problem_responses
 from api.schemas.proofs import ProofView
 from node.errors import Invalid, NotFound
-from node.reads.proofs import proof_for, proof_of_digest
+from node.reads.proofs import ProofReader, proof_for
 
 #: Cache-Control of an anchored digest's proof (one year)
 FINAL = "public, max-age=31536000, immutable"
@@ -29,14 +28,14 @@ router = APIRouter(prefix="/v1/proofs", tags=["proofs"])
     summary="Inclusion proof and anchor of a digest (pending is a state, not an error)",
 )
 async def get_proof(digest: str, request: Request) -> Response:
-    # the engine from the app's state, not an EngineDep: a sub-dependency costs ~12 us, a tenth of a proof
-    engine: sa.Engine = request.app.state.engine
-    if engine.dialect.name == "sqlite":
+    # the process's reader from the app's state, not a dependency: a sub-dependency costs ~12 us, a tenth of a proof
+    reader: ProofReader = request.app.state.proof_reader
+    if reader.local:
         # a local file read (one indexed row plus ~log2(n) sibling nodes at their blob offsets: ~0.1 ms) that WAL
         # readers do not wait for: on the event loop it costs half the CPU of a request with the thread hand-off
-        proof = proof_of_digest(engine, digest)
+        proof = reader.proof(digest)
     else:  # a network round trip: in a thread (one hand-off; a SessionDep would add two more)
-        proof = await run_in_threadpool(proof_of_digest, engine, digest)
+        proof = await run_in_threadpool(reader.proof, digest)
     # serialised here, once (a ProofView returned would be validated again against response_model, which stays
     # for the OpenAPI document); an anchored proof never changes: a CDN or reverse proxy may serve repeats
     return Response(

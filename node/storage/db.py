@@ -63,10 +63,10 @@ def _dialect(bind) -> str:
 SQLITE_SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
 
 
-def _sqlite_pragmas(synchronous: str):
-    """The per-connection set-up: foreign keys, busy timeout, WAL, and ``synchronous``. In WAL mode ``NORMAL`` can
-    lose the last commits on power loss (not on a process crash); ``FULL`` (the default) syncs the WAL at every
-    commit, so a credential acknowledged with 202 survives power loss."""
+def _sqlite_pragmas(synchronous: str, mmap_size: int = 0):
+    """The per-connection set-up: foreign keys, busy timeout, WAL, ``synchronous`` and ``mmap_size``. In WAL mode
+    ``NORMAL`` can lose the last commits on power loss (not on a process crash); ``FULL`` (the default) syncs the
+    WAL at every commit, so a credential acknowledged with 202 survives power loss."""
     if synchronous not in SQLITE_SYNCHRONOUS:
         raise ValueError(
             f"sqlite synchronous must be one of {', '.join(SQLITE_SYNCHRONOUS)}, not {synchronous!r}"
@@ -79,16 +79,25 @@ def _sqlite_pragmas(synchronous: str):
             cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute(f"PRAGMA synchronous={synchronous}")
+            cur.execute(f"PRAGMA mmap_size={int(mmap_size)}")
         finally:
             cur.close()
 
     return on_connect
 
 
-def make_engine(url: str, *, echo: bool = False, sqlite_synchronous: str | None = None, **kwargs) -> Engine:
-    """An engine for ``url``: SQLite gets WAL, foreign keys, a busy timeout and ``PRAGMA synchronous`` (default
-    ``Settings.sqlite_synchronous``, FULL) on every connection; PostgreSQL goes through psycopg 3 with pre-ping
-    (its commits are durable as configured on the server)."""
+def make_engine(
+    url: str,
+    *,
+    echo: bool = False,
+    sqlite_synchronous: str | None = None,
+    sqlite_mmap_size: int | None = None,
+    **kwargs,
+) -> Engine:
+    """An engine for ``url``: SQLite gets WAL, foreign keys, a busy timeout, ``PRAGMA synchronous`` and
+    ``PRAGMA mmap_size`` (defaults ``Settings.sqlite_synchronous``, FULL, and ``Settings.sqlite_mmap_size``) on
+    every connection; PostgreSQL goes through psycopg 3 with pre-ping (its commits are durable as configured on
+    the server)."""
     url = normalize_url(url)
     u = make_url(url)
     if u.get_backend_name() == "sqlite":
@@ -99,11 +108,13 @@ def make_engine(url: str, *, echo: bool = False, sqlite_synchronous: str | None 
         else:
             Path(db).expanduser().parent.mkdir(parents=True, exist_ok=True)
         engine = sa.create_engine(url, echo=echo, connect_args=connect_args, **kwargs)
-        if sqlite_synchronous is None:
+        if sqlite_synchronous is None or sqlite_mmap_size is None:
             from node.settings import get_settings
 
-            sqlite_synchronous = get_settings().sqlite_synchronous
-        event.listen(engine, "connect", _sqlite_pragmas(sqlite_synchronous.upper()))
+            settings = get_settings()
+            sqlite_synchronous = sqlite_synchronous or settings.sqlite_synchronous
+            sqlite_mmap_size = settings.sqlite_mmap_size if sqlite_mmap_size is None else sqlite_mmap_size
+        event.listen(engine, "connect", _sqlite_pragmas(sqlite_synchronous.upper(), sqlite_mmap_size))
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)

@@ -236,3 +236,27 @@ def test_the_sqlite_proof_query_reads_no_batch_row(session_factory):
             str(r[-1]) for r in s.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + sql, (ZERO,))
         )
     assert "SEARCH batch USING COVERING INDEX ix_batch_proof (id=?)" in plan, plan
+
+
+def test_proofs_on_sqlite_keep_one_connection_that_sees_every_commit(
+    client, app, issuer, session_factory, settings
+):
+    [d] = _issue(client, issuer, 1)
+    assert client.get(f"/v1/proofs/{d}").json()["state"] == "pending"
+    reader = app.state.proof_reader
+    engine = app.state.engine
+    if reader.local:
+        kept = reader._raw
+        assert kept is not None and engine.pool.checkedout() == 0  # detached: it holds no slot of the pool
+    sealer.seal_due_batches(session_factory, settings, force=True)  # committed on another connection
+    sealed = client.get(f"/v1/proofs/{d}").json()
+    assert sealed["state"] == "batched" and sealed["leafIndex"] == 0, sealed
+    if not reader.local:
+        return
+    assert reader._raw is kept  # the same connection, in autocommit: each proof sees the newest commit
+    kept.close()  # a connection that broke under the reader: the next proof opens another, no error
+    again = client.get(f"/v1/proofs/{d}")
+    assert again.status_code == 200 and again.json() == sealed
+    assert reader._raw is not None and reader._raw is not kept
+    reader.close()
+    assert reader._raw is None and client.get(f"/v1/proofs/{d}").json() == sealed

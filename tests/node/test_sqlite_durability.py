@@ -56,3 +56,52 @@ def test_a_bad_level_is_refused(tmp_path):
         Settings(sqlite_synchronous="SOMETIMES", _env_file=None)
     with pytest.raises(ValueError, match="synchronous"):
         make_engine(f"sqlite:///{tmp_path / 'd.db'}", sqlite_synchronous="SOMETIMES")
+
+
+def _mmap_sizes(engine, connections: int = 2) -> list[int]:
+    conns = [engine.connect() for _ in range(connections)]
+    try:
+        return [c.execute(sa.text("PRAGMA mmap_size")).scalar_one() for c in conns]
+    finally:
+        for c in conns:
+            c.close()
+
+
+def test_every_connection_reads_through_a_memory_map_of_the_setting_s_size(tmp_path, monkeypatch):
+    monkeypatch.delenv("CREDREG_SQLITE_MMAP_SIZE", raising=False)
+    get_settings.cache_clear()
+    assert Settings(_env_file=None).sqlite_mmap_size == 1 << 30
+    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}", pool_size=2)
+    try:
+        assert _mmap_sizes(engine) == [1 << 30, 1 << 30]
+    finally:
+        engine.dispose()
+    monkeypatch.setenv("CREDREG_SQLITE_MMAP_SIZE", "0")  # off: reads through each connection's own cache
+    get_settings.cache_clear()
+    try:
+        engine = make_engine(f"sqlite:///{tmp_path / 'n.db'}")
+        assert _mmap_sizes(engine) == [0, 0]
+        engine.dispose()
+    finally:
+        get_settings.cache_clear()
+    with pytest.raises(ValidationError, match="sqlite_mmap_size"):
+        Settings(sqlite_mmap_size=-1, _env_file=None)
+
+
+def test_a_mapped_reader_sees_each_commit_of_another_connection(tmp_path):
+    # the file grows under the map while another connection writes: each read transaction sees the newest commit
+    engine = make_engine(f"sqlite:///{tmp_path / 'g.db'}", sqlite_mmap_size=1 << 20, pool_size=2)
+    try:
+        with engine.begin() as w:
+            w.execute(sa.text("CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)"))
+        reader = engine.connect()
+        for n in (10, 2_000):  # the second round outgrows the 1 MiB map: reads past it go through read()
+            with engine.begin() as w:
+                w.execute(sa.text("INSERT INTO t (v) VALUES (randomblob(1000))"), [{}] * n)
+            assert reader.execute(sa.text("SELECT count(*) FROM t")).scalar_one() == (
+                10 if n == 10 else 2_010
+            )
+            reader.rollback()
+        reader.close()
+    finally:
+        engine.dispose()
