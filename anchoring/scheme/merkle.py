@@ -81,14 +81,12 @@ def _check_node(x: Any, what: str = "node") -> None:
 def leaf_hash(digest: bytes) -> bytes:
     """``keccak256(keccak256(abi.encode(bytes32 digest)))``."""
     _check_node(digest, "digest")
-    leaf = keccak256(keccak256(digest))
-    return leaf
+    return keccak256(keccak256(digest))
 
 
 def node_hash(a: bytes, b: bytes) -> bytes:
     """``keccak256`` of the sorted pair, as OpenZeppelin ``Hashes.commutativeKeccak256``."""
-    node = keccak256(a + b if a < b else b + a)
-    return node
+    return keccak256(a + b if a < b else b + a)
 
 
 def process_proof(leaf: bytes, proof: Sequence[bytes]) -> bytes:

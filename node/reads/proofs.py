@@ -97,7 +97,8 @@ class ProofReader:
     """Proofs for one API process. On a SQLite file it keeps a connection of its own, taken from the engine's pool
     once and detached from it (the query's SQL compiled once, no checkout, reset and check-in per proof: ~30 us of
     ~100), used only on the thread that calls :meth:`proof` (the event loop: a local read no WAL reader waits for).
-    It reads in autocommit, so each proof sees the newest commit. Elsewhere each proof takes a pooled connection."""
+    It reads in autocommit, so each proof sees the newest commit. Elsewhere each proof takes a pooled Core connection
+    (:func:`proof_for`)."""
 
     def __init__(self, engine: sa.Engine) -> None:
         self._engine = engine
@@ -110,7 +111,8 @@ class ProofReader:
     def proof(self, digest: str) -> Proof:
         """:func:`proof_for` ``digest``; raises NotFound for an unknown digest."""
         if not self._own:
-            return self._pooled_proof(digest)
+            with self._engine.connect() as conn:
+                return proof_for(conn, digest)
         try:
             return _sqlite_proof_for(self._connection(), digest)
         except sqlite3.Error:  # a connection that broke is not kept: one more try on a new one
@@ -128,16 +130,6 @@ class ProofReader:
         if self._raw is not None:
             self._raw.close()
             self._raw = None
-
-    def _pooled_proof(self, digest: str) -> Proof:
-        if not self.local:
-            with self._engine.connect() as conn:
-                return proof_for(conn, digest)
-        pooled = self._engine.raw_connection()
-        try:
-            return _sqlite_proof_for(sqlite_driver(pooled), digest)
-        finally:
-            pooled.close()
 
 
 @functools.cache
